@@ -1,0 +1,161 @@
+//! Net Promoter Score: the 0–10 answer and the arithmetic over many answers.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An answer to "How likely are you to recommend…", 0 to 10 inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "u8")]
+pub struct NpsScore(u8);
+
+impl NpsScore {
+    pub const MAX: u8 = 10;
+
+    pub fn parse(value: i64) -> Result<Self, String> {
+        u8::try_from(value)
+            .ok()
+            .filter(|v| *v <= Self::MAX)
+            .map(Self)
+            .ok_or_else(|| format!("must be a whole number from 0 to 10, got {value}"))
+    }
+
+    pub fn value(self) -> u8 {
+        self.0
+    }
+
+    pub fn category(self) -> NpsCategory {
+        match self.0 {
+            9..=10 => NpsCategory::Promoter,
+            7..=8 => NpsCategory::Passive,
+            _ => NpsCategory::Detractor,
+        }
+    }
+
+    /// All eleven scores in order, for rendering the scale.
+    pub fn all() -> impl Iterator<Item = NpsScore> {
+        (0..=Self::MAX).map(NpsScore)
+    }
+}
+
+impl TryFrom<i64> for NpsScore {
+    type Error = String;
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<NpsScore> for u8 {
+    fn from(score: NpsScore) -> u8 {
+        score.0
+    }
+}
+
+impl fmt::Display for NpsScore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NpsCategory {
+    Detractor,
+    Passive,
+    Promoter,
+}
+
+/// Counts of answers by category, and the score they make.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NpsSummary {
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+}
+
+impl NpsSummary {
+    pub fn from_scores(scores: impl IntoIterator<Item = NpsScore>) -> Self {
+        scores.into_iter().fold(Self::default(), |mut s, score| {
+            match score.category() {
+                NpsCategory::Promoter => s.promoters += 1,
+                NpsCategory::Passive => s.passives += 1,
+                NpsCategory::Detractor => s.detractors += 1,
+            }
+            s
+        })
+    }
+
+    pub fn sample_size(&self) -> u64 {
+        self.promoters + self.passives + self.detractors
+    }
+
+    /// % promoters − % detractors, from −100 to 100, rounded to one decimal.
+    /// `None` with no answers: a score of 0 would claim a neutral result nobody gave.
+    pub fn score(&self) -> Option<f64> {
+        let n = self.sample_size();
+        if n == 0 {
+            return None;
+        }
+        let raw = (self.promoters as f64 - self.detractors as f64) * 100.0 / n as f64;
+        Some((raw * 10.0).round() / 10.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn scores_outside_zero_to_ten_are_refused() {
+        assert!(NpsScore::parse(-1).is_err());
+        assert!(NpsScore::parse(11).is_err());
+        assert!(NpsScore::parse(1_000).is_err());
+        assert_eq!(NpsScore::parse(10).map(NpsScore::value), Ok(10));
+        assert_eq!(NpsScore::parse(0).map(NpsScore::value), Ok(0));
+    }
+
+    #[test]
+    fn categories_follow_the_standard_cut_offs() {
+        let cat = |v| NpsScore::parse(v).map(NpsScore::category);
+        assert_eq!(cat(6), Ok(NpsCategory::Detractor));
+        assert_eq!(cat(7), Ok(NpsCategory::Passive));
+        assert_eq!(cat(8), Ok(NpsCategory::Passive));
+        assert_eq!(cat(9), Ok(NpsCategory::Promoter));
+    }
+
+    #[test]
+    fn one_promoter_is_nps_100_and_no_answer_is_no_score() {
+        let one = NpsSummary::from_scores(NpsScore::parse(9));
+        assert_eq!(one.score(), Some(100.0));
+        assert_eq!(one.sample_size(), 1);
+        assert_eq!(NpsSummary::default().score(), None);
+    }
+
+    #[test]
+    fn mixed_answers_give_the_textbook_score() {
+        // 2 promoters, 1 passive, 1 detractor: 50% - 25% = 25.
+        let scores = [10, 9, 7, 3].map(|v| NpsScore::parse(v).expect("valid"));
+        assert_eq!(NpsSummary::from_scores(scores).score(), Some(25.0));
+    }
+
+    #[test]
+    fn json_rejects_out_of_range_scores() {
+        assert!(serde_json::from_str::<NpsScore>("11").is_err());
+        assert!(serde_json::from_str::<NpsScore>("-3").is_err());
+        assert_eq!(
+            serde_json::from_str::<NpsScore>("7")
+                .map(NpsScore::value)
+                .ok(),
+            Some(7)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn score_is_always_between_minus_100_and_100(values in proptest::collection::vec(0i64..=10, 1..200)) {
+            let summary = NpsSummary::from_scores(values.iter().map(|v| NpsScore::parse(*v).expect("in range")));
+            let score = summary.score().expect("non-empty");
+            prop_assert!((-100.0..=100.0).contains(&score));
+            prop_assert_eq!(summary.sample_size(), values.len() as u64);
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Analytics for program owners: how many buyers took part, and what they said.
+
+pub mod participation;

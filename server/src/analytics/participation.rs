@@ -1,0 +1,161 @@
+//! `GET /api/v1/participation`: the invitation funnel and NPS, overall and by outcome.
+
+use crate::auth::{Permission, Staff};
+use crate::db::Db;
+use crate::error::ApiResult;
+use crate::outreach::Outcome;
+use actix_web::{get, web, HttpResponse};
+use debrief_common::NpsSummary;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct Funnel {
+    pub invited: u64,
+    pub sent: u64,
+    pub opened: u64,
+    pub started: u64,
+    pub completed: u64,
+}
+
+/// Each step as a share of invitations, from 0 to 1; `None` when nobody was invited.
+#[derive(Debug, Serialize)]
+pub struct Rates {
+    pub sent: Option<f64>,
+    pub opened: Option<f64>,
+    pub started: Option<f64>,
+    pub completed: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Nps {
+    /// −100 to 100; `None` until someone answers.
+    pub score: Option<f64>,
+    pub sample_size: u64,
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Segment {
+    #[serde(flatten)]
+    pub funnel: Funnel,
+    pub rates: Rates,
+    pub nps: Nps,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Participation {
+    pub overall: Segment,
+    /// Every outcome is listed, with zeros where no deal has it yet, so dashboards need
+    /// no special case.
+    pub by_outcome: BTreeMap<&'static str, Segment>,
+}
+
+impl Segment {
+    fn new(funnel: Funnel, nps: NpsSummary) -> Segment {
+        let rate = |n: u64| (funnel.invited > 0).then(|| round3(n as f64 / funnel.invited as f64));
+        Segment {
+            rates: Rates {
+                sent: rate(funnel.sent),
+                opened: rate(funnel.opened),
+                started: rate(funnel.started),
+                completed: rate(funnel.completed),
+            },
+            nps: Nps {
+                score: nps.score(),
+                sample_size: nps.sample_size(),
+                promoters: nps.promoters,
+                passives: nps.passives,
+                detractors: nps.detractors,
+            },
+            funnel,
+        }
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
+    // A failed invitation never reached the buyer: it counts as invited but not sent,
+    // which is what its null sent_at already says.
+    let funnels: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "select d.outcome, count(*), count(i.sent_at), count(i.opened_at),
+                count(i.started_at), count(i.completed_at)
+         from invitations i join deals d on d.id = i.deal_id
+         group by d.outcome",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let scores: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "select d.outcome,
+                count(case when r.nps >= 9 then 1 end),
+                count(case when r.nps between 7 and 8 then 1 end),
+                count(case when r.nps <= 6 then 1 end)
+         from responses r
+         join invitations i on i.id = r.invitation_id
+         join deals d on d.id = i.deal_id
+         group by d.outcome",
+    )
+    .fetch_all(db.pool())
+    .await?;
+
+    let mut by_funnel: BTreeMap<String, Funnel> = BTreeMap::new();
+    for (outcome, invited, sent, opened, started, completed) in funnels {
+        by_funnel.insert(
+            outcome,
+            Funnel {
+                invited: count(invited),
+                sent: count(sent),
+                opened: count(opened),
+                started: count(started),
+                completed: count(completed),
+            },
+        );
+    }
+    let mut by_nps: BTreeMap<String, NpsSummary> = BTreeMap::new();
+    for (outcome, promoters, passives, detractors) in scores {
+        by_nps.insert(
+            outcome,
+            NpsSummary {
+                promoters: count(promoters),
+                passives: count(passives),
+                detractors: count(detractors),
+            },
+        );
+    }
+
+    let mut total_funnel = Funnel::default();
+    let mut total_nps = NpsSummary::default();
+    let mut by_outcome = BTreeMap::new();
+    for outcome in Outcome::ALL {
+        let f = by_funnel.get(outcome.as_str()).copied().unwrap_or_default();
+        let n = by_nps.get(outcome.as_str()).copied().unwrap_or_default();
+        total_funnel.invited += f.invited;
+        total_funnel.sent += f.sent;
+        total_funnel.opened += f.opened;
+        total_funnel.started += f.started;
+        total_funnel.completed += f.completed;
+        total_nps.promoters += n.promoters;
+        total_nps.passives += n.passives;
+        total_nps.detractors += n.detractors;
+        by_outcome.insert(outcome.as_str(), Segment::new(f, n));
+    }
+    Ok(Participation {
+        overall: Segment::new(total_funnel, total_nps),
+        by_outcome,
+    })
+}
+
+#[get("/api/v1/participation")]
+pub async fn get_participation(staff: Staff, db: web::Data<Db>) -> ApiResult<HttpResponse> {
+    staff.require(Permission::ReadParticipation)?;
+    Ok(HttpResponse::Ok().json(participation(&db).await?))
+}

@@ -1,0 +1,175 @@
+//! Staff API keys. A key is `dbk_` + 256 random bits; only its SHA-256 is stored, and each
+//! key carries one role that decides what it may do.
+
+use crate::db::{self, time::to_db, Db};
+use crate::error::ApiError;
+use crate::text_enum;
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{web, FromRequest, HttpRequest};
+use anyhow::Context;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures_util::future::LocalBoxFuture;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+text_enum! {
+    /// What a staff member does in the program.
+    pub enum Role {
+        Admin = "admin",
+        ProgramOwner = "program_owner",
+        AccountManager = "account_manager",
+        Analyst = "analyst",
+        /// A machine: the CRM connector that posts decided deals.
+        Integration = "integration",
+    }
+}
+
+/// Things a key may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    RecordDecisions,
+    ReadParticipation,
+}
+
+impl Permission {
+    fn describe(self) -> &'static str {
+        match self {
+            Permission::RecordDecisions => "record decided deals",
+            Permission::ReadParticipation => "read participation",
+        }
+    }
+}
+
+impl Role {
+    pub fn can(self, permission: Permission) -> bool {
+        use Permission::*;
+        use Role::*;
+        match permission {
+            RecordDecisions => matches!(self, Admin | ProgramOwner | Integration),
+            ReadParticipation => matches!(self, Admin | ProgramOwner | Analyst),
+        }
+    }
+}
+
+/// SHA-256, hex. Used for API keys and buyer tokens alike: both are high-entropy random
+/// strings, so a fast unsalted hash is enough to make a leaked table useless.
+pub fn hash_secret(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 256 random bits, URL-safe base64 (43 characters).
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+const KEY_PREFIX: &str = "dbk_";
+
+/// Creates a key and returns it in clear: the only time it exists outside the caller.
+pub async fn create_key(db: &Db, name: &str, role: Role) -> anyhow::Result<String> {
+    let key = format!("{KEY_PREFIX}{}", random_secret());
+    sqlx::query(
+        "insert into api_keys (id, name, role, key_hash, created_at) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(db::new_id())
+    .bind(name)
+    .bind(role.as_str())
+    .bind(hash_secret(&key))
+    .bind(to_db(chrono::Utc::now()))
+    .execute(db.pool())
+    .await
+    .context("storing the API key")?;
+    Ok(key)
+}
+
+pub async fn active_key_count(db: &Db) -> anyhow::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from api_keys where revoked_at is null")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}
+
+/// The caller of a staff endpoint, authenticated by `Authorization: Bearer <key>`.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub key_id: String,
+    pub role: Role,
+}
+
+impl Staff {
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.role.can(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                role: self.role.to_string(),
+                action: permission.describe(),
+            })
+        }
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|k| k.trim().to_owned())
+            .filter(|k| k.starts_with(KEY_PREFIX) && k.len() < 128);
+        let db = req.app_data::<web::Data<Db>>().cloned();
+        Box::pin(async move {
+            let (Some(key), Some(db)) = (key, db) else {
+                return Err(ApiError::Unauthorized);
+            };
+            let row: Option<(String, String)> = sqlx::query_as(
+                "select id, role from api_keys where key_hash = $1 and revoked_at is null",
+            )
+            .bind(hash_secret(&key))
+            .fetch_optional(db.pool())
+            .await?;
+            let (key_id, role) = row.ok_or(ApiError::Unauthorized)?;
+            let role = role
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("stored role: {e}"))?;
+            Ok(Staff { key_id, role })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_long_random_and_distinct() {
+        let a = random_secret();
+        let b = random_secret();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn hashes_are_stable_hex_and_hide_the_secret() {
+        let h = hash_secret("dbk_example");
+        assert_eq!(h.len(), 64);
+        assert_eq!(h, hash_secret("dbk_example"));
+        assert!(!h.contains("example"));
+    }
+
+    #[test]
+    fn an_analyst_reads_participation_but_cannot_post_deals() {
+        assert!(Role::Analyst.can(Permission::ReadParticipation));
+        assert!(!Role::Analyst.can(Permission::RecordDecisions));
+        assert!(Role::Integration.can(Permission::RecordDecisions));
+        assert!(!Role::Integration.can(Permission::ReadParticipation));
+    }
+}

@@ -1,0 +1,256 @@
+//! Settings, read once at start-up from `DEBRIEF_*` environment variables. Every setting
+//! has a default that runs on one machine with no set-up: SQLite under `./data`, email
+//! written to files, the service on 127.0.0.1:8080.
+
+use crate::outreach::schedule::BusinessHours;
+use anyhow::{bail, Context};
+use chrono::Duration;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port (tests use it).
+    pub bind: String,
+    /// Base of the links in emails. `None`: derived from the address actually bound.
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// Where the built widget (`debrief_widget.js`, `debrief_widget_bg.wasm`) is served from.
+    pub widget_dir: PathBuf,
+    /// The vendor's name, shown to buyers: "How likely are you to recommend Acme?"
+    pub company_name: String,
+    pub mail: MailSettings,
+    pub outreach: OutreachSettings,
+    pub worker: WorkerSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// RFC 5322 mailbox, e.g. `Acme Win-Loss <winloss@acme.example>`.
+    pub from: String,
+    pub transport: MailTransport,
+}
+
+#[derive(Clone)]
+pub enum MailTransport {
+    /// Write each message as an `.eml` file: the embedded default, so nothing is sent by
+    /// accident from a laptop.
+    Files { dir: PathBuf },
+    Smtp {
+        host: String,
+        port: u16,
+        tls: SmtpTls,
+        credentials: Option<(String, String)>,
+    },
+}
+
+// Hand-written so the SMTP password can never reach a log through `{:?}`.
+impl std::fmt::Debug for MailTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailTransport::Files { dir } => f.debug_struct("Files").field("dir", dir).finish(),
+            MailTransport::Smtp {
+                host,
+                port,
+                tls,
+                credentials,
+            } => f
+                .debug_struct("Smtp")
+                .field("host", host)
+                .field("port", port)
+                .field("tls", tls)
+                .field("username", &credentials.as_ref().map(|(u, _)| u))
+                .finish(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP: only for a relay on the same host or a test server.
+    None,
+    StartTls,
+    /// Implicit TLS (SMTPS, usually port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutreachSettings {
+    /// Minimum wait between the decision and the first email.
+    pub delay_after_decision: Duration,
+    /// When, in the buyer's own time zone, emails may arrive.
+    pub business_hours: BusinessHours,
+    /// How long a survey link stays valid.
+    pub link_validity: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// How often the worker looks for due jobs when nothing woke it.
+    pub poll_interval: std::time::Duration,
+    /// Attempts before a job is marked dead.
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt.
+    pub base_backoff: Duration,
+    /// How long a claimed job is reserved for one worker.
+    pub lease: Duration,
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_vars(std::env::vars().collect())
+    }
+
+    /// Reads from an explicit map, so tests configure an app without touching the
+    /// process environment.
+    pub fn from_vars(vars: HashMap<String, String>) -> anyhow::Result<Self> {
+        let get = |key: &str| {
+            vars.get(&format!("DEBRIEF_{key}"))
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let parse_num = |key: &str, default: i64| -> anyhow::Result<i64> {
+            get(key).map_or(Ok(default), |v| {
+                v.parse()
+                    .with_context(|| format!("DEBRIEF_{key} must be a whole number, got {v:?}"))
+            })
+        };
+
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/debrief.db", data_dir.display()));
+
+        let transport = match get("SMTP_HOST") {
+            None => MailTransport::Files {
+                dir: get("OUTBOX_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| data_dir.join("outbox")),
+            },
+            Some(host) => {
+                let tls = match get("SMTP_TLS").as_deref().unwrap_or("starttls") {
+                    "none" => SmtpTls::None,
+                    "starttls" => SmtpTls::StartTls,
+                    "tls" => SmtpTls::Tls,
+                    other => bail!("DEBRIEF_SMTP_TLS must be none, starttls or tls, got {other:?}"),
+                };
+                let default_port = match tls {
+                    SmtpTls::None => 25,
+                    SmtpTls::StartTls => 587,
+                    SmtpTls::Tls => 465,
+                };
+                let port = parse_num("SMTP_PORT", default_port)?;
+                let port = u16::try_from(port)
+                    .with_context(|| format!("DEBRIEF_SMTP_PORT out of range: {port}"))?;
+                let credentials = match (get("SMTP_USERNAME"), get("SMTP_PASSWORD")) {
+                    (Some(u), Some(p)) => Some((u, p)),
+                    (None, None) => None,
+                    _ => bail!(
+                        "set both DEBRIEF_SMTP_USERNAME and DEBRIEF_SMTP_PASSWORD, or neither"
+                    ),
+                };
+                MailTransport::Smtp {
+                    host,
+                    port,
+                    tls,
+                    credentials,
+                }
+            }
+        };
+
+        let business_hours = BusinessHours::parse(
+            get("BUSINESS_HOURS").as_deref().unwrap_or("09:00-17:00"),
+            get("BUSINESS_DAYS").as_deref().unwrap_or("mon-fri"),
+        )
+        .map_err(anyhow::Error::msg)
+        .context("DEBRIEF_BUSINESS_HOURS / DEBRIEF_BUSINESS_DAYS")?;
+
+        let max_attempts = u32::try_from(parse_num("MAX_ATTEMPTS", 8)?)
+            .context("DEBRIEF_MAX_ATTEMPTS must be positive")?;
+        let poll_ms = u64::try_from(parse_num("POLL_INTERVAL_MS", 1_000)?)
+            .context("DEBRIEF_POLL_INTERVAL_MS must be positive")?;
+
+        Ok(Settings {
+            bind: get("BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            public_url: get("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            widget_dir: get("WIDGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("widget/dist")),
+            company_name: get("COMPANY_NAME").unwrap_or_else(|| "Debrief Demo Co".into()),
+            mail: MailSettings {
+                from: get("MAIL_FROM")
+                    .unwrap_or_else(|| "Win-Loss Team <winloss@debrief.localhost>".into()),
+                transport,
+            },
+            outreach: OutreachSettings {
+                delay_after_decision: Duration::minutes(parse_num("DELAY_MINUTES", 60)?),
+                business_hours,
+                link_validity: Duration::days(parse_num("LINK_VALIDITY_DAYS", 60)?),
+            },
+            worker: WorkerSettings {
+                poll_interval: std::time::Duration::from_millis(poll_ms.max(10)),
+                max_attempts: max_attempts.max(1),
+                base_backoff: Duration::seconds(parse_num("RETRY_BASE_SECONDS", 30)?),
+                lease: Duration::seconds(parse_num("LEASE_SECONDS", 120)?),
+            },
+            data_dir,
+            database_url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn with_nothing_set_it_runs_on_sqlite_and_writes_mail_to_files() {
+        let s = Settings::from_vars(HashMap::new()).expect("defaults");
+        assert_eq!(s.database_url, "sqlite://data/debrief.db");
+        assert!(matches!(s.mail.transport, MailTransport::Files { .. }));
+        assert_eq!(s.bind, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn smtp_settings_pick_the_port_from_the_tls_mode() {
+        let s = Settings::from_vars(vars(&[
+            ("DEBRIEF_SMTP_HOST", "mail.example"),
+            ("DEBRIEF_SMTP_TLS", "tls"),
+        ]))
+        .expect("valid");
+        match s.mail.transport {
+            MailTransport::Smtp { port, tls, .. } => {
+                assert_eq!((port, tls), (465, SmtpTls::Tls));
+            }
+            other => panic!("expected SMTP, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_smtp_password_never_shows_in_debug_output() {
+        let s = Settings::from_vars(vars(&[
+            ("DEBRIEF_SMTP_HOST", "mail.example"),
+            ("DEBRIEF_SMTP_USERNAME", "bot"),
+            ("DEBRIEF_SMTP_PASSWORD", "hunter2-secret"),
+        ]))
+        .expect("valid");
+        assert!(!format!("{s:?}").contains("hunter2-secret"));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = Settings::from_vars(vars(&[
+            ("DEBRIEF_SMTP_HOST", "h"),
+            ("DEBRIEF_SMTP_TLS", "ssl"),
+        ]))
+        .expect_err("invalid");
+        assert!(err.to_string().contains("DEBRIEF_SMTP_TLS"), "{err}");
+    }
+}

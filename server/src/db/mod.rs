@@ -1,0 +1,106 @@
+//! Storage. One pool type (sqlx's `Any`) and one set of SQL for SQLite and PostgreSQL;
+//! the few places the dialects really differ live in [`dialect`].
+
+pub mod dialect;
+pub mod time;
+
+use anyhow::Context;
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+
+/// Which engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+impl Db {
+    /// Connects to `sqlite://path` (the file and its folder are created) or `postgres://…`.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            anyhow::bail!("unsupported database URL scheme; use sqlite:// or postgres://");
+        };
+
+        let (url, max_connections) = match backend {
+            Backend::Sqlite => {
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or(path);
+                if let Some(dir) = Path::new(path)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir).with_context(|| {
+                        format!("creating the data directory {}", dir.display())
+                    })?;
+                }
+                let sep = if url.contains('?') { '&' } else { '?' };
+                // One writer at a time is SQLite's rule anyway; a few readers help the
+                // page and API reads run beside the worker.
+                (format!("{url}{sep}mode=rwc"), 4)
+            }
+            Backend::Postgres => (url.to_owned(), 10),
+        };
+
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run during a write; busy_timeout makes a second
+                        // writer wait instead of failing; foreign keys are off by default.
+                        conn.execute(
+                            "pragma journal_mode = wal; pragma synchronous = normal; \
+                             pragma busy_timeout = 5000; pragma foreign_keys = on;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .context("connecting to the database")?;
+        Ok(Db { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .context("applying migrations")
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A new primary key: UUIDv7, so keys sort by creation time on both engines.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,132 @@
+//! Building the survey invitation email for one invitation.
+
+use super::templates::Templates;
+use crate::db::Db;
+use crate::surveys::{tokens, InvitationStatus};
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use debrief_common::{Locale, NpsScore};
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+use serde::Serialize;
+
+/// What the worker needs to know about an invitation to email it.
+pub struct InvitationToSend {
+    pub status: InvitationStatus,
+    contact_name: String,
+    contact_email: String,
+    locale: Locale,
+    manager_name: String,
+    manager_email: String,
+}
+
+pub async fn load(db: &Db, invitation_id: &str) -> anyhow::Result<Option<InvitationToSend>> {
+    let row: Option<(String, String, String, String, String, String)> = sqlx::query_as(
+        "select i.status, c.name, c.email, c.locale, d.account_manager_name, d.account_manager_email
+         from invitations i
+         join contacts c on c.id = i.contact_id
+         join deals d on d.id = i.deal_id
+         where i.id = $1",
+    )
+    .bind(invitation_id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(
+        |(status, contact_name, contact_email, locale, manager_name, manager_email)| {
+            Ok(InvitationToSend {
+                status: status.parse().map_err(anyhow::Error::msg)?,
+                contact_name,
+                contact_email,
+                locale: Locale::parse(&locale).map_err(anyhow::Error::msg)?,
+                manager_name,
+                manager_email,
+            })
+        },
+    )
+    .transpose()
+}
+
+#[derive(Serialize)]
+struct ScoreLink {
+    score: u8,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct EmailData<'a> {
+    contact_name: &'a str,
+    company: &'a str,
+    account_manager_name: &'a str,
+    survey_url: String,
+    scores: Vec<ScoreLink>,
+}
+
+pub struct EmailContext<'a> {
+    pub templates: &'a Templates,
+    pub from: &'a Mailbox,
+    pub company: &'a str,
+    pub public_url: &'a str,
+    pub link_validity: Duration,
+}
+
+/// Mints a fresh token for this attempt and builds the message. Each attempt has its own
+/// token so that a send that failed after delivery still leaves a working link.
+pub async fn build(
+    db: &Db,
+    ctx: &EmailContext<'_>,
+    invitation_id: &str,
+    invitation: &InvitationToSend,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Message> {
+    let mut conn = db.pool().acquire().await?;
+    let token = tokens::mint(&mut conn, invitation_id, now, ctx.link_validity).await?;
+    drop(conn);
+
+    let survey_url = format!("{}/s/{token}", ctx.public_url);
+    let data = EmailData {
+        contact_name: &invitation.contact_name,
+        company: ctx.company,
+        account_manager_name: &invitation.manager_name,
+        scores: NpsScore::all()
+            .map(|s| ScoreLink {
+                score: s.value(),
+                url: format!("{survey_url}?score={s}"),
+            })
+            .collect(),
+        survey_url,
+    };
+    let rendered = ctx
+        .templates
+        .render("survey_invitation", invitation.locale, &data)?;
+
+    let to = Mailbox::new(
+        Some(invitation.contact_name.clone()),
+        invitation
+            .contact_email
+            .parse()
+            .context("contact address")?,
+    );
+    let mut builder = Message::builder()
+        .from(ctx.from.clone())
+        .to(to)
+        .subject(rendered.subject);
+    // Replies reach the account manager, who knows the buyer, not a no-reply box.
+    if let Ok(address) = invitation.manager_email.parse() {
+        builder = builder.reply_to(Mailbox::new(Some(invitation.manager_name.clone()), address));
+    }
+    builder
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(rendered.text),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(rendered.html),
+                ),
+        )
+        .context("building the message")
+}

@@ -1,0 +1,229 @@
+//! The delivery worker: claims due outbox jobs and performs them. Runs beside the HTTP
+//! server in the same process; several processes may share one PostgreSQL database.
+
+use super::invitation_email::{self, EmailContext};
+use super::mailer::Mailer;
+use super::outbox::{self, backoff, Job, JobKind};
+use super::templates::Templates;
+use crate::config::Settings;
+use crate::db::time::to_db;
+use crate::db::Db;
+use crate::surveys::InvitationStatus;
+use anyhow::Context;
+use chrono::Utc;
+use lettre::message::Mailbox;
+use sqlx::Acquire;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Lets request handlers wake the worker when they queue something due now, so a new
+/// email does not wait for the next poll.
+#[derive(Clone, Default)]
+pub struct WorkerWaker(Arc<Notify>);
+
+impl WorkerWaker {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+pub struct Worker {
+    db: Db,
+    mailer: Mailer,
+    templates: Templates,
+    settings: Arc<Settings>,
+    from: Mailbox,
+    public_url: String,
+    /// Identifies this process's leases.
+    owner: String,
+}
+
+/// What one pass of the worker did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+impl Pass {
+    pub fn is_empty(&self) -> bool {
+        self.sent + self.retried + self.dead == 0
+    }
+}
+
+impl Worker {
+    pub fn new(db: Db, settings: Arc<Settings>, public_url: String) -> anyhow::Result<Worker> {
+        let from = settings.mail.from.parse().with_context(|| {
+            format!(
+                "DEBRIEF_MAIL_FROM is not a valid mailbox: {:?}",
+                settings.mail.from
+            )
+        })?;
+        Ok(Worker {
+            mailer: Mailer::new(&settings.mail.transport)?,
+            templates: Templates::load()?,
+            db,
+            settings,
+            from,
+            public_url,
+            owner: crate::db::new_id(),
+        })
+    }
+
+    pub fn describe_mail(&self) -> String {
+        self.mailer.describe()
+    }
+
+    /// Runs until `shutdown` resolves. Sleeps until woken or the poll interval passes.
+    pub async fn run(self, waker: WorkerWaker, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let idle = match self.run_once().await {
+                Ok(pass) => pass.is_empty(),
+                Err(e) => {
+                    tracing::error!(error = ?e, "delivery pass failed");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    _ = &mut shutdown => return,
+                    _ = waker.0.notified() => {}
+                    _ = tokio::time::sleep(self.settings.worker.poll_interval) => {}
+                }
+            }
+        }
+    }
+
+    /// One pass: claims the jobs due now and performs each. Tests call this directly
+    /// instead of waiting on the background loop.
+    pub async fn run_once(&self) -> anyhow::Result<Pass> {
+        let now = Utc::now();
+        let jobs =
+            outbox::claim_due(&self.db, &self.owner, now, self.settings.worker.lease, 20).await?;
+        let mut pass = Pass::default();
+        for job in jobs {
+            let result = match job.kind {
+                JobKind::SurveyInvitation => self.send_invitation(&job).await,
+            };
+            match result {
+                Ok(()) => pass.sent += 1,
+                Err(failure) => {
+                    let gives_up =
+                        failure.permanent || job.attempts >= self.settings.worker.max_attempts;
+                    // The error text stays in the outbox row, not the log: SMTP servers
+                    // echo recipient addresses in their answers.
+                    tracing::warn!(
+                        job = %job.id, kind = %job.kind, attempts = job.attempts, gives_up,
+                        "delivery attempt failed"
+                    );
+                    self.record_failure(&job, &failure.message, gives_up)
+                        .await?;
+                    if gives_up {
+                        pass.dead += 1;
+                    } else {
+                        pass.retried += 1;
+                    }
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    async fn send_invitation(&self, job: &Job) -> Result<(), Failure> {
+        let now = Utc::now();
+        let Some(invitation) = invitation_email::load(&self.db, &job.subject_id).await? else {
+            return Err(Failure::permanent("the invitation no longer exists"));
+        };
+        if invitation.status != InvitationStatus::Scheduled {
+            // Already sent by an earlier attempt whose bookkeeping was lost, or the buyer
+            // is already further along: nothing to send.
+            let mut conn = self.db.pool().acquire().await.map_err(Failure::from_db)?;
+            outbox::mark_done(&mut conn, job, now)
+                .await
+                .map_err(Failure::from_db)?;
+            return Ok(());
+        }
+        let ctx = EmailContext {
+            templates: &self.templates,
+            from: &self.from,
+            company: &self.settings.company_name,
+            public_url: &self.public_url,
+            link_validity: self.settings.outreach.link_validity,
+        };
+        let message =
+            invitation_email::build(&self.db, &ctx, &job.subject_id, &invitation, now).await?;
+        self.mailer.send(message).await.map_err(|e| Failure {
+            permanent: e.permanent,
+            message: e.message,
+        })?;
+
+        let mut conn = self.db.pool().acquire().await.map_err(Failure::from_db)?;
+        let mut tx = conn.begin().await.map_err(Failure::from_db)?;
+        sqlx::query(
+            "update invitations set status = $1, sent_at = $2 where id = $3 and status = $4",
+        )
+        .bind(InvitationStatus::Sent.as_str())
+        .bind(to_db(Utc::now()))
+        .bind(&job.subject_id)
+        .bind(InvitationStatus::Scheduled.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(Failure::from_db)?;
+        outbox::mark_done(&mut tx, job, Utc::now())
+            .await
+            .map_err(Failure::from_db)?;
+        tx.commit().await.map_err(Failure::from_db)?;
+        Ok(())
+    }
+
+    async fn record_failure(&self, job: &Job, error: &str, gives_up: bool) -> anyhow::Result<()> {
+        let mut conn = self.db.pool().acquire().await?;
+        let mut tx = conn.begin().await?;
+        let retry_at = (!gives_up)
+            .then(|| Utc::now() + backoff(self.settings.worker.base_backoff, job.attempts));
+        outbox::mark_failed(&mut tx, job, error, retry_at).await?;
+        if gives_up && job.kind == JobKind::SurveyInvitation {
+            sqlx::query("update invitations set status = $1 where id = $2 and status = $3")
+                .bind(InvitationStatus::Failed.as_str())
+                .bind(&job.subject_id)
+                .bind(InvitationStatus::Scheduled.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A failed attempt.
+struct Failure {
+    permanent: bool,
+    message: String,
+}
+
+impl Failure {
+    fn permanent(message: &str) -> Self {
+        Failure {
+            permanent: true,
+            message: message.into(),
+        }
+    }
+
+    fn from_db(e: sqlx::Error) -> Self {
+        Failure {
+            permanent: false,
+            message: format!("database: {e}"),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure {
+            permanent: false,
+            message: format!("{e:#}"),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! `debrief`: runs the service, or manages API keys.
+//!
+//!     debrief [serve] [--demo]                          run the API, pages and worker
+//!     debrief keys create --role ROLE [--name NAME]     print a new staff API key
+//!     debrief migrate                                   apply database migrations
+
+use anyhow::{bail, Context};
+use debrief_server::auth::{self, Role};
+use debrief_server::config::Settings;
+use debrief_server::db::Db;
+use debrief_server::startup::Application;
+use debrief_server::{demo, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let settings = Settings::from_env()?;
+    match args.as_slice() {
+        [] | ["serve"] => serve(settings, false).await,
+        ["--demo"] | ["serve", "--demo"] => serve(settings, true).await,
+        ["migrate"] => {
+            let db = Db::connect(&settings.database_url).await?;
+            db.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        ["keys", "create", rest @ ..] => create_key(settings, rest).await,
+        _ => bail!(
+            "usage:\n  debrief [serve] [--demo]\n  debrief keys create --role ROLE [--name NAME]\n  debrief migrate\n\
+             roles: {}",
+            Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let app = Application::build(settings.clone()).await?;
+    let url = app.public_url().to_owned();
+
+    // The first start has no key: make one and show it once, on the console only.
+    if auth::active_key_count(app.db()).await? == 0 {
+        let key = auth::create_key(app.db(), "bootstrap admin", Role::Admin).await?;
+        println!(
+            "\nFirst start: created an admin API key. It is shown only this once:\n\n    {key}\n"
+        );
+        println!("Make more with: debrief keys create --role program_owner --name \"Jane\"\n");
+    }
+    if demo {
+        match demo::seed(app.db(), &settings, &url).await? {
+            Some(link) => println!("Demo program ready. Answer a buyer survey at:\n\n    {link}\n"),
+            None => println!("Demo program ready (every demo buyer has answered)."),
+        }
+    }
+    println!(
+        "Debrief is listening on {url}  (database: {})",
+        describe_db(&settings.database_url)
+    );
+    app.run_until_stopped().await
+}
+
+async fn create_key(settings: Settings, args: &[&str]) -> anyhow::Result<()> {
+    let mut role = None;
+    let mut name = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match *arg {
+            "--role" => role = rest.next().copied(),
+            "--name" => name = rest.next().copied(),
+            other => bail!("unexpected argument {other:?}"),
+        }
+    }
+    let role: Role = role
+        .context("--role is required")?
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--role {e}"))?;
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let key = auth::create_key(&db, name.unwrap_or(role.as_str()), role).await?;
+    println!("{key}");
+    Ok(())
+}
+
+/// The database URL without credentials, for the console.
+fn describe_db(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://…@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}

@@ -1,0 +1,34 @@
+//! `POST /api/v1/decisions`: the CRM reports a decided deal.
+
+use super::decision::DecisionRequest;
+use super::store::record_decision;
+use crate::auth::{Permission, Staff};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::delivery::worker::WorkerWaker;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use actix_web::{post, web, HttpResponse};
+
+#[post("/api/v1/decisions")]
+pub async fn post_decision(
+    staff: Staff,
+    body: Json<DecisionRequest>,
+    db: web::Data<Db>,
+    settings: web::Data<Settings>,
+    waker: web::Data<WorkerWaker>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Permission::RecordDecisions)?;
+    let now = chrono::Utc::now();
+    let decision = body.0.parse(now).map_err(ApiError::Validation)?;
+    let recorded = record_decision(&db, &decision, &settings.outreach, now).await?;
+    if recorded.invitations.iter().any(|i| i.created) {
+        waker.wake();
+    }
+    let status = if recorded.created {
+        actix_web::http::StatusCode::CREATED
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status).json(recorded))
+}

@@ -1,0 +1,186 @@
+//! Writing a decided deal: one transaction upserts the deal and its contacts, creates any
+//! missing invitation and queues its email in the outbox. Posting the same deal again
+//! updates it and, thanks to the unique keys, never creates a second invitation.
+
+use super::decision::Decision;
+use crate::config::OutreachSettings;
+use crate::db::{self, time::to_db, Db};
+use crate::delivery::outbox::{self, JobKind};
+use crate::surveys::InvitationStatus;
+use crate::text_enum;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Acquire;
+
+text_enum! {
+    pub enum InvitationKind {
+        Survey = "survey",
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordedDecision {
+    pub deal_id: String,
+    pub crm_id: String,
+    /// True when this request created the deal; false when it updated it.
+    pub created: bool,
+    pub invitations: Vec<RecordedInvitation>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordedInvitation {
+    pub invitation_id: String,
+    pub contact_email: String,
+    pub status: InvitationStatus,
+    pub scheduled_for: String,
+    /// True when this request created the invitation.
+    pub created: bool,
+}
+
+pub async fn record_decision(
+    db: &Db,
+    decision: &Decision,
+    settings: &OutreachSettings,
+    now: DateTime<Utc>,
+) -> anyhow::Result<RecordedDecision> {
+    let mut conn = db.pool().acquire().await?;
+    let mut tx = conn.begin().await?;
+    let stamp = to_db(now);
+
+    let existing: Option<(String,)> = sqlx::query_as("select id from deals where crm_id = $1")
+        .bind(&decision.crm_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let new_id = db::new_id();
+    let (deal_id,): (String,) = sqlx::query_as(
+        "insert into deals (id, crm_id, outcome, decided_at, amount_minor, currency, sales_cycle_days,
+             competitors, region, persona, product_line, company_type, icp_fit, renewal_date,
+             strategic, account_name, account_manager_name, account_manager_email, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
+         on conflict (crm_id) do update set
+             outcome = excluded.outcome, decided_at = excluded.decided_at,
+             amount_minor = excluded.amount_minor, currency = excluded.currency,
+             sales_cycle_days = excluded.sales_cycle_days, competitors = excluded.competitors,
+             region = excluded.region, persona = excluded.persona,
+             product_line = excluded.product_line, company_type = excluded.company_type,
+             icp_fit = excluded.icp_fit, renewal_date = excluded.renewal_date,
+             strategic = excluded.strategic, account_name = excluded.account_name,
+             account_manager_name = excluded.account_manager_name,
+             account_manager_email = excluded.account_manager_email,
+             updated_at = excluded.updated_at
+         returning id",
+    )
+    .bind(&new_id)
+    .bind(&decision.crm_id)
+    .bind(decision.outcome.as_str())
+    .bind(to_db(decision.decided_at))
+    .bind(decision.amount.minor_units)
+    .bind(&decision.amount.currency)
+    .bind(decision.sales_cycle_days)
+    .bind(serde_json::to_string(&decision.competitors)?)
+    .bind(decision.region.as_deref())
+    .bind(decision.persona.as_deref())
+    .bind(decision.product_line.as_deref())
+    .bind(decision.company_type.as_deref())
+    .bind(decision.icp_fit.map(|f| f.as_str()))
+    .bind(decision.renewal_date.map(|d| d.to_string()))
+    .bind(i64::from(decision.strategic))
+    .bind(&decision.account_name)
+    .bind(&decision.account_manager.name)
+    .bind(&decision.account_manager.email)
+    .bind(&stamp)
+    .fetch_one(&mut *tx)
+    .await?;
+
+    // The first email waits at least the configured delay after the decision, and never
+    // goes out for a time already past.
+    let earliest = (decision.decided_at + settings.delay_after_decision).max(now);
+
+    let mut invitations = Vec::with_capacity(decision.contacts.len());
+    for contact in &decision.contacts {
+        let (contact_id,): (String,) = sqlx::query_as(
+            "insert into contacts (id, deal_id, name, email, role, locale, time_zone, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+             on conflict (deal_id, email) do update set
+                 name = excluded.name, role = excluded.role, locale = excluded.locale,
+                 time_zone = excluded.time_zone, updated_at = excluded.updated_at
+             returning id",
+        )
+        .bind(db::new_id())
+        .bind(&deal_id)
+        .bind(&contact.name)
+        .bind(&contact.email)
+        .bind(contact.role.as_deref())
+        .bind(contact.locale.code())
+        .bind(contact.time_zone.name())
+        .bind(&stamp)
+        .fetch_one(&mut *tx)
+        .await?;
+
+        let scheduled_for = to_db(
+            settings
+                .business_hours
+                .next_slot(earliest, contact.time_zone),
+        );
+        let inserted: Option<(String,)> = sqlx::query_as(
+            "insert into invitations (id, deal_id, contact_id, kind, status, scheduled_for, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7)
+             on conflict (contact_id, kind) do nothing
+             returning id",
+        )
+        .bind(db::new_id())
+        .bind(&deal_id)
+        .bind(&contact_id)
+        .bind(InvitationKind::Survey.as_str())
+        .bind(InvitationStatus::Scheduled.as_str())
+        .bind(&scheduled_for)
+        .bind(&stamp)
+        .fetch_optional(&mut *tx)
+        .await?;
+
+        let recorded = match inserted {
+            Some((invitation_id,)) => {
+                outbox::enqueue(
+                    &mut tx,
+                    JobKind::SurveyInvitation,
+                    &invitation_id,
+                    &scheduled_for,
+                    &stamp,
+                )
+                .await?;
+                RecordedInvitation {
+                    invitation_id,
+                    contact_email: contact.email.clone(),
+                    status: InvitationStatus::Scheduled,
+                    scheduled_for,
+                    created: true,
+                }
+            }
+            None => {
+                let (invitation_id, status, scheduled_for): (String, String, String) = sqlx::query_as(
+                    "select id, status, scheduled_for from invitations where contact_id = $1 and kind = $2",
+                )
+                .bind(&contact_id)
+                .bind(InvitationKind::Survey.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                RecordedInvitation {
+                    invitation_id,
+                    contact_email: contact.email.clone(),
+                    status: status.parse().map_err(anyhow::Error::msg)?,
+                    scheduled_for,
+                    created: false,
+                }
+            }
+        };
+        invitations.push(recorded);
+    }
+    tx.commit().await?;
+
+    Ok(RecordedDecision {
+        deal_id,
+        crm_id: decision.crm_id.clone(),
+        created: existing.is_none(),
+        invitations,
+    })
+}

@@ -1,0 +1,116 @@
+//! The buyer-facing JSON API the widget talks to. Authenticated by the token in the path
+//! alone, so these routes allow any origin: the widget is embedded in customer portals.
+
+use super::answers::{mark_opened, mark_started, record_answer, Recorded};
+use super::tokens::{resolve, Invitation, Lookup};
+use super::InvitationStatus;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{read_body, Json};
+use actix_cors::Cors;
+use actix_web::{web, HttpResponse};
+use debrief_common::{AnswerRequest, SurveyStatus, SurveyView};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/v1/surveys/{token}")
+            .wrap(buyer_cors())
+            .route(web::get().to(get_survey)),
+    )
+    .service(
+        web::resource("/api/v1/surveys/{token}/start")
+            .wrap(buyer_cors())
+            .route(web::post().to(start_survey)),
+    )
+    .service(
+        web::resource("/api/v1/responses/{token}")
+            .wrap(buyer_cors())
+            .route(web::post().to(post_response)),
+    );
+}
+
+fn buyer_cors() -> Cors {
+    Cors::default()
+        .allow_any_origin()
+        .allowed_methods(["GET", "POST"])
+        .allowed_header(actix_web::http::header::CONTENT_TYPE)
+        .max_age(3600)
+}
+
+async fn open(db: &Db, token: &str) -> ApiResult<Invitation> {
+    match resolve(db, token, chrono::Utc::now()).await? {
+        Lookup::Valid(invitation) => Ok(invitation),
+        Lookup::Expired => Err(ApiError::Gone("this survey link has expired")),
+        Lookup::Unknown => Err(ApiError::NotFound("no survey matches this link")),
+    }
+}
+
+fn already_answered() -> ApiError {
+    ApiError::Conflict {
+        code: "already_answered",
+        message: "this survey has already been answered".into(),
+    }
+}
+
+async fn get_survey(
+    token: web::Path<String>,
+    db: web::Data<Db>,
+    settings: web::Data<Settings>,
+) -> ApiResult<HttpResponse> {
+    let invitation = open(&db, &token).await?;
+    let status = if invitation.status == InvitationStatus::Completed {
+        SurveyStatus::Completed
+    } else {
+        mark_opened(&db, &invitation.id, chrono::Utc::now()).await?;
+        SurveyStatus::Open
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(SurveyView {
+            status,
+            locale: invitation.locale,
+            company: settings.company_name.clone(),
+        }))
+}
+
+async fn start_survey(
+    token: web::Path<String>,
+    mut payload: web::Payload,
+    db: web::Data<Db>,
+) -> ApiResult<HttpResponse> {
+    // The body carries nothing, but reading it keeps the connection alive.
+    read_body(&mut payload, 1024).await?;
+    let invitation = open(&db, &token).await?;
+    if invitation.status == InvitationStatus::Completed {
+        return Err(already_answered());
+    }
+    mark_started(&db, &invitation.id, chrono::Utc::now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn post_response(
+    token: web::Path<String>,
+    body: Json<AnswerRequest>,
+    db: web::Data<Db>,
+) -> ApiResult<HttpResponse> {
+    let invitation = open(&db, &token).await?;
+    if invitation.status == InvitationStatus::Completed {
+        return Err(already_answered());
+    }
+    let answer = body.0.validate().map_err(ApiError::Validation)?;
+    match record_answer(
+        &db,
+        &invitation.id,
+        invitation.locale,
+        &answer,
+        chrono::Utc::now(),
+    )
+    .await?
+    {
+        Recorded::Saved => {
+            Ok(HttpResponse::Created().json(serde_json::json!({ "status": "completed" })))
+        }
+        Recorded::AlreadyAnswered => Err(already_answered()),
+    }
+}

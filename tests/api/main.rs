@@ -1,0 +1,7 @@
+//! The HTTP API, story by story, against SQLite and PostgreSQL alike.
+
+mod bad_input;
+mod decisions;
+mod delivery;
+mod participation;
+mod surveys;

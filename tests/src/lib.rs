@@ -1,0 +1,311 @@
+//! Test kit: starts Debrief against a real database (SQLite file or a fresh PostgreSQL
+//! database), with a real SMTP server on loopback, and gives each test a `TestApp` with one
+//! method per endpoint.
+
+pub mod browser;
+pub mod mail;
+pub mod smtp;
+
+use debrief_server::auth::{self, Role};
+use debrief_server::config::Settings;
+use debrief_server::db::Db;
+use debrief_server::delivery::worker::{Pass, Worker};
+use debrief_server::startup::Application;
+use serde_json::{json, Value};
+use smtp::SmtpServer;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Server URL of the PostgreSQL the tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("DEBRIEF_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Creates an empty database for one test and returns its URL.
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let name = format!("debrief_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL is not reachable at {admin}: {e} (scripts/test.sh starts one)")
+        });
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    format!("{base}/{name}")
+}
+
+/// The repository root, for the built widget and the server binary.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: Db,
+    pub worker: Worker,
+    pub smtp: SmtpServer,
+    /// An admin key.
+    pub api_key: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the app with settings suited to most stories: email may go out at any hour, one
+/// hour after the decision.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Starts the app with extra `DEBRIEF_*` settings.
+pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
+    // Server logs go through the test harness, so they show only for a failing test.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let smtp = SmtpServer::start().await;
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}/debrief.db", dir.path().display()),
+        Backend::Postgres => fresh_postgres_database().await,
+    };
+    let mut vars: HashMap<String, String> = [
+        ("DEBRIEF_BIND", "127.0.0.1:0".to_owned()),
+        ("DEBRIEF_DATABASE_URL", database_url),
+        ("DEBRIEF_DATA_DIR", dir.path().display().to_string()),
+        ("DEBRIEF_SMTP_HOST", "127.0.0.1".to_owned()),
+        ("DEBRIEF_SMTP_PORT", smtp.port.to_string()),
+        ("DEBRIEF_SMTP_TLS", "none".to_owned()),
+        ("DEBRIEF_BUSINESS_HOURS", "00:00-24:00".to_owned()),
+        ("DEBRIEF_BUSINESS_DAYS", "mon-sun".to_owned()),
+        ("DEBRIEF_COMPANY_NAME", "Acme Analytics".to_owned()),
+        ("DEBRIEF_RETRY_BASE_SECONDS", "0".to_owned()),
+        (
+            "DEBRIEF_WIDGET_DIR",
+            workspace_root().join("widget/dist").display().to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let settings = Settings::from_vars(vars).expect("test settings");
+    let app = Application::build(settings).await.expect("app starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db().clone();
+    let worker = app.worker().expect("worker");
+    let api_key = auth::create_key(&db, "test admin", Role::Admin)
+        .await
+        .expect("key");
+    tokio::spawn(app.run_without_worker());
+    TestApp {
+        address,
+        db,
+        worker,
+        smtp,
+        api_key,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+/// An HTTP answer: status and JSON body (`Value::Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    async fn from(response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    /// The fields named in a 4xx error body.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["fields"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn key_with_role(&self, role: Role) -> String {
+        auth::create_key(&self.db, "test", role).await.expect("key")
+    }
+
+    pub async fn post_decision(&self, deal: &Value) -> Reply {
+        self.post_decision_raw(&self.api_key, deal.to_string())
+            .await
+    }
+
+    pub async fn post_decision_raw(&self, key: &str, body: String) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/decisions", self.address))
+            .bearer_auth(key)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
+    pub async fn participation(&self) -> Reply {
+        self.participation_as(&self.api_key).await
+    }
+
+    pub async fn participation_as(&self, key: &str) -> Reply {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/participation", self.address))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
+    pub async fn get_survey(&self, token: &str) -> Reply {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/surveys/{token}", self.address))
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
+    pub async fn start_survey(&self, token: &str) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/surveys/{token}/start", self.address))
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
+    pub async fn post_response(&self, token: &str, answer: &Value) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/responses/{token}", self.address))
+            .json(answer)
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
+    pub async fn survey_page(&self, path_and_query: &str) -> Reply {
+        let response = self
+            .http
+            .get(format!("{}{path_and_query}", self.address))
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
+    /// Runs the delivery worker once, as the background loop would.
+    pub async fn deliver(&self) -> Pass {
+        self.worker.run_once().await.expect("delivery pass")
+    }
+
+    /// Delivers due mail and returns the survey token from the next email received.
+    pub async fn deliver_and_read_invitation(&mut self) -> mail::Invitation {
+        self.deliver().await;
+        mail::Invitation::parse(&self.smtp.next_mail().await)
+    }
+
+    /// A count straight from the database, for checking that nothing changed.
+    pub async fn count(&self, table: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {table}"))
+            .fetch_one(self.db.pool())
+            .await
+            .expect("count");
+        n
+    }
+}
+
+/// A decided deal as a CRM would post it: lost two hours ago, one French buyer in Paris.
+pub fn lost_deal(crm_id: &str) -> Value {
+    let decided = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+    json!({
+        "crm_id": crm_id,
+        "outcome": "lost",
+        "decided_at": decided,
+        "amount": { "minor_units": 4_800_000, "currency": "EUR" },
+        "sales_cycle_days": 94,
+        "competitors": ["Northwind"],
+        "region": "EMEA",
+        "persona": "VP Sales",
+        "product_line": "Forecasting",
+        "company_type": "mid_market",
+        "icp_fit": "high",
+        "renewal_date": "2027-03-31",
+        "strategic": true,
+        "account": { "name": "Globex", "manager": { "name": "Ana Duarte", "email": "ana@acme.example" } },
+        "contacts": [
+            { "name": "Camille Martin", "email": "camille@globex.example", "role": "Economic buyer",
+              "locale": "fr-FR", "time_zone": "Europe/Paris" }
+        ]
+    })
+}
+
+/// Runs each story against SQLite and PostgreSQL:
+/// `both_backends!(a_story, another_story);` makes `sqlite::a_story` and `postgres::a_story`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($story:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    super::$story($crate::spawn_app($crate::Backend::Sqlite).await).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    super::$story($crate::spawn_app($crate::Backend::Postgres).await).await
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,66 @@
+//! Reading received emails the way a buyer's mail client would: parse the MIME message and
+//! follow the links in its HTML part.
+
+use crate::smtp::ReceivedMail;
+use mail_parser::MessageParser;
+
+/// A survey invitation as the buyer received it.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub reply_to: Option<String>,
+    /// The eleven score links of the HTML part, in order 0 to 10.
+    pub score_links: Vec<String>,
+}
+
+impl Invitation {
+    pub fn parse(mail: &ReceivedMail) -> Invitation {
+        let message = MessageParser::default()
+            .parse(&mail.data)
+            .expect("a parseable MIME message");
+        let html = message.body_html(0).expect("an HTML part").into_owned();
+        let text = message.body_text(0).expect("a text part").into_owned();
+        let reply_to = message
+            .reply_to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .map(str::to_owned);
+        Invitation {
+            to: mail.to.clone(),
+            subject: message.subject().unwrap_or_default().to_owned(),
+            score_links: score_links(&html),
+            text,
+            html,
+            reply_to,
+        }
+    }
+
+    /// The link behind a score, as a buyer would click it.
+    pub fn link_for_score(&self, score: usize) -> &str {
+        &self.score_links[score]
+    }
+
+    /// The token in a link `…/s/{token}?score=N`.
+    pub fn token(&self) -> String {
+        token_of(self.link_for_score(0))
+    }
+}
+
+pub fn token_of(link: &str) -> String {
+    let after = link.split("/s/").nth(1).expect("a survey link");
+    after.split('?').next().unwrap_or(after).to_owned()
+}
+
+/// `href`s of anchors carrying `data-score`, in document order.
+fn score_links(html: &str) -> Vec<String> {
+    html.split("<a ")
+        .skip(1)
+        .filter(|a| a.contains("data-score="))
+        .filter_map(|a| a.split("href=\"").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .map(|href| href.replace("&amp;", "&").replace("&#x3D;", "="))
+        .collect()
+}

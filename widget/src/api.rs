@@ -1,0 +1,100 @@
+//! The widget's calls to the server. One request function maps every HTTP outcome to one
+//! typed error, so components never look at status codes.
+
+use debrief_common::{AnswerRequest, ErrorBody, FieldError, SurveyView};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// Unknown or expired link.
+    InvalidLink,
+    AlreadyAnswered,
+    Refused(Vec<FieldError>),
+    /// No answer, or one we could not read: worth retrying.
+    Network,
+}
+
+async fn request(method: &str, url: &str, body: Option<String>) -> Result<(u16, String), ApiError> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        init.set_body(&body.into());
+    }
+    let request = Request::new_with_str_and_init(url, &init).map_err(|_| ApiError::Network)?;
+    if method == "POST" {
+        request
+            .headers()
+            .set("Content-Type", "application/json")
+            .map_err(|_| ApiError::Network)?;
+    }
+    let window = web_sys::window().ok_or(ApiError::Network)?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| ApiError::Network)?
+        .dyn_into()
+        .map_err(|_| ApiError::Network)?;
+    let text = JsFuture::from(response.text().map_err(|_| ApiError::Network)?)
+        .await
+        .map_err(|_| ApiError::Network)?
+        .as_string()
+        .unwrap_or_default();
+    Ok((response.status(), text))
+}
+
+fn classify(status: u16, body: &str) -> ApiError {
+    match status {
+        404 | 410 => ApiError::InvalidLink,
+        409 => ApiError::AlreadyAnswered,
+        422 => ApiError::Refused(
+            serde_json::from_str::<ErrorBody>(body)
+                .map(|b| b.fields)
+                .unwrap_or_default(),
+        ),
+        _ => ApiError::Network,
+    }
+}
+
+fn url(base: &str, path: &str) -> String {
+    format!("{}{path}", base.trim_end_matches('/'))
+}
+
+pub async fn load(base: &str, token: &str) -> Result<SurveyView, ApiError> {
+    let (status, body) =
+        request("GET", &url(base, &format!("/api/v1/surveys/{token}")), None).await?;
+    if status == 200 {
+        serde_json::from_str(&body).map_err(|_| ApiError::Network)
+    } else {
+        Err(classify(status, &body))
+    }
+}
+
+pub async fn report_start(base: &str, token: &str) -> Result<(), ApiError> {
+    let (status, body) = request(
+        "POST",
+        &url(base, &format!("/api/v1/surveys/{token}/start")),
+        Some(String::new()),
+    )
+    .await?;
+    if status == 204 {
+        Ok(())
+    } else {
+        Err(classify(status, &body))
+    }
+}
+
+pub async fn submit(base: &str, token: &str, answer: &AnswerRequest) -> Result<(), ApiError> {
+    let body = serde_json::to_string(answer).map_err(|_| ApiError::Network)?;
+    let (status, body) = request(
+        "POST",
+        &url(base, &format!("/api/v1/responses/{token}")),
+        Some(body),
+    )
+    .await?;
+    if status == 201 {
+        Ok(())
+    } else {
+        Err(classify(status, &body))
+    }
+}
