@@ -1,1 +1,261 @@
-fn main() {}
+//! The whole product, as its users meet it: the real `debrief` binary on a random port, a
+//! real SMTP server receiving the invitation, and headless Chromium answering the survey.
+
+use debrief_tests::browser::Browser;
+use debrief_tests::mail::Invitation;
+use debrief_tests::smtp::SmtpServer;
+use debrief_tests::{fresh_postgres_database, lost_deal, workspace_root};
+use fantoccini::{key::Key, Locator};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The `debrief` binary, as built by scripts/test.sh.
+fn server_binary() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("target"));
+    let binary = target.join("debug/debrief");
+    assert!(
+        binary.exists(),
+        "{} is missing: run scripts/test.sh, which builds it before the tests",
+        binary.display()
+    );
+    binary
+}
+
+struct RunningServer {
+    url: String,
+    admin_key: String,
+    _child: Child,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the binary as an operator would, and reads the address and the first-start admin
+/// key from what it prints.
+async fn start_server(database_url: Option<String>, smtp_port: u16) -> RunningServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let widget_dir = workspace_root().join("widget/dist");
+    assert!(
+        widget_dir.join("debrief_widget_bg.wasm").exists(),
+        "the widget is not built: run scripts/test.sh (it runs scripts/build-widget.sh)"
+    );
+    let mut command = Command::new(server_binary());
+    command
+        .arg("serve")
+        .env("DEBRIEF_BIND", "127.0.0.1:0")
+        .env("DEBRIEF_DATA_DIR", dir.path())
+        .env("DEBRIEF_WIDGET_DIR", &widget_dir)
+        .env("DEBRIEF_SMTP_HOST", "127.0.0.1")
+        .env("DEBRIEF_SMTP_PORT", smtp_port.to_string())
+        .env("DEBRIEF_SMTP_TLS", "none")
+        .env("DEBRIEF_BUSINESS_HOURS", "00:00-24:00")
+        .env("DEBRIEF_BUSINESS_DAYS", "mon-sun")
+        .env("DEBRIEF_COMPANY_NAME", "Acme Analytics")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    if let Some(url) = database_url {
+        command.env("DEBRIEF_DATABASE_URL", url);
+    }
+    let mut child = command.spawn().expect("start the debrief binary");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut url, mut admin_key) = (None, None);
+    let read = async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(key) = line.split_whitespace().find(|w| w.starts_with("dbk_")) {
+                admin_key = Some(key.to_owned());
+            }
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                url = rest.split_whitespace().next().map(str::to_owned);
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the server did not start within 60 s");
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    RunningServer {
+        url: url.expect("the server printed its address"),
+        admin_key: admin_key.expect("the first start printed an admin key"),
+        _child: child,
+        _dir: dir,
+    }
+}
+
+async fn participation(server: &RunningServer) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}/api/v1/participation", server.url))
+        .bearer_auth(&server.admin_key)
+        .send()
+        .await
+        .expect("participation")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+async fn wait_for(browser: &Browser, css: &str) -> fantoccini::elements::Element {
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+async fn is_checked(browser: &Browser, score: u8) -> bool {
+    let radio = browser
+        .client
+        .find(Locator::Css(&format!(
+            "input[name='debrief-nps'][value='{score}']"
+        )))
+        .await
+        .expect("radio");
+    radio.is_selected().await.expect("selected state")
+}
+
+/// A lost deal is posted; the buyer clicks 9 in the email, explains in the widget on a
+/// 320 px phone screen using the keyboard, and the program owner sees 1/1 and NPS 100.
+async fn a_buyer_answers_from_the_email_in_a_real_browser(database_url: Option<String>) {
+    let mut smtp = SmtpServer::start().await;
+    let server = start_server(database_url, smtp.port).await;
+
+    let reply = reqwest::Client::new()
+        .post(format!("{}/api/v1/decisions", server.url))
+        .bearer_auth(&server.admin_key)
+        .json(&lost_deal("E2E-1"))
+        .send()
+        .await
+        .expect("post decision");
+    assert_eq!(reply.status().as_u16(), 201);
+
+    // The worker in the server process sends it; the test waits for the mail to arrive.
+    let invitation = Invitation::parse(&smtp.next_mail().await);
+    assert_eq!(invitation.to, ["camille@globex.example"]);
+    let link = invitation.link_for_score(9).to_owned();
+
+    let browser = Browser::start(320, 800).await;
+    browser.client.goto(&link).await.expect("open the link");
+    let reason = wait_for(&browser, "textarea#debrief-reason").await;
+    assert!(
+        is_checked(&browser, 9).await,
+        "score 9 is preselected from the email"
+    );
+
+    // The page fits a 320 px screen: nothing scrolls sideways.
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .expect("measure");
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "horizontal overflow: {overflow}"
+    );
+
+    // Keyboard: arrow keys move along the scale like any radio group.
+    let nine = browser
+        .client
+        .find(Locator::Css("input[name='debrief-nps'][value='9']"))
+        .await
+        .expect("radio 9");
+    nine.send_keys(&Key::Right.to_string())
+        .await
+        .expect("arrow right");
+    assert!(is_checked(&browser, 10).await, "arrow right selects 10");
+    let ten = browser
+        .client
+        .find(Locator::Css("input[name='debrief-nps'][value='10']"))
+        .await
+        .expect("radio 10");
+    ten.send_keys(&Key::Left.to_string())
+        .await
+        .expect("arrow left");
+    assert!(is_checked(&browser, 9).await, "arrow left returns to 9");
+
+    // Screen readers: the scale has a legend, the text box a label.
+    let legend = browser
+        .client
+        .find(Locator::Css("fieldset.debrief-nps legend"))
+        .await
+        .expect("legend");
+    assert!(legend
+        .text()
+        .await
+        .expect("text")
+        .contains("Acme Analytics"));
+    browser
+        .client
+        .find(Locator::Css("label[for='debrief-reason']"))
+        .await
+        .expect("the reason field is labelled");
+
+    reason
+        .send_keys("Le prix par siège ne convenait pas à notre équipe.")
+        .await
+        .expect("type");
+    browser
+        .client
+        .find(Locator::Css("button.debrief-submit"))
+        .await
+        .expect("submit button")
+        .click()
+        .await
+        .expect("submit");
+    let done = wait_for(&browser, ".debrief-done").await;
+    assert!(
+        done.text().await.expect("text").contains("Merci"),
+        "thanks in French"
+    );
+
+    // Opening the link again says it was answered.
+    browser.client.goto(&link).await.expect("reopen");
+    let answered = wait_for(&browser, ".debrief-answered").await;
+    assert!(answered.text().await.expect("text").contains("déjà"));
+    browser.close().await;
+
+    let p = participation(&server).await;
+    let overall = &p["overall"];
+    assert_eq!(overall["invited"], 1);
+    assert_eq!(overall["completed"], 1);
+    assert_eq!(overall["rates"]["completed"], 1.0);
+    assert_eq!(overall["nps"]["score"], 100.0);
+    assert_eq!(overall["nps"]["sample_size"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_buyer_answers_from_the_email_in_a_real_browser() {
+    a_buyer_answers_from_the_email_in_a_real_browser(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_buyer_answers_from_the_email_in_a_real_browser() {
+    a_buyer_answers_from_the_email_in_a_real_browser(Some(fresh_postgres_database().await)).await;
+}
+
+/// An unknown link in a real browser shows a plain explanation, not a stack trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mistyped_link_shows_a_clear_page() {
+    let smtp = SmtpServer::start().await;
+    let server = start_server(None, smtp.port).await;
+    let browser = Browser::start(800, 600).await;
+    browser
+        .client
+        .goto(&format!("{}/s/{}", server.url, "x".repeat(43)))
+        .await
+        .expect("open");
+    let alert = wait_for(&browser, "[role=alert]").await;
+    assert!(alert.text().await.expect("text").contains("not valid"));
+    browser.close().await;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the survey widget to widget/dist: yew -> wasm32 -> wasm-bindgen -> wasm-opt, plus
+# the boot script and page style. Prints the weight of what a buyer downloads.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+"$ROOT/scripts/setup.sh" widget
+
+route=$(cat "$DEBRIEF_CACHE/wasm-route" 2>/dev/null || echo rustup)
+target_dir=$(cd "$ROOT" && cargo metadata --no-deps --format-version 1 \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+cd "$ROOT"
+log "building the widget (wasm32, route: $route)"
+if [ "$route" = debian ]; then
+  # Debian's compiler has no prebuilt wasm32 std: build it from rust-web-src.
+  RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-22 \
+    /usr/bin/cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget \
+      -Zbuild-std=std,panic_abort
+else
+  cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget
+fi
+
+out="$ROOT/widget/dist"
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+"$TOOLS_DIR/bin/wasm-bindgen" --target web --no-typescript --out-dir "$stage" \
+  "$target_dir/wasm32-unknown-unknown/widget/debrief_widget.wasm"
+raw_wasm=$(stat -c %s "$stage/debrief_widget_bg.wasm")
+# Features Rust enables by default for wasm32 today; wasm-opt must accept them as input.
+"$TOOLS_DIR/npm/node_modules/.bin/wasm-opt" -Oz \
+  --enable-reference-types --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+  --enable-nontrapping-float-to-int --enable-multivalue \
+  "$stage/debrief_widget_bg.wasm" -o "$stage/opt.wasm"
+mv "$stage/opt.wasm" "$stage/debrief_widget_bg.wasm"
+cp "$ROOT/widget/static/boot.js" "$ROOT/widget/static/debrief.css" "$stage/"
+rm -rf "$out" && mkdir -p "$out" && cp "$stage"/* "$out/"
+
+size() { stat -c %s "$1"; }
+gz() { gzip -9c "$1" | wc -c; }
+log "widget built in widget/dist"
+printf '  wasm: %7d bytes before wasm-opt\n' "$raw_wasm" >&2
+printf '  wasm: %7d bytes, %6d gzip\n' "$(size "$out/debrief_widget_bg.wasm")" "$(gz "$out/debrief_widget_bg.wasm")" >&2
+printf '  js:   %7d bytes, %6d gzip\n' "$(size "$out/debrief_widget.js")" "$(gz "$out/debrief_widget.js")" >&2

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, the API on SQLite and PostgreSQL, and the end-to-end story
+# in headless Chromium. The README's second command; CI runs it too.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+"$ROOT/scripts/setup.sh"
+"$ROOT/scripts/build-widget.sh"
+source "$ROOT/scripts/postgres.sh"
+cd "$ROOT"
+
+drop_test_databases() {
+  psql "$DEBRIEF_TEST_PG_URL" -Atqc \
+    "select datname from pg_database where datname like 'debrief_test_%'" 2>/dev/null \
+  | while read -r db; do psql "$DEBRIEF_TEST_PG_URL" -qc "drop database if exists $db" >/dev/null 2>&1 || true; done
+}
+drop_test_databases
+trap 'drop_test_databases; stop_throwaway_postgres' EXIT
+
+log "running the tests (PostgreSQL: ${DEBRIEF_TEST_PG_URL%%\?*})"
+# The server binary is built first: the end-to-end test starts it as a separate process.
+cargo build -q -p debrief-server --bin debrief
+cargo test --workspace --no-fail-fast "$@"
