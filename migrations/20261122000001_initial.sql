@@ -59,14 +59,15 @@ create table contacts (
 );
 
 -- One invitation per contact and kind. The status moves forward only:
--- scheduled -> sent -> opened -> started -> completed; failed when delivery gave up.
+-- scheduled -> sent -> opened -> started -> completed; failed when delivery gave up;
+-- opted_out when the buyer asked for no more surveys before this one was answered.
 -- The *_at columns keep when each step first happened, for the participation funnel.
 create table invitations (
     id            text primary key,
     deal_id       text not null references deals (id),
     contact_id    text not null references contacts (id),
     kind          text not null check (kind in ('survey')),
-    status        text not null check (status in ('scheduled', 'sent', 'opened', 'started', 'completed', 'failed')),
+    status        text not null check (status in ('scheduled', 'sent', 'opened', 'started', 'completed', 'failed', 'opted_out')),
     scheduled_for text not null,
     sent_at       text,
     opened_at     text,
@@ -118,3 +119,11 @@ create table outbox (
     unique (kind, subject_id)
 );
 create index outbox_due on outbox (status, next_attempt_at);
+
+-- Addresses that asked for no more surveys. Checked when an invitation is created and
+-- again just before each email, so an opt-out wins over anything already queued.
+create table suppressions (
+    email       text primary key,
+    source      text not null check (source in ('buyer_link')),
+    created_at  text not null
+);

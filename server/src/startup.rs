@@ -67,7 +67,8 @@ impl Application {
                 .service(post_decision)
                 .service(get_participation)
                 .configure(survey_routes::configure)
-                .service(survey_page);
+                .service(survey_page)
+                .configure(crate::opt_out::routes::configure);
             if widget_built {
                 app = app.service(
                     actix_files::Files::new("/widget", &widget_dir)

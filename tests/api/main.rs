@@ -3,5 +3,6 @@
 mod bad_input;
 mod decisions;
 mod delivery;
+mod opt_out;
 mod participation;
 mod surveys;

@@ -14,6 +14,8 @@ pub struct Invitation {
     pub reply_to: Option<String>,
     /// The eleven score links of the HTML part, in order 0 to 10.
     pub score_links: Vec<String>,
+    /// The `List-Unsubscribe` header's URL (RFC 8058 one-click).
+    pub list_unsubscribe: Option<String>,
 }
 
 impl Invitation {
@@ -28,7 +30,14 @@ impl Invitation {
             .and_then(|a| a.first())
             .and_then(|a| a.address())
             .map(str::to_owned);
+        let list_unsubscribe = message.header_raw("List-Unsubscribe").map(|v| {
+            v.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        });
         Invitation {
+            list_unsubscribe,
             to: mail.to.clone(),
             subject: message.subject().unwrap_or_default().to_owned(),
             score_links: score_links(&html),

@@ -4,6 +4,7 @@ use crate::auth::{Permission, Staff};
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::outreach::Outcome;
+use crate::surveys::InvitationStatus;
 use actix_web::{get, web, HttpResponse};
 use debrief_common::NpsSummary;
 use serde::Serialize;
@@ -16,6 +17,8 @@ pub struct Funnel {
     pub opened: u64,
     pub started: u64,
     pub completed: u64,
+    /// Buyers who asked for no more surveys before answering this one.
+    pub opted_out: u64,
 }
 
 /// Each step as a share of invitations, from 0 to 1; `None` when nobody was invited.
@@ -86,12 +89,14 @@ fn count(n: i64) -> u64 {
 pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     // A failed invitation never reached the buyer: it counts as invited but not sent,
     // which is what its null sent_at already says.
-    let funnels: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+    let funnels: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
         "select d.outcome, count(*), count(i.sent_at), count(i.opened_at),
-                count(i.started_at), count(i.completed_at)
+                count(i.started_at), count(i.completed_at),
+                count(case when i.status = $1 then 1 end)
          from invitations i join deals d on d.id = i.deal_id
          group by d.outcome",
     )
+    .bind(InvitationStatus::OptedOut.as_str())
     .fetch_all(db.pool())
     .await?;
     let scores: Vec<(String, i64, i64, i64)> = sqlx::query_as(
@@ -108,7 +113,7 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     .await?;
 
     let mut by_funnel: BTreeMap<String, Funnel> = BTreeMap::new();
-    for (outcome, invited, sent, opened, started, completed) in funnels {
+    for (outcome, invited, sent, opened, started, completed, opted_out) in funnels {
         by_funnel.insert(
             outcome,
             Funnel {
@@ -117,6 +122,7 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
                 opened: count(opened),
                 started: count(started),
                 completed: count(completed),
+                opted_out: count(opted_out),
             },
         );
     }
@@ -143,6 +149,7 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
         total_funnel.opened += f.opened;
         total_funnel.started += f.started;
         total_funnel.completed += f.completed;
+        total_funnel.opted_out += f.opted_out;
         total_nps.promoters += n.promoters;
         total_nps.passives += n.passives;
         total_nps.detractors += n.detractors;

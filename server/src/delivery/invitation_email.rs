@@ -6,7 +6,8 @@ use crate::surveys::{tokens, InvitationStatus};
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use debrief_common::{Locale, NpsScore};
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 use serde::Serialize;
 
@@ -14,7 +15,7 @@ use serde::Serialize;
 pub struct InvitationToSend {
     pub status: InvitationStatus,
     contact_name: String,
-    contact_email: String,
+    pub contact_email: String,
     locale: Locale,
     manager_name: String,
     manager_email: String,
@@ -58,6 +59,7 @@ struct EmailData<'a> {
     company: &'a str,
     account_manager_name: &'a str,
     survey_url: String,
+    opt_out_url: String,
     scores: Vec<ScoreLink>,
 }
 
@@ -83,6 +85,7 @@ pub async fn build(
     drop(conn);
 
     let survey_url = format!("{}/s/{token}", ctx.public_url);
+    let opt_out_url = format!("{}/u/{token}", ctx.public_url);
     let data = EmailData {
         contact_name: &invitation.contact_name,
         company: ctx.company,
@@ -94,6 +97,7 @@ pub async fn build(
             })
             .collect(),
         survey_url,
+        opt_out_url: opt_out_url.clone(),
     };
     let rendered = ctx
         .templates
@@ -106,10 +110,19 @@ pub async fn build(
             .parse()
             .context("contact address")?,
     );
+    // RFC 8058 one-click opt-out: mail clients show their own "unsubscribe" button.
     let mut builder = Message::builder()
         .from(ctx.from.clone())
         .to(to)
-        .subject(rendered.subject);
+        .subject(rendered.subject)
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{opt_out_url}>"),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".into(),
+        ));
     // Replies reach the account manager, who knows the buyer, not a no-reply box.
     if let Ok(address) = invitation.manager_email.parse() {
         builder = builder.reply_to(Mailbox::new(Some(invitation.manager_name.clone()), address));

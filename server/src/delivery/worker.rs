@@ -8,6 +8,7 @@ use super::templates::Templates;
 use crate::config::Settings;
 use crate::db::time::to_db;
 use crate::db::Db;
+use crate::opt_out;
 use crate::surveys::InvitationStatus;
 use anyhow::Context;
 use chrono::Utc;
@@ -42,13 +43,15 @@ pub struct Worker {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Pass {
     pub sent: usize,
+    /// Jobs with nothing left to do (the buyer opted out, or already has the link).
+    pub skipped: usize,
     pub retried: usize,
     pub dead: usize,
 }
 
 impl Pass {
     pub fn is_empty(&self) -> bool {
-        self.sent + self.retried + self.dead == 0
+        self.sent + self.skipped + self.retried + self.dead == 0
     }
 }
 
@@ -108,7 +111,8 @@ impl Worker {
                 JobKind::SurveyInvitation => self.send_invitation(&job).await,
             };
             match result {
-                Ok(()) => pass.sent += 1,
+                Ok(Delivery::Sent) => pass.sent += 1,
+                Ok(Delivery::Skipped) => pass.skipped += 1,
                 Err(failure) => {
                     let gives_up =
                         failure.permanent || job.attempts >= self.settings.worker.max_attempts;
@@ -131,7 +135,7 @@ impl Worker {
         Ok(pass)
     }
 
-    async fn send_invitation(&self, job: &Job) -> Result<(), Failure> {
+    async fn send_invitation(&self, job: &Job) -> Result<Delivery, Failure> {
         let now = Utc::now();
         let Some(invitation) = invitation_email::load(&self.db, &job.subject_id).await? else {
             return Err(Failure::permanent("the invitation no longer exists"));
@@ -143,8 +147,29 @@ impl Worker {
             outbox::mark_done(&mut conn, job, now)
                 .await
                 .map_err(Failure::from_db)?;
-            return Ok(());
+            return Ok(Delivery::Skipped);
         }
+        let mut conn = self.db.pool().acquire().await.map_err(Failure::from_db)?;
+        if opt_out::is_suppressed(&mut conn, &invitation.contact_email)
+            .await
+            .map_err(Failure::from_db)?
+        {
+            // Opted out after this email was queued: the opt-out wins.
+            let mut tx = conn.begin().await.map_err(Failure::from_db)?;
+            sqlx::query("update invitations set status = $1 where id = $2 and status = $3")
+                .bind(InvitationStatus::OptedOut.as_str())
+                .bind(&job.subject_id)
+                .bind(InvitationStatus::Scheduled.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(Failure::from_db)?;
+            outbox::mark_done(&mut tx, job, now)
+                .await
+                .map_err(Failure::from_db)?;
+            tx.commit().await.map_err(Failure::from_db)?;
+            return Ok(Delivery::Skipped);
+        }
+        drop(conn);
         let ctx = EmailContext {
             templates: &self.templates,
             from: &self.from,
@@ -175,7 +200,7 @@ impl Worker {
             .await
             .map_err(Failure::from_db)?;
         tx.commit().await.map_err(Failure::from_db)?;
-        Ok(())
+        Ok(Delivery::Sent)
     }
 
     async fn record_failure(&self, job: &Job, error: &str, gives_up: bool) -> anyhow::Result<()> {
@@ -195,6 +220,12 @@ impl Worker {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// What a successful job did.
+enum Delivery {
+    Sent,
+    Skipped,
 }
 
 /// A failed attempt.

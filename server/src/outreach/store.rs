@@ -6,6 +6,7 @@ use super::decision::Decision;
 use crate::config::OutreachSettings;
 use crate::db::{self, time::to_db, Db};
 use crate::delivery::outbox::{self, JobKind};
+use crate::opt_out;
 use crate::surveys::InvitationStatus;
 use crate::text_enum;
 use chrono::{DateTime, Utc};
@@ -122,6 +123,13 @@ pub async fn record_decision(
                 .business_hours
                 .next_slot(earliest, contact.time_zone),
         );
+        // A buyer who opted out is still recorded on the deal, so the CRM's view stays
+        // complete, but gets no invitation email.
+        let status = if opt_out::is_suppressed(&mut tx, &contact.email).await? {
+            InvitationStatus::OptedOut
+        } else {
+            InvitationStatus::Scheduled
+        };
         let inserted: Option<(String,)> = sqlx::query_as(
             "insert into invitations (id, deal_id, contact_id, kind, status, scheduled_for, created_at)
              values ($1, $2, $3, $4, $5, $6, $7)
@@ -132,13 +140,20 @@ pub async fn record_decision(
         .bind(&deal_id)
         .bind(&contact_id)
         .bind(InvitationKind::Survey.as_str())
-        .bind(InvitationStatus::Scheduled.as_str())
+        .bind(status.as_str())
         .bind(&scheduled_for)
         .bind(&stamp)
         .fetch_optional(&mut *tx)
         .await?;
 
         let recorded = match inserted {
+            Some((invitation_id,)) if status == InvitationStatus::OptedOut => RecordedInvitation {
+                invitation_id,
+                contact_email: contact.email.clone(),
+                status,
+                scheduled_for,
+                created: true,
+            },
             Some((invitation_id,)) => {
                 outbox::enqueue(
                     &mut tx,

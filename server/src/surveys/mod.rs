@@ -20,5 +20,7 @@ text_enum! {
         Completed = "completed",
         /// Delivery gave up.
         Failed = "failed",
+        /// The buyer asked for no more surveys.
+        OptedOut = "opted_out",
     }
 }

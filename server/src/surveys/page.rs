@@ -36,7 +36,7 @@ pub async fn survey_page(
     };
     let invitation = match lookup {
         Lookup::Valid(invitation) => invitation,
-        Lookup::Expired => {
+        Lookup::Expired(_) => {
             return message_page(
                 StatusCode::GONE,
                 "This survey link has expired. Thank you for your time.",
@@ -51,6 +51,13 @@ pub async fn survey_page(
             )
         }
     };
+    if invitation.status == super::InvitationStatus::OptedOut {
+        return message_page(
+            StatusCode::GONE,
+            "You asked not to receive our surveys, so this one is closed.",
+            "Vous avez demandé à ne plus recevoir nos questionnaires : celui-ci est donc fermé.",
+        );
+    }
     let score = query
         .score
         .as_deref()
@@ -85,7 +92,7 @@ pub async fn survey_page(
     )
 }
 
-fn message_page(status: StatusCode, english: &str, french: &str) -> HttpResponse {
+pub(crate) fn message_page(status: StatusCode, english: &str, french: &str) -> HttpResponse {
     let body = format!(
         r#"<main class="debrief-page"><p role="alert">{}</p><p lang="fr">{}</p></main>"#,
         escape(english),
@@ -94,7 +101,12 @@ fn message_page(status: StatusCode, english: &str, french: &str) -> HttpResponse
     html_page(status, Locale::En, "Debrief", &body)
 }
 
-fn html_page(status: StatusCode, locale: Locale, title: &str, body: &str) -> HttpResponse {
+pub(crate) fn html_page(
+    status: StatusCode,
+    locale: Locale,
+    title: &str,
+    body: &str,
+) -> HttpResponse {
     let html = format!(
         r#"<!doctype html>
 <html lang="{lang}">

@@ -41,7 +41,7 @@ fn buyer_cors() -> Cors {
 async fn open(db: &Db, token: &str) -> ApiResult<Invitation> {
     match resolve(db, token, chrono::Utc::now()).await? {
         Lookup::Valid(invitation) => Ok(invitation),
-        Lookup::Expired => Err(ApiError::Gone("this survey link has expired")),
+        Lookup::Expired(_) => Err(ApiError::Gone("this survey link has expired")),
         Lookup::Unknown => Err(ApiError::NotFound("no survey matches this link")),
     }
 }
@@ -53,12 +53,19 @@ fn already_answered() -> ApiError {
     }
 }
 
+fn opted_out() -> ApiError {
+    ApiError::Gone("this buyer asked not to be surveyed")
+}
+
 async fn get_survey(
     token: web::Path<String>,
     db: web::Data<Db>,
     settings: web::Data<Settings>,
 ) -> ApiResult<HttpResponse> {
     let invitation = open(&db, &token).await?;
+    if invitation.status == InvitationStatus::OptedOut {
+        return Err(opted_out());
+    }
     let status = if invitation.status == InvitationStatus::Completed {
         SurveyStatus::Completed
     } else {
@@ -82,8 +89,10 @@ async fn start_survey(
     // The body carries nothing, but reading it keeps the connection alive.
     read_body(&mut payload, 1024).await?;
     let invitation = open(&db, &token).await?;
-    if invitation.status == InvitationStatus::Completed {
-        return Err(already_answered());
+    match invitation.status {
+        InvitationStatus::Completed => return Err(already_answered()),
+        InvitationStatus::OptedOut => return Err(opted_out()),
+        _ => {}
     }
     mark_started(&db, &invitation.id, chrono::Utc::now()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -95,8 +104,10 @@ async fn post_response(
     db: web::Data<Db>,
 ) -> ApiResult<HttpResponse> {
     let invitation = open(&db, &token).await?;
-    if invitation.status == InvitationStatus::Completed {
-        return Err(already_answered());
+    match invitation.status {
+        InvitationStatus::Completed => return Err(already_answered()),
+        InvitationStatus::OptedOut => return Err(opted_out()),
+        _ => {}
     }
     let answer = body.0.validate().map_err(ApiError::Validation)?;
     match record_answer(

@@ -45,6 +45,7 @@ pub fn looks_like_token(token: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Invitation {
     pub id: String,
+    pub contact_id: String,
     pub status: InvitationStatus,
     pub locale: Locale,
 }
@@ -52,7 +53,8 @@ pub struct Invitation {
 #[derive(Debug)]
 pub enum Lookup {
     Valid(Invitation),
-    Expired,
+    /// Too old to answer; still good for opting out.
+    Expired(Invitation),
     Unknown,
 }
 
@@ -60,8 +62,8 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
     if !looks_like_token(token) {
         return Ok(Lookup::Unknown);
     }
-    let row: Option<(String, String, String, String)> = sqlx::query_as(
-        "select i.id, i.status, c.locale, t.expires_at
+    let row: Option<(String, String, String, String, String)> = sqlx::query_as(
+        "select i.id, i.contact_id, i.status, c.locale, t.expires_at
          from invitation_tokens t
          join invitations i on i.id = t.invitation_id
          join contacts c on c.id = i.contact_id
@@ -70,20 +72,21 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
     .bind(hash_secret(token))
     .fetch_optional(db.pool())
     .await?;
-    let Some((id, status, locale, expires_at)) = row else {
+    let Some((id, contact_id, status, locale, expires_at)) = row else {
         return Ok(Lookup::Unknown);
     };
-    let status: InvitationStatus = status.parse().map_err(anyhow::Error::msg)?;
+    let invitation = Invitation {
+        id,
+        contact_id,
+        status: status.parse().map_err(anyhow::Error::msg)?,
+        locale: Locale::parse(&locale).map_err(anyhow::Error::msg)?,
+    };
     // A completed survey keeps answering "already answered" after expiry: kinder than
     // "expired" to the buyer who did answer.
-    if from_db(&expires_at)? < now && status != InvitationStatus::Completed {
-        return Ok(Lookup::Expired);
+    if from_db(&expires_at)? < now && invitation.status != InvitationStatus::Completed {
+        return Ok(Lookup::Expired(invitation));
     }
-    Ok(Lookup::Valid(Invitation {
-        id,
-        status,
-        locale: Locale::parse(&locale).map_err(anyhow::Error::msg)?,
-    }))
+    Ok(Lookup::Valid(invitation))
 }
 
 #[cfg(test)]

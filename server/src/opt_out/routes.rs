@@ -1,0 +1,111 @@
+//! `/u/{token}`: the opt-out link in every survey email.
+//!
+//! GET shows a confirmation button rather than opting out at once, because mail scanners
+//! follow links; POST opts out. POST is also the RFC 8058 one-click target that mail
+//! clients call from the `List-Unsubscribe` header.
+
+use super::opt_out_contact;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::extract::read_body;
+use crate::surveys::page::{escape, html_page, message_page};
+use crate::surveys::tokens::{resolve, Invitation, Lookup};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use debrief_common::Locale;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/u/{token}")
+            .route(web::get().to(confirm_page))
+            .route(web::post().to(opt_out)),
+    );
+}
+
+fn unknown_link() -> HttpResponse {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "This link is not valid. Please check that the whole link was copied.",
+        "Ce lien n’est pas valide. Vérifiez que le lien a été copié en entier.",
+    )
+}
+
+fn failure(e: anyhow::Error) -> HttpResponse {
+    tracing::error!(error = ?e, "opt-out failed");
+    message_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side. Please try again in a few minutes.",
+        "Une erreur est survenue de notre côté. Veuillez réessayer dans quelques minutes.",
+    )
+}
+
+/// An expired link still opts out: nobody should be stuck receiving mail.
+async fn invitation_for(db: &Db, token: &str) -> Result<Option<Invitation>, anyhow::Error> {
+    Ok(match resolve(db, token, chrono::Utc::now()).await? {
+        Lookup::Valid(invitation) | Lookup::Expired(invitation) => Some(invitation),
+        Lookup::Unknown => None,
+    })
+}
+
+async fn confirm_page(
+    token: web::Path<String>,
+    db: web::Data<Db>,
+    settings: web::Data<Settings>,
+) -> HttpResponse {
+    let invitation = match invitation_for(&db, &token).await {
+        Ok(Some(invitation)) => invitation,
+        Ok(None) => return unknown_link(),
+        Err(e) => return failure(e),
+    };
+    let company = escape(&settings.company_name);
+    let (question, button) = match invitation.locale {
+        Locale::En => (
+            format!("Stop receiving feedback surveys from {company}?"),
+            "Yes, no more surveys",
+        ),
+        Locale::Fr => (
+            format!("Ne plus recevoir les questionnaires de {company} ?"),
+            "Oui, plus de questionnaires",
+        ),
+    };
+    // The form has no action: it posts back to this same URL, token included.
+    let body = format!(
+        r#"<main class="debrief-page"><form method="post" class="debrief-widget">
+<p class="debrief-question">{question}</p>
+<button type="submit" class="debrief-submit">{button}</button>
+</form></main>"#
+    );
+    html_page(StatusCode::OK, invitation.locale, &company, &body)
+}
+
+async fn opt_out(
+    token: web::Path<String>,
+    mut payload: web::Payload,
+    db: web::Data<Db>,
+) -> HttpResponse {
+    // The one-click body is `List-Unsubscribe=One-Click`; its content changes nothing, but
+    // it is read so the connection stays usable.
+    if read_body(&mut payload, 1024).await.is_err() {
+        return message_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request too large.",
+            "Requête trop grande.",
+        );
+    }
+    let invitation = match invitation_for(&db, &token).await {
+        Ok(Some(invitation)) => invitation,
+        Ok(None) => return unknown_link(),
+        Err(e) => return failure(e),
+    };
+    if let Err(e) = opt_out_contact(&db, &invitation.contact_id, chrono::Utc::now()).await {
+        return failure(e);
+    }
+    let (english, french) = (
+        "Done: you will not receive any more feedback surveys from us.",
+        "C’est fait : vous ne recevrez plus nos questionnaires.",
+    );
+    match invitation.locale {
+        Locale::En => message_page(StatusCode::OK, english, french),
+        Locale::Fr => message_page(StatusCode::OK, french, english),
+    }
+}
