@@ -49,7 +49,8 @@ impl Mailer {
                         .context("configuring TLS")?,
                 };
                 // A pool keeps connections open between messages: the per-message TCP
-                // handshake and greeting would otherwise dominate a batch.
+                // handshake and greeting would otherwise dominate a batch. Its size matches
+                // the worker's send concurrency.
                 let mut builder = builder
                     .port(*port)
                     .timeout(Some(std::time::Duration::from_secs(30)))

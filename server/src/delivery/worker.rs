@@ -12,6 +12,7 @@ use crate::opt_out;
 use crate::surveys::InvitationStatus;
 use anyhow::Context;
 use chrono::Utc;
+use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use sqlx::Acquire;
 use std::sync::Arc;
@@ -99,40 +100,62 @@ impl Worker {
         }
     }
 
-    /// One pass: claims the jobs due now and performs each. Tests call this directly
-    /// instead of waiting on the background loop.
+    /// One pass: claims the jobs due now and performs them, a few at a time. Tests call
+    /// this directly instead of waiting on the background loop.
     pub async fn run_once(&self) -> anyhow::Result<Pass> {
         let now = Utc::now();
-        let jobs =
-            outbox::claim_due(&self.db, &self.owner, now, self.settings.worker.lease, 20).await?;
+        let jobs = outbox::claim_due(
+            &self.db,
+            &self.owner,
+            now,
+            self.settings.worker.lease,
+            CLAIM_BATCH,
+        )
+        .await?;
+        // Concurrent sends use the SMTP pool's connections in parallel: one connection
+        // alone is bound by round trips (and lettre's delayed-ACK stalls), not bandwidth.
+        let outcomes: Vec<anyhow::Result<Outcome>> = futures_util::stream::iter(jobs)
+            .map(|job| self.perform(job))
+            .buffer_unordered(SEND_CONCURRENCY)
+            .collect()
+            .await;
         let mut pass = Pass::default();
-        for job in jobs {
-            let result = match job.kind {
-                JobKind::SurveyInvitation => self.send_invitation(&job).await,
-            };
-            match result {
-                Ok(Delivery::Sent) => pass.sent += 1,
-                Ok(Delivery::Skipped) => pass.skipped += 1,
-                Err(failure) => {
-                    let gives_up =
-                        failure.permanent || job.attempts >= self.settings.worker.max_attempts;
-                    // The error text stays in the outbox row, not the log: SMTP servers
-                    // echo recipient addresses in their answers.
-                    tracing::warn!(
-                        job = %job.id, kind = %job.kind, attempts = job.attempts, gives_up,
-                        "delivery attempt failed"
-                    );
-                    self.record_failure(&job, &failure.message, gives_up)
-                        .await?;
-                    if gives_up {
-                        pass.dead += 1;
-                    } else {
-                        pass.retried += 1;
-                    }
-                }
+        for outcome in outcomes {
+            match outcome? {
+                Outcome::Sent => pass.sent += 1,
+                Outcome::Skipped => pass.skipped += 1,
+                Outcome::Retried => pass.retried += 1,
+                Outcome::Dead => pass.dead += 1,
             }
         }
         Ok(pass)
+    }
+
+    async fn perform(&self, job: Job) -> anyhow::Result<Outcome> {
+        let result = match job.kind {
+            JobKind::SurveyInvitation => self.send_invitation(&job).await,
+        };
+        match result {
+            Ok(Delivery::Sent) => Ok(Outcome::Sent),
+            Ok(Delivery::Skipped) => Ok(Outcome::Skipped),
+            Err(failure) => {
+                let gives_up =
+                    failure.permanent || job.attempts >= self.settings.worker.max_attempts;
+                // The error text stays in the outbox row, not the log: SMTP servers echo
+                // recipient addresses in their answers.
+                tracing::warn!(
+                    job = %job.id, kind = %job.kind, attempts = job.attempts, gives_up,
+                    "delivery attempt failed"
+                );
+                self.record_failure(&job, &failure.message, gives_up)
+                    .await?;
+                Ok(if gives_up {
+                    Outcome::Dead
+                } else {
+                    Outcome::Retried
+                })
+            }
+        }
     }
 
     async fn send_invitation(&self, job: &Job) -> Result<Delivery, Failure> {
@@ -220,6 +243,18 @@ impl Worker {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Jobs claimed per pass, and sent at once (the SMTP pool holds as many connections).
+const CLAIM_BATCH: i64 = 20;
+const SEND_CONCURRENCY: usize = 4;
+
+/// What became of one job in a pass.
+enum Outcome {
+    Sent,
+    Skipped,
+    Retried,
+    Dead,
 }
 
 /// What a successful job did.
