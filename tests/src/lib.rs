@@ -58,6 +58,7 @@ pub struct TestApp {
     pub address: String,
     pub db: Db,
     pub worker: Worker,
+    settings: std::sync::Arc<Settings>,
     pub smtp: SmtpServer,
     /// An admin key.
     pub api_key: String,
@@ -110,7 +111,9 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
     let settings = Settings::from_vars(vars).expect("test settings");
-    let app = Application::build(settings).await.expect("app starts");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
     let worker = app.worker().expect("worker");
@@ -119,6 +122,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
         .expect("key");
     tokio::spawn(app.run_without_worker());
     TestApp {
+        settings: std::sync::Arc::new(settings),
         address,
         db,
         worker,
@@ -238,6 +242,11 @@ impl TestApp {
             .await
             .expect("request");
         Reply::from(response).await
+    }
+
+    /// The delivery worker of a second instance on the same database.
+    pub fn second_worker(&self) -> Worker {
+        Worker::new(self.db.clone(), self.settings.clone(), self.address.clone()).expect("worker")
     }
 
     /// Runs the delivery worker once, as the background loop would.
