@@ -6,16 +6,17 @@ source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/setup.sh" widget
 
 route=$(cat "$DEBRIEF_CACHE/wasm-route" 2>/dev/null || echo rustup)
-target_dir=$(cd "$ROOT" && cargo metadata --no-deps --format-version 1 \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+target_dir=$(target_dir)
 cd "$ROOT"
 log "building the widget (wasm32, route: $route)"
 if [ "$route" = debian ]; then
   # Debian's compiler has no prebuilt wasm32 std: build it from rust-web-src.
+  # Its own target directory: sharing rustup's would rebuild everything at each switch.
+  target_dir=$target_dir/debian-wasm
   RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-22 \
     /usr/bin/cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget \
-      -Zbuild-std=std,panic_abort
+      -Zbuild-std=std,panic_abort --target-dir "$target_dir"
 else
   cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget
 fi

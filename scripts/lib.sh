@@ -18,14 +18,27 @@ apt_install() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null || ! sudo -n true 2>/dev/null; then
+      echo "missing packages: ${missing[*]}; install them as root (apt-get install ${missing[*]}) and run again" >&2
+      exit 1
+    fi
+    sudo="sudo"
+  fi
   if [ $APT_UPDATED -eq 0 ]; then
     log "apt-get update"
     $sudo apt-get update -qq
     APT_UPDATED=1
   fi
   log "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # `env` carries the setting through sudo, which would otherwise reset it.
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Cargo's target directory, without asking cargo (its metadata is JSON, and a fresh machine
+# may have no JSON tool).
+target_dir() {
+  echo "${CARGO_TARGET_DIR:-$ROOT/target}"
 }
 
 # The exact wasm-bindgen version in Cargo.lock: the CLI must match it to the patch level.

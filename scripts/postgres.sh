@@ -14,7 +14,9 @@ fi
 if ! psql "$DEBRIEF_TEST_PG_URL" -Atqc 'select 1' >/dev/null 2>&1; then
   pg_bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n1)")
   pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/debrief-pg.XXXXXX")
+  # The first free port from 55432 (a killed run may have left a cluster on one).
   pg_port=55432
+  while (exec 3<>"/dev/tcp/127.0.0.1/$pg_port") 2>/dev/null; do pg_port=$((pg_port + 1)); done
   log "no PostgreSQL reachable: starting a throwaway cluster on 127.0.0.1:$pg_port"
   # initdb refuses to run as root; the cluster belongs to the postgres user when we are root.
   run_as=()

@@ -18,5 +18,7 @@ trap 'drop_test_databases; stop_throwaway_postgres' EXIT
 
 log "running the tests (PostgreSQL: ${DEBRIEF_TEST_PG_URL%%\?*})"
 # The server binary is built first: the end-to-end test starts it as a separate process.
-cargo build -q -p debrief-server --bin debrief
+export DEBRIEF_BIN
+DEBRIEF_BIN=$(cargo build -q -p debrief-server --bin debrief --message-format=json \
+  | grep -o '"executable":"[^"]*"' | tail -n1 | cut -d'"' -f4)
 cargo test --workspace --no-fail-fast "$@"

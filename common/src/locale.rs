@@ -77,6 +77,8 @@ pub struct Strings {
     pub pick_a_score: &'static str,
     pub reason_too_long: &'static str,
     pub network_error: &'static str,
+    pub load_error: &'static str,
+    pub try_again: &'static str,
     pub loading: &'static str,
 }
 
@@ -103,6 +105,8 @@ static EN: Strings = Strings {
     pick_a_score: "Please choose a score from 0 to 10.",
     reason_too_long: "Please shorten your answer.",
     network_error: "We could not send your answers. Please try again.",
+    load_error: "We could not load the survey. Please check your connection.",
+    try_again: "Try again",
     loading: "Loading the survey…",
 };
 
@@ -121,6 +125,8 @@ static FR: Strings = Strings {
     pick_a_score: "Veuillez choisir une note de 0 à 10.",
     reason_too_long: "Veuillez raccourcir votre réponse.",
     network_error: "Nous n’avons pas pu envoyer vos réponses. Veuillez réessayer.",
+    load_error: "Nous n’avons pas pu charger le questionnaire. Vérifiez votre connexion.",
+    try_again: "Réessayer",
     loading: "Chargement du questionnaire…",
 };
 

@@ -110,11 +110,24 @@ impl Settings {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let parse_num = |key: &str, default: i64| -> anyhow::Result<i64> {
-            get(key).map_or(Ok(default), |v| {
-                v.parse()
+        // Every number has a sane range: a negative validity or a lease of zero would
+        // silently break delivery, and a huge one would overflow date arithmetic.
+        let parse_in = |key: &str,
+                        default: i64,
+                        range: std::ops::RangeInclusive<i64>|
+         -> anyhow::Result<i64> {
+            let value = get(key).map_or(Ok(default), |v| {
+                v.parse::<i64>()
                     .with_context(|| format!("DEBRIEF_{key} must be a whole number, got {v:?}"))
-            })
+            })?;
+            if !range.contains(&value) {
+                bail!(
+                    "DEBRIEF_{key} must be from {} to {}, got {value}",
+                    range.start(),
+                    range.end()
+                );
+            }
+            Ok(value)
         };
 
         let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".into()));
@@ -139,7 +152,7 @@ impl Settings {
                     SmtpTls::StartTls => 587,
                     SmtpTls::Tls => 465,
                 };
-                let port = parse_num("SMTP_PORT", default_port)?;
+                let port = parse_in("SMTP_PORT", default_port, 1..=65_535)?;
                 let port = u16::try_from(port)
                     .with_context(|| format!("DEBRIEF_SMTP_PORT out of range: {port}"))?;
                 let credentials = match (get("SMTP_USERNAME"), get("SMTP_PASSWORD")) {
@@ -165,9 +178,9 @@ impl Settings {
         .map_err(anyhow::Error::msg)
         .context("DEBRIEF_BUSINESS_HOURS / DEBRIEF_BUSINESS_DAYS")?;
 
-        let max_attempts = u32::try_from(parse_num("MAX_ATTEMPTS", 8)?)
+        let max_attempts = u32::try_from(parse_in("MAX_ATTEMPTS", 8, 1..=100)?)
             .context("DEBRIEF_MAX_ATTEMPTS must be positive")?;
-        let poll_ms = u64::try_from(parse_num("POLL_INTERVAL_MS", 1_000)?)
+        let poll_ms = u64::try_from(parse_in("POLL_INTERVAL_MS", 1_000, 10..=3_600_000)?)
             .context("DEBRIEF_POLL_INTERVAL_MS must be positive")?;
 
         Ok(Settings {
@@ -183,15 +196,19 @@ impl Settings {
                 transport,
             },
             outreach: OutreachSettings {
-                delay_after_decision: Duration::minutes(parse_num("DELAY_MINUTES", 60)?),
+                delay_after_decision: Duration::minutes(parse_in(
+                    "DELAY_MINUTES",
+                    60,
+                    0..=60 * 24 * 30,
+                )?),
                 business_hours,
-                link_validity: Duration::days(parse_num("LINK_VALIDITY_DAYS", 60)?),
+                link_validity: Duration::days(parse_in("LINK_VALIDITY_DAYS", 60, 1..=3_650)?),
             },
             worker: WorkerSettings {
                 poll_interval: std::time::Duration::from_millis(poll_ms.max(10)),
                 max_attempts: max_attempts.max(1),
-                base_backoff: Duration::seconds(parse_num("RETRY_BASE_SECONDS", 30)?),
-                lease: Duration::seconds(parse_num("LEASE_SECONDS", 120)?),
+                base_backoff: Duration::seconds(parse_in("RETRY_BASE_SECONDS", 30, 0..=86_400)?),
+                lease: Duration::seconds(parse_in("LEASE_SECONDS", 120, 30..=3_600)?),
             },
             data_dir,
             database_url,
@@ -242,6 +259,18 @@ mod tests {
         ]))
         .expect("valid");
         assert!(!format!("{s:?}").contains("hunter2-secret"));
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_refused() {
+        for (key, value) in [
+            ("DEBRIEF_LINK_VALIDITY_DAYS", "-1"),
+            ("DEBRIEF_LEASE_SECONDS", "0"),
+            ("DEBRIEF_DELAY_MINUTES", "999999999999"),
+        ] {
+            let err = Settings::from_vars(vars(&[(key, value)])).expect_err("refused");
+            assert!(err.to_string().contains(key), "{err}");
+        }
     }
 
     #[test]

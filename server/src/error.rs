@@ -7,7 +7,7 @@ use debrief_common::{ErrorBody, FieldError};
 
 pub type ApiResult<T, E = ApiError> = Result<T, E>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ApiError {
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
@@ -29,6 +29,21 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("an unexpected error occurred")]
     Unexpected(#[from] anyhow::Error),
+}
+
+// Hand-written: field messages and JSON parse errors echo the caller's input (email
+// addresses among it), and actix logs error responses with `{:?}` at debug level.
+impl std::fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Validation(fields) => f
+                .debug_tuple("Validation")
+                .field(&fields.iter().map(|e| e.field.as_str()).collect::<Vec<_>>())
+                .finish(),
+            ApiError::Unexpected(e) => f.debug_tuple("Unexpected").field(e).finish(),
+            other => f.write_str(other.code()),
+        }
+    }
 }
 
 impl ApiError {

@@ -84,6 +84,8 @@ async fn create_key(settings: Settings, args: &[&str]) -> anyhow::Result<()> {
 
 /// The database URL without credentials, for the console.
 fn describe_db(url: &str) -> String {
+    // Query parameters may carry a password too.
+    let url = url.split('?').next().unwrap_or(url);
     match url.split_once("://") {
         Some((scheme, rest)) => match rest.rsplit_once('@') {
             Some((_, host)) => format!("{scheme}://…@{host}"),

@@ -38,10 +38,15 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr()?;
-        let public_url = settings
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{address}"));
+        let public_url = match &settings.public_url {
+            Some(url) => url.clone(),
+            // Links derived from 0.0.0.0 or a private address would reach no buyer.
+            None if address.ip().is_loopback() => format!("http://{address}"),
+            None => anyhow::bail!(
+                "DEBRIEF_PUBLIC_URL must be set when listening on {address}: it is the base of \
+                 the links emailed to buyers"
+            ),
+        };
         let settings = Arc::new(settings);
         let waker = WorkerWaker::default();
 

@@ -13,8 +13,11 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// The `debrief` binary, as built by scripts/test.sh.
+/// The `debrief` binary, as built by scripts/test.sh (which names it in DEBRIEF_BIN).
 fn server_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("DEBRIEF_BIN") {
+        return PathBuf::from(path);
+    }
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| workspace_root().join("target"));
@@ -258,4 +261,57 @@ async fn a_mistyped_link_shows_a_clear_page() {
     let alert = wait_for(&browser, "[role=alert]").await;
     assert!(alert.text().await.expect("text").contains("not valid"));
     browser.close().await;
+}
+
+/// A buyer who wants no more surveys follows the email's opt-out link and confirms in the
+/// browser; the survey link closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_opts_out_in_a_real_browser() {
+    let mut smtp = SmtpServer::start().await;
+    let server = start_server(None, smtp.port).await;
+    let reply = reqwest::Client::new()
+        .post(format!("{}/api/v1/decisions", server.url))
+        .bearer_auth(&server.admin_key)
+        .json(&lost_deal("E2E-OPT"))
+        .send()
+        .await
+        .expect("post decision");
+    assert_eq!(reply.status().as_u16(), 201);
+    let invitation = Invitation::parse(&smtp.next_mail().await);
+    let opt_out = invitation
+        .list_unsubscribe
+        .clone()
+        .expect("List-Unsubscribe");
+
+    let browser = Browser::start(360, 800).await;
+    browser
+        .client
+        .goto(&opt_out)
+        .await
+        .expect("open opt-out link");
+    wait_for(&browser, "form button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("confirm");
+    let done = wait_for(&browser, "[role=alert]").await;
+    assert!(done
+        .text()
+        .await
+        .expect("text")
+        .contains("not receive any more"));
+
+    browser
+        .client
+        .goto(invitation.link_for_score(5))
+        .await
+        .expect("open survey");
+    let closed = wait_for(&browser, "[role=alert]").await;
+    assert!(closed
+        .text()
+        .await
+        .expect("text")
+        .contains("asked not to receive"));
+    browser.close().await;
+    assert_eq!(participation(&server).await["overall"]["opted_out"], 1);
 }

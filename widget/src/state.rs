@@ -115,7 +115,7 @@ impl SurveyState {
             }
             Action::LinkInvalid => next.phase = Phase::Invalid,
             Action::LoadFailed => {
-                next.banner = Some(next.locale.strings().network_error);
+                next.banner = Some(next.locale.strings().load_error);
             }
             Action::Pick(score) if self.phase == Phase::Open => {
                 next.nps = Some(score);

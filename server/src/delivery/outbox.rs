@@ -31,6 +31,8 @@ pub struct Job {
     pub subject_id: String,
     /// Attempts including the current one.
     pub attempts: u32,
+    /// The worker holding the lease; every later update checks it is still that worker.
+    pub owner: String,
 }
 
 /// Queues a job in the caller's transaction. A second enqueue of the same kind and subject
@@ -94,9 +96,26 @@ pub async fn claim_due(
                 kind: kind.parse().map_err(anyhow::Error::msg)?,
                 subject_id,
                 attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                owner: owner.to_owned(),
             })
         })
         .collect()
+}
+
+/// Extends the lease just before the job's side effect. `false` means the lease ran out
+/// and another worker took the job over: this one must not perform it.
+pub async fn renew_lease(db: &Db, job: &Job, until: DateTime<Utc>) -> sqlx::Result<bool> {
+    let renewed = sqlx::query(
+        "update outbox set lease_until = $1 where id = $2 and lease_owner = $3 and status = $4",
+    )
+    .bind(to_db(until))
+    .bind(&job.id)
+    .bind(&job.owner)
+    .bind(JobStatus::Pending.as_str())
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    Ok(renewed == 1)
 }
 
 pub async fn mark_done(
@@ -106,11 +125,12 @@ pub async fn mark_done(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "update outbox set status = $1, done_at = $2, lease_owner = null, lease_until = null
-         where id = $3",
+         where id = $3 and lease_owner = $4",
     )
     .bind(JobStatus::Done.as_str())
     .bind(to_db(now))
     .bind(&job.id)
+    .bind(&job.owner)
     .execute(conn)
     .await?;
     Ok(())
@@ -131,12 +151,13 @@ pub async fn mark_failed(
     sqlx::query(
         "update outbox set status = $1, next_attempt_at = coalesce($2, next_attempt_at),
              last_error = $3, lease_owner = null, lease_until = null
-         where id = $4",
+         where id = $4 and lease_owner = $5",
     )
     .bind(status.as_str())
     .bind(next)
     .bind(error)
     .bind(&job.id)
+    .bind(&job.owner)
     .execute(conn)
     .await?;
     Ok(())

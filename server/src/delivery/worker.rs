@@ -202,13 +202,38 @@ impl Worker {
         };
         let message =
             invitation_email::build(&self.db, &ctx, &job.subject_id, &invitation, now).await?;
+        let lease_until = Utc::now() + self.settings.worker.lease;
+        if !outbox::renew_lease(&self.db, job, lease_until)
+            .await
+            .map_err(Failure::from_db)?
+        {
+            // Our lease ran out and another worker owns the job now: sending too would
+            // email the buyer twice.
+            return Ok(Delivery::Skipped);
+        }
         self.mailer.send(message).await.map_err(|e| Failure {
             permanent: e.permanent,
             message: e.message,
         })?;
 
-        let mut conn = self.db.pool().acquire().await.map_err(Failure::from_db)?;
-        let mut tx = conn.begin().await.map_err(Failure::from_db)?;
+        // The email is gone: from here on, failing must not lead to a second send. The
+        // bookkeeping is retried on its own (a busy SQLite writer is the usual cause).
+        for pause_ms in [50, 200, 1_000] {
+            match self.record_sent(job).await {
+                Ok(()) => return Ok(Delivery::Sent),
+                Err(e) => {
+                    tracing::warn!(job = %job.id, error = %e, "sent; recording it failed, retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+                }
+            }
+        }
+        self.record_sent(job).await.map_err(Failure::from_db)?;
+        Ok(Delivery::Sent)
+    }
+
+    async fn record_sent(&self, job: &Job) -> sqlx::Result<()> {
+        let mut conn = self.db.pool().acquire().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query(
             "update invitations set status = $1, sent_at = $2 where id = $3 and status = $4",
         )
@@ -217,13 +242,9 @@ impl Worker {
         .bind(&job.subject_id)
         .bind(InvitationStatus::Scheduled.as_str())
         .execute(&mut *tx)
-        .await
-        .map_err(Failure::from_db)?;
-        outbox::mark_done(&mut tx, job, Utc::now())
-            .await
-            .map_err(Failure::from_db)?;
-        tx.commit().await.map_err(Failure::from_db)?;
-        Ok(Delivery::Sent)
+        .await?;
+        outbox::mark_done(&mut tx, job, Utc::now()).await?;
+        tx.commit().await
     }
 
     async fn record_failure(&self, job: &Job, error: &str, gives_up: bool) -> anyhow::Result<()> {
@@ -245,9 +266,10 @@ impl Worker {
     }
 }
 
-/// Jobs claimed per pass, and sent at once (the SMTP pool holds as many connections).
-const CLAIM_BATCH: i64 = 20;
+/// Jobs sent at once (the SMTP pool holds as many connections). A pass claims no more
+/// than it sends at once, so no claimed job waits in line while its lease runs down.
 const SEND_CONCURRENCY: usize = 4;
+const CLAIM_BATCH: i64 = SEND_CONCURRENCY as i64;
 
 /// What became of one job in a pass.
 enum Outcome {

@@ -22,12 +22,13 @@ pub async fn is_suppressed(conn: &mut AnyConnection, email: &str) -> sqlx::Resul
 /// Records the opt-out of a contact's address and closes every invitation of theirs that
 /// is not yet answered, on every deal.
 pub async fn opt_out_contact(db: &Db, contact_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let mut conn = db.pool().acquire().await?;
-    let mut tx = conn.begin().await?;
     let (email,): (String,) = sqlx::query_as("select email from contacts where id = $1")
         .bind(contact_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(db.pool())
         .await?;
+    // Write first: see `outreach::store::record_decision` on SQLite transactions.
+    let mut conn = db.pool().acquire().await?;
+    let mut tx = conn.begin().await?;
     sqlx::query(
         "insert into suppressions (email, source, created_at) values ($1, 'buyer_link', $2)
          on conflict (email) do nothing",

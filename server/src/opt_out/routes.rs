@@ -100,12 +100,9 @@ async fn opt_out(
     if let Err(e) = opt_out_contact(&db, &invitation.contact_id, chrono::Utc::now()).await {
         return failure(e);
     }
-    let (english, french) = (
+    message_page(
+        StatusCode::OK,
         "Done: you will not receive any more feedback surveys from us.",
         "C’est fait : vous ne recevrez plus nos questionnaires.",
-    );
-    match invitation.locale {
-        Locale::En => message_page(StatusCode::OK, english, french),
-        Locale::Fr => message_page(StatusCode::OK, french, english),
-    }
+    )
 }

@@ -173,7 +173,12 @@ pub fn parse_email(value: &str) -> Result<String, String> {
     match value.parse::<email_address::EmailAddress>() {
         // Quoted local parts and IP-literal domains are legal but are what spoofing and
         // header tricks are made of; no real buyer address needs them.
-        Ok(addr) if !value.contains(['"', '[', ' ', '<', '>']) && addr.domain().contains('.') => {
+        // The mailer must accept it too, or the email would fail for hours before giving up.
+        Ok(addr)
+            if !value.contains(['"', '[', ' ', '<', '>'])
+                && addr.domain().contains('.')
+                && value.parse::<lettre::Address>().is_ok() =>
+        {
             Ok(value.to_ascii_lowercase())
         }
         _ => Err(format!(

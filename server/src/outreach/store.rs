@@ -44,14 +44,12 @@ pub async fn record_decision(
     settings: &OutreachSettings,
     now: DateTime<Utc>,
 ) -> anyhow::Result<RecordedDecision> {
+    let stamp = to_db(now);
+    // The transaction's first statement is a write. On SQLite a transaction that reads
+    // first and writes later must upgrade its lock, and that upgrade fails at once (no
+    // busy wait) if another connection wrote in between; writing first waits its turn.
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    let stamp = to_db(now);
-
-    let existing: Option<(String,)> = sqlx::query_as("select id from deals where crm_id = $1")
-        .bind(&decision.crm_id)
-        .fetch_optional(&mut *tx)
-        .await?;
     let new_id = db::new_id();
     let (deal_id,): (String,) = sqlx::query_as(
         "insert into deals (id, crm_id, outcome, decided_at, amount_minor, currency, sales_cycle_days,
@@ -192,10 +190,12 @@ pub async fn record_decision(
     }
     tx.commit().await?;
 
+    // The upsert kept our fresh id only if it inserted.
     Ok(RecordedDecision {
+        created: deal_id == new_id,
         deal_id,
         crm_id: decision.crm_id.clone(),
-        created: existing.is_none(),
+
         invitations,
     })
 }

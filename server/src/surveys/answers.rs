@@ -54,6 +54,8 @@ pub async fn mark_started(db: &Db, invitation_id: &str, now: DateTime<Utc>) -> a
 pub enum Recorded {
     Saved,
     AlreadyAnswered,
+    /// The invitation closed meanwhile (the buyer opted out): nothing was stored.
+    Closed,
 }
 
 /// Stores the answer and completes the invitation, atomically. The unique key on
@@ -86,17 +88,27 @@ pub async fn record_answer(
     if inserted == 0 {
         return Ok(Recorded::AlreadyAnswered);
     }
-    sqlx::query(
+    // Guarded, so an opt-out that landed after the caller looked is not overwritten.
+    let completed = sqlx::query(
         "update invitations set status = $1, completed_at = $2,
              sent_at = coalesce(sent_at, $2), opened_at = coalesce(opened_at, $2),
              started_at = coalesce(started_at, $2)
-         where id = $3",
+         where id = $3 and status in ($4, $5, $6, $7)",
     )
     .bind(Completed.as_str())
     .bind(&stamp)
     .bind(invitation_id)
+    .bind(Scheduled.as_str())
+    .bind(Sent.as_str())
+    .bind(Opened.as_str())
+    .bind(Started.as_str())
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if completed == 0 {
+        tx.rollback().await?;
+        return Ok(Recorded::Closed);
+    }
     tx.commit().await?;
     Ok(Recorded::Saved)
 }

@@ -5,21 +5,13 @@ use super::tokens::{resolve, Lookup};
 use crate::config::Settings;
 use crate::db::Db;
 use actix_web::http::StatusCode;
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use debrief_common::Locale;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-pub struct PageQuery {
-    /// The score the buyer clicked in the email. Anything but 0–10 is ignored: a mangled
-    /// link should still open the survey.
-    score: Option<String>,
-}
 
 #[get("/s/{token}")]
 pub async fn survey_page(
     token: web::Path<String>,
-    query: web::Query<PageQuery>,
+    req: HttpRequest,
     db: web::Data<Db>,
     settings: web::Data<Settings>,
 ) -> HttpResponse {
@@ -58,9 +50,13 @@ pub async fn survey_page(
             "Vous avez demandé à ne plus recevoir nos questionnaires : celui-ci est donc fermé.",
         );
     }
-    let score = query
-        .score
-        .as_deref()
+    // The score the buyer clicked in the email. Read by hand rather than with a typed
+    // extractor: a mangled query (a duplicated or garbled parameter) must still open the
+    // survey, just without a preselected score.
+    let score = req
+        .query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("score="))
         .and_then(|s| s.parse::<u8>().ok())
         .filter(|s| *s <= 10)
         .map(|s| s.to_string())
@@ -92,9 +88,10 @@ pub async fn survey_page(
     )
 }
 
+/// A page with one message, in both languages: a dead link does not tell us the buyer's.
 pub(crate) fn message_page(status: StatusCode, english: &str, french: &str) -> HttpResponse {
     let body = format!(
-        r#"<main class="debrief-page"><p role="alert">{}</p><p lang="fr">{}</p></main>"#,
+        r#"<main class="debrief-page"><p role="alert" lang="en">{}</p><p lang="fr">{}</p></main>"#,
         escape(english),
         escape(french)
     );
@@ -132,7 +129,7 @@ pub(crate) fn html_page(
         .insert_header((
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
-             img-src 'self' data:; base-uri 'none'; form-action 'none'",
+             img-src 'self' data:; base-uri 'none'; form-action 'self'",
         ))
         .body(html)
 }

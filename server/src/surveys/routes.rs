@@ -123,5 +123,6 @@ async fn post_response(
             Ok(HttpResponse::Created().json(serde_json::json!({ "status": "completed" })))
         }
         Recorded::AlreadyAnswered => Err(already_answered()),
+        Recorded::Closed => Err(opted_out()),
     }
 }

@@ -63,14 +63,24 @@ pub fn survey(props: &SurveyProps) -> Html {
 
     let strings = state.locale.strings();
     let body = match state.phase {
-        Phase::Loading => html! {
-            <>
-                <p class="debrief-status" role="status">{ strings.loading }</p>
-                if let Some(banner) = state.banner {
-                    <p class="debrief-error" role="alert">{ banner }</p>
+        Phase::Loading => {
+            // A failed load is worth a retry: the buyer may be on a flaky connection.
+            let reload = Callback::from(|_: MouseEvent| {
+                if let Some(window) = web_sys::window() {
+                    let _ = window.location().reload();
                 }
-            </>
-        },
+            });
+            html! {
+                <>
+                    if let Some(banner) = state.banner {
+                        <p class="debrief-error" role="alert">{ banner }</p>
+                        <button type="button" class="debrief-submit" onclick={reload}>{ strings.try_again }</button>
+                    } else {
+                        <p class="debrief-status" role="status">{ strings.loading }</p>
+                    }
+                </>
+            }
+        }
         Phase::Invalid => {
             html! { <p class="debrief-status debrief-invalid" role="alert">{ strings.invalid_link }</p> }
         }
