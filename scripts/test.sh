@@ -21,4 +21,11 @@ log "running the tests (PostgreSQL: ${DEBRIEF_TEST_PG_URL%%\?*})"
 export DEBRIEF_BIN
 DEBRIEF_BIN=$(cargo build -q -p debrief-server --bin debrief --message-format=json \
   | grep -o '"executable":"[^"]*"' | tail -n1 | cut -d'"' -f4)
-cargo test --workspace --no-fail-fast "$@"
+results=$(mktemp)
+status=0
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$results" || status=$?
+# One closing line for the whole run, summed over every test binary.
+sum() { grep '^test result:' "$results" | grep -Eo "[0-9]+ $1" | awk '{ s += $1 } END { print s + 0 }'; }
+echo "tests: $(sum passed) passed, $(sum failed) failed"
+rm -f "$results"
+exit $status
