@@ -74,13 +74,18 @@ pub struct NpsSummary {
 impl NpsSummary {
     pub fn from_scores(scores: impl IntoIterator<Item = NpsScore>) -> Self {
         scores.into_iter().fold(Self::default(), |mut s, score| {
-            match score.category() {
-                NpsCategory::Promoter => s.promoters += 1,
-                NpsCategory::Passive => s.passives += 1,
-                NpsCategory::Detractor => s.detractors += 1,
-            }
+            s.add(score, 1);
             s
         })
+    }
+
+    /// Counts `count` answers of `score`.
+    pub fn add(&mut self, score: NpsScore, count: u64) {
+        match score.category() {
+            NpsCategory::Promoter => self.promoters += count,
+            NpsCategory::Passive => self.passives += count,
+            NpsCategory::Detractor => self.detractors += count,
+        }
     }
 
     pub fn sample_size(&self) -> u64 {
@@ -96,6 +101,14 @@ impl NpsSummary {
         }
         let raw = (self.promoters as f64 - self.detractors as f64) * 100.0 / n as f64;
         Some((raw * 10.0).round() / 10.0)
+    }
+}
+
+impl std::ops::AddAssign for NpsSummary {
+    fn add_assign(&mut self, other: Self) {
+        self.promoters += other.promoters;
+        self.passives += other.passives;
+        self.detractors += other.detractors;
     }
 }
 

@@ -205,8 +205,8 @@ impl Settings {
                 link_validity: Duration::days(parse_in("LINK_VALIDITY_DAYS", 60, 1..=3_650)?),
             },
             worker: WorkerSettings {
-                poll_interval: std::time::Duration::from_millis(poll_ms.max(10)),
-                max_attempts: max_attempts.max(1),
+                poll_interval: std::time::Duration::from_millis(poll_ms),
+                max_attempts,
                 base_backoff: Duration::seconds(parse_in("RETRY_BASE_SECONDS", 30, 0..=86_400)?),
                 lease: Duration::seconds(parse_in("LEASE_SECONDS", 120, 30..=3_600)?),
             },

@@ -104,15 +104,7 @@ pub async fn seed(
     let Some((invitation_id,)) = open else {
         return Ok(None);
     };
-    let mut conn = db.pool().acquire().await?;
-    let token = tokens::mint(
-        &mut conn,
-        &invitation_id,
-        now,
-        settings.outreach.link_validity,
-    )
-    .await?;
-    drop(conn);
+    let token = tokens::mint(db, &invitation_id, now, settings.outreach.link_validity).await?;
     // Proves the link works before printing it.
     match resolve(db, &token, now)
         .await

@@ -31,10 +31,6 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let db = Db::connect(&settings.database_url).await?;
         db.migrate().await?;
-        Self::build_with_db(settings, db).await
-    }
-
-    pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr()?;

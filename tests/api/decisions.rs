@@ -85,7 +85,7 @@ async fn a_buyer_added_to_a_known_deal_is_the_only_one_newly_invited(mut app: Te
     assert_eq!(reply.body["invitations"][1]["created"], true);
 
     assert_eq!(app.deliver().await.sent, 1);
-    let invitation = debrief_tests::mail::Invitation::parse(&app.smtp.next_mail().await);
+    let invitation = app.next_invitation().await;
     assert_eq!(invitation.to, ["sam@globex.example"]);
     assert!(invitation
         .html

@@ -35,7 +35,7 @@ async fn a_temporary_failure_is_retried_and_then_delivered(mut app: TestApp) {
 
     app.smtp.reject_recipients(None);
     assert_eq!(app.deliver().await.sent, 1);
-    let invitation = debrief_tests::mail::Invitation::parse(&app.smtp.next_mail().await);
+    let invitation = app.next_invitation().await;
     // The link minted for the successful attempt works.
     assert_eq!(app.get_survey(&invitation.token()).await.status, 200);
     assert_eq!(app.participation().await.body["overall"]["sent"], 1);

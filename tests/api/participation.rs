@@ -15,7 +15,7 @@ async fn participation_and_nps_add_up_by_outcome(mut app: TestApp) {
     assert_eq!(app.deliver().await.sent, 3);
     let mut tokens = std::collections::HashMap::new();
     for _ in 0..3 {
-        let invitation = debrief_tests::mail::Invitation::parse(&app.smtp.next_mail().await);
+        let invitation = app.next_invitation().await;
         tokens.insert(invitation.to[0].clone(), invitation.token());
     }
     app.post_response(&tokens["dana@initech.example"], &json!({ "nps": 10 }))

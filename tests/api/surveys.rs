@@ -62,8 +62,8 @@ async fn a_token_opens_only_its_own_buyers_survey(mut app: TestApp) {
     }));
     app.post_decision(&deal).await;
     app.deliver().await;
-    let first = debrief_tests::mail::Invitation::parse(&app.smtp.next_mail().await);
-    let second = debrief_tests::mail::Invitation::parse(&app.smtp.next_mail().await);
+    let first = app.next_invitation().await;
+    let second = app.next_invitation().await;
     assert_ne!(first.token(), second.token());
 
     app.post_response(&first.token(), &json!({ "nps": 10 }))

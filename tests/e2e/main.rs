@@ -92,6 +92,20 @@ async fn start_server(database_url: Option<String>, smtp_port: u16) -> RunningSe
     }
 }
 
+impl RunningServer {
+    /// Posts a decided deal as the CRM would, and expects it to be created.
+    async fn post_decision(&self, deal: &Value) {
+        let reply = reqwest::Client::new()
+            .post(format!("{}/api/v1/decisions", self.url))
+            .bearer_auth(&self.admin_key)
+            .json(deal)
+            .send()
+            .await
+            .expect("post decision");
+        assert_eq!(reply.status().as_u16(), 201);
+    }
+}
+
 async fn participation(server: &RunningServer) -> Value {
     reqwest::Client::new()
         .get(format!("{}/api/v1/participation", server.url))
@@ -131,14 +145,7 @@ async fn a_buyer_answers_from_the_email_in_a_real_browser(database_url: Option<S
     let mut smtp = SmtpServer::start().await;
     let server = start_server(database_url, smtp.port).await;
 
-    let reply = reqwest::Client::new()
-        .post(format!("{}/api/v1/decisions", server.url))
-        .bearer_auth(&server.admin_key)
-        .json(&lost_deal("E2E-1"))
-        .send()
-        .await
-        .expect("post decision");
-    assert_eq!(reply.status().as_u16(), 201);
+    server.post_decision(&lost_deal("E2E-1")).await;
 
     // The worker in the server process sends it; the test waits for the mail to arrive.
     let invitation = Invitation::parse(&smtp.next_mail().await);
@@ -269,14 +276,7 @@ async fn a_mistyped_link_shows_a_clear_page() {
 async fn a_buyer_opts_out_in_a_real_browser() {
     let mut smtp = SmtpServer::start().await;
     let server = start_server(None, smtp.port).await;
-    let reply = reqwest::Client::new()
-        .post(format!("{}/api/v1/decisions", server.url))
-        .bearer_auth(&server.admin_key)
-        .json(&lost_deal("E2E-OPT"))
-        .send()
-        .await
-        .expect("post decision");
-    assert_eq!(reply.status().as_u16(), 201);
+    server.post_decision(&lost_deal("E2E-OPT")).await;
     let invitation = Invitation::parse(&smtp.next_mail().await);
     let opt_out = invitation
         .list_unsubscribe

@@ -16,11 +16,7 @@ use smtp::SmtpServer;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use debrief_server::db::Backend;
 
 /// Server URL of the PostgreSQL the tests create their databases on.
 pub fn postgres_admin_url() -> String {
@@ -254,10 +250,15 @@ impl TestApp {
         self.worker.run_once().await.expect("delivery pass")
     }
 
-    /// Delivers due mail and returns the survey token from the next email received.
+    /// The next email received, read as a survey invitation.
+    pub async fn next_invitation(&mut self) -> mail::Invitation {
+        mail::Invitation::parse(&self.smtp.next_mail().await)
+    }
+
+    /// Delivers due mail and reads the next invitation received.
     pub async fn deliver_and_read_invitation(&mut self) -> mail::Invitation {
         self.deliver().await;
-        mail::Invitation::parse(&self.smtp.next_mail().await)
+        self.next_invitation().await
     }
 
     /// A count straight from the database, for checking that nothing changed.

@@ -56,45 +56,38 @@ fn classify(status: u16, body: &str) -> ApiError {
     }
 }
 
-fn url(base: &str, path: &str) -> String {
-    format!("{}{path}", base.trim_end_matches('/'))
+/// Calls `base + path` and returns the body when the status is `expected`; any other
+/// answer becomes its typed error.
+async fn call(
+    method: &str,
+    base: &str,
+    path: &str,
+    body: Option<String>,
+    expected: u16,
+) -> Result<String, ApiError> {
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let (status, text) = request(method, &url, body).await?;
+    if status == expected {
+        Ok(text)
+    } else {
+        Err(classify(status, &text))
+    }
 }
 
 pub async fn load(base: &str, token: &str) -> Result<SurveyView, ApiError> {
-    let (status, body) =
-        request("GET", &url(base, &format!("/api/v1/surveys/{token}")), None).await?;
-    if status == 200 {
-        serde_json::from_str(&body).map_err(|_| ApiError::Network)
-    } else {
-        Err(classify(status, &body))
-    }
+    let body = call("GET", base, &format!("/api/v1/surveys/{token}"), None, 200).await?;
+    serde_json::from_str(&body).map_err(|_| ApiError::Network)
 }
 
 pub async fn report_start(base: &str, token: &str) -> Result<(), ApiError> {
-    let (status, body) = request(
-        "POST",
-        &url(base, &format!("/api/v1/surveys/{token}/start")),
-        Some(String::new()),
-    )
-    .await?;
-    if status == 204 {
-        Ok(())
-    } else {
-        Err(classify(status, &body))
-    }
+    let path = format!("/api/v1/surveys/{token}/start");
+    call("POST", base, &path, Some(String::new()), 204)
+        .await
+        .map(drop)
 }
 
 pub async fn submit(base: &str, token: &str, answer: &AnswerRequest) -> Result<(), ApiError> {
     let body = serde_json::to_string(answer).map_err(|_| ApiError::Network)?;
-    let (status, body) = request(
-        "POST",
-        &url(base, &format!("/api/v1/responses/{token}")),
-        Some(body),
-    )
-    .await?;
-    if status == 201 {
-        Ok(())
-    } else {
-        Err(classify(status, &body))
-    }
+    let path = format!("/api/v1/responses/{token}");
+    call("POST", base, &path, Some(body), 201).await.map(drop)
 }

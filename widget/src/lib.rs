@@ -12,7 +12,7 @@ pub mod components;
 pub mod state;
 
 use components::survey::{Survey, SurveyProps};
-use debrief_common::Locale;
+use debrief_common::{Locale, NpsScore};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -46,10 +46,7 @@ pub fn mount(selector: &str, options: JsValue) -> Result<(), JsValue> {
     install_style(&document)?;
     let props = SurveyProps {
         token: options.token.into(),
-        preselect: options
-            .score
-            .filter(|s| s.fract() == 0.0 && (0.0..=10.0).contains(s))
-            .map(|s| s as u8),
+        preselect: preselect(options.score),
         api_base: options.api_base.unwrap_or_default().into(),
         locale: options
             .locale
@@ -60,6 +57,15 @@ pub fn mount(selector: &str, options: JsValue) -> Result<(), JsValue> {
     root.set_inner_html("");
     yew::Renderer::<Survey>::with_root_and_props(root, props).render();
     Ok(())
+}
+
+/// The score from the email link, if it is one: a mangled value is dropped, and the
+/// survey opens with nothing selected.
+pub fn preselect(score: Option<f64>) -> Option<NpsScore> {
+    // NaN and infinities have no zero fraction; `as` saturates the rest.
+    score
+        .filter(|s| s.fract() == 0.0)
+        .and_then(|s| NpsScore::parse(s as i64).ok())
 }
 
 /// The widget carries its own style, so a host page needs nothing but the script. Class
@@ -76,4 +82,24 @@ fn install_style(document: &web_sys::Document) -> Result<(), JsValue> {
         head.append_child(&style)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preselect;
+
+    #[test]
+    fn a_mangled_score_in_the_link_is_ignored() {
+        assert_eq!(preselect(Some(9.0)).map(|s| s.value()), Some(9));
+        for bad in [
+            Some(42.0),
+            Some(-1.0),
+            Some(4.5),
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+            None,
+        ] {
+            assert_eq!(preselect(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -36,7 +36,7 @@ pub enum Action {
     /// The survey loaded; `preselect` is the score clicked in the email, if any.
     Loaded {
         view: SurveyView,
-        preselect: Option<u8>,
+        preselect: Option<NpsScore>,
     },
     LinkInvalid,
     /// Loading failed for a reason that may pass (network).
@@ -44,13 +44,12 @@ pub enum Action {
     Pick(NpsScore),
     EditReason(String),
     StartReported,
-    /// The answer failed local validation: show why, send nothing.
+    /// The answer was refused, by the shared rules before sending or (should the two ever
+    /// disagree) by the server: show why next to the fields.
     Refused(Vec<FieldError>),
     Submitting,
     Submitted,
     AlreadyAnswered,
-    /// The server refused fields (should not happen when both sides share the rules).
-    ServerRefused(Vec<FieldError>),
     NetworkFailed,
 }
 
@@ -105,10 +104,8 @@ impl SurveyState {
                     SurveyStatus::Completed => next.phase = Phase::AlreadyAnswered,
                     SurveyStatus::Open => {
                         next.phase = Phase::Open;
-                        if let Some(score) =
-                            preselect.and_then(|s| NpsScore::parse(i64::from(s)).ok())
-                        {
-                            next.nps = Some(score);
+                        if preselect.is_some() {
+                            next.nps = preselect;
                         }
                     }
                 }
@@ -126,7 +123,7 @@ impl SurveyState {
                 next.errors.retain(|e| e.field != "reason");
             }
             Action::StartReported => next.started_reported = true,
-            Action::Refused(errors) | Action::ServerRefused(errors) => {
+            Action::Refused(errors) => {
                 next.phase = if self.phase == Phase::Submitting {
                     Phase::Open
                 } else {
@@ -166,14 +163,14 @@ mod tests {
     use super::*;
     use debrief_common::REASON_MAX_CHARS;
 
-    fn open(preselect: Option<u8>) -> SurveyState {
+    fn open(preselect: Option<i64>) -> SurveyState {
         SurveyState::new(Locale::En).apply(Action::Loaded {
             view: SurveyView {
                 status: SurveyStatus::Open,
                 locale: Locale::Fr,
                 company: "Acme".into(),
             },
-            preselect,
+            preselect: preselect.map(score),
         })
     }
 
@@ -188,13 +185,6 @@ mod tests {
         assert_eq!(s.nps, Some(score(9)));
         assert_eq!(s.locale, Locale::Fr);
         assert!(s.should_report_start());
-    }
-
-    #[test]
-    fn a_mangled_score_in_the_link_is_ignored() {
-        let s = open(Some(42));
-        assert_eq!(s.nps, None);
-        assert!(!s.should_report_start());
     }
 
     #[test]
@@ -248,7 +238,7 @@ mod tests {
                 locale: Locale::En,
                 company: "Acme".into(),
             },
-            preselect: Some(9),
+            preselect: Some(score(9)),
         });
         assert_eq!(s.phase, Phase::AlreadyAnswered);
         assert!(!s.should_report_start());

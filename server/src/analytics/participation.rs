@@ -6,7 +6,7 @@ use crate::error::ApiResult;
 use crate::outreach::Outcome;
 use crate::surveys::InvitationStatus;
 use actix_web::{get, web, HttpResponse};
-use debrief_common::NpsSummary;
+use debrief_common::{NpsScore, NpsSummary};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -35,9 +35,8 @@ pub struct Nps {
     /// −100 to 100; `None` until someone answers.
     pub score: Option<f64>,
     pub sample_size: u64,
-    pub promoters: u64,
-    pub passives: u64,
-    pub detractors: u64,
+    #[serde(flatten)]
+    pub counts: NpsSummary,
 }
 
 #[derive(Debug, Serialize)]
@@ -69,12 +68,21 @@ impl Segment {
             nps: Nps {
                 score: nps.score(),
                 sample_size: nps.sample_size(),
-                promoters: nps.promoters,
-                passives: nps.passives,
-                detractors: nps.detractors,
+                counts: nps,
             },
             funnel,
         }
+    }
+}
+
+impl std::ops::AddAssign for Funnel {
+    fn add_assign(&mut self, other: Self) {
+        self.invited += other.invited;
+        self.sent += other.sent;
+        self.opened += other.opened;
+        self.started += other.started;
+        self.completed += other.completed;
+        self.opted_out += other.opted_out;
     }
 }
 
@@ -99,15 +107,14 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     .bind(InvitationStatus::OptedOut.as_str())
     .fetch_all(db.pool())
     .await?;
-    let scores: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-        "select d.outcome,
-                count(case when r.nps >= 9 then 1 end),
-                count(case when r.nps between 7 and 8 then 1 end),
-                count(case when r.nps <= 6 then 1 end)
+    // Counts per score; which scores promote or detract is decided in one place,
+    // `NpsScore::category`, not again in SQL.
+    let scores: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select d.outcome, r.nps, count(*)
          from responses r
          join invitations i on i.id = r.invitation_id
          join deals d on d.id = i.deal_id
-         group by d.outcome",
+         group by d.outcome, r.nps",
     )
     .fetch_all(db.pool())
     .await?;
@@ -127,15 +134,9 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
         );
     }
     let mut by_nps: BTreeMap<String, NpsSummary> = BTreeMap::new();
-    for (outcome, promoters, passives, detractors) in scores {
-        by_nps.insert(
-            outcome,
-            NpsSummary {
-                promoters: count(promoters),
-                passives: count(passives),
-                detractors: count(detractors),
-            },
-        );
+    for (outcome, score, n) in scores {
+        let score = NpsScore::parse(score).map_err(anyhow::Error::msg)?;
+        by_nps.entry(outcome).or_default().add(score, count(n));
     }
 
     let mut total_funnel = Funnel::default();
@@ -144,15 +145,8 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     for outcome in Outcome::ALL {
         let f = by_funnel.get(outcome.as_str()).copied().unwrap_or_default();
         let n = by_nps.get(outcome.as_str()).copied().unwrap_or_default();
-        total_funnel.invited += f.invited;
-        total_funnel.sent += f.sent;
-        total_funnel.opened += f.opened;
-        total_funnel.started += f.started;
-        total_funnel.completed += f.completed;
-        total_funnel.opted_out += f.opted_out;
-        total_nps.promoters += n.promoters;
-        total_nps.passives += n.passives;
-        total_nps.detractors += n.detractors;
+        total_funnel += f;
+        total_nps += n;
         by_outcome.insert(outcome.as_str(), Segment::new(f, n));
     }
     Ok(Participation {

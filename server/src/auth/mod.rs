@@ -96,7 +96,6 @@ pub async fn active_key_count(db: &Db) -> anyhow::Result<i64> {
 /// The caller of a staff endpoint, authenticated by `Authorization: Bearer <key>`.
 #[derive(Debug, Clone)]
 pub struct Staff {
-    pub key_id: String,
     pub role: Role,
 }
 
@@ -130,17 +129,17 @@ impl FromRequest for Staff {
             let (Some(key), Some(db)) = (key, db) else {
                 return Err(ApiError::Unauthorized);
             };
-            let row: Option<(String, String)> = sqlx::query_as(
-                "select id, role from api_keys where key_hash = $1 and revoked_at is null",
+            let row: Option<(String,)> = sqlx::query_as(
+                "select role from api_keys where key_hash = $1 and revoked_at is null",
             )
             .bind(hash_secret(&key))
             .fetch_optional(db.pool())
             .await?;
-            let (key_id, role) = row.ok_or(ApiError::Unauthorized)?;
+            let (role,) = row.ok_or(ApiError::Unauthorized)?;
             let role = role
                 .parse()
                 .map_err(|e: String| anyhow::anyhow!("stored role: {e}"))?;
-            Ok(Staff { key_id, role })
+            Ok(Staff { role })
         })
     }
 }

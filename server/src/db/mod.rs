@@ -94,10 +94,6 @@ impl Db {
     pub fn backend(&self) -> Backend {
         self.backend
     }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
 }
 
 /// A new primary key: UUIDv7, so keys sort by creation time on both engines.

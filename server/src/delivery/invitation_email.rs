@@ -14,16 +14,20 @@ use serde::Serialize;
 /// What the worker needs to know about an invitation to email it.
 pub struct InvitationToSend {
     pub status: InvitationStatus,
+    /// The buyer opted out since this email was queued.
+    pub suppressed: bool,
     contact_name: String,
-    pub contact_email: String,
+    contact_email: String,
     locale: Locale,
     manager_name: String,
     manager_email: String,
 }
 
 pub async fn load(db: &Db, invitation_id: &str) -> anyhow::Result<Option<InvitationToSend>> {
-    let row: Option<(String, String, String, String, String, String)> = sqlx::query_as(
-        "select i.status, c.name, c.email, c.locale, d.account_manager_name, d.account_manager_email
+    let row: Option<(String, i64, String, String, String, String, String)> = sqlx::query_as(
+        "select i.status,
+                (select count(*) from suppressions s where s.email = c.email),
+                c.name, c.email, c.locale, d.account_manager_name, d.account_manager_email
          from invitations i
          join contacts c on c.id = i.contact_id
          join deals d on d.id = i.deal_id
@@ -33,9 +37,10 @@ pub async fn load(db: &Db, invitation_id: &str) -> anyhow::Result<Option<Invitat
     .fetch_optional(db.pool())
     .await?;
     row.map(
-        |(status, contact_name, contact_email, locale, manager_name, manager_email)| {
+        |(status, suppressed, contact_name, contact_email, locale, manager_name, manager_email)| {
             Ok(InvitationToSend {
                 status: status.parse().map_err(anyhow::Error::msg)?,
+                suppressed: suppressed > 0,
                 contact_name,
                 contact_email,
                 locale: Locale::parse(&locale).map_err(anyhow::Error::msg)?,
@@ -80,9 +85,7 @@ pub async fn build(
     invitation: &InvitationToSend,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Message> {
-    let mut conn = db.pool().acquire().await?;
-    let token = tokens::mint(&mut conn, invitation_id, now, ctx.link_validity).await?;
-    drop(conn);
+    let token = tokens::mint(db, invitation_id, now, ctx.link_validity).await?;
 
     let survey_url = format!("{}/s/{token}", ctx.public_url);
     let opt_out_url = format!("{}/u/{token}", ctx.public_url);

@@ -49,12 +49,14 @@ impl Mailer {
                         .context("configuring TLS")?,
                 };
                 // A pool keeps connections open between messages: the per-message TCP
-                // handshake and greeting would otherwise dominate a batch. Its size matches
-                // the worker's send concurrency.
+                // handshake and greeting would otherwise dominate a batch. One connection
+                // per concurrent send.
                 let mut builder = builder
                     .port(*port)
                     .timeout(Some(std::time::Duration::from_secs(30)))
-                    .pool_config(PoolConfig::new().max_size(4));
+                    .pool_config(
+                        PoolConfig::new().max_size(super::worker::SEND_CONCURRENCY as u32),
+                    );
                 if let Some((user, password)) = credentials {
                     builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
                 }

@@ -6,10 +6,9 @@ use super::mailer::Mailer;
 use super::outbox::{self, backoff, Job, JobKind};
 use super::templates::Templates;
 use crate::config::Settings;
-use crate::db::time::to_db;
 use crate::db::Db;
-use crate::opt_out;
-use crate::surveys::InvitationStatus;
+use crate::surveys::transition;
+use crate::surveys::InvitationStatus::{self, Failed, OptedOut, Scheduled, Sent};
 use anyhow::Context;
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -136,8 +135,7 @@ impl Worker {
             JobKind::SurveyInvitation => self.send_invitation(&job).await,
         };
         match result {
-            Ok(Delivery::Sent) => Ok(Outcome::Sent),
-            Ok(Delivery::Skipped) => Ok(Outcome::Skipped),
+            Ok(outcome) => Ok(outcome),
             Err(failure) => {
                 let gives_up =
                     failure.permanent || job.attempts >= self.settings.worker.max_attempts;
@@ -158,7 +156,7 @@ impl Worker {
         }
     }
 
-    async fn send_invitation(&self, job: &Job) -> Result<Delivery, Failure> {
+    async fn send_invitation(&self, job: &Job) -> Result<Outcome, Failure> {
         let now = Utc::now();
         let Some(invitation) = invitation_email::load(&self.db, &job.subject_id).await? else {
             return Err(Failure::permanent("the invitation no longer exists"));
@@ -170,29 +168,23 @@ impl Worker {
             outbox::mark_done(&mut conn, job, now)
                 .await
                 .map_err(Failure::from_db)?;
-            return Ok(Delivery::Skipped);
+            return Ok(Outcome::Skipped);
         }
-        let mut conn = self.db.pool().acquire().await.map_err(Failure::from_db)?;
-        if opt_out::is_suppressed(&mut conn, &invitation.contact_email)
-            .await
-            .map_err(Failure::from_db)?
-        {
-            // Opted out after this email was queued: the opt-out wins.
+        if invitation.suppressed {
+            // Opted out after this email was queued: the opt-out wins. (Opting out closes
+            // queued invitations too, but not one still being written by a concurrent
+            // deal update; this check covers that.)
+            let mut conn = self.db.pool().acquire().await.map_err(Failure::from_db)?;
             let mut tx = conn.begin().await.map_err(Failure::from_db)?;
-            sqlx::query("update invitations set status = $1 where id = $2 and status = $3")
-                .bind(InvitationStatus::OptedOut.as_str())
-                .bind(&job.subject_id)
-                .bind(InvitationStatus::Scheduled.as_str())
-                .execute(&mut *tx)
+            transition(&mut tx, &job.subject_id, OptedOut, &[Scheduled], "", now)
                 .await
                 .map_err(Failure::from_db)?;
             outbox::mark_done(&mut tx, job, now)
                 .await
                 .map_err(Failure::from_db)?;
             tx.commit().await.map_err(Failure::from_db)?;
-            return Ok(Delivery::Skipped);
+            return Ok(Outcome::Skipped);
         }
-        drop(conn);
         let ctx = EmailContext {
             templates: &self.templates,
             from: &self.from,
@@ -209,7 +201,7 @@ impl Worker {
         {
             // Our lease ran out and another worker owns the job now: sending too would
             // email the buyer twice.
-            return Ok(Delivery::Skipped);
+            return Ok(Outcome::Skipped);
         }
         self.mailer.send(message).await.map_err(|e| Failure {
             permanent: e.permanent,
@@ -220,7 +212,7 @@ impl Worker {
         // bookkeeping is retried on its own (a busy SQLite writer is the usual cause).
         for pause_ms in [50, 200, 1_000] {
             match self.record_sent(job).await {
-                Ok(()) => return Ok(Delivery::Sent),
+                Ok(()) => return Ok(Outcome::Sent),
                 Err(e) => {
                     tracing::warn!(job = %job.id, error = %e, "sent; recording it failed, retrying");
                     tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
@@ -228,20 +220,20 @@ impl Worker {
             }
         }
         self.record_sent(job).await.map_err(Failure::from_db)?;
-        Ok(Delivery::Sent)
+        Ok(Outcome::Sent)
     }
 
     async fn record_sent(&self, job: &Job) -> sqlx::Result<()> {
         let mut conn = self.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;
-        sqlx::query(
-            "update invitations set status = $1, sent_at = $2 where id = $3 and status = $4",
+        transition(
+            &mut tx,
+            &job.subject_id,
+            Sent,
+            &[Scheduled],
+            ", sent_at = $2",
+            Utc::now(),
         )
-        .bind(InvitationStatus::Sent.as_str())
-        .bind(to_db(Utc::now()))
-        .bind(&job.subject_id)
-        .bind(InvitationStatus::Scheduled.as_str())
-        .execute(&mut *tx)
         .await?;
         outbox::mark_done(&mut tx, job, Utc::now()).await?;
         tx.commit().await
@@ -254,12 +246,15 @@ impl Worker {
             .then(|| Utc::now() + backoff(self.settings.worker.base_backoff, job.attempts));
         outbox::mark_failed(&mut tx, job, error, retry_at).await?;
         if gives_up && job.kind == JobKind::SurveyInvitation {
-            sqlx::query("update invitations set status = $1 where id = $2 and status = $3")
-                .bind(InvitationStatus::Failed.as_str())
-                .bind(&job.subject_id)
-                .bind(InvitationStatus::Scheduled.as_str())
-                .execute(&mut *tx)
-                .await?;
+            transition(
+                &mut tx,
+                &job.subject_id,
+                Failed,
+                &[Scheduled],
+                "",
+                Utc::now(),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -268,7 +263,7 @@ impl Worker {
 
 /// Jobs sent at once (the SMTP pool holds as many connections). A pass claims no more
 /// than it sends at once, so no claimed job waits in line while its lease runs down.
-const SEND_CONCURRENCY: usize = 4;
+pub(crate) const SEND_CONCURRENCY: usize = 4;
 const CLAIM_BATCH: i64 = SEND_CONCURRENCY as i64;
 
 /// What became of one job in a pass.
@@ -277,12 +272,6 @@ enum Outcome {
     Skipped,
     Retried,
     Dead,
-}
-
-/// What a successful job did.
-enum Delivery {
-    Sent,
-    Skipped,
 }
 
 /// A failed attempt.

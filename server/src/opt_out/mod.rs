@@ -6,7 +6,8 @@ pub mod routes;
 
 use crate::db::time::to_db;
 use crate::db::Db;
-use crate::surveys::InvitationStatus;
+use crate::surveys::transition;
+use crate::surveys::InvitationStatus::{self, OptedOut};
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, AnyConnection};
 
@@ -19,13 +20,9 @@ pub async fn is_suppressed(conn: &mut AnyConnection, email: &str) -> sqlx::Resul
     Ok(row.is_some())
 }
 
-/// Records the opt-out of a contact's address and closes every invitation of theirs that
-/// is not yet answered, on every deal.
-pub async fn opt_out_contact(db: &Db, contact_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let (email,): (String,) = sqlx::query_as("select email from contacts where id = $1")
-        .bind(contact_id)
-        .fetch_one(db.pool())
-        .await?;
+/// Records the opt-out of an address and closes every invitation of theirs that is not
+/// yet answered, on every deal.
+pub async fn opt_out_email(db: &Db, email: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
     // Write first: see `outreach::store::record_decision` on SQLite transactions.
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
@@ -33,23 +30,28 @@ pub async fn opt_out_contact(db: &Db, contact_id: &str, now: DateTime<Utc>) -> a
         "insert into suppressions (email, source, created_at) values ($1, 'buyer_link', $2)
          on conflict (email) do nothing",
     )
-    .bind(&email)
+    .bind(email)
     .bind(to_db(now))
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "update invitations set status = $1
-         where contact_id in (select id from contacts where email = $2)
-           and status in ($3, $4, $5, $6)",
+    // Every open invitation of this address, on every deal.
+    let open: Vec<(String,)> = sqlx::query_as(
+        "select i.id from invitations i join contacts c on c.id = i.contact_id where c.email = $1",
     )
-    .bind(InvitationStatus::OptedOut.as_str())
-    .bind(&email)
-    .bind(InvitationStatus::Scheduled.as_str())
-    .bind(InvitationStatus::Sent.as_str())
-    .bind(InvitationStatus::Opened.as_str())
-    .bind(InvitationStatus::Started.as_str())
-    .execute(&mut *tx)
+    .bind(email)
+    .fetch_all(&mut *tx)
     .await?;
+    for (invitation_id,) in open {
+        transition(
+            &mut tx,
+            &invitation_id,
+            OptedOut,
+            &InvitationStatus::UNANSWERED,
+            "",
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -4,11 +4,11 @@
 //! follow links; POST opts out. POST is also the RFC 8058 one-click target that mail
 //! clients call from the `List-Unsubscribe` header.
 
-use super::opt_out_contact;
+use super::opt_out_email;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::extract::read_body;
-use crate::surveys::page::{escape, html_page, message_page};
+use crate::surveys::page::{escape, html_page, message_page, server_error_page};
 use crate::surveys::tokens::{resolve, Invitation, Lookup};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -32,11 +32,7 @@ fn unknown_link() -> HttpResponse {
 
 fn failure(e: anyhow::Error) -> HttpResponse {
     tracing::error!(error = ?e, "opt-out failed");
-    message_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong on our side. Please try again in a few minutes.",
-        "Une erreur est survenue de notre côté. Veuillez réessayer dans quelques minutes.",
-    )
+    server_error_page()
 }
 
 /// An expired link still opts out: nobody should be stuck receiving mail.
@@ -97,7 +93,7 @@ async fn opt_out(
         Ok(None) => return unknown_link(),
         Err(e) => return failure(e),
     };
-    if let Err(e) = opt_out_contact(&db, &invitation.contact_id, chrono::Utc::now()).await {
+    if let Err(e) = opt_out_email(&db, &invitation.contact_email, chrono::Utc::now()).await {
         return failure(e);
     }
     message_page(

@@ -6,4 +6,4 @@ pub mod routes;
 pub mod schedule;
 pub mod store;
 
-pub use decision::{Decision, DecisionRequest, Outcome};
+pub use decision::Outcome;

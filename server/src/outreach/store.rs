@@ -145,26 +145,21 @@ pub async fn record_decision(
         .await?;
 
         let recorded = match inserted {
-            Some((invitation_id,)) if status == InvitationStatus::OptedOut => RecordedInvitation {
-                invitation_id,
-                contact_email: contact.email.clone(),
-                status,
-                scheduled_for,
-                created: true,
-            },
             Some((invitation_id,)) => {
-                outbox::enqueue(
-                    &mut tx,
-                    JobKind::SurveyInvitation,
-                    &invitation_id,
-                    &scheduled_for,
-                    &stamp,
-                )
-                .await?;
+                if status == InvitationStatus::Scheduled {
+                    outbox::enqueue(
+                        &mut tx,
+                        JobKind::SurveyInvitation,
+                        &invitation_id,
+                        &scheduled_for,
+                        &stamp,
+                    )
+                    .await?;
+                }
                 RecordedInvitation {
                     invitation_id,
                     contact_email: contact.email.clone(),
-                    status: InvitationStatus::Scheduled,
+                    status,
                     scheduled_for,
                     created: true,
                 }

@@ -5,7 +5,10 @@ pub mod page;
 pub mod routes;
 pub mod tokens;
 
+use crate::db::time::to_db;
 use crate::text_enum;
+use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
 
 text_enum! {
     /// Where an invitation stands. Moves forward only, so each step is a single guarded
@@ -23,4 +26,41 @@ text_enum! {
         /// The buyer asked for no more surveys.
         OptedOut = "opted_out",
     }
+}
+
+impl InvitationStatus {
+    /// Not answered and not closed: the buyer may still answer, or opt out.
+    pub const UNANSWERED: [InvitationStatus; 4] = [
+        InvitationStatus::Scheduled,
+        InvitationStatus::Sent,
+        InvitationStatus::Opened,
+        InvitationStatus::Started,
+    ];
+}
+
+/// Moves an invitation to `to` if, and only if, it is in one of `from`: the one way a
+/// status changes, so no step can be undone by a late or racing request. `stamps` are
+/// extra `column = …` assignments that may use `$2`, the time of the change. Returns
+/// whether the invitation moved.
+pub async fn transition(
+    conn: &mut AnyConnection,
+    invitation_id: &str,
+    to: InvitationStatus,
+    from: &[InvitationStatus],
+    stamps: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 4)).collect();
+    let sql = format!(
+        "update invitations set status = $1 {stamps} where id = $3 and status in ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(to.as_str())
+        .bind(to_db(now))
+        .bind(invitation_id);
+    for status in from {
+        query = query.bind(status.as_str());
+    }
+    Ok(query.execute(conn).await?.rows_affected() == 1)
 }

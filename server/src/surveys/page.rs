@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use debrief_common::Locale;
+use debrief_common::{Locale, NpsScore};
 
 #[get("/s/{token}")]
 pub async fn survey_page(
@@ -19,11 +19,7 @@ pub async fn survey_page(
         Ok(lookup) => lookup,
         Err(e) => {
             tracing::error!(error = ?e, "survey page lookup failed");
-            return message_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side. Please try again in a few minutes.",
-                "Une erreur est survenue de notre côté. Veuillez réessayer dans quelques minutes.",
-            );
+            return server_error_page();
         }
     };
     let invitation = match lookup {
@@ -57,8 +53,8 @@ pub async fn survey_page(
         .query_string()
         .split('&')
         .find_map(|pair| pair.strip_prefix("score="))
-        .and_then(|s| s.parse::<u8>().ok())
-        .filter(|s| *s <= 10)
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|s| NpsScore::parse(s).ok())
         .map(|s| s.to_string())
         .unwrap_or_default();
     let strings = invitation.locale.strings();
@@ -85,6 +81,14 @@ pub async fn survey_page(
         invitation.locale,
         &escape(&settings.company_name),
         &body,
+    )
+}
+
+pub(crate) fn server_error_page() -> HttpResponse {
+    message_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side. Please try again in a few minutes.",
+        "Une erreur est survenue de notre côté. Veuillez réessayer dans quelques minutes.",
     )
 }
 

@@ -40,6 +40,10 @@ fn buyer_cors() -> Cors {
 
 async fn open(db: &Db, token: &str) -> ApiResult<Invitation> {
     match resolve(db, token, chrono::Utc::now()).await? {
+        // An opted-out buyer's survey is closed for every purpose.
+        Lookup::Valid(invitation) if invitation.status == InvitationStatus::OptedOut => {
+            Err(opted_out())
+        }
         Lookup::Valid(invitation) => Ok(invitation),
         Lookup::Expired(_) => Err(ApiError::Gone("this survey link has expired")),
         Lookup::Unknown => Err(ApiError::NotFound("no survey matches this link")),
@@ -63,9 +67,6 @@ async fn get_survey(
     settings: web::Data<Settings>,
 ) -> ApiResult<HttpResponse> {
     let invitation = open(&db, &token).await?;
-    if invitation.status == InvitationStatus::OptedOut {
-        return Err(opted_out());
-    }
     let status = if invitation.status == InvitationStatus::Completed {
         SurveyStatus::Completed
     } else {
@@ -89,10 +90,8 @@ async fn start_survey(
     // The body carries nothing, but reading it keeps the connection alive.
     read_body(&mut payload, 1024).await?;
     let invitation = open(&db, &token).await?;
-    match invitation.status {
-        InvitationStatus::Completed => return Err(already_answered()),
-        InvitationStatus::OptedOut => return Err(opted_out()),
-        _ => {}
+    if invitation.status == InvitationStatus::Completed {
+        return Err(already_answered());
     }
     mark_started(&db, &invitation.id, chrono::Utc::now()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -104,10 +103,8 @@ async fn post_response(
     db: web::Data<Db>,
 ) -> ApiResult<HttpResponse> {
     let invitation = open(&db, &token).await?;
-    match invitation.status {
-        InvitationStatus::Completed => return Err(already_answered()),
-        InvitationStatus::OptedOut => return Err(opted_out()),
-        _ => {}
+    if invitation.status == InvitationStatus::Completed {
+        return Err(already_answered());
     }
     let answer = body.0.validate().map_err(ApiError::Validation)?;
     match record_answer(

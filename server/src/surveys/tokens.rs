@@ -6,14 +6,13 @@ use crate::db::time::{from_db, to_db};
 use crate::db::Db;
 use chrono::{DateTime, Duration, Utc};
 use debrief_common::Locale;
-use sqlx::AnyConnection;
 
 use super::InvitationStatus;
 
 /// Mints a token for an invitation and stores its hash. The clear token is returned for
 /// the email being built and never stored.
 pub async fn mint(
-    conn: &mut AnyConnection,
+    db: &Db,
     invitation_id: &str,
     now: DateTime<Utc>,
     validity: Duration,
@@ -27,7 +26,7 @@ pub async fn mint(
     .bind(invitation_id)
     .bind(to_db(now))
     .bind(to_db(now + validity))
-    .execute(conn)
+    .execute(db.pool())
     .await?;
     Ok(token)
 }
@@ -45,7 +44,8 @@ pub fn looks_like_token(token: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Invitation {
     pub id: String,
-    pub contact_id: String,
+    /// The buyer's address, for opting out.
+    pub contact_email: String,
     pub status: InvitationStatus,
     pub locale: Locale,
 }
@@ -63,7 +63,7 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
         return Ok(Lookup::Unknown);
     }
     let row: Option<(String, String, String, String, String)> = sqlx::query_as(
-        "select i.id, i.contact_id, i.status, c.locale, t.expires_at
+        "select i.id, c.email, i.status, c.locale, t.expires_at
          from invitation_tokens t
          join invitations i on i.id = t.invitation_id
          join contacts c on c.id = i.contact_id
@@ -72,12 +72,12 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
     .bind(hash_secret(token))
     .fetch_optional(db.pool())
     .await?;
-    let Some((id, contact_id, status, locale, expires_at)) = row else {
+    let Some((id, contact_email, status, locale, expires_at)) = row else {
         return Ok(Lookup::Unknown);
     };
     let invitation = Invitation {
         id,
-        contact_id,
+        contact_email,
         status: status.parse().map_err(anyhow::Error::msg)?,
         locale: Locale::parse(&locale).map_err(anyhow::Error::msg)?,
     };

@@ -3,7 +3,7 @@
 use super::nps_scale::NpsScale;
 use crate::api::{self, ApiError};
 use crate::state::{Action, Phase, SurveyState};
-use debrief_common::{Locale, REASON_MAX_CHARS};
+use debrief_common::{Locale, NpsScore, REASON_MAX_CHARS};
 use wasm_bindgen::JsCast;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
@@ -12,7 +12,7 @@ use yew::prelude::*;
 pub struct SurveyProps {
     pub token: AttrValue,
     /// The score clicked in the email, if any.
-    pub preselect: Option<u8>,
+    pub preselect: Option<NpsScore>,
     /// Where the API lives; empty for the page's own origin.
     pub api_base: AttrValue,
     /// The language to show while loading, before the server says which one to use.
@@ -126,9 +126,7 @@ pub fn survey(props: &SurveyProps) -> Html {
                                         Ok(()) => Action::Submitted,
                                         Err(ApiError::AlreadyAnswered) => Action::AlreadyAnswered,
                                         Err(ApiError::InvalidLink) => Action::LinkInvalid,
-                                        Err(ApiError::Refused(errors)) => {
-                                            Action::ServerRefused(errors)
-                                        }
+                                        Err(ApiError::Refused(errors)) => Action::Refused(errors),
                                         Err(ApiError::Network) => Action::NetworkFailed,
                                     };
                                 state.dispatch(action);
