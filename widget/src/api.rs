@@ -43,12 +43,24 @@ async fn request(method: &str, url: &str, body: Option<String>) -> Result<(u16, 
     Ok((response.status(), text))
 }
 
+// JSON through the browser's own parser and serde-wasm-bindgen: compiling serde_json into
+// the widget would cost the buyer's download more than it saves.
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ()> {
+    let value = js_sys::JSON::parse(text).map_err(drop)?;
+    serde_wasm_bindgen::from_value(value).map_err(drop)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Option<String> {
+    let value = serde_wasm_bindgen::to_value(value).ok()?;
+    js_sys::JSON::stringify(&value).ok()?.as_string()
+}
+
 fn classify(status: u16, body: &str) -> ApiError {
     match status {
         404 | 410 => ApiError::InvalidLink,
         409 => ApiError::AlreadyAnswered,
         422 => ApiError::Refused(
-            serde_json::from_str::<ErrorBody>(body)
+            from_json::<ErrorBody>(body)
                 .map(|b| b.fields)
                 .unwrap_or_default(),
         ),
@@ -76,7 +88,7 @@ async fn call(
 
 pub async fn load(base: &str, token: &str) -> Result<SurveyView, ApiError> {
     let body = call("GET", base, &format!("/api/v1/surveys/{token}"), None, 200).await?;
-    serde_json::from_str(&body).map_err(|_| ApiError::Network)
+    from_json(&body).map_err(|_| ApiError::Network)
 }
 
 pub async fn report_start(base: &str, token: &str) -> Result<(), ApiError> {
@@ -87,7 +99,7 @@ pub async fn report_start(base: &str, token: &str) -> Result<(), ApiError> {
 }
 
 pub async fn submit(base: &str, token: &str, answer: &AnswerRequest) -> Result<(), ApiError> {
-    let body = serde_json::to_string(answer).map_err(|_| ApiError::Network)?;
+    let body = to_json(answer).ok_or(ApiError::Network)?;
     let path = format!("/api/v1/responses/{token}");
     call("POST", base, &path, Some(body), 201).await.map(drop)
 }
