@@ -208,8 +208,9 @@ impl Worker {
             message: e.message,
         })?;
 
-        // The email is gone: from here on, failing must not lead to a second send. The
-        // bookkeeping is retried on its own (a busy SQLite writer is the usual cause).
+        // The email is gone: a failure from here on would send it again on retry, so the
+        // bookkeeping is retried on its own first (a busy SQLite writer is the usual cause).
+        // Only a database down for longer than that leads to a second email.
         for pause_ms in [50, 200, 1_000] {
             match self.record_sent(job).await {
                 Ok(()) => return Ok(Outcome::Sent),
