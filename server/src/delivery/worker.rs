@@ -7,8 +7,8 @@ use super::outbox::{self, backoff, Job, JobKind};
 use super::templates::Templates;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::surveys::transition;
 use crate::surveys::InvitationStatus::{self, Failed, OptedOut, Scheduled, Sent};
+use crate::surveys::{transition, Target};
 use anyhow::Context;
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -176,9 +176,16 @@ impl Worker {
             // deal update; this check covers that.)
             let mut conn = self.db.pool().acquire().await.map_err(Failure::from_db)?;
             let mut tx = conn.begin().await.map_err(Failure::from_db)?;
-            transition(&mut tx, &job.subject_id, OptedOut, &[Scheduled], "", now)
-                .await
-                .map_err(Failure::from_db)?;
+            transition(
+                &mut *tx,
+                Target::Invitation(&job.subject_id),
+                OptedOut,
+                &[Scheduled],
+                "",
+                now,
+            )
+            .await
+            .map_err(Failure::from_db)?;
             outbox::mark_done(&mut tx, job, now)
                 .await
                 .map_err(Failure::from_db)?;
@@ -228,8 +235,8 @@ impl Worker {
         let mut conn = self.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;
         transition(
-            &mut tx,
-            &job.subject_id,
+            &mut *tx,
+            Target::Invitation(&job.subject_id),
             Sent,
             &[Scheduled],
             ", sent_at = $2",
@@ -248,8 +255,8 @@ impl Worker {
         outbox::mark_failed(&mut tx, job, error, retry_at).await?;
         if gives_up && job.kind == JobKind::SurveyInvitation {
             transition(
-                &mut tx,
-                &job.subject_id,
+                &mut *tx,
+                Target::Invitation(&job.subject_id),
                 Failed,
                 &[Scheduled],
                 "",

@@ -6,8 +6,8 @@ pub mod routes;
 
 use crate::db::time::to_db;
 use crate::db::Db;
-use crate::surveys::transition;
 use crate::surveys::InvitationStatus::{self, OptedOut};
+use crate::surveys::{transition, Target};
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, AnyConnection};
 
@@ -34,24 +34,15 @@ pub async fn opt_out_email(db: &Db, email: &str, now: DateTime<Utc>) -> anyhow::
     .bind(to_db(now))
     .execute(&mut *tx)
     .await?;
-    // Every open invitation of this address, on every deal.
-    let open: Vec<(String,)> = sqlx::query_as(
-        "select i.id from invitations i join contacts c on c.id = i.contact_id where c.email = $1",
+    transition(
+        &mut *tx,
+        Target::AllOf { email },
+        OptedOut,
+        &InvitationStatus::UNANSWERED,
+        "",
+        now,
     )
-    .bind(email)
-    .fetch_all(&mut *tx)
     .await?;
-    for (invitation_id,) in open {
-        transition(
-            &mut tx,
-            &invitation_id,
-            OptedOut,
-            &InvitationStatus::UNANSWERED,
-            "",
-            now,
-        )
-        .await?;
-    }
     tx.commit().await?;
     Ok(())
 }

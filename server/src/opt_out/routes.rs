@@ -8,7 +8,7 @@ use super::opt_out_email;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::extract::read_body;
-use crate::surveys::page::{escape, html_page, message_page, server_error_page};
+use crate::surveys::page::{escape, html_page, invalid_link_page, message_page, server_error_page};
 use crate::surveys::tokens::{resolve, Invitation, Lookup};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -20,14 +20,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(confirm_page))
             .route(web::post().to(opt_out)),
     );
-}
-
-fn unknown_link() -> HttpResponse {
-    message_page(
-        StatusCode::NOT_FOUND,
-        "This link is not valid. Please check that the whole link was copied.",
-        "Ce lien n’est pas valide. Vérifiez que le lien a été copié en entier.",
-    )
 }
 
 fn failure(e: anyhow::Error) -> HttpResponse {
@@ -50,7 +42,7 @@ async fn confirm_page(
 ) -> HttpResponse {
     let invitation = match invitation_for(&db, &token).await {
         Ok(Some(invitation)) => invitation,
-        Ok(None) => return unknown_link(),
+        Ok(None) => return invalid_link_page(),
         Err(e) => return failure(e),
     };
     let company = escape(&settings.company_name);
@@ -90,7 +82,7 @@ async fn opt_out(
     }
     let invitation = match invitation_for(&db, &token).await {
         Ok(Some(invitation)) => invitation,
-        Ok(None) => return unknown_link(),
+        Ok(None) => return invalid_link_page(),
         Err(e) => return failure(e),
     };
     if let Err(e) = opt_out_email(&db, &invitation.contact_email, chrono::Utc::now()).await {

@@ -1,7 +1,7 @@
 //! The buyer's progress through a survey, and the answer itself.
 
-use super::transition;
 use super::InvitationStatus::{self, *};
+use super::{transition, Target};
 use crate::db::{self, time::to_db, Db};
 use chrono::{DateTime, Utc};
 use debrief_common::{Locale, ValidAnswer};
@@ -13,10 +13,9 @@ const OPENED_STAMPS: &str =
     ", sent_at = coalesce(sent_at, $2), opened_at = coalesce(opened_at, $2)";
 
 pub async fn mark_opened(db: &Db, invitation_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let mut conn = db.pool().acquire().await?;
     transition(
-        &mut conn,
-        invitation_id,
+        db.pool(),
+        Target::Invitation(invitation_id),
         Opened,
         &[Scheduled, Sent],
         OPENED_STAMPS,
@@ -27,11 +26,10 @@ pub async fn mark_opened(db: &Db, invitation_id: &str, now: DateTime<Utc>) -> an
 }
 
 pub async fn mark_started(db: &Db, invitation_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let mut conn = db.pool().acquire().await?;
     let stamps = format!("{OPENED_STAMPS}, started_at = coalesce(started_at, $2)");
     transition(
-        &mut conn,
-        invitation_id,
+        db.pool(),
+        Target::Invitation(invitation_id),
         Started,
         &[Scheduled, Sent, Opened],
         &stamps,
@@ -83,15 +81,15 @@ pub async fn record_answer(
     let stamps =
         format!("{OPENED_STAMPS}, started_at = coalesce(started_at, $2), completed_at = $2");
     let completed = transition(
-        &mut tx,
-        invitation_id,
+        &mut *tx,
+        Target::Invitation(invitation_id),
         Completed,
         &InvitationStatus::UNANSWERED,
         &stamps,
         now,
     )
     .await?;
-    if !completed {
+    if completed == 0 {
         tx.rollback().await?;
         return Ok(Recorded::Closed);
     }

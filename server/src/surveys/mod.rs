@@ -8,7 +8,6 @@ pub mod tokens;
 use crate::db::time::to_db;
 use crate::text_enum;
 use chrono::{DateTime, Utc};
-use sqlx::AnyConnection;
 
 text_enum! {
     /// Where an invitation stands. Moves forward only, so each step is a single guarded
@@ -38,29 +37,59 @@ impl InvitationStatus {
     ];
 }
 
-/// Moves an invitation to `to` if, and only if, it is in one of `from`: the one way a
+/// Which invitations a [`transition`] applies to.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Invitation(&'a str),
+    /// Every invitation, on every deal, of the contacts with this address.
+    AllOf {
+        email: &'a str,
+    },
+}
+
+impl Target<'_> {
+    fn sql(&self) -> &'static str {
+        match self {
+            Target::Invitation(_) => "id = $3",
+            Target::AllOf { .. } => "contact_id in (select id from contacts where email = $3)",
+        }
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            Target::Invitation(id) => id,
+            Target::AllOf { email } => email,
+        }
+    }
+}
+
+/// Moves invitations to `to` if, and only if, they are in one of `from`: the one way a
 /// status changes, so no step can be undone by a late or racing request. `stamps` are
-/// extra `column = …` assignments that may use `$2`, the time of the change. Returns
-/// whether the invitation moved.
-pub async fn transition(
-    conn: &mut AnyConnection,
-    invitation_id: &str,
+/// extra `column = …` assignments that may use `$2`, the time of the change. Returns how
+/// many invitations moved.
+pub async fn transition<'c, E>(
+    executor: E,
+    target: Target<'_>,
     to: InvitationStatus,
     from: &[InvitationStatus],
     stamps: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> sqlx::Result<u64>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 4)).collect();
     let sql = format!(
-        "update invitations set status = $1 {stamps} where id = $3 and status in ({})",
+        "update invitations set status = $1 {stamps} where {} and status in ({})",
+        target.sql(),
         placeholders.join(", ")
     );
     let mut query = sqlx::query(&sql)
         .bind(to.as_str())
         .bind(to_db(now))
-        .bind(invitation_id);
+        .bind(target.value());
     for status in from {
         query = query.bind(status.as_str());
     }
-    Ok(query.execute(conn).await?.rows_affected() == 1)
+    Ok(query.execute(executor).await?.rows_affected())
 }

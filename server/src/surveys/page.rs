@@ -31,13 +31,7 @@ pub async fn survey_page(
                 "Ce lien de questionnaire a expiré. Merci pour votre temps.",
             )
         }
-        Lookup::Unknown => {
-            return message_page(
-                StatusCode::NOT_FOUND,
-                "This survey link is not valid. Please check that the whole link was copied.",
-                "Ce lien de questionnaire n’est pas valide. Vérifiez que le lien a été copié en entier.",
-            )
-        }
+        Lookup::Unknown => return invalid_link_page(),
     };
     if invitation.status == super::InvitationStatus::OptedOut {
         return message_page(
@@ -81,6 +75,14 @@ pub async fn survey_page(
         invitation.locale,
         &escape(&settings.company_name),
         &body,
+    )
+}
+
+pub(crate) fn invalid_link_page() -> HttpResponse {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "This link is not valid. Please check that the whole link was copied.",
+        "Ce lien n’est pas valide. Vérifiez que le lien a été copié en entier.",
     )
 }
 
