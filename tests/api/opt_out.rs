@@ -25,20 +25,9 @@ async fn a_buyer_opts_out_from_the_email_and_is_never_surveyed_again(mut app: Te
     assert_eq!(app.count("suppressions").await, 0);
 
     // The mail client's one-click POST (RFC 8058).
-    let response = app
-        .http
-        .post(&opt_out)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .expect("one-click");
-    assert_eq!(response.status().as_u16(), 200);
-    assert!(response
-        .text()
-        .await
-        .expect("body")
-        .contains("ne recevrez plus"));
+    let response = app.post_form(&opt_out, "List-Unsubscribe=One-Click").await;
+    assert_eq!(response.status, 200);
+    assert!(response.text.contains("ne recevrez plus"));
 
     // The open survey closes…
     let token = invitation.token();
@@ -65,13 +54,8 @@ async fn an_opt_out_stops_an_email_already_queued(mut app: TestApp) {
     // The same buyer turns up on another deal; that email is queued, not yet sent, when
     // they opt out from the first one.
     app.post_decision(&lost_deal("O-4")).await;
-    let response = app
-        .http
-        .post(first.list_unsubscribe.clone().expect("header"))
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(response.status().as_u16(), 200);
+    let opt_out = first.list_unsubscribe.clone().expect("header");
+    assert_eq!(app.post_form(&opt_out, "").await.status, 200);
 
     let pass = app.deliver().await;
     assert_eq!(
@@ -86,13 +70,8 @@ async fn a_mangled_opt_out_link_gets_a_clear_page(app: TestApp) {
     let page = app.survey_page("/u/not-a-token").await;
     assert_eq!(page.status, 404);
     assert!(page.text.contains("not valid"));
-    let response = app
-        .http
-        .post(format!("{}/u/{}", app.address, "Z".repeat(43)))
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(response.status().as_u16(), 404);
+    let unknown = format!("{}/u/{}", app.address, "Z".repeat(43));
+    assert_eq!(app.post_form(&unknown, "").await.status, 404);
     assert_eq!(app.count("suppressions").await, 0);
 }
 

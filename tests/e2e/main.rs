@@ -128,15 +128,23 @@ async fn wait_for(browser: &Browser, css: &str) -> fantoccini::elements::Element
         .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
 }
 
-async fn is_checked(browser: &Browser, score: u8) -> bool {
-    let radio = browser
+/// The radio button for one score on the widget's scale.
+async fn radio(browser: &Browser, score: u8) -> fantoccini::elements::Element {
+    browser
         .client
         .find(Locator::Css(&format!(
             "input[name='debrief-nps'][value='{score}']"
         )))
         .await
-        .expect("radio");
-    radio.is_selected().await.expect("selected state")
+        .unwrap_or_else(|e| panic!("radio {score}: {e}"))
+}
+
+async fn is_checked(browser: &Browser, score: u8) -> bool {
+    radio(browser, score)
+        .await
+        .is_selected()
+        .await
+        .expect("selected state")
 }
 
 /// A lost deal is posted; the buyer clicks 9 in the email, explains in the widget on a
@@ -175,21 +183,15 @@ async fn a_buyer_answers_from_the_email_in_a_real_browser(database_url: Option<S
     );
 
     // Keyboard: arrow keys move along the scale like any radio group.
-    let nine = browser
-        .client
-        .find(Locator::Css("input[name='debrief-nps'][value='9']"))
+    radio(&browser, 9)
         .await
-        .expect("radio 9");
-    nine.send_keys(&Key::Right.to_string())
+        .send_keys(&Key::Right.to_string())
         .await
         .expect("arrow right");
     assert!(is_checked(&browser, 10).await, "arrow right selects 10");
-    let ten = browser
-        .client
-        .find(Locator::Css("input[name='debrief-nps'][value='10']"))
+    radio(&browser, 10)
         .await
-        .expect("radio 10");
-    ten.send_keys(&Key::Left.to_string())
+        .send_keys(&Key::Left.to_string())
         .await
         .expect("arrow left");
     assert!(is_checked(&browser, 9).await, "arrow left returns to 9");

@@ -230,6 +230,19 @@ impl TestApp {
         Reply::from(response).await
     }
 
+    /// A form POST to a full URL, as a browser or a mail client's one-click would send.
+    pub async fn post_form(&self, url: &str, body: &str) -> Reply {
+        let response = self
+            .http
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
     pub async fn survey_page(&self, path_and_query: &str) -> Reply {
         let response = self
             .http
