@@ -1,13 +1,13 @@
 //! The demo program: a few decided deals, two buyers who already answered, and a survey
 //! link to try. Everything goes through the same code paths as real data.
 
-use crate::config::Settings;
-use crate::db::Db;
+use crate::app::config::Settings;
+use crate::invitations::tokens::{self, resolve, Lookup};
+use crate::invitations::InvitationStatus;
 use crate::outreach::decision::DecisionRequest;
 use crate::outreach::store::record_decision;
+use crate::platform::db::Db;
 use crate::surveys::answers::record_answer;
-use crate::surveys::tokens::{self, resolve, Lookup};
-use crate::surveys::InvitationStatus;
 use anyhow::Context;
 use chrono::{Duration, Utc};
 use debrief_common::{AnswerRequest, Locale};

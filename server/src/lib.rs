@@ -1,25 +1,24 @@
 //! Debrief: a win-loss program that asks buyers themselves, right after the decision.
 //!
-//! Feature folders own their routes, domain types and queries:
+//! Feature folders own their routes, domain types, queries and job handlers:
 //! - `outreach`: decided deals come in from the CRM and become scheduled invitations;
 //! - `surveys`: buyer links, the survey page and the answers;
 //! - `delivery`: the durable outbox and the worker that sends email;
 //! - `opt_out`: buyers who asked for no more surveys, honoured everywhere;
 //! - `analytics`: participation and NPS for program owners;
 //! - `auth`: staff API keys and their roles.
+//!
+//! Beneath them: `app` (start-up, settings, clock, logs), `platform` (storage, text enums)
+//! and `web` (errors, extractors, the HTML shell).
 
 pub mod analytics;
+pub mod app;
 pub mod auth;
-pub mod config;
-pub mod db;
 pub mod delivery;
 pub mod demo;
-pub mod error;
-pub mod extract;
+pub mod invitations;
 pub mod opt_out;
 pub mod outreach;
-pub mod startup;
+pub mod platform;
 pub mod surveys;
-pub mod telemetry;
-
-mod text_enum;
+pub mod web;

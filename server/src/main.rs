@@ -5,11 +5,12 @@
 //!     debrief migrate                                   apply database migrations
 
 use anyhow::{bail, Context};
+use debrief_server::app::config::Settings;
+use debrief_server::app::telemetry;
+use debrief_server::app::Application;
 use debrief_server::auth::{self, Role};
-use debrief_server::config::Settings;
-use debrief_server::db::Db;
-use debrief_server::startup::Application;
-use debrief_server::{demo, telemetry};
+use debrief_server::demo;
+use debrief_server::platform::db::Db;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

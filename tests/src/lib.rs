@@ -6,17 +6,18 @@ pub mod browser;
 pub mod mail;
 pub mod smtp;
 
+use debrief_server::app::clock::Clock;
+use debrief_server::app::config::Settings;
+use debrief_server::app::Application;
 use debrief_server::auth::{self, Role};
-use debrief_server::config::Settings;
-use debrief_server::db::Db;
 use debrief_server::delivery::worker::{Pass, Worker};
-use debrief_server::startup::Application;
+use debrief_server::platform::db::Db;
 use serde_json::{json, Value};
 use smtp::SmtpServer;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-pub use debrief_server::db::Backend;
+pub use debrief_server::platform::db::Backend;
 
 /// Server URL of the PostgreSQL the tests create their databases on.
 pub fn postgres_admin_url() -> String {
@@ -54,6 +55,8 @@ pub struct TestApp {
     pub address: String,
     pub db: Db,
     pub worker: Worker,
+    /// The app's clock: it moves only when a test moves it.
+    pub clock: Clock,
     settings: std::sync::Arc<Settings>,
     pub smtp: SmtpServer,
     /// An admin key.
@@ -107,7 +110,10 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
     let settings = Settings::from_vars(vars).expect("test settings");
-    let app = Application::build(settings.clone())
+    // Whole seconds, like the instants a CRM sends.
+    let start = chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp(), 0).expect("now");
+    let clock = Clock::manual(start);
+    let app = Application::build_with_clock(settings.clone(), clock.clone())
         .await
         .expect("app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -122,6 +128,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
         address,
         db,
         worker,
+        clock,
         smtp,
         api_key,
         http: reqwest::Client::new(),
@@ -255,7 +262,13 @@ impl TestApp {
 
     /// The delivery worker of a second instance on the same database.
     pub fn second_worker(&self) -> Worker {
-        Worker::new(self.db.clone(), self.settings.clone(), self.address.clone()).expect("worker")
+        Worker::new(
+            self.db.clone(),
+            self.settings.clone(),
+            self.address.clone(),
+            self.clock.clone(),
+        )
+        .expect("worker")
     }
 
     /// Runs the delivery worker once, as the background loop would.

@@ -1,10 +1,10 @@
 //! `GET /api/v1/participation`: the invitation funnel and NPS, overall and by outcome.
 
 use crate::auth::{Permission, Staff};
-use crate::db::Db;
-use crate::error::ApiResult;
+use crate::invitations::InvitationStatus;
 use crate::outreach::Outcome;
-use crate::surveys::InvitationStatus;
+use crate::platform::db::Db;
+use crate::web::error::ApiResult;
 use actix_web::{get, web, HttpResponse};
 use debrief_common::{NpsScore, NpsSummary};
 use serde::Serialize;

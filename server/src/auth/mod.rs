@@ -1,9 +1,9 @@
 //! Staff API keys. A key is `dbk_` + 256 random bits; only its SHA-256 is stored, and each
 //! key carries one role that decides what it may do.
 
-use crate::db::{self, time::to_db, Db};
-use crate::error::ApiError;
+use crate::platform::db::{self, time::to_db, Db};
 use crate::text_enum;
+use crate::web::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};

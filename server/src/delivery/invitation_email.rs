@@ -1,8 +1,8 @@
 //! Building the survey invitation email for one invitation.
 
 use super::templates::Templates;
-use crate::db::Db;
-use crate::surveys::{tokens, InvitationStatus};
+use crate::invitations::{tokens, InvitationStatus};
+use crate::platform::db::Db;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use debrief_common::{Locale, NpsScore};

@@ -1,6 +1,6 @@
 //! Sending one email: over SMTP, or into `.eml` files when no SMTP server is configured.
 
-use crate::config::{MailTransport, SmtpTls};
+use crate::app::config::{MailTransport, SmtpTls};
 use anyhow::Context;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::PoolConfig;

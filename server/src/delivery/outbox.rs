@@ -1,8 +1,8 @@
 //! The durable outbox table: enqueue inside the caller's transaction, claim with a lease,
 //! then mark done, retry later, or dead.
 
-use crate::db::time::to_db;
-use crate::db::{self, dialect, Db};
+use crate::platform::db::time::to_db;
+use crate::platform::db::{self, dialect, Db};
 use crate::text_enum;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::AnyConnection;

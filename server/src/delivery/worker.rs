@@ -5,12 +5,11 @@ use super::invitation_email::{self, EmailContext};
 use super::mailer::Mailer;
 use super::outbox::{self, backoff, Job, JobKind};
 use super::templates::Templates;
-use crate::config::Settings;
-use crate::db::Db;
-use crate::surveys::InvitationStatus::{self, Failed, OptedOut, Scheduled, Sent};
-use crate::surveys::{transition, Target};
+use crate::app::clock::Clock;
+use crate::app::config::Settings;
+use crate::invitations::{self, Event, InvitationStatus, Target};
+use crate::platform::db::Db;
 use anyhow::Context;
-use chrono::Utc;
 use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use sqlx::Acquire;
@@ -37,6 +36,7 @@ pub struct Worker {
     public_url: String,
     /// Identifies this process's leases.
     owner: String,
+    clock: Clock,
 }
 
 /// What one pass of the worker did.
@@ -56,7 +56,12 @@ impl Pass {
 }
 
 impl Worker {
-    pub fn new(db: Db, settings: Arc<Settings>, public_url: String) -> anyhow::Result<Worker> {
+    pub fn new(
+        db: Db,
+        settings: Arc<Settings>,
+        public_url: String,
+        clock: Clock,
+    ) -> anyhow::Result<Worker> {
         let from = settings.mail.from.parse().with_context(|| {
             format!(
                 "DEBRIEF_MAIL_FROM is not a valid mailbox: {:?}",
@@ -70,7 +75,8 @@ impl Worker {
             settings,
             from,
             public_url,
-            owner: crate::db::new_id(),
+            owner: crate::platform::db::new_id(),
+            clock,
         })
     }
 
@@ -102,7 +108,7 @@ impl Worker {
     /// One pass: claims the jobs due now and performs them, a few at a time. Tests call
     /// this directly instead of waiting on the background loop.
     pub async fn run_once(&self) -> anyhow::Result<Pass> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let jobs = outbox::claim_due(
             &self.db,
             &self.owner,
@@ -157,7 +163,7 @@ impl Worker {
     }
 
     async fn send_invitation(&self, job: &Job) -> Result<Outcome, Failure> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let Some(invitation) = invitation_email::load(&self.db, &job.subject_id).await? else {
             return Err(Failure::permanent("the invitation no longer exists"));
         };
@@ -176,12 +182,10 @@ impl Worker {
             // deal update; this check covers that.)
             let mut conn = self.db.pool().acquire().await.map_err(Failure::from_db)?;
             let mut tx = conn.begin().await.map_err(Failure::from_db)?;
-            transition(
+            invitations::apply(
                 &mut *tx,
                 Target::Invitation(&job.subject_id),
-                OptedOut,
-                &[Scheduled],
-                "",
+                Event::OptOut,
                 now,
             )
             .await
@@ -201,7 +205,7 @@ impl Worker {
         };
         let message =
             invitation_email::build(&self.db, &ctx, &job.subject_id, &invitation, now).await?;
-        let lease_until = Utc::now() + self.settings.worker.lease;
+        let lease_until = self.clock.now() + self.settings.worker.lease;
         if !outbox::renew_lease(&self.db, job, lease_until)
             .await
             .map_err(Failure::from_db)?
@@ -234,16 +238,14 @@ impl Worker {
     async fn record_sent(&self, job: &Job) -> sqlx::Result<()> {
         let mut conn = self.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;
-        transition(
+        invitations::apply(
             &mut *tx,
             Target::Invitation(&job.subject_id),
-            Sent,
-            &[Scheduled],
-            ", sent_at = $2",
-            Utc::now(),
+            Event::Send,
+            self.clock.now(),
         )
         .await?;
-        outbox::mark_done(&mut tx, job, Utc::now()).await?;
+        outbox::mark_done(&mut tx, job, self.clock.now()).await?;
         tx.commit().await
     }
 
@@ -251,16 +253,14 @@ impl Worker {
         let mut conn = self.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;
         let retry_at = (!gives_up)
-            .then(|| Utc::now() + backoff(self.settings.worker.base_backoff, job.attempts));
+            .then(|| self.clock.now() + backoff(self.settings.worker.base_backoff, job.attempts));
         outbox::mark_failed(&mut tx, job, error, retry_at).await?;
         if gives_up && job.kind == JobKind::SurveyInvitation {
-            transition(
+            invitations::apply(
                 &mut *tx,
                 Target::Invitation(&job.subject_id),
-                Failed,
-                &[Scheduled],
-                "",
-                Utc::now(),
+                Event::Fail,
+                self.clock.now(),
             )
             .await?;
         }

@@ -4,10 +4,9 @@
 
 pub mod routes;
 
-use crate::db::time::to_db;
-use crate::db::Db;
-use crate::surveys::InvitationStatus::{self, OptedOut};
-use crate::surveys::{transition, Target};
+use crate::invitations::{self, Event, Target};
+use crate::platform::db::time::to_db;
+use crate::platform::db::Db;
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, AnyConnection};
 
@@ -34,15 +33,7 @@ pub async fn opt_out_email(db: &Db, email: &str, now: DateTime<Utc>) -> anyhow::
     .bind(to_db(now))
     .execute(&mut *tx)
     .await?;
-    transition(
-        &mut *tx,
-        Target::AllOf { email },
-        OptedOut,
-        &InvitationStatus::UNANSWERED,
-        "",
-        now,
-    )
-    .await?;
+    invitations::apply(&mut *tx, Target::AllOf { email }, Event::OptOut, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -5,11 +5,12 @@
 //! clients call from the `List-Unsubscribe` header.
 
 use super::opt_out_email;
-use crate::config::Settings;
-use crate::db::Db;
-use crate::extract::read_body;
-use crate::surveys::page::{escape, html_page, invalid_link_page, message_page, server_error_page};
-use crate::surveys::tokens::{resolve, Invitation, Lookup};
+use crate::app::clock::Clock;
+use crate::app::config::Settings;
+use crate::invitations::tokens::{resolve, Invitation, Lookup};
+use crate::platform::db::Db;
+use crate::web::extract::read_body;
+use crate::web::html::{escape, html_page, invalid_link_page, message_page, server_error_page};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use debrief_common::Locale;
@@ -28,8 +29,12 @@ fn failure(e: anyhow::Error) -> HttpResponse {
 }
 
 /// An expired link still opts out: nobody should be stuck receiving mail.
-async fn invitation_for(db: &Db, token: &str) -> Result<Option<Invitation>, anyhow::Error> {
-    Ok(match resolve(db, token, chrono::Utc::now()).await? {
+async fn invitation_for(
+    db: &Db,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Invitation>, anyhow::Error> {
+    Ok(match resolve(db, token, now).await? {
         Lookup::Valid(invitation) | Lookup::Expired(invitation) => Some(invitation),
         Lookup::Unknown => None,
     })
@@ -39,8 +44,9 @@ async fn confirm_page(
     token: web::Path<String>,
     db: web::Data<Db>,
     settings: web::Data<Settings>,
+    clock: web::Data<Clock>,
 ) -> HttpResponse {
-    let invitation = match invitation_for(&db, &token).await {
+    let invitation = match invitation_for(&db, &token, clock.now()).await {
         Ok(Some(invitation)) => invitation,
         Ok(None) => return invalid_link_page(),
         Err(e) => return failure(e),
@@ -70,7 +76,9 @@ async fn opt_out(
     token: web::Path<String>,
     mut payload: web::Payload,
     db: web::Data<Db>,
+    clock: web::Data<Clock>,
 ) -> HttpResponse {
+    let now = clock.now();
     // The one-click body is `List-Unsubscribe=One-Click`; its content changes nothing, but
     // it is read so the connection stays usable.
     if read_body(&mut payload, 1024).await.is_err() {
@@ -80,12 +88,12 @@ async fn opt_out(
             "Requête trop grande.",
         );
     }
-    let invitation = match invitation_for(&db, &token).await {
+    let invitation = match invitation_for(&db, &token, now).await {
         Ok(Some(invitation)) => invitation,
         Ok(None) => return invalid_link_page(),
         Err(e) => return failure(e),
     };
-    if let Err(e) = opt_out_email(&db, &invitation.contact_email, chrono::Utc::now()).await {
+    if let Err(e) = opt_out_email(&db, &invitation.contact_email, now).await {
         return failure(e);
     }
     message_page(

@@ -2,12 +2,13 @@
 
 use super::decision::DecisionRequest;
 use super::store::record_decision;
+use crate::app::clock::Clock;
+use crate::app::config::Settings;
 use crate::auth::{Permission, Staff};
-use crate::config::Settings;
-use crate::db::Db;
 use crate::delivery::worker::WorkerWaker;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
+use crate::platform::db::Db;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::extract::Json;
 use actix_web::{post, web, HttpResponse};
 
 #[post("/api/v1/decisions")]
@@ -17,9 +18,10 @@ pub async fn post_decision(
     db: web::Data<Db>,
     settings: web::Data<Settings>,
     waker: web::Data<WorkerWaker>,
+    clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::RecordDecisions)?;
-    let now = chrono::Utc::now();
+    let now = clock.now();
     let decision = body.0.parse(now).map_err(ApiError::Validation)?;
     let recorded = record_decision(&db, &decision, &settings.outreach, now).await?;
     if recorded.invitations.iter().any(|i| i.created) {

@@ -3,21 +3,14 @@
 //! updates it and, thanks to the unique keys, never creates a second invitation.
 
 use super::decision::Decision;
-use crate::config::OutreachSettings;
-use crate::db::{self, time::to_db, Db};
+use crate::app::config::OutreachSettings;
 use crate::delivery::outbox::{self, JobKind};
+use crate::invitations::{InvitationKind, InvitationStatus};
 use crate::opt_out;
-use crate::surveys::InvitationStatus;
-use crate::text_enum;
+use crate::platform::db::{self, time::to_db, Db};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Acquire;
-
-text_enum! {
-    pub enum InvitationKind {
-        Survey = "survey",
-    }
-}
 
 #[derive(Debug, Serialize)]
 pub struct RecordedDecision {

@@ -1,24 +1,16 @@
 //! The buyer's progress through a survey, and the answer itself.
 
-use super::InvitationStatus::{self, *};
-use super::{transition, Target};
-use crate::db::{self, time::to_db, Db};
+use crate::invitations::{self, Event, Target};
+use crate::platform::db::{self, time::to_db, Db};
 use chrono::{DateTime, Utc};
 use debrief_common::{Locale, ValidAnswer};
 use sqlx::Acquire;
 
-// Earlier funnel steps are stamped too: a buyer who started has also opened, and one who
-// opened has the link, however it reached them (the worker then skips the email).
-const OPENED_STAMPS: &str =
-    ", sent_at = coalesce(sent_at, $2), opened_at = coalesce(opened_at, $2)";
-
 pub async fn mark_opened(db: &Db, invitation_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    transition(
+    invitations::apply(
         db.pool(),
         Target::Invitation(invitation_id),
-        Opened,
-        &[Scheduled, Sent],
-        OPENED_STAMPS,
+        Event::Open,
         now,
     )
     .await?;
@@ -26,13 +18,10 @@ pub async fn mark_opened(db: &Db, invitation_id: &str, now: DateTime<Utc>) -> an
 }
 
 pub async fn mark_started(db: &Db, invitation_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let stamps = format!("{OPENED_STAMPS}, started_at = coalesce(started_at, $2)");
-    transition(
+    invitations::apply(
         db.pool(),
         Target::Invitation(invitation_id),
-        Started,
-        &[Scheduled, Sent, Opened],
-        &stamps,
+        Event::Start,
         now,
     )
     .await?;
@@ -78,14 +67,10 @@ pub async fn record_answer(
         return Ok(Recorded::AlreadyAnswered);
     }
     // Guarded, so an opt-out that landed after the caller looked is not overwritten.
-    let stamps =
-        format!("{OPENED_STAMPS}, started_at = coalesce(started_at, $2), completed_at = $2");
-    let completed = transition(
+    let completed = invitations::apply(
         &mut *tx,
         Target::Invitation(invitation_id),
-        Completed,
-        &InvitationStatus::UNANSWERED,
-        &stamps,
+        Event::Complete,
         now,
     )
     .await?;

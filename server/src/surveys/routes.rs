@@ -2,14 +2,16 @@
 //! alone, so these routes allow any origin: the widget is embedded in customer portals.
 
 use super::answers::{mark_opened, mark_started, record_answer, Recorded};
-use super::tokens::{resolve, Invitation, Lookup};
-use super::InvitationStatus;
-use crate::config::Settings;
-use crate::db::Db;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{read_body, Json};
+use crate::app::clock::Clock;
+use crate::app::config::Settings;
+use crate::invitations::tokens::{resolve, Invitation, Lookup};
+use crate::invitations::InvitationStatus;
+use crate::platform::db::Db;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::extract::{read_body, Json};
 use actix_cors::Cors;
 use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
 use debrief_common::{AnswerRequest, SurveyStatus, SurveyView};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -38,8 +40,8 @@ fn buyer_cors() -> Cors {
         .max_age(3600)
 }
 
-async fn open(db: &Db, token: &str) -> ApiResult<Invitation> {
-    match resolve(db, token, chrono::Utc::now()).await? {
+async fn open(db: &Db, token: &str, now: DateTime<Utc>) -> ApiResult<Invitation> {
+    match resolve(db, token, now).await? {
         // An opted-out buyer's survey is closed for every purpose.
         Lookup::Valid(invitation) if invitation.status == InvitationStatus::OptedOut => {
             Err(opted_out())
@@ -65,12 +67,14 @@ async fn get_survey(
     token: web::Path<String>,
     db: web::Data<Db>,
     settings: web::Data<Settings>,
+    clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
-    let invitation = open(&db, &token).await?;
+    let now = clock.now();
+    let invitation = open(&db, &token, now).await?;
     let status = if invitation.status == InvitationStatus::Completed {
         SurveyStatus::Completed
     } else {
-        mark_opened(&db, &invitation.id, chrono::Utc::now()).await?;
+        mark_opened(&db, &invitation.id, now).await?;
         SurveyStatus::Open
     };
     Ok(HttpResponse::Ok()
@@ -86,14 +90,16 @@ async fn start_survey(
     token: web::Path<String>,
     mut payload: web::Payload,
     db: web::Data<Db>,
+    clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     // The body carries nothing, but reading it keeps the connection alive.
     read_body(&mut payload, 1024).await?;
-    let invitation = open(&db, &token).await?;
+    let now = clock.now();
+    let invitation = open(&db, &token, now).await?;
     if invitation.status == InvitationStatus::Completed {
         return Err(already_answered());
     }
-    mark_started(&db, &invitation.id, chrono::Utc::now()).await?;
+    mark_started(&db, &invitation.id, now).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -101,21 +107,15 @@ async fn post_response(
     token: web::Path<String>,
     body: Json<AnswerRequest>,
     db: web::Data<Db>,
+    clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
-    let invitation = open(&db, &token).await?;
+    let now = clock.now();
+    let invitation = open(&db, &token, now).await?;
     if invitation.status == InvitationStatus::Completed {
         return Err(already_answered());
     }
     let answer = body.0.validate().map_err(ApiError::Validation)?;
-    match record_answer(
-        &db,
-        &invitation.id,
-        invitation.locale,
-        &answer,
-        chrono::Utc::now(),
-    )
-    .await?
-    {
+    match record_answer(&db, &invitation.id, invitation.locale, &answer, now).await? {
         Recorded::Saved => {
             Ok(HttpResponse::Created().json(serde_json::json!({ "status": "completed" })))
         }

@@ -1,18 +1,22 @@
 //! Building and running the application: the HTTP server and the delivery worker, side by
 //! side in one process.
 
+pub mod clock;
+pub mod config;
+pub mod telemetry;
+
 use crate::analytics::participation::get_participation;
-use crate::config::Settings;
-use crate::db::Db;
+use crate::app::config::Settings;
 use crate::delivery::worker::{Worker, WorkerWaker};
-use crate::error::ApiError;
 use crate::outreach::routes::post_decision;
+use crate::platform::db::Db;
 use crate::surveys::{page::survey_page, routes as survey_routes};
-use crate::telemetry;
+use crate::web::error::ApiError;
 use actix_web::dev::Server;
 use actix_web::middleware::Compress;
 use actix_web::{get, web, App, HttpResponse, HttpServer};
 use anyhow::Context;
+use clock::Clock;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -21,6 +25,7 @@ pub struct Application {
     public_url: String,
     db: Db,
     settings: Arc<Settings>,
+    clock: Clock,
     server: Server,
     waker: WorkerWaker,
 }
@@ -29,6 +34,11 @@ impl Application {
     /// Connects to the database, applies migrations and binds the listener (port 0 picks a
     /// free port). Nothing is served until [`Application::run_until_stopped`].
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Self::build_with_clock(settings, Clock::System).await
+    }
+
+    /// As [`Application::build`], with a given clock: tests pass a manual one and move it.
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         let db = Db::connect(&settings.database_url).await?;
         db.migrate().await?;
         let listener = TcpListener::bind(&settings.bind)
@@ -49,6 +59,7 @@ impl Application {
         let data_db = web::Data::new(db.clone());
         let data_settings = web::Data::from(settings.clone());
         let data_waker = web::Data::new(waker.clone());
+        let data_clock = web::Data::new(clock.clone());
         let widget_dir = settings.widget_dir.clone();
         let widget_built = widget_dir.join("debrief_widget_bg.wasm").exists();
         if !widget_built {
@@ -64,6 +75,7 @@ impl Application {
                 .app_data(data_db.clone())
                 .app_data(data_settings.clone())
                 .app_data(data_waker.clone())
+                .app_data(data_clock.clone())
                 .service(health)
                 .service(post_decision)
                 .service(get_participation)
@@ -88,6 +100,7 @@ impl Application {
             public_url,
             db,
             settings,
+            clock,
             server,
             waker,
         })
@@ -111,6 +124,7 @@ impl Application {
             self.db.clone(),
             self.settings.clone(),
             self.public_url.clone(),
+            self.clock.clone(),
         )
     }
 

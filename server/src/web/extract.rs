@@ -1,7 +1,7 @@
 //! Request extractors shared by every JSON endpoint: a size-capped body read and a JSON
 //! parse whose errors name the offending field.
 
-use crate::error::ApiError;
+use crate::web::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest};

@@ -2,8 +2,8 @@
 //! one invitation and nothing else.
 
 use crate::auth::{hash_secret, random_secret};
-use crate::db::time::{from_db, to_db};
-use crate::db::Db;
+use crate::platform::db::time::{from_db, to_db};
+use crate::platform::db::Db;
 use chrono::{DateTime, Duration, Utc};
 use debrief_common::Locale;
 

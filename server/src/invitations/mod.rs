@@ -1,0 +1,199 @@
+//! Invitations: who was asked, how, and how it ended. This module owns the kinds and
+//! statuses, the table of named transitions, and the only SQL that changes `invitations`.
+
+pub mod tokens;
+
+use crate::platform::db::time::to_db;
+use crate::text_enum;
+use chrono::{DateTime, Utc};
+
+text_enum! {
+    /// How a buyer is asked.
+    pub enum InvitationKind {
+        Survey = "survey",
+    }
+}
+
+text_enum! {
+    /// Where an invitation stands. Statuses only move forward, each through an
+    /// [`Event`] whose guard lists the statuses it may start from.
+    pub enum InvitationStatus {
+        Scheduled = "scheduled",
+        Sent = "sent",
+        /// The buyer's browser loaded the survey.
+        Opened = "opened",
+        /// The buyer picked a score.
+        Started = "started",
+        Completed = "completed",
+        /// Delivery gave up.
+        Failed = "failed",
+        /// The buyer asked for no more surveys.
+        OptedOut = "opted_out",
+    }
+}
+
+use InvitationStatus::*;
+
+impl InvitationStatus {
+    /// Not answered and not closed: the buyer may still answer, or opt out.
+    pub const UNANSWERED: [InvitationStatus; 4] = [Scheduled, Sent, Opened, Started];
+}
+
+/// Everything that can happen to an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The email went out.
+    Send,
+    /// The buyer's browser loaded the survey.
+    Open,
+    /// The buyer engaged with the survey.
+    Start,
+    /// The buyer's answer is stored.
+    Complete,
+    /// Delivery gave up.
+    Fail,
+    /// The buyer asked for no more surveys.
+    OptOut,
+}
+
+/// The rule of one event: the statuses it may start from, where it leads, and what it
+/// stamps.
+pub struct Transition {
+    pub from: &'static [InvitationStatus],
+    pub to: InvitationStatus,
+    /// Extra `column = …` assignments; `$2` is the instant of the event. Earlier funnel
+    /// steps are stamped too: a buyer who started has also opened, and one who opened has
+    /// the link, however it reached them.
+    stamps: &'static str,
+}
+
+impl Event {
+    pub const ALL: [Event; 6] = [
+        Event::Send,
+        Event::Open,
+        Event::Start,
+        Event::Complete,
+        Event::Fail,
+        Event::OptOut,
+    ];
+
+    /// The transition table, one arm per event: the whole life of an invitation.
+    pub const fn transition(self) -> Transition {
+        const OPENED: &str = "sent_at = coalesce(sent_at, $2), opened_at = coalesce(opened_at, $2)";
+        const STARTED: &str =
+            "sent_at = coalesce(sent_at, $2), opened_at = coalesce(opened_at, $2), \
+                               started_at = coalesce(started_at, $2)";
+        match self {
+            Event::Send => Transition {
+                from: &[Scheduled],
+                to: Sent,
+                stamps: "sent_at = $2",
+            },
+            Event::Open => Transition {
+                from: &[Scheduled, Sent],
+                to: Opened,
+                stamps: OPENED,
+            },
+            Event::Start => Transition {
+                from: &[Scheduled, Sent, Opened],
+                to: Started,
+                stamps: STARTED,
+            },
+            Event::Complete => Transition {
+                from: &InvitationStatus::UNANSWERED,
+                to: Completed,
+                stamps: "sent_at = coalesce(sent_at, $2), opened_at = coalesce(opened_at, $2), \
+                         started_at = coalesce(started_at, $2), completed_at = $2",
+            },
+            Event::Fail => Transition {
+                from: &[Scheduled],
+                to: Failed,
+                stamps: "",
+            },
+            Event::OptOut => Transition {
+                from: &InvitationStatus::UNANSWERED,
+                to: OptedOut,
+                stamps: "",
+            },
+        }
+    }
+}
+
+/// Which invitations an event applies to.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Invitation(&'a str),
+    /// Every invitation, on every deal, of the contacts with this address.
+    AllOf {
+        email: &'a str,
+    },
+}
+
+impl Target<'_> {
+    fn sql(&self) -> &'static str {
+        match self {
+            Target::Invitation(_) => "id = $3",
+            Target::AllOf { .. } => "contact_id in (select id from contacts where email = $3)",
+        }
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            Target::Invitation(id) => id,
+            Target::AllOf { email } => email,
+        }
+    }
+}
+
+/// Applies an event to the target's invitations that are in a state it may start from:
+/// the one way a status changes, so no step can be undone by a late or racing request.
+/// Returns how many invitations moved.
+pub async fn apply<'c, E>(
+    executor: E,
+    target: Target<'_>,
+    event: Event,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let t = event.transition();
+    let placeholders: Vec<String> = (0..t.from.len()).map(|i| format!("${}", i + 4)).collect();
+    let stamps = if t.stamps.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", t.stamps)
+    };
+    let sql = format!(
+        "update invitations set status = $1 {stamps} where {} and status in ({})",
+        target.sql(),
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(t.to.as_str())
+        .bind(to_db(now))
+        .bind(target.value());
+    for status in t.from {
+        query = query.bind(status.as_str());
+    }
+    Ok(query.execute(executor).await?.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_event_leaves_a_closed_invitation() {
+        for event in Event::ALL {
+            let t = event.transition();
+            for closed in [Completed, Failed, OptedOut] {
+                assert!(!t.from.contains(&closed), "{event:?} leaves {closed}");
+            }
+            assert!(
+                !t.from.contains(&t.to) || t.to == Scheduled,
+                "{event:?} loops"
+            );
+        }
+    }
+}

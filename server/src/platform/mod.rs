@@ -1,0 +1,5 @@
+//! What every feature stands on: storage (one portable query layer for SQLite and
+//! PostgreSQL) and statuses stored as constrained text.
+
+pub mod db;
+pub mod text_enum;
