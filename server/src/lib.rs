@@ -3,7 +3,9 @@
 //! Feature folders own their routes, domain types, queries and job handlers:
 //! - `outreach`: decided deals come in from the CRM and become scheduled invitations;
 //! - `surveys`: buyer links, the survey page and the answers;
-//! - `delivery`: the durable outbox and the worker that sends email;
+//! - `invitations`: who was asked, how, and the transitions of their invitation;
+//! - `jobs`: the durable outbox: every email is a job, run with leases and retries;
+//! - `channels`: how messages leave (the SMTP mailer and email templates);
 //! - `opt_out`: buyers who asked for no more surveys, honoured everywhere;
 //! - `analytics`: participation and NPS for program owners;
 //! - `auth`: staff API keys and their roles.
@@ -14,9 +16,10 @@
 pub mod analytics;
 pub mod app;
 pub mod auth;
-pub mod delivery;
+pub mod channels;
 pub mod demo;
 pub mod invitations;
+pub mod jobs;
 pub mod opt_out;
 pub mod outreach;
 pub mod platform;

@@ -25,7 +25,7 @@ async fn each_bad_field_is_named_and_nothing_is_stored(app: TestApp) {
     assert_eq!(reply.error_fields(), ["contacts"]);
 
     assert_eq!(app.count("deals").await, 0);
-    assert_eq!(app.count("outbox").await, 0);
+    assert_eq!(app.count("jobs").await, 0);
 }
 
 async fn malformed_json_and_wrong_types_are_422(app: TestApp) {

@@ -1,7 +1,9 @@
 //! Email goes out through the outbox: refused addresses are not retried, passing failures
 //! are, and nothing is sent twice.
 
+use debrief_server::auth::Role;
 use debrief_tests::{both_backends, lost_deal, TestApp};
+use serde_json::json;
 
 async fn a_mailbox_that_does_not_exist_fails_once_and_for_all(app: TestApp) {
     app.smtp.reject_recipients(Some("550 5.1.1 no such user"));
@@ -11,7 +13,7 @@ async fn a_mailbox_that_does_not_exist_fails_once_and_for_all(app: TestApp) {
     assert_eq!(app.deliver().await, Default::default(), "not retried");
 
     let (status, last_error): (String, String) =
-        sqlx::query_as("select status, last_error from outbox")
+        sqlx::query_as("select status, last_error from jobs")
             .fetch_one(app.db.pool())
             .await
             .expect("job");
@@ -27,7 +29,7 @@ async fn a_temporary_failure_is_retried_and_then_delivered(mut app: TestApp) {
         .reject_recipients(Some("451 4.3.0 try again later"));
     app.post_decision(&lost_deal("D-2")).await;
     assert_eq!(app.deliver().await.retried, 1);
-    let (status, attempts): (String, i64) = sqlx::query_as("select status, attempts from outbox")
+    let (status, attempts): (String, i64) = sqlx::query_as("select status, attempts from jobs")
         .fetch_one(app.db.pool())
         .await
         .expect("job");
@@ -36,12 +38,83 @@ async fn a_temporary_failure_is_retried_and_then_delivered(mut app: TestApp) {
     app.smtp.reject_recipients(None);
     assert_eq!(app.deliver().await.sent, 1);
     let invitation = app.next_invitation().await;
+    let message_id = invitation.message_id.clone().expect("a Message-ID");
+    assert!(message_id.ends_with("@debrief.localhost"), "{message_id}");
     // The link minted for the successful attempt works.
     assert_eq!(app.get_survey(&invitation.token()).await.status, 200);
     assert_eq!(app.participation().await.body["overall"]["sent"], 1);
 }
 
+async fn staff_see_a_dead_email_with_its_reason_and_replay_it(mut app: TestApp) {
+    app.smtp
+        .reject_recipients(Some("554 5.7.1 relay access denied"));
+    app.post_decision(&lost_deal("D-3")).await;
+    assert_eq!(app.deliver().await.dead, 1);
+
+    let dead = app.dead_jobs().await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["kind"], "survey_invitation");
+    assert!(
+        dead[0]["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("relay access denied"),
+        "{dead:?}"
+    );
+
+    // The relay is fixed; the program owner replays the email.
+    app.smtp.reject_recipients(None);
+    let id = dead[0]["id"].as_str().expect("id");
+    let replayed = app
+        .post_as(
+            &app.api_key,
+            &format!("/api/v1/jobs/{id}/replay"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(replayed.status, 200, "{}", replayed.text);
+    assert_eq!(replayed.body["status"], "pending");
+    assert!(app.dead_jobs().await.is_empty());
+    assert_eq!(app.deliver().await.sent, 1);
+    assert_eq!(app.next_invitation().await.to, ["camille@globex.example"]);
+
+    // Replaying what is not dead is a 404 that changes nothing.
+    let again = app
+        .post_as(
+            &app.api_key,
+            &format!("/api/v1/jobs/{id}/replay"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(again.status, 404);
+    assert_eq!(app.deliver().await.sent, 0);
+}
+
+async fn only_delivery_managers_see_and_replay_dead_letters(app: TestApp) {
+    for role in [Role::Analyst, Role::AccountManager, Role::Integration] {
+        let key = app.key_with_role(role).await;
+        assert_eq!(app.get_as(&key, "/api/v1/jobs").await.status, 403, "{role}");
+        let replay = app
+            .post_as(&key, "/api/v1/jobs/anything/replay", &json!({}))
+            .await;
+        assert_eq!(replay.status, 403, "{role}");
+    }
+    let owner = app.key_with_role(Role::ProgramOwner).await;
+    assert_eq!(app.get_as(&owner, "/api/v1/jobs").await.status, 200);
+    assert_eq!(app.get_as("dbk_nope", "/api/v1/jobs").await.status, 401);
+
+    let bad = app
+        .get_as(&owner, "/api/v1/jobs?status=stuck&limit=0")
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert_eq!(bad.error_fields(), ["status"]);
+    let bad = app.get_as(&owner, "/api/v1/jobs?limit=100000").await;
+    assert_eq!(bad.error_fields(), ["limit"]);
+}
+
 both_backends!(
     a_mailbox_that_does_not_exist_fails_once_and_for_all,
     a_temporary_failure_is_retried_and_then_delivered,
+    staff_see_a_dead_email_with_its_reason_and_replay_it,
+    only_delivery_managers_see_and_replay_dead_letters,
 );

@@ -4,6 +4,7 @@ mod bad_input;
 mod concurrency;
 mod decisions;
 mod delivery;
+mod migrations;
 mod opt_out;
 mod participation;
 mod surveys;

@@ -10,7 +10,7 @@ use debrief_server::app::clock::Clock;
 use debrief_server::app::config::Settings;
 use debrief_server::app::Application;
 use debrief_server::auth::{self, Role};
-use debrief_server::delivery::worker::{Pass, Worker};
+use debrief_server::jobs::runner::{Pass, Runner};
 use debrief_server::platform::db::Db;
 use serde_json::{json, Value};
 use smtp::SmtpServer;
@@ -23,6 +23,16 @@ pub use debrief_server::platform::db::Backend;
 pub fn postgres_admin_url() -> String {
     std::env::var("DEBRIEF_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// An empty database for one test: its URL, and the folder to keep alive while it is used.
+pub async fn fresh_database(backend: Backend) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}/debrief.db", dir.path().display()),
+        Backend::Postgres => fresh_postgres_database().await,
+    };
+    (url, dir)
 }
 
 /// Creates an empty database for one test and returns its URL.
@@ -54,10 +64,10 @@ pub fn workspace_root() -> PathBuf {
 pub struct TestApp {
     pub address: String,
     pub db: Db,
-    pub worker: Worker,
+    /// The job runner (the outbox's worker), driven by the test.
+    pub worker: Runner,
     /// The app's clock: it moves only when a test moves it.
     pub clock: Clock,
-    settings: std::sync::Arc<Settings>,
     pub smtp: SmtpServer,
     /// An admin key.
     pub api_key: String,
@@ -113,18 +123,17 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     // Whole seconds, like the instants a CRM sends.
     let start = chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp(), 0).expect("now");
     let clock = Clock::manual(start);
-    let app = Application::build_with_clock(settings.clone(), clock.clone())
+    let app = Application::build_with_clock(settings, clock.clone())
         .await
         .expect("app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
-    let worker = app.worker().expect("worker");
+    let worker = app.runner();
     let api_key = auth::create_key(&db, "test admin", Role::Admin)
         .await
         .expect("key");
     tokio::spawn(app.run_without_worker());
     TestApp {
-        settings: std::sync::Arc::new(settings),
         address,
         db,
         worker,
@@ -206,6 +215,38 @@ impl TestApp {
         Reply::from(response).await
     }
 
+    /// A staff GET with a given key.
+    pub async fn get_as(&self, key: &str, path: &str) -> Reply {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
+    /// A staff POST of a JSON body with a given key.
+    pub async fn post_as(&self, key: &str, path: &str, body: &Value) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
+    /// Jobs the runner gave up on, as staff see them.
+    pub async fn dead_jobs(&self) -> Vec<Value> {
+        let reply = self.get_as(&self.api_key, "/api/v1/jobs?status=dead").await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.body["jobs"].as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn get_survey(&self, token: &str) -> Reply {
         let response = self
             .http
@@ -260,18 +301,12 @@ impl TestApp {
         Reply::from(response).await
     }
 
-    /// The delivery worker of a second instance on the same database.
-    pub fn second_worker(&self) -> Worker {
-        Worker::new(
-            self.db.clone(),
-            self.settings.clone(),
-            self.address.clone(),
-            self.clock.clone(),
-        )
-        .expect("worker")
+    /// The job runner of a second instance on the same database.
+    pub fn second_worker(&self) -> Runner {
+        self.worker.another_instance()
     }
 
-    /// Runs the delivery worker once, as the background loop would.
+    /// Runs the job runner once, as the background loop would.
     pub async fn deliver(&self) -> Pass {
         self.worker.run_once().await.expect("delivery pass")
     }

@@ -16,6 +16,8 @@ pub struct Invitation {
     pub score_links: Vec<String>,
     /// The `List-Unsubscribe` header's URL (RFC 8058 one-click).
     pub list_unsubscribe: Option<String>,
+    /// The Message-ID header, without its angle brackets.
+    pub message_id: Option<String>,
 }
 
 impl Invitation {
@@ -37,6 +39,7 @@ impl Invitation {
                 .to_owned()
         });
         Invitation {
+            message_id: message.message_id().map(str::to_owned),
             list_unsubscribe,
             to: mail.to.clone(),
             subject: message.subject().unwrap_or_default().to_owned(),

@@ -2,6 +2,7 @@
 //! has a default that runs on one machine with no set-up: SQLite under `./data`, email
 //! written to files, the service on 127.0.0.1:8080.
 
+use crate::jobs::runner::RunnerSettings;
 use crate::outreach::schedule::BusinessHours;
 use anyhow::{bail, Context};
 use chrono::Duration;
@@ -22,7 +23,7 @@ pub struct Settings {
     pub company_name: String,
     pub mail: MailSettings,
     pub outreach: OutreachSettings,
-    pub worker: WorkerSettings,
+    pub jobs: RunnerSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -83,18 +84,6 @@ pub struct OutreachSettings {
     pub business_hours: BusinessHours,
     /// How long a survey link stays valid.
     pub link_validity: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct WorkerSettings {
-    /// How often the worker looks for due jobs when nothing woke it.
-    pub poll_interval: std::time::Duration,
-    /// Attempts before a job is marked dead.
-    pub max_attempts: u32,
-    /// First retry delay; doubles each attempt.
-    pub base_backoff: Duration,
-    /// How long a claimed job is reserved for one worker.
-    pub lease: Duration,
 }
 
 impl Settings {
@@ -204,11 +193,17 @@ impl Settings {
                 business_hours,
                 link_validity: Duration::days(parse_in("LINK_VALIDITY_DAYS", 60, 1..=3_650)?),
             },
-            worker: WorkerSettings {
+            jobs: RunnerSettings {
                 poll_interval: std::time::Duration::from_millis(poll_ms),
                 max_attempts,
                 base_backoff: Duration::seconds(parse_in("RETRY_BASE_SECONDS", 30, 0..=86_400)?),
                 lease: Duration::seconds(parse_in("LEASE_SECONDS", 120, 30..=3_600)?),
+                batch: parse_in("JOB_BATCH", 256, 1..=5_000)?,
+                shutdown_grace: std::time::Duration::from_secs(u64::try_from(parse_in(
+                    "SHUTDOWN_GRACE_SECONDS",
+                    10,
+                    1..=600,
+                )?)?),
             },
             data_dir,
             database_url,

@@ -1,5 +1,5 @@
-//! Building and running the application: the HTTP server and the delivery worker, side by
-//! side in one process.
+//! Building and running the application: the HTTP server and the job runner, side by side
+//! in one process. Start-up registers each feature's routes and job handlers.
 
 pub mod clock;
 pub mod config;
@@ -7,7 +7,10 @@ pub mod telemetry;
 
 use crate::analytics::participation::get_participation;
 use crate::app::config::Settings;
-use crate::delivery::worker::{Worker, WorkerWaker};
+use crate::channels::email::mailer::Mailer;
+use crate::channels::email::templates::Templates;
+use crate::jobs::runner::{Handler, Runner, Waker};
+use crate::outreach::invitation_email::InvitationMailer;
 use crate::outreach::routes::post_decision;
 use crate::platform::db::Db;
 use crate::surveys::{page::survey_page, routes as survey_routes};
@@ -24,10 +27,10 @@ pub struct Application {
     port: u16,
     public_url: String,
     db: Db,
-    settings: Arc<Settings>,
-    clock: Clock,
     server: Server,
-    waker: WorkerWaker,
+    waker: Waker,
+    runner: Runner,
+    mail_description: String,
 }
 
 impl Application {
@@ -54,7 +57,11 @@ impl Application {
             ),
         };
         let settings = Arc::new(settings);
-        let waker = WorkerWaker::default();
+        let waker = Waker::default();
+        let mailer = Arc::new(Mailer::new(&settings.mail.transport)?);
+        let mail_description = mailer.describe();
+        let handlers = job_handlers(&db, &settings, mailer, &public_url)?;
+        let runner = Runner::new(db.clone(), clock.clone(), settings.jobs.clone(), handlers);
 
         let data_db = web::Data::new(db.clone());
         let data_settings = web::Data::from(settings.clone());
@@ -79,6 +86,7 @@ impl Application {
                 .service(health)
                 .service(post_decision)
                 .service(get_participation)
+                .configure(crate::jobs::routes::configure)
                 .configure(survey_routes::configure)
                 .service(survey_page)
                 .configure(crate::opt_out::routes::configure);
@@ -92,6 +100,8 @@ impl Application {
             app.default_service(web::to(not_found))
         })
         .workers(2)
+        // On SIGTERM, requests in flight get this long; then the runner gets its own grace.
+        .shutdown_timeout(10)
         .listen(listener)?
         .run();
 
@@ -99,10 +109,10 @@ impl Application {
             port: address.port(),
             public_url,
             db,
-            settings,
-            clock,
             server,
             waker,
+            runner,
+            mail_description,
         })
     }
 
@@ -118,36 +128,64 @@ impl Application {
         &self.db
     }
 
-    /// A delivery worker for this application's database and settings.
-    pub fn worker(&self) -> anyhow::Result<Worker> {
-        Worker::new(
-            self.db.clone(),
-            self.settings.clone(),
-            self.public_url.clone(),
-            self.clock.clone(),
-        )
+    /// The job runner of this application (its own lease owner). Tests drive it with
+    /// [`Runner::run_once`] after moving the clock.
+    pub fn runner(&self) -> Runner {
+        self.runner.clone()
     }
 
-    /// Serves HTTP and runs the delivery worker until the server stops (Ctrl-C).
+    /// Serves HTTP and runs the jobs until the server stops (SIGTERM or Ctrl-C). The
+    /// runner then claims nothing more and gets a bounded time to finish its pass.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let worker = self.worker()?;
-        tracing::info!("email delivery: {}", worker.describe_mail());
-        let handle = self.server.handle();
+        tracing::info!("email delivery: {}", self.mail_description);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runner = self.runner.clone();
         let waker = self.waker.clone();
-        let worker_task = tokio::spawn(async move {
-            worker.run(waker, std::future::pending()).await;
+        let runner_task = tokio::spawn(async move {
+            runner
+                .run(waker, async {
+                    let _ = stopped.await;
+                })
+                .await;
         });
         let served = self.server.await;
-        worker_task.abort();
-        handle.stop(true).await;
+        let _ = stop.send(());
+        if let Err(e) = runner_task.await {
+            tracing::error!(error = ?e, "the job runner stopped abnormally");
+        }
         served.context("HTTP server")
     }
 
-    /// Serves HTTP only; the caller drives delivery with [`Worker::run_once`]. For tests
-    /// that want to decide when email goes out.
+    /// Serves HTTP only; the caller drives the jobs with [`Runner::run_once`]. For tests
+    /// that decide when email goes out.
     pub async fn run_without_worker(self) -> anyhow::Result<()> {
         self.server.await.context("HTTP server")
     }
+}
+
+/// Every job kind's handler, each from its feature folder.
+fn job_handlers(
+    db: &Db,
+    settings: &Settings,
+    mailer: Arc<Mailer>,
+    public_url: &str,
+) -> anyhow::Result<Vec<Arc<dyn Handler>>> {
+    let from = settings.mail.from.parse().with_context(|| {
+        format!(
+            "DEBRIEF_MAIL_FROM is not a valid mailbox: {:?}",
+            settings.mail.from
+        )
+    })?;
+    let templates = Arc::new(Templates::load()?);
+    Ok(vec![Arc::new(InvitationMailer {
+        db: db.clone(),
+        mailer,
+        templates,
+        from,
+        company: settings.company_name.clone(),
+        public_url: public_url.to_owned(),
+        link_validity: settings.outreach.link_validity,
+    })])
 }
 
 #[get("/healthz")]

@@ -31,6 +31,8 @@ text_enum! {
 pub enum Permission {
     RecordDecisions,
     ReadParticipation,
+    /// See dead jobs and replay them.
+    ManageDelivery,
 }
 
 impl Permission {
@@ -38,6 +40,7 @@ impl Permission {
         match self {
             Permission::RecordDecisions => "record decided deals",
             Permission::ReadParticipation => "read participation",
+            Permission::ManageDelivery => "manage delivery",
         }
     }
 }
@@ -49,6 +52,7 @@ impl Role {
         match permission {
             RecordDecisions => matches!(self, Admin | ProgramOwner | Integration),
             ReadParticipation => matches!(self, Admin | ProgramOwner | Analyst),
+            ManageDelivery => matches!(self, Admin | ProgramOwner),
         }
     }
 }

@@ -25,7 +25,7 @@ text_enum! {
         /// The buyer picked a score.
         Started = "started",
         Completed = "completed",
-        /// Delivery gave up.
+        /// Delivery gave up (staff may replay it).
         Failed = "failed",
         /// The buyer asked for no more surveys.
         OptedOut = "opted_out",
@@ -84,8 +84,9 @@ impl Event {
             "sent_at = coalesce(sent_at, $2), opened_at = coalesce(opened_at, $2), \
                                started_at = coalesce(started_at, $2)";
         match self {
+            // A failed invitation is sent again only when staff replay its dead email.
             Event::Send => Transition {
-                from: &[Scheduled],
+                from: &[Scheduled, Failed],
                 to: Sent,
                 stamps: "sent_at = $2",
             },
@@ -187,7 +188,7 @@ mod tests {
     fn no_event_leaves_a_closed_invitation() {
         for event in Event::ALL {
             let t = event.transition();
-            for closed in [Completed, Failed, OptedOut] {
+            for closed in [Completed, OptedOut] {
                 assert!(!t.from.contains(&closed), "{event:?} leaves {closed}");
             }
             assert!(

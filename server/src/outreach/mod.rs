@@ -2,6 +2,7 @@
 //! scheduled for business hours in their own time zone.
 
 pub mod decision;
+pub mod invitation_email;
 pub mod routes;
 pub mod schedule;
 pub mod store;

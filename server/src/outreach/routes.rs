@@ -5,7 +5,7 @@ use super::store::record_decision;
 use crate::app::clock::Clock;
 use crate::app::config::Settings;
 use crate::auth::{Permission, Staff};
-use crate::delivery::worker::WorkerWaker;
+use crate::jobs::runner::Waker;
 use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::Json;
@@ -17,7 +17,7 @@ pub async fn post_decision(
     body: Json<DecisionRequest>,
     db: web::Data<Db>,
     settings: web::Data<Settings>,
-    waker: web::Data<WorkerWaker>,
+    waker: web::Data<Waker>,
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::RecordDecisions)?;

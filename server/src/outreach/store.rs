@@ -3,9 +3,10 @@
 //! updates it and, thanks to the unique keys, never creates a second invitation.
 
 use super::decision::Decision;
+use super::invitation_email::SendInvitation;
 use crate::app::config::OutreachSettings;
-use crate::delivery::outbox::{self, JobKind};
 use crate::invitations::{InvitationKind, InvitationStatus};
+use crate::jobs::{self, JobKind};
 use crate::opt_out;
 use crate::platform::db::{self, time::to_db, Db};
 use chrono::{DateTime, Utc};
@@ -109,11 +110,10 @@ pub async fn record_decision(
         .fetch_one(&mut *tx)
         .await?;
 
-        let scheduled_for = to_db(
-            settings
-                .business_hours
-                .next_slot(earliest, contact.time_zone),
-        );
+        let scheduled_at = settings
+            .business_hours
+            .next_slot(earliest, contact.time_zone);
+        let scheduled_for = to_db(scheduled_at);
         // A buyer who opted out is still recorded on the deal, so the CRM's view stays
         // complete, but gets no invitation email.
         let status = if opt_out::is_suppressed(&mut tx, &contact.email).await? {
@@ -140,12 +140,15 @@ pub async fn record_decision(
         let recorded = match inserted {
             Some((invitation_id,)) => {
                 if status == InvitationStatus::Scheduled {
-                    outbox::enqueue(
+                    jobs::enqueue(
                         &mut tx,
                         JobKind::SurveyInvitation,
-                        &invitation_id,
-                        &scheduled_for,
-                        &stamp,
+                        &format!("survey_invitation:{invitation_id}"),
+                        &SendInvitation {
+                            invitation_id: invitation_id.clone(),
+                        },
+                        scheduled_at,
+                        now,
                     )
                     .await?;
                 }

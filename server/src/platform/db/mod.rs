@@ -87,6 +87,21 @@ impl Db {
             .context("applying migrations")
     }
 
+    /// Applies the migrations up to and including `version` only, as an older release
+    /// would have: tests write data in an old schema and check it carries forward.
+    pub async fn migrate_up_to(&self, version: i64) -> anyhow::Result<()> {
+        let older = sqlx::migrate::Migrator {
+            migrations: MIGRATOR
+                .migrations
+                .iter()
+                .filter(|m| m.version <= version)
+                .cloned()
+                .collect(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        older.run(&self.pool).await.context("applying migrations")
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -13,22 +13,38 @@ macro_rules! template_set {
             (
                 Locale::En,
                 include_str!(concat!(
-                    "../../../email-templates/en/",
+                    "../../../../email-templates/en/",
                     $name,
                     ".subject.hbs"
                 )),
-                include_str!(concat!("../../../email-templates/en/", $name, ".text.hbs")),
-                include_str!(concat!("../../../email-templates/en/", $name, ".html.hbs")),
+                include_str!(concat!(
+                    "../../../../email-templates/en/",
+                    $name,
+                    ".text.hbs"
+                )),
+                include_str!(concat!(
+                    "../../../../email-templates/en/",
+                    $name,
+                    ".html.hbs"
+                )),
             ),
             (
                 Locale::Fr,
                 include_str!(concat!(
-                    "../../../email-templates/fr/",
+                    "../../../../email-templates/fr/",
                     $name,
                     ".subject.hbs"
                 )),
-                include_str!(concat!("../../../email-templates/fr/", $name, ".text.hbs")),
-                include_str!(concat!("../../../email-templates/fr/", $name, ".html.hbs")),
+                include_str!(concat!(
+                    "../../../../email-templates/fr/",
+                    $name,
+                    ".text.hbs"
+                )),
+                include_str!(concat!(
+                    "../../../../email-templates/fr/",
+                    $name,
+                    ".html.hbs"
+                )),
             ),
         ]
     };

@@ -1,0 +1,4 @@
+//! Email: the SMTP (or `.eml` file) mailer and the handlebars templates.
+
+pub mod mailer;
+pub mod templates;

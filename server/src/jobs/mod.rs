@@ -1,0 +1,172 @@
+//! The durable outbox: every side effect that leaves the process (an email, a webhook) is a
+//! job row first, written in the same transaction as the change that caused it, and then
+//! performed by the [`runner`] with leases, retries and dead letters.
+//!
+//! A job has a kind (which handler performs it), a dedupe key (unique: queueing the same
+//! work twice is a no-op, which makes re-posting a deal safe) and a JSON payload.
+
+pub mod routes;
+pub mod runner;
+
+use crate::platform::db::time::to_db;
+use crate::platform::db::{self, Db};
+use crate::text_enum;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+
+text_enum! {
+    /// What a job does. An open-ended set: each value is also a row of the `job_kinds`
+    /// reference table, which a migration extends when a kind is added.
+    pub enum JobKind {
+        /// Email a survey invitation (payload: the invitation).
+        SurveyInvitation = "survey_invitation",
+    }
+}
+
+text_enum! {
+    pub enum JobStatus {
+        Pending = "pending",
+        Done = "done",
+        /// Gave up: attempts exhausted or a permanent failure. Kept with its last error
+        /// for staff to read and replay.
+        Dead = "dead",
+    }
+}
+
+/// A claimed job, as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub kind: JobKind,
+    pub dedupe_key: String,
+    payload: String,
+    /// Attempts including the current one.
+    pub attempts: u32,
+    /// The runner holding the lease; every bookkeeping update checks it still does.
+    pub owner: String,
+    /// Until when the lease holds. A handler must not start a side effect after it.
+    pub lease_until: DateTime<Utc>,
+}
+
+impl Job {
+    pub fn payload<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
+        serde_json::from_str(&self.payload)
+            .map_err(|e| anyhow::anyhow!("job {} has an unreadable payload: {e}", self.id))
+    }
+}
+
+/// Queues a job in the caller's transaction. Returns false when a job with this dedupe
+/// key already exists (whatever its status): the work is already planned or done.
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    kind: JobKind,
+    dedupe_key: &str,
+    payload: &impl Serialize,
+    run_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let inserted = sqlx::query(
+        "insert into jobs (id, kind, dedupe_key, payload, status, attempts, run_at, created_at)
+         values ($1, $2, $3, $4, $5, 0, $6, $7)
+         on conflict (dedupe_key) do nothing",
+    )
+    .bind(db::new_id())
+    .bind(kind.as_str())
+    .bind(dedupe_key)
+    .bind(serde_json::to_string(payload)?)
+    .bind(JobStatus::Pending.as_str())
+    .bind(to_db(run_at))
+    .bind(to_db(now))
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// A job as staff see it in the dead-letter list.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: String,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    pub attempts: i64,
+    pub run_at: String,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub done_at: Option<String>,
+}
+
+type JobRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn view(
+    (id, kind, status, attempts, run_at, last_error, created_at, done_at): JobRow,
+) -> anyhow::Result<JobView> {
+    Ok(JobView {
+        id,
+        kind: kind.parse().map_err(anyhow::Error::msg)?,
+        status: status.parse().map_err(anyhow::Error::msg)?,
+        attempts,
+        run_at,
+        last_error,
+        created_at,
+        done_at,
+    })
+}
+
+/// Jobs with a status, newest first, at most `limit`.
+pub async fn list(db: &Db, status: JobStatus, limit: i64) -> anyhow::Result<Vec<JobView>> {
+    let rows: Vec<JobRow> = sqlx::query_as(
+        "select id, kind, status, attempts, run_at, last_error, created_at, done_at
+         from jobs where status = $1 order by created_at desc, id desc limit $2",
+    )
+    .bind(status.as_str())
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter().map(view).collect()
+}
+
+/// Puts a dead job back in the queue, due at once, with a fresh count of attempts.
+/// `None` when there is no dead job with this id.
+pub async fn replay(db: &Db, id: &str, now: DateTime<Utc>) -> anyhow::Result<Option<JobView>> {
+    let row: Option<JobRow> = sqlx::query_as(
+        "update jobs set status = $1, attempts = 0, run_at = $2, lease_owner = null, lease_until = null
+         where id = $3 and status = $4
+         returning id, kind, status, attempts, run_at, last_error, created_at, done_at",
+    )
+    .bind(JobStatus::Pending.as_str())
+    .bind(to_db(now))
+    .bind(id)
+    .bind(JobStatus::Dead.as_str())
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(view).transpose()
+}
+
+/// Jobs by kind and status, for `/metrics`.
+pub async fn depth(db: &Db) -> anyhow::Result<Vec<(JobKind, JobStatus, i64)>> {
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query_as("select kind, status, count(*) from jobs group by kind, status")
+            .fetch_all(db.pool())
+            .await?;
+    rows.into_iter()
+        .map(|(kind, status, n)| {
+            Ok((
+                kind.parse().map_err(anyhow::Error::msg)?,
+                status.parse().map_err(anyhow::Error::msg)?,
+                n,
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,489 @@
+//! The job runner: claims due jobs with a lease, hands each kind's batch to its registered
+//! handler, then records every result in one transaction: the handler's own writes and
+//! the job's bookkeeping (done, retry later, or dead) commit together.
+//!
+//! Delivery is at least once. A job is marked done only after its side effect; should the
+//! process die in between (or the database stay down past the recording retries), the
+//! lease runs out and the job runs again. Handlers keep that window small and make their
+//! writes idempotent (guarded status transitions, unique keys).
+
+use super::{Job, JobKind, JobStatus};
+use crate::app::clock::Clock;
+use crate::platform::db::time::to_db;
+use crate::platform::db::{dialect, Db};
+use chrono::{DateTime, Duration, Utc};
+use futures_util::future::BoxFuture;
+use sqlx::{Acquire, AnyConnection};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// A write to make when a job's result is recorded, in the runner's transaction.
+pub trait Effect: Send + Sync {
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
+}
+
+pub type Effects = Vec<Box<dyn Effect>>;
+
+/// What a handler did with one job.
+pub enum Outcome {
+    /// The side effect happened (the email went out).
+    Performed(Effects),
+    /// Nothing was left to do (the buyer opted out meanwhile, or already answered).
+    Skipped(Effects),
+}
+
+/// A failed attempt. `if_final` is written only when the runner gives up on the job:
+/// at once for a permanent failure, or once attempts run out.
+pub struct Failure {
+    pub permanent: bool,
+    pub message: String,
+    pub if_final: Effects,
+}
+
+impl Failure {
+    pub fn temporary(message: impl Into<String>) -> Failure {
+        Failure {
+            permanent: false,
+            message: message.into(),
+            if_final: Vec::new(),
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> Failure {
+        Failure {
+            permanent: true,
+            message: message.into(),
+            if_final: Vec::new(),
+        }
+    }
+
+    pub fn if_final(mut self, effects: Effects) -> Failure {
+        self.if_final = effects;
+        self
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure::temporary(format!("{e:#}"))
+    }
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Failure {
+        Failure::temporary(format!("database: {e}"))
+    }
+}
+
+pub type JobResult = (Job, Result<Outcome, Failure>);
+
+/// Performs the jobs of one kind. Handlers live in their feature folders and are
+/// registered at start-up.
+pub trait Handler: Send + Sync + 'static {
+    fn kind(&self) -> JobKind;
+
+    /// Performs a batch of claimed jobs; one result per job, in any order. A batch lets
+    /// a handler load what it needs in one query and send over several connections.
+    fn perform<'a>(&'a self, jobs: Vec<Job>, now: DateTime<Utc>) -> BoxFuture<'a, Vec<JobResult>>;
+}
+
+/// How the runner claims and retries.
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// How often the runner looks for due jobs when nothing woke it.
+    pub poll_interval: std::time::Duration,
+    /// Attempts before a job is dead.
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt, capped at six hours.
+    pub base_backoff: Duration,
+    /// How long a claimed job is reserved for one runner.
+    pub lease: Duration,
+    /// Jobs claimed per pass.
+    pub batch: i64,
+    /// How long a pass in flight may take to finish once shutdown is asked for.
+    pub shutdown_grace: std::time::Duration,
+}
+
+/// Lets request handlers wake the runner when they queue something due now, so it does not
+/// wait for the next poll.
+#[derive(Clone, Default)]
+pub struct Waker(Arc<Notify>);
+
+impl Waker {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// Side effects performed (emails sent, webhooks called).
+    pub sent: usize,
+    /// Jobs with nothing left to do.
+    pub skipped: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+impl Pass {
+    pub fn is_empty(&self) -> bool {
+        self.sent + self.skipped + self.retried + self.dead == 0
+    }
+}
+
+impl std::ops::AddAssign for Pass {
+    fn add_assign(&mut self, other: Pass) {
+        self.sent += other.sent;
+        self.skipped += other.skipped;
+        self.retried += other.retried;
+        self.dead += other.dead;
+    }
+}
+
+#[derive(Clone)]
+pub struct Runner {
+    db: Db,
+    clock: Clock,
+    settings: RunnerSettings,
+    handlers: Arc<HashMap<JobKind, Arc<dyn Handler>>>,
+    /// Identifies this runner's leases.
+    owner: String,
+}
+
+impl Runner {
+    pub fn new(
+        db: Db,
+        clock: Clock,
+        settings: RunnerSettings,
+        handlers: Vec<Arc<dyn Handler>>,
+    ) -> Runner {
+        let handlers = handlers.into_iter().map(|h| (h.kind(), h)).collect();
+        Runner {
+            db,
+            clock,
+            settings,
+            handlers: Arc::new(handlers),
+            owner: crate::platform::db::new_id(),
+        }
+    }
+
+    /// The same handlers under another lease owner: a second instance on the same
+    /// database, as tests of several instances need.
+    pub fn another_instance(&self) -> Runner {
+        Runner {
+            owner: crate::platform::db::new_id(),
+            ..self.clone()
+        }
+    }
+
+    /// Runs passes until `shutdown` resolves. When idle it waits to be woken or for the
+    /// poll interval. On shutdown it claims nothing more; a pass in flight gets
+    /// `shutdown_grace` to finish, after which its unrecorded jobs are released for
+    /// another instance (or the next start) to run.
+    pub async fn run(self, waker: Waker, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let pass = self.run_once();
+            tokio::pin!(pass);
+            let result = tokio::select! {
+                result = &mut pass => result,
+                () = &mut shutdown => {
+                    match tokio::time::timeout(self.settings.shutdown_grace, pass).await {
+                        Ok(Err(e)) => tracing::error!(error = ?e, "job pass failed during shutdown"),
+                        Ok(Ok(_)) => {}
+                        Err(_) => {
+                            tracing::warn!("shutdown: a job pass did not finish in time; releasing its jobs");
+                            if let Err(e) = self.release_leases().await {
+                                tracing::error!(error = ?e, "releasing job leases failed");
+                            }
+                        }
+                    }
+                    return;
+                }
+            };
+            let idle = match result {
+                Ok(pass) => pass.is_empty(),
+                Err(e) => {
+                    tracing::error!(error = ?e, "job pass failed");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = waker.0.notified() => {}
+                    () = tokio::time::sleep(self.settings.poll_interval) => {}
+                }
+            }
+        }
+    }
+
+    /// One pass: claims the jobs due now, performs them and records the results. Tests
+    /// call this directly after moving the clock.
+    pub async fn run_once(&self) -> anyhow::Result<Pass> {
+        let now = self.clock.now();
+        let jobs = self.claim_due(now).await?;
+        if jobs.is_empty() {
+            return Ok(Pass::default());
+        }
+        let mut by_kind: HashMap<JobKind, Vec<Job>> = HashMap::new();
+        for job in jobs {
+            by_kind.entry(job.kind).or_default().push(job);
+        }
+        let mut batches = Vec::new();
+        let mut results: Vec<JobResult> = Vec::new();
+        for (kind, jobs) in by_kind {
+            match self.handlers.get(&kind) {
+                Some(handler) => batches.push(handler.perform(jobs, now)),
+                // A kind this build does not know (a newer instance queued it): leave it to
+                // an instance that does, by letting the lease run out.
+                None => tracing::warn!(%kind, "no handler for this job kind"),
+            }
+        }
+        for batch in futures_util::future::join_all(batches).await {
+            results.extend(batch);
+        }
+        self.record(results).await
+    }
+
+    /// Runs passes until none finds due work: handy for tests and the demo.
+    pub async fn run_until_idle(&self) -> anyhow::Result<Pass> {
+        let mut total = Pass::default();
+        loop {
+            let pass = self.run_once().await?;
+            if pass.is_empty() {
+                return Ok(total);
+            }
+            total += pass;
+        }
+    }
+
+    async fn claim_due(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<Job>> {
+        let sql = format!(
+            "update jobs set lease_owner = $1, lease_until = $2, attempts = attempts + 1
+             where id in (
+                 select id from jobs
+                 where status = $3 and run_at <= $4 and (lease_until is null or lease_until < $4)
+                 order by run_at
+                 limit $5
+                 {}
+             )
+             returning id, kind, dedupe_key, payload, attempts",
+            dialect::skip_locked(self.db.backend())
+        );
+        let lease_until = now + self.settings.lease;
+        let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(&sql)
+            .bind(&self.owner)
+            .bind(to_db(lease_until))
+            .bind(JobStatus::Pending.as_str())
+            .bind(to_db(now))
+            .bind(self.settings.batch)
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.into_iter()
+            .map(|(id, kind, dedupe_key, payload, attempts)| {
+                Ok(Job {
+                    id,
+                    kind: kind.parse().map_err(anyhow::Error::msg)?,
+                    dedupe_key,
+                    payload,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    owner: self.owner.clone(),
+                    lease_until,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a pass's results. The side effects already happened, so a failure here
+    /// would repeat them on retry: the whole recording is retried on its own first (a
+    /// busy SQLite writer is the usual cause). Only a database down for longer than that
+    /// leads to a second email.
+    async fn record(&self, results: Vec<JobResult>) -> anyhow::Result<Pass> {
+        let mut last_error = None;
+        for pause_ms in [0, 50, 200, 1_000] {
+            if pause_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+            }
+            match self.try_record(&results).await {
+                Ok(pass) => return Ok(pass),
+                Err(e) => {
+                    tracing::warn!(error = %e, "recording job results failed, retrying");
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("recording job results failed")))
+    }
+
+    async fn try_record(&self, results: &[JobResult]) -> anyhow::Result<Pass> {
+        let now = self.clock.now();
+        let mut conn = self.db.pool().acquire().await?;
+        let mut tx = conn.begin().await?;
+        let mut pass = Pass::default();
+        for (job, result) in results {
+            // A savepoint per job: one job's failing write must not undo the bookkeeping
+            // of the others, whose emails are already gone.
+            let mut one = tx.begin().await?;
+            let counted = match result {
+                Ok(outcome) => {
+                    let (effects, performed) = match outcome {
+                        Outcome::Performed(effects) => (effects, true),
+                        Outcome::Skipped(effects) => (effects, false),
+                    };
+                    if !self
+                        .finish(&mut one, job, JobStatus::Done, None, None, now)
+                        .await?
+                    {
+                        // Another runner took the job over; it records the result.
+                        one.rollback().await?;
+                        continue;
+                    }
+                    match apply(&mut one, effects, now).await {
+                        Ok(()) => {}
+                        Err(e) => {
+                            // The side effect happened: never perform it again. Keep the
+                            // error on the job for staff to see.
+                            tracing::error!(job = %job.id, kind = %job.kind, error = ?e, "recording a job's writes failed");
+                            one.rollback().await?;
+                            one = tx.begin().await?;
+                            let message = format!("performed, but recording failed: {e:#}");
+                            self.finish(&mut one, job, JobStatus::Done, Some(&message), None, now)
+                                .await?;
+                        }
+                    }
+                    if performed {
+                        Counted::Sent
+                    } else {
+                        Counted::Skipped
+                    }
+                }
+                Err(failure) => {
+                    let gives_up = failure.permanent || job.attempts >= self.settings.max_attempts;
+                    // The error text stays on the job row, not in the log: SMTP servers
+                    // echo recipient addresses in their answers.
+                    tracing::warn!(
+                        job = %job.id, kind = %job.kind, attempts = job.attempts, gives_up,
+                        "job attempt failed"
+                    );
+                    let (status, retry_at) = if gives_up {
+                        (JobStatus::Dead, None)
+                    } else {
+                        let delay = backoff(self.settings.base_backoff, job.attempts);
+                        (JobStatus::Pending, Some(now + delay))
+                    };
+                    if !self
+                        .finish(&mut one, job, status, Some(&failure.message), retry_at, now)
+                        .await?
+                    {
+                        one.rollback().await?;
+                        continue;
+                    }
+                    if gives_up {
+                        apply(&mut one, &failure.if_final, now).await?;
+                        Counted::Dead
+                    } else {
+                        Counted::Retried
+                    }
+                }
+            };
+            one.commit().await?;
+            match counted {
+                Counted::Sent => pass.sent += 1,
+                Counted::Skipped => pass.skipped += 1,
+                Counted::Retried => pass.retried += 1,
+                Counted::Dead => pass.dead += 1,
+            }
+        }
+        tx.commit().await?;
+        Ok(pass)
+    }
+
+    /// Ends this runner's hold on a job: done, dead, or pending again at `retry_at`.
+    /// False when the lease is no longer ours.
+    async fn finish(
+        &self,
+        conn: &mut AnyConnection,
+        job: &Job,
+        status: JobStatus,
+        error: Option<&str>,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> sqlx::Result<bool> {
+        let error: Option<String> = error.map(|e| e.chars().take(1_000).collect());
+        let done_at = (status == JobStatus::Done).then(|| to_db(now));
+        let finished = sqlx::query(
+            "update jobs set status = $1, done_at = $2, last_error = coalesce($3, last_error),
+                 run_at = coalesce($4, run_at), lease_owner = null, lease_until = null
+             where id = $5 and lease_owner = $6",
+        )
+        .bind(status.as_str())
+        .bind(done_at)
+        .bind(error)
+        .bind(retry_at.map(to_db))
+        .bind(&job.id)
+        .bind(&job.owner)
+        .execute(conn)
+        .await?
+        .rows_affected();
+        Ok(finished == 1)
+    }
+
+    /// Gives back every job this runner holds, due at once, its attempt not counted.
+    async fn release_leases(&self) -> sqlx::Result<()> {
+        sqlx::query(
+            "update jobs set lease_owner = null, lease_until = null,
+                 attempts = case when attempts > 0 then attempts - 1 else 0 end
+             where lease_owner = $1 and status = $2",
+        )
+        .bind(&self.owner)
+        .bind(JobStatus::Pending.as_str())
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+enum Counted {
+    Sent,
+    Skipped,
+    Retried,
+    Dead,
+}
+
+async fn apply(
+    conn: &mut AnyConnection,
+    effects: &Effects,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    for effect in effects {
+        effect.apply(conn, now).await?;
+    }
+    Ok(())
+}
+
+/// Exponential backoff: base, 2×base, 4×base… capped at six hours.
+pub fn backoff(base: Duration, attempts: u32) -> Duration {
+    let factor = 1i64 << attempts.saturating_sub(1).min(16);
+    (base * i32::try_from(factor).unwrap_or(i32::MAX)).min(Duration::hours(6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_then_caps() {
+        let base = Duration::seconds(30);
+        assert_eq!(backoff(base, 1), Duration::seconds(30));
+        assert_eq!(backoff(base, 2), Duration::seconds(60));
+        assert_eq!(backoff(base, 4), Duration::seconds(240));
+        assert_eq!(backoff(base, 40), Duration::hours(6));
+    }
+}

@@ -1,0 +1,59 @@
+//! An upgrade keeps what the previous release stored: data written in the old schema is
+//! carried forward and keeps working.
+
+use debrief_server::platform::db::Db;
+use debrief_tests::{fresh_database, spawn_app_with, Backend};
+
+/// The first release's schema.
+const FIRST_RELEASE: i64 = 20261122000001;
+
+async fn an_email_queued_before_the_upgrade_goes_out_after_it(backend: Backend) {
+    let (url, _dir) = fresh_database(backend).await;
+    let old = Db::connect(&url).await.expect("connect");
+    old.migrate_up_to(FIRST_RELEASE).await.expect("old schema");
+    let t = "2026-11-20T10:00:00.000000Z";
+    for sql in [
+        format!("insert into deals (id, crm_id, outcome, decided_at, amount_minor, currency, sales_cycle_days,
+                     competitors, strategic, account_name, account_manager_name, account_manager_email,
+                     created_at, updated_at)
+                 values ('deal-1', 'OLD-1', 'lost', '{t}', 100, 'EUR', 30, '[]', 0, 'Globex',
+                         'Ana', 'ana@acme.example', '{t}', '{t}')"),
+        format!("insert into contacts (id, deal_id, name, email, locale, time_zone, created_at, updated_at)
+                 values ('contact-1', 'deal-1', 'Camille', 'camille@globex.example', 'fr', 'Europe/Paris', '{t}', '{t}'),
+                        ('contact-2', 'deal-1', 'Sam', 'sam@globex.example', 'en', 'Europe/London', '{t}', '{t}')"),
+        format!("insert into invitations (id, deal_id, contact_id, kind, status, scheduled_for, created_at)
+                 values ('inv-1', 'deal-1', 'contact-1', 'survey', 'scheduled', '{t}', '{t}'),
+                        ('inv-2', 'deal-1', 'contact-2', 'survey', 'failed', '{t}', '{t}')"),
+        format!("insert into outbox (id, kind, subject_id, status, attempts, next_attempt_at, created_at, last_error)
+                 values ('job-1', 'survey_invitation', 'inv-1', 'pending', 2, '{t}', '{t}', '451 busy'),
+                        ('job-2', 'survey_invitation', 'inv-2', 'dead', 8, '{t}', '{t}', '550 no such user')"),
+    ] {
+        sqlx::query(&sql).execute(old.pool()).await.expect("old data");
+    }
+    old.pool().close().await;
+
+    let mut app = spawn_app_with(backend, &[("DEBRIEF_DATABASE_URL", &url)]).await;
+    let pass = app.deliver().await;
+    assert_eq!(pass.sent, 1, "the queued email goes out after the upgrade");
+    let invitation = app.next_invitation().await;
+    assert_eq!(invitation.to, ["camille@globex.example"]);
+    assert_eq!(app.get_survey(&invitation.token()).await.status, 200);
+
+    let dead = app.dead_jobs().await;
+    assert_eq!(dead.len(), 1, "the dead email is still there to replay");
+    assert_eq!(dead[0]["last_error"], "550 no such user");
+    assert_eq!(dead[0]["attempts"], 8);
+    let participation = app.participation().await;
+    assert_eq!(participation.body["overall"]["invited"], 2);
+    assert_eq!(participation.body["overall"]["sent"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_email_queued_before_the_upgrade_goes_out_after_it() {
+    an_email_queued_before_the_upgrade_goes_out_after_it(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_email_queued_before_the_upgrade_goes_out_after_it() {
+    an_email_queued_before_the_upgrade_goes_out_after_it(Backend::Postgres).await
+}
