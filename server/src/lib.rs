@@ -6,6 +6,7 @@
 //! - `invitations`: who was asked, how, and the transitions of their invitation;
 //! - `jobs`: the durable outbox: every email is a job, run with leases and retries;
 //! - `channels`: how messages leave (the SMTP mailer and email templates);
+//! - `people`: persons and accounts across deals, and the suppression list;
 //! - `opt_out`: buyers who asked for no more surveys, honoured everywhere;
 //! - `analytics`: participation and NPS for program owners;
 //! - `auth`: staff API keys and their roles.
@@ -22,6 +23,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod opt_out;
 pub mod outreach;
+pub mod people;
 pub mod platform;
 pub mod surveys;
 pub mod web;

@@ -5,23 +5,34 @@ use debrief_server::auth::Role;
 use debrief_tests::{both_backends, lost_deal, TestApp};
 use serde_json::json;
 
-async fn a_mailbox_that_does_not_exist_fails_once_and_for_all(app: TestApp) {
+async fn a_mailbox_that_does_not_exist_bounces_and_is_never_emailed_again(mut app: TestApp) {
     app.smtp.reject_recipients(Some("550 5.1.1 no such user"));
     app.post_decision(&lost_deal("D-1")).await;
     let pass = app.deliver().await;
     assert_eq!(pass.dead, 1);
     assert_eq!(app.deliver().await, Default::default(), "not retried");
 
-    let (status, last_error): (String, String) =
-        sqlx::query_as("select status, last_error from jobs")
-            .fetch_one(app.db.pool())
-            .await
-            .expect("job");
-    assert_eq!(status, "dead");
-    assert!(last_error.contains("no such user"), "{last_error}");
+    let dead = app.dead_jobs().await;
+    assert!(
+        dead[0]["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no such user"),
+        "{dead:?}"
+    );
     let p = app.participation().await;
     assert_eq!(p.body["overall"]["invited"], 1);
     assert_eq!(p.body["overall"]["sent"], 0);
+    assert_eq!(p.body["overall"]["bounced"], 1);
+
+    // The mailbox is suppressed: a later deal with the same buyer sends nothing, even
+    // once the server would accept mail again.
+    app.smtp.reject_recipients(None);
+    let reply = app.post_decision(&lost_deal("D-1b")).await;
+    assert_eq!(reply.body["invitations"][0]["status"], "bounced");
+    assert_eq!(app.deliver().await.sent, 0);
+    assert!(app.smtp.try_next_mail().is_none());
+    assert_eq!(app.participation().await.body["overall"]["bounced"], 2);
 }
 
 async fn a_temporary_failure_is_retried_and_then_delivered(mut app: TestApp) {
@@ -113,7 +124,7 @@ async fn only_delivery_managers_see_and_replay_dead_letters(app: TestApp) {
 }
 
 both_backends!(
-    a_mailbox_that_does_not_exist_fails_once_and_for_all,
+    a_mailbox_that_does_not_exist_bounces_and_is_never_emailed_again,
     a_temporary_failure_is_retried_and_then_delivered,
     staff_see_a_dead_email_with_its_reason_and_replay_it,
     only_delivery_managers_see_and_replay_dead_letters,

@@ -1,5 +1,5 @@
 //! An upgrade keeps what the previous release stored: data written in the old schema is
-//! carried forward and keeps working.
+//! carried forward (queued email, dead letters, buyers, accounts) and keeps working.
 
 use debrief_server::platform::db::Db;
 use debrief_tests::{fresh_database, spawn_app_with, Backend};
@@ -46,6 +46,16 @@ async fn an_email_queued_before_the_upgrade_goes_out_after_it(backend: Backend) 
     let participation = app.participation().await;
     assert_eq!(participation.body["overall"]["invited"], 2);
     assert_eq!(participation.body["overall"]["sent"], 1);
+
+    // The buyers became persons and the company an account, which a new deal reuses.
+    assert_eq!(app.count("persons").await, 2);
+    assert_eq!(app.count("accounts").await, 1);
+    let mut deal = debrief_tests::lost_deal("NEW-1");
+    deal["account"]["name"] = serde_json::json!("GLOBEX");
+    deal["contacts"][0]["email"] = serde_json::json!("Sam@Globex.example");
+    assert_eq!(app.post_decision(&deal).await.status, 201);
+    assert_eq!(app.count("persons").await, 2, "Sam is the same person");
+    assert_eq!(app.count("accounts").await, 1, "Globex is the same account");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,8 @@ pub struct Funnel {
     pub completed: u64,
     /// Buyers who asked for no more surveys before answering this one.
     pub opted_out: u64,
+    /// Addresses the receiving server refused for good.
+    pub bounced: u64,
 }
 
 /// Each step as a share of invitations, from 0 to 1; `None` when nobody was invited.
@@ -83,8 +85,12 @@ impl std::ops::AddAssign for Funnel {
         self.started += other.started;
         self.completed += other.completed;
         self.opted_out += other.opted_out;
+        self.bounced += other.bounced;
     }
 }
+
+/// outcome, invited, sent, opened, started, completed, opted out, bounced.
+type FunnelRow = (String, i64, i64, i64, i64, i64, i64, i64);
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
@@ -97,14 +103,16 @@ fn count(n: i64) -> u64 {
 pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     // A failed invitation never reached the buyer: it counts as invited but not sent,
     // which is what its null sent_at already says.
-    let funnels: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+    let funnels: Vec<FunnelRow> = sqlx::query_as(
         "select d.outcome, count(*), count(i.sent_at), count(i.opened_at),
                 count(i.started_at), count(i.completed_at),
-                count(case when i.status = $1 then 1 end)
+                count(case when i.status = $1 then 1 end),
+                count(case when i.status = $2 then 1 end)
          from invitations i join deals d on d.id = i.deal_id
          group by d.outcome",
     )
     .bind(InvitationStatus::OptedOut.as_str())
+    .bind(InvitationStatus::Bounced.as_str())
     .fetch_all(db.pool())
     .await?;
     // Counts per score; which scores promote or detract is decided in one place,
@@ -120,7 +128,7 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     .await?;
 
     let mut by_funnel: BTreeMap<String, Funnel> = BTreeMap::new();
-    for (outcome, invited, sent, opened, started, completed, opted_out) in funnels {
+    for (outcome, invited, sent, opened, started, completed, opted_out, bounced) in funnels {
         by_funnel.insert(
             outcome,
             Funnel {
@@ -130,6 +138,7 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
                 started: count(started),
                 completed: count(completed),
                 opted_out: count(opted_out),
+                bounced: count(bounced),
             },
         );
     }

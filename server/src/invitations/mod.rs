@@ -27,6 +27,8 @@ text_enum! {
         Completed = "completed",
         /// Delivery gave up (staff may replay it).
         Failed = "failed",
+        /// The receiving server refused the mailbox for good.
+        Bounced = "bounced",
         /// The buyer asked for no more surveys.
         OptedOut = "opted_out",
     }
@@ -52,6 +54,8 @@ pub enum Event {
     Complete,
     /// Delivery gave up.
     Fail,
+    /// The mailbox does not exist.
+    Bounce,
     /// The buyer asked for no more surveys.
     OptOut,
 }
@@ -68,12 +72,13 @@ pub struct Transition {
 }
 
 impl Event {
-    pub const ALL: [Event; 6] = [
+    pub const ALL: [Event; 7] = [
         Event::Send,
         Event::Open,
         Event::Start,
         Event::Complete,
         Event::Fail,
+        Event::Bounce,
         Event::OptOut,
     ];
 
@@ -111,6 +116,11 @@ impl Event {
                 to: Failed,
                 stamps: "",
             },
+            Event::Bounce => Transition {
+                from: &[Scheduled, Failed],
+                to: Bounced,
+                stamps: "",
+            },
             Event::OptOut => Transition {
                 from: &InvitationStatus::UNANSWERED,
                 to: OptedOut,
@@ -124,7 +134,7 @@ impl Event {
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'a> {
     Invitation(&'a str),
-    /// Every invitation, on every deal, of the contacts with this address.
+    /// Every invitation, on every deal, of the person with this address.
     AllOf {
         email: &'a str,
     },
@@ -134,7 +144,7 @@ impl Target<'_> {
     fn sql(&self) -> &'static str {
         match self {
             Target::Invitation(_) => "id = $3",
-            Target::AllOf { .. } => "contact_id in (select id from contacts where email = $3)",
+            Target::AllOf { .. } => "person_id in (select id from persons where email = $3)",
         }
     }
 
@@ -188,7 +198,7 @@ mod tests {
     fn no_event_leaves_a_closed_invitation() {
         for event in Event::ALL {
             let t = event.transition();
-            for closed in [Completed, OptedOut] {
+            for closed in [Completed, OptedOut, Bounced] {
                 assert!(!t.from.contains(&closed), "{event:?} leaves {closed}");
             }
             assert!(

@@ -63,10 +63,11 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
         return Ok(Lookup::Unknown);
     }
     let row: Option<(String, String, String, String, String)> = sqlx::query_as(
-        "select i.id, c.email, i.status, c.locale, t.expires_at
+        "select i.id, p.email, i.status, c.locale, t.expires_at
          from invitation_tokens t
          join invitations i on i.id = t.invitation_id
          join contacts c on c.id = i.contact_id
+         join persons p on p.id = i.person_id
          where t.token_hash = $1",
     )
     .bind(hash_secret(token))

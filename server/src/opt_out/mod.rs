@@ -5,19 +5,10 @@
 pub mod routes;
 
 use crate::invitations::{self, Event, Target};
-use crate::platform::db::time::to_db;
+use crate::people::suppressions::{self, SuppressionSource};
 use crate::platform::db::Db;
 use chrono::{DateTime, Utc};
-use sqlx::{Acquire, AnyConnection};
-
-/// Whether this (lower-cased) address asked for no more surveys.
-pub async fn is_suppressed(conn: &mut AnyConnection, email: &str) -> sqlx::Result<bool> {
-    let row: Option<(String,)> = sqlx::query_as("select email from suppressions where email = $1")
-        .bind(email)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.is_some())
-}
+use sqlx::Acquire;
 
 /// Records the opt-out of an address and closes every invitation of theirs that is not
 /// yet answered, on every deal.
@@ -25,13 +16,14 @@ pub async fn opt_out_email(db: &Db, email: &str, now: DateTime<Utc>) -> anyhow::
     // Write first: see `outreach::store::record_decision` on SQLite transactions.
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    sqlx::query(
-        "insert into suppressions (email, source, created_at) values ($1, 'buyer_link', $2)
-         on conflict (email) do nothing",
+    suppressions::suppress(
+        &mut tx,
+        email,
+        SuppressionSource::BuyerLink,
+        None,
+        None,
+        now,
     )
-    .bind(email)
-    .bind(to_db(now))
-    .execute(&mut *tx)
     .await?;
     invitations::apply(&mut *tx, Target::AllOf { email }, Event::OptOut, now).await?;
     tx.commit().await?;

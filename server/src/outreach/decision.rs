@@ -66,6 +66,8 @@ pub struct AmountRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountRequest {
+    /// The CRM's own account id. Without it, accounts are told apart by name.
+    pub crm_id: Option<String>,
     pub name: String,
     pub manager: PersonRequest,
 }
@@ -105,6 +107,8 @@ pub struct Decision {
     pub renewal_date: Option<NaiveDate>,
     pub strategic: bool,
     pub account_name: String,
+    /// Identifies the buying company across deals: its CRM id, or its name.
+    pub account_key: String,
     pub account_manager: Person,
     pub contacts: Vec<Contact>,
 }
@@ -279,6 +283,7 @@ impl DecisionRequest {
                 .transpose(),
         );
         let account_name = r.check("account.name", text(&self.account.name, true));
+        let account_crm_id = r.check("account.crm_id", optional_text(&self.account.crm_id));
         let manager_name = r.check(
             "account.manager.name",
             text(&self.account.manager.name, true),
@@ -384,6 +389,11 @@ impl DecisionRequest {
                 icp_fit,
                 renewal_date,
                 strategic: self.strategic,
+                account_key: match account_crm_id.flatten() {
+                    Some(id) => format!("crm:{id}"),
+                    // ASCII lower-casing, as SQLite's lower() did when accounts were first made.
+                    None => format!("name:{}", account_name.to_ascii_lowercase()),
+                },
                 account_name,
                 account_manager: Person {
                     name: manager_name,

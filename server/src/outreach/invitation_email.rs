@@ -7,6 +7,7 @@ use crate::channels::email::templates::Templates;
 use crate::invitations::{tokens, Event, InvitationStatus};
 use crate::jobs::runner::{Effect, Failure, Handler, JobResult, Outcome};
 use crate::jobs::{Job, JobKind};
+use crate::people::suppressions::{self, SuppressionSource};
 use crate::platform::db::Db;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
@@ -45,11 +46,13 @@ async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, Invitat
     let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "select i.id, i.status,
-                (select count(*) from suppressions s where s.email = c.email) as suppressed,
-                c.name as contact_name, c.email as contact_email, c.locale,
+                (select count(*) from suppressions s
+                 where s.email = p.email and s.lifted_at is null) as suppressed,
+                c.name as contact_name, p.email as contact_email, c.locale,
                 d.account_manager_name as manager_name, d.account_manager_email as manager_email
          from invitations i
          join contacts c on c.id = i.contact_id
+         join persons p on p.id = i.person_id
          join deals d on d.id = i.deal_id
          where i.id in ({})",
         placeholders.join(", ")
@@ -192,6 +195,16 @@ impl InvitationMailer {
         let message = self.build(job, invitation_id, &invitation, now).await?;
         match self.mailer.send(&message).await {
             Ok(()) => Ok(Outcome::Performed(vec![event(invitation_id, Event::Send)])),
+            // The mailbox does not exist: the invitation bounced and the address is never
+            // emailed again, on any deal.
+            Err(e) if e.hard_bounce => Err(Failure::permanent(e.message.clone()).if_final(vec![
+                event(invitation_id, Event::Bounce),
+                Box::new(Suppress {
+                    email: invitation.contact_email.clone(),
+                    source: SuppressionSource::HardBounce,
+                    note: e.message,
+                }),
+            ])),
             Err(e) => Err(Failure {
                 permanent: e.permanent,
                 message: e.message,
@@ -306,6 +319,27 @@ impl Effect for InvitationEvent {
                 now,
             )
             .await?;
+            Ok(())
+        })
+    }
+}
+
+/// Suppresses an address when the job's result is recorded.
+struct Suppress {
+    email: String,
+    source: SuppressionSource,
+    note: String,
+}
+
+impl Effect for Suppress {
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut sqlx::AnyConnection,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            suppressions::suppress(conn, &self.email, self.source, Some(&self.note), None, now)
+                .await?;
             Ok(())
         })
     }

@@ -7,7 +7,8 @@ use super::invitation_email::SendInvitation;
 use crate::app::config::OutreachSettings;
 use crate::invitations::{InvitationKind, InvitationStatus};
 use crate::jobs::{self, JobKind};
-use crate::opt_out;
+use crate::people;
+use crate::people::suppressions::{self, SuppressionSource};
 use crate::platform::db::{self, time::to_db, Db};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -44,14 +45,16 @@ pub async fn record_decision(
     // busy wait) if another connection wrote in between; writing first waits its turn.
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
+    let account_id =
+        people::upsert_account(&mut tx, &decision.account_key, &decision.account_name, now).await?;
     let new_id = db::new_id();
     let (deal_id,): (String,) = sqlx::query_as(
-        "insert into deals (id, crm_id, outcome, decided_at, amount_minor, currency, sales_cycle_days,
+        "insert into deals (id, account_id, crm_id, outcome, decided_at, amount_minor, currency, sales_cycle_days,
              competitors, region, persona, product_line, company_type, icp_fit, renewal_date,
              strategic, account_name, account_manager_name, account_manager_email, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
+         values ($1, $20, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
          on conflict (crm_id) do update set
-             outcome = excluded.outcome, decided_at = excluded.decided_at,
+             account_id = excluded.account_id, outcome = excluded.outcome, decided_at = excluded.decided_at,
              amount_minor = excluded.amount_minor, currency = excluded.currency,
              sales_cycle_days = excluded.sales_cycle_days, competitors = excluded.competitors,
              region = excluded.region, persona = excluded.persona,
@@ -82,6 +85,7 @@ pub async fn record_decision(
     .bind(&decision.account_manager.name)
     .bind(&decision.account_manager.email)
     .bind(&stamp)
+    .bind(&account_id)
     .fetch_one(&mut *tx)
     .await?;
 
@@ -91,10 +95,11 @@ pub async fn record_decision(
 
     let mut invitations = Vec::with_capacity(decision.contacts.len());
     for contact in &decision.contacts {
+        let person_id = people::upsert_person(&mut tx, &contact.email, &contact.name, now).await?;
         let (contact_id,): (String,) = sqlx::query_as(
-            "insert into contacts (id, deal_id, name, email, role, locale, time_zone, created_at, updated_at)
+            "insert into contacts (id, deal_id, name, person_id, role, locale, time_zone, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $8)
-             on conflict (deal_id, email) do update set
+             on conflict (deal_id, person_id) do update set
                  name = excluded.name, role = excluded.role, locale = excluded.locale,
                  time_zone = excluded.time_zone, updated_at = excluded.updated_at
              returning id",
@@ -102,7 +107,7 @@ pub async fn record_decision(
         .bind(db::new_id())
         .bind(&deal_id)
         .bind(&contact.name)
-        .bind(&contact.email)
+        .bind(&person_id)
         .bind(contact.role.as_deref())
         .bind(contact.locale.code())
         .bind(contact.time_zone.name())
@@ -116,14 +121,17 @@ pub async fn record_decision(
         let scheduled_for = to_db(scheduled_at);
         // A buyer who opted out is still recorded on the deal, so the CRM's view stays
         // complete, but gets no invitation email.
-        let status = if opt_out::is_suppressed(&mut tx, &contact.email).await? {
-            InvitationStatus::OptedOut
-        } else {
-            InvitationStatus::Scheduled
+        let status = match suppressions::active(&mut tx, &contact.email).await? {
+            None => InvitationStatus::Scheduled,
+            Some(SuppressionSource::HardBounce) => InvitationStatus::Bounced,
+            Some(SuppressionSource::BuyerLink | SuppressionSource::Staff) => {
+                InvitationStatus::OptedOut
+            }
         };
         let inserted: Option<(String,)> = sqlx::query_as(
-            "insert into invitations (id, deal_id, contact_id, kind, status, scheduled_for, created_at)
-             values ($1, $2, $3, $4, $5, $6, $7)
+            "insert into invitations (id, deal_id, contact_id, kind, status, scheduled_for, created_at,
+                 person_id, account_id)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              on conflict (contact_id, kind) do nothing
              returning id",
         )
@@ -134,6 +142,8 @@ pub async fn record_decision(
         .bind(status.as_str())
         .bind(&scheduled_for)
         .bind(&stamp)
+        .bind(&person_id)
+        .bind(&account_id)
         .fetch_optional(&mut *tx)
         .await?;
 

@@ -41,18 +41,23 @@ pub enum Mailer {
 pub struct SendError {
     /// A 5xx answer: retrying would fail the same way.
     pub permanent: bool,
-    /// The server refused the recipient itself with a 5xx (no such mailbox): the address
-    /// is hard-bounced and must not be emailed again.
+    /// The server refused the recipient's mailbox for good (no such user, bad address):
+    /// the address is hard-bounced and must not be emailed again. A policy refusal of the
+    /// recipient (relay denied, 5.7.x) is permanent for this message but says nothing of
+    /// the mailbox, so it is not a bounce.
     pub hard_bounce: bool,
     pub message: String,
 }
 
 impl SendError {
     fn from_smtp(e: &lettre::transport::smtp::Error, step: Step) -> SendError {
+        let message = format!("{step:?}: {e}");
         SendError {
             permanent: e.is_permanent(),
-            hard_bounce: e.is_permanent() && step == Step::Recipient,
-            message: format!("{step:?}: {e}"),
+            hard_bounce: e.is_permanent()
+                && step == Step::Recipient
+                && is_mailbox_problem(e.status().map(|c| c.to_string()).as_deref(), &message),
+            message,
         }
     }
 
@@ -62,6 +67,19 @@ impl SendError {
             hard_bounce: false,
             message,
         }
+    }
+}
+
+/// RFC 3463: enhanced status 5.1.x is about the destination address. Without an
+/// enhanced code, 550, 551 and 553 are the basic replies for a mailbox that is not there.
+fn is_mailbox_problem(code: Option<&str>, message: &str) -> bool {
+    let enhanced = message.split_whitespace().find(|w| {
+        let parts: Vec<&str> = w.trim_end_matches([',', ';']).split('.').collect();
+        parts.len() == 3 && parts[0] == "5" && parts.iter().all(|p| p.parse::<u16>().is_ok())
+    });
+    match enhanced {
+        Some(enhanced) => enhanced.starts_with("5.1."),
+        None => matches!(code, Some("550" | "551" | "553")),
     }
 }
 
@@ -329,5 +347,34 @@ impl tokio::io::AsyncWrite for ImplicitTls {
 impl lettre::transport::smtp::client::AsyncTokioStream for ImplicitTls {
     fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.0.get_ref().get_ref().get_ref().peer_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_mailbox_problem;
+
+    #[test]
+    fn only_a_missing_mailbox_is_a_hard_bounce() {
+        assert!(is_mailbox_problem(
+            Some("550"),
+            "Recipient: permanent error (550): 5.1.1 no such user"
+        ));
+        assert!(is_mailbox_problem(
+            Some("550"),
+            "Recipient: permanent error (550): mailbox unavailable"
+        ));
+        assert!(!is_mailbox_problem(
+            Some("554"),
+            "Recipient: permanent error (554): 5.7.1 relay access denied"
+        ));
+        assert!(!is_mailbox_problem(
+            Some("550"),
+            "Recipient: permanent error (550): 5.7.1 blocked by policy"
+        ));
+        assert!(!is_mailbox_problem(
+            Some("552"),
+            "Recipient: permanent error (552): mailbox full"
+        ));
     }
 }
