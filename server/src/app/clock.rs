@@ -35,13 +35,6 @@ impl Clock {
             *t += by;
         }
     }
-
-    /// Sets a manual clock to an instant.
-    pub fn set(&self, to: DateTime<Utc>) {
-        if let Clock::Manual(t) = self {
-            *t.lock().unwrap_or_else(|e| e.into_inner()) = to;
-        }
-    }
 }
 
 #[cfg(test)]

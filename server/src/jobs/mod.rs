@@ -153,20 +153,3 @@ pub async fn replay(db: &Db, id: &str, now: DateTime<Utc>) -> anyhow::Result<Opt
     .await?;
     row.map(view).transpose()
 }
-
-/// Jobs by kind and status, for `/metrics`.
-pub async fn depth(db: &Db) -> anyhow::Result<Vec<(JobKind, JobStatus, i64)>> {
-    let rows: Vec<(String, String, i64)> =
-        sqlx::query_as("select kind, status, count(*) from jobs group by kind, status")
-            .fetch_all(db.pool())
-            .await?;
-    rows.into_iter()
-        .map(|(kind, status, n)| {
-            Ok((
-                kind.parse().map_err(anyhow::Error::msg)?,
-                status.parse().map_err(anyhow::Error::msg)?,
-                n,
-            ))
-        })
-        .collect()
-}

@@ -252,18 +252,6 @@ impl Runner {
         self.record(results).await
     }
 
-    /// Runs passes until none finds due work: handy for tests and the demo.
-    pub async fn run_until_idle(&self) -> anyhow::Result<Pass> {
-        let mut total = Pass::default();
-        loop {
-            let pass = self.run_once().await?;
-            if pass.is_empty() {
-                return Ok(total);
-            }
-            total += pass;
-        }
-    }
-
     async fn claim_due(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<Job>> {
         let sql = format!(
             "update jobs set lease_owner = $1, lease_until = $2, attempts = attempts + 1
