@@ -74,12 +74,6 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-impl From<sqlx::Error> for Failure {
-    fn from(e: sqlx::Error) -> Failure {
-        Failure::temporary(format!("database: {e}"))
-    }
-}
-
 pub type JobResult = (Job, Result<Outcome, Failure>);
 
 /// Performs the jobs of one kind. Handlers live in their feature folders and are
