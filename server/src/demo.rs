@@ -1,11 +1,10 @@
 //! The demo program: a few decided deals, two buyers who already answered, and a survey
 //! link to try. Everything goes through the same code paths as real data.
 
-use crate::app::config::Settings;
-use crate::invitations::tokens::{self, resolve, Lookup};
+use crate::invitations::tokens::{resolve, Lookup};
 use crate::invitations::InvitationStatus;
 use crate::outreach::decision::DecisionRequest;
-use crate::outreach::store::record_decision;
+use crate::outreach::store::{record_decision, Planner};
 use crate::platform::db::Db;
 use crate::surveys::answers::record_answer;
 use anyhow::Context;
@@ -15,11 +14,7 @@ use serde_json::json;
 
 /// Seeds the demo deals if they are missing, and returns a fresh survey link for a demo
 /// buyer who has not answered yet (or `None` if every demo buyer has).
-pub async fn seed(
-    db: &Db,
-    settings: &Settings,
-    public_url: &str,
-) -> anyhow::Result<Option<String>> {
+pub async fn seed(db: &Db, planner: &Planner, public_url: &str) -> anyhow::Result<Option<String>> {
     let now = Utc::now();
     let decided = (now - Duration::days(2)).to_rfc3339();
     let deals = [
@@ -66,7 +61,7 @@ pub async fn seed(
             let decision = request
                 .parse(now)
                 .map_err(|e| anyhow::anyhow!("demo deal is invalid: {e:?}"))?;
-            recorded.push(record_decision(db, &decision, &settings.outreach, now).await?);
+            recorded.push(record_decision(db, planner, &decision, now).await?);
         }
         // Two buyers already answered, so the participation report has something in it.
         let answers = [
@@ -104,7 +99,7 @@ pub async fn seed(
     let Some((invitation_id,)) = open else {
         return Ok(None);
     };
-    let token = tokens::mint(db, &invitation_id, now, settings.outreach.link_validity).await?;
+    let token = planner.tokens.for_invitation(&invitation_id);
     // Proves the link works before printing it.
     match resolve(db, &token, now)
         .await

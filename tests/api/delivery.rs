@@ -29,10 +29,21 @@ async fn a_mailbox_that_does_not_exist_bounces_and_is_never_emailed_again(mut ap
     // once the server would accept mail again.
     app.smtp.reject_recipients(None);
     let reply = app.post_decision(&lost_deal("D-1b")).await;
-    assert_eq!(reply.body["invitations"][0]["status"], "bounced");
+    assert_eq!(reply.body["invitations"], json!([]));
+    assert_eq!(
+        reply.body["left_out"],
+        json!([{ "email": "camille@globex.example", "reason": "bounced" }])
+    );
     assert_eq!(app.deliver().await.sent, 0);
     assert!(app.smtp.try_next_mail().is_none());
-    assert_eq!(app.participation().await.body["overall"]["bounced"], 2);
+    let suppressions = app.get_as(&app.api_key, "/api/v1/suppressions").await;
+    assert_eq!(
+        suppressions.body["suppressions"][0]["source"],
+        "hard_bounce"
+    );
+    assert!(suppressions.body["suppressions"][0]["note"]
+        .as_str()
+        .is_some_and(|n| n.contains("no such user")));
 }
 
 async fn a_temporary_failure_is_retried_and_then_delivered(mut app: TestApp) {
@@ -40,10 +51,11 @@ async fn a_temporary_failure_is_retried_and_then_delivered(mut app: TestApp) {
         .reject_recipients(Some("451 4.3.0 try again later"));
     app.post_decision(&lost_deal("D-2")).await;
     assert_eq!(app.deliver().await.retried, 1);
-    let (status, attempts): (String, i64) = sqlx::query_as("select status, attempts from jobs")
-        .fetch_one(app.db.pool())
-        .await
-        .expect("job");
+    let (status, attempts): (String, i64) =
+        sqlx::query_as("select status, attempts from jobs where kind = 'survey_invitation'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("job");
     assert_eq!((status.as_str(), attempts), ("pending", 1));
 
     app.smtp.reject_recipients(None);

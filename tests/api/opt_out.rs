@@ -41,13 +41,21 @@ async fn a_buyer_opts_out_from_the_email_and_is_never_surveyed_again(mut app: Te
     let mut next = lost_deal("O-2");
     next["contacts"][0]["email"] = json!("Camille@Globex.example");
     let reply = app.post_decision(&next).await;
-    assert_eq!(reply.body["invitations"][0]["status"], "opted_out");
+    assert_eq!(reply.body["invitations"], json!([]));
+    assert_eq!(reply.body["left_out"][0]["reason"], "suppressed");
     assert_eq!(app.deliver().await.sent, 0);
     assert!(app.smtp.try_next_mail().is_none());
-    assert_eq!(app.participation().await.body["overall"]["opted_out"], 2);
+    assert_eq!(app.participation().await.body["overall"]["opted_out"], 1);
 }
 
 async fn an_opt_out_stops_an_email_already_queued(mut app: TestApp) {
+    // A program without a cooldown, so the same buyer is invited on a second deal.
+    app.put_program(&json!({
+        "name": "No cooldown",
+        "contact_policy": { "person_cooldown_days": 0 },
+        "segments": [{ "key": "all", "name": "All", "method": "survey" }]
+    }))
+    .await;
     app.post_decision(&lost_deal("O-3")).await;
     let first = app.deliver_and_read_invitation().await;
 

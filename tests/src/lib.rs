@@ -240,6 +240,40 @@ impl TestApp {
         Reply::from(response).await
     }
 
+    /// A staff PUT of a JSON body with a given key and, optionally, an `If-Match` version.
+    pub async fn put_as(
+        &self,
+        key: &str,
+        path: &str,
+        body: &Value,
+        if_match: Option<i64>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .put(format!("{}{path}", self.address))
+            .bearer_auth(key)
+            .json(body);
+        if let Some(version) = if_match {
+            request = request.header("If-Match", format!("\"{version}\""));
+        }
+        Reply::from(request.send().await.expect("request")).await
+    }
+
+    /// Stores a program version as the admin; panics unless it is accepted.
+    pub async fn put_program(&self, definition: &Value) -> Reply {
+        let reply = self
+            .put_as(&self.api_key, "/api/v1/program", definition, None)
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply
+    }
+
+    /// A dry run of the program over a body of `deals` or a `period`.
+    pub async fn preview(&self, body: &Value) -> Reply {
+        self.post_as(&self.api_key, "/api/v1/program/preview", body)
+            .await
+    }
+
     /// Jobs the runner gave up on, as staff see them.
     pub async fn dead_jobs(&self) -> Vec<Value> {
         let reply = self.get_as(&self.api_key, "/api/v1/jobs?status=dead").await;

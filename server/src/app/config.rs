@@ -24,6 +24,9 @@ pub struct Settings {
     pub mail: MailSettings,
     pub outreach: OutreachSettings,
     pub jobs: RunnerSettings,
+    /// The key buyer links derive from (URL-safe base64, 32 bytes or more). Unset: one is
+    /// made on first start and kept in the database.
+    pub secret_key: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,8 +85,16 @@ pub struct OutreachSettings {
     pub delay_after_decision: Duration,
     /// When, in the buyer's own time zone, emails may arrive.
     pub business_hours: BusinessHours,
-    /// How long a survey link stays valid.
-    pub link_validity: Duration,
+}
+
+/// A secret from the environment, kept out of `Debug` output.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 impl Settings {
@@ -191,7 +202,6 @@ impl Settings {
                     0..=60 * 24 * 30,
                 )?),
                 business_hours,
-                link_validity: Duration::days(parse_in("LINK_VALIDITY_DAYS", 60, 1..=3_650)?),
             },
             jobs: RunnerSettings {
                 poll_interval: std::time::Duration::from_millis(poll_ms),
@@ -205,6 +215,7 @@ impl Settings {
                     1..=600,
                 )?)?),
             },
+            secret_key: get("SECRET_KEY").map(Secret),
             data_dir,
             database_url,
         })
@@ -259,7 +270,7 @@ mod tests {
     #[test]
     fn out_of_range_numbers_are_refused() {
         for (key, value) in [
-            ("DEBRIEF_LINK_VALIDITY_DAYS", "-1"),
+            ("DEBRIEF_JOB_BATCH", "0"),
             ("DEBRIEF_LEASE_SECONDS", "0"),
             ("DEBRIEF_DELAY_MINUTES", "999999999999"),
         ] {

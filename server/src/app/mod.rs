@@ -9,10 +9,14 @@ use crate::analytics::participation::get_participation;
 use crate::app::config::Settings;
 use crate::channels::email::mailer::Mailer;
 use crate::channels::email::templates::Templates;
+use crate::invitations::tokens::Tokens;
 use crate::jobs::runner::{Handler, Runner, Waker};
-use crate::outreach::invitation_email::InvitationMailer;
+use crate::outreach::invitation_email::{EmailContext, Expiry, InvitationEmails};
+use crate::outreach::plan::Timing;
 use crate::outreach::routes::post_decision;
+use crate::outreach::store::Planner;
 use crate::platform::db::Db;
+use crate::programs::store::Programs;
 use crate::surveys::{page::survey_page, routes as survey_routes};
 use crate::web::error::ApiError;
 use actix_web::dev::Server;
@@ -30,6 +34,7 @@ pub struct Application {
     server: Server,
     waker: Waker,
     runner: Runner,
+    planner: Planner,
     mail_description: String,
 }
 
@@ -60,13 +65,28 @@ impl Application {
         let waker = Waker::default();
         let mailer = Arc::new(Mailer::new(&settings.mail.transport)?);
         let mail_description = mailer.describe();
-        let handlers = job_handlers(&db, &settings, mailer, &public_url)?;
+        let planner = Planner {
+            programs: Programs::default(),
+            tokens: Tokens::load(
+                &db,
+                settings.secret_key.as_ref().map(|s| s.0.as_str()),
+                clock.now(),
+            )
+            .await?,
+            timing: Timing {
+                business_hours: settings.outreach.business_hours.clone(),
+                delay_after_decision: settings.outreach.delay_after_decision,
+            },
+        };
+        planner.tokens.backfill(&db, clock.now()).await?;
+        let handlers = job_handlers(&db, &settings, mailer, &public_url, &planner)?;
         let runner = Runner::new(db.clone(), clock.clone(), settings.jobs.clone(), handlers);
 
         let data_db = web::Data::new(db.clone());
         let data_settings = web::Data::from(settings.clone());
         let data_waker = web::Data::new(waker.clone());
         let data_clock = web::Data::new(clock.clone());
+        let data_planner = web::Data::new(planner.clone());
         let widget_dir = settings.widget_dir.clone();
         let widget_built = widget_dir.join("debrief_widget_bg.wasm").exists();
         if !widget_built {
@@ -83,10 +103,14 @@ impl Application {
                 .app_data(data_settings.clone())
                 .app_data(data_waker.clone())
                 .app_data(data_clock.clone())
+                .app_data(data_planner.clone())
                 .service(health)
                 .service(post_decision)
                 .service(get_participation)
                 .configure(crate::jobs::routes::configure)
+                .configure(crate::programs::routes::configure)
+                .configure(crate::people::routes::configure)
+                .configure(crate::incentives::routes::configure)
                 .configure(survey_routes::configure)
                 .service(survey_page)
                 .configure(crate::opt_out::routes::configure);
@@ -112,6 +136,7 @@ impl Application {
             server,
             waker,
             runner,
+            planner,
             mail_description,
         })
     }
@@ -126,6 +151,11 @@ impl Application {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Program versions, link key and sending window: what recording a deal needs.
+    pub fn planner(&self) -> &Planner {
+        &self.planner
     }
 
     /// The job runner of this application (its own lease owner). Tests drive it with
@@ -169,6 +199,7 @@ fn job_handlers(
     settings: &Settings,
     mailer: Arc<Mailer>,
     public_url: &str,
+    planner: &Planner,
 ) -> anyhow::Result<Vec<Arc<dyn Handler>>> {
     let from = settings.mail.from.parse().with_context(|| {
         format!(
@@ -176,16 +207,20 @@ fn job_handlers(
             settings.mail.from
         )
     })?;
-    let templates = Arc::new(Templates::load()?);
-    Ok(vec![Arc::new(InvitationMailer {
+    let emails = Arc::new(EmailContext {
         db: db.clone(),
         mailer,
-        templates,
+        templates: Arc::new(Templates::load()?),
         from,
         company: settings.company_name.clone(),
         public_url: public_url.to_owned(),
-        link_validity: settings.outreach.link_validity,
-    })])
+        tokens: planner.tokens.clone(),
+        programs: planner.programs.clone(),
+        business_hours: settings.outreach.business_hours.clone(),
+    });
+    let mut handlers = InvitationEmails::handlers(emails);
+    handlers.push(Arc::new(Expiry));
+    Ok(handlers)
 }
 
 #[get("/healthz")]

@@ -33,6 +33,14 @@ pub enum Permission {
     ReadParticipation,
     /// See dead jobs and replay them.
     ManageDelivery,
+    /// Read the program's definition and its versions.
+    ReadProgram,
+    /// Change the program, and preview it.
+    ManageProgram,
+    /// List, add and lift suppressions.
+    ManageSuppressions,
+    /// See earned incentives, export payouts, mark them fulfilled.
+    ManageIncentives,
 }
 
 impl Permission {
@@ -41,6 +49,10 @@ impl Permission {
             Permission::RecordDecisions => "record decided deals",
             Permission::ReadParticipation => "read participation",
             Permission::ManageDelivery => "manage delivery",
+            Permission::ReadProgram => "read the program",
+            Permission::ManageProgram => "change or preview the program",
+            Permission::ManageSuppressions => "manage the suppression list",
+            Permission::ManageIncentives => "manage incentives and payouts",
         }
     }
 }
@@ -52,7 +64,10 @@ impl Role {
         match permission {
             RecordDecisions => matches!(self, Admin | ProgramOwner | Integration),
             ReadParticipation => matches!(self, Admin | ProgramOwner | Analyst),
-            ManageDelivery => matches!(self, Admin | ProgramOwner),
+            ManageDelivery | ManageProgram | ManageSuppressions | ManageIncentives => {
+                matches!(self, Admin | ProgramOwner)
+            }
+            ReadProgram => matches!(self, Admin | ProgramOwner | Analyst),
         }
     }
 }
@@ -101,6 +116,8 @@ pub async fn active_key_count(db: &Db) -> anyhow::Result<i64> {
 #[derive(Debug, Clone)]
 pub struct Staff {
     pub role: Role,
+    /// The key's name, recorded on what its holder changes.
+    pub name: String,
 }
 
 impl Staff {
@@ -133,17 +150,17 @@ impl FromRequest for Staff {
             let (Some(key), Some(db)) = (key, db) else {
                 return Err(ApiError::Unauthorized);
             };
-            let row: Option<(String,)> = sqlx::query_as(
-                "select role from api_keys where key_hash = $1 and revoked_at is null",
+            let row: Option<(String, String)> = sqlx::query_as(
+                "select role, name from api_keys where key_hash = $1 and revoked_at is null",
             )
             .bind(hash_secret(&key))
             .fetch_optional(db.pool())
             .await?;
-            let (role,) = row.ok_or(ApiError::Unauthorized)?;
+            let (role, name) = row.ok_or(ApiError::Unauthorized)?;
             let role = role
                 .parse()
                 .map_err(|e: String| anyhow::anyhow!("stored role: {e}"))?;
-            Ok(Staff { role })
+            Ok(Staff { role, name })
         })
     }
 }

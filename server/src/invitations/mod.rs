@@ -11,6 +11,8 @@ text_enum! {
     /// How a buyer is asked.
     pub enum InvitationKind {
         Survey = "survey",
+        /// A personal interview invitation.
+        Interview = "interview",
     }
 }
 
@@ -19,6 +21,8 @@ text_enum! {
     /// [`Event`] whose guard lists the statuses it may start from.
     pub enum InvitationStatus {
         Scheduled = "scheduled",
+        /// Planned but waiting for staff (the incentive budget ran out, set to hold).
+        Held = "held",
         Sent = "sent",
         /// The buyer's browser loaded the survey.
         Opened = "opened",
@@ -31,6 +35,10 @@ text_enum! {
         Bounced = "bounced",
         /// The buyer asked for no more surveys.
         OptedOut = "opted_out",
+        /// Not answered in time.
+        Expired = "expired",
+        /// Dropped before sending: the contact policy said no by then.
+        Cancelled = "cancelled",
     }
 }
 
@@ -58,6 +66,12 @@ pub enum Event {
     Bounce,
     /// The buyer asked for no more surveys.
     OptOut,
+    /// The answer window closed.
+    Expire,
+    /// The contact policy refused the send (cooldown, suppression found late).
+    Cancel,
+    /// Staff let a held invitation go.
+    Release,
 }
 
 /// The rule of one event: the statuses it may start from, where it leads, and what it
@@ -72,7 +86,7 @@ pub struct Transition {
 }
 
 impl Event {
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 10] = [
         Event::Send,
         Event::Open,
         Event::Start,
@@ -80,6 +94,9 @@ impl Event {
         Event::Fail,
         Event::Bounce,
         Event::OptOut,
+        Event::Expire,
+        Event::Cancel,
+        Event::Release,
     ];
 
     /// The transition table, one arm per event: the whole life of an invitation.
@@ -122,9 +139,24 @@ impl Event {
                 stamps: "",
             },
             Event::OptOut => Transition {
-                from: &InvitationStatus::UNANSWERED,
+                from: &[Scheduled, Held, Sent, Opened, Started],
                 to: OptedOut,
                 stamps: "",
+            },
+            Event::Expire => Transition {
+                from: &[Scheduled, Held, Sent, Opened, Started, Failed],
+                to: Expired,
+                stamps: "",
+            },
+            Event::Cancel => Transition {
+                from: &[Scheduled, Held, Failed],
+                to: Cancelled,
+                stamps: "",
+            },
+            Event::Release => Transition {
+                from: &[Held],
+                to: Scheduled,
+                stamps: "status_reason = null",
             },
         }
     }
@@ -190,6 +222,19 @@ where
     Ok(query.execute(executor).await?.rows_affected())
 }
 
+/// Notes why an invitation was held or cancelled, next to its status.
+pub async fn set_reason<'c, E>(executor: E, invitation_id: &str, reason: &str) -> sqlx::Result<()>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query("update invitations set status_reason = $1 where id = $2")
+        .bind(reason)
+        .bind(invitation_id)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,7 +243,7 @@ mod tests {
     fn no_event_leaves_a_closed_invitation() {
         for event in Event::ALL {
             let t = event.transition();
-            for closed in [Completed, OptedOut, Bounced] {
+            for closed in [Completed, OptedOut, Bounced, Expired, Cancelled] {
                 assert!(!t.from.contains(&closed), "{event:?} leaves {closed}");
             }
             assert!(

@@ -1,38 +1,140 @@
-//! Buyer tokens: 256 random bits in the link, only a SHA-256 in the database. A token opens
-//! one invitation and nothing else.
+//! Buyer tokens. The token in a link is an HMAC of the invitation's id under a server key:
+//! 256 bits no one can guess without the key, and the same every time it is derived, so a
+//! reminder carries the very link the first email did. Only its SHA-256 is stored; a token
+//! opens one invitation and nothing else.
 
 use crate::auth::{hash_secret, random_secret};
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::Db;
-use chrono::{DateTime, Duration, Utc};
+use anyhow::Context;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
 use debrief_common::Locale;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::sync::Arc;
 
-use super::InvitationStatus;
+use super::{InvitationKind, InvitationStatus};
 
-/// Mints a token for an invitation and stores its hash. The clear token is returned for
-/// the email being built and never stored.
-pub async fn mint(
-    db: &Db,
-    invitation_id: &str,
-    now: DateTime<Utc>,
-    validity: Duration,
-) -> anyhow::Result<String> {
-    let token = random_secret();
-    sqlx::query(
-        "insert into invitation_tokens (token_hash, invitation_id, created_at, expires_at)
-         values ($1, $2, $3, $4)",
-    )
-    .bind(hash_secret(&token))
-    .bind(invitation_id)
-    .bind(to_db(now))
-    .bind(to_db(now + validity))
-    .execute(db.pool())
-    .await?;
-    Ok(token)
+/// Derives buyer tokens. The key comes from `DEBRIEF_SECRET_KEY`, or else is made once
+/// and kept in the database, so every instance on one database derives the same links.
+#[derive(Clone)]
+pub struct Tokens {
+    key: Arc<[u8]>,
 }
 
-/// Tokens we mint are 43 URL-safe base64 characters. Anything else is refused before it
-/// reaches the database, which also bounds the work a hostile path can cause.
+// The key never reaches a log.
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens([redacted])")
+    }
+}
+
+const KEY_NAME: &str = "buyer_link_key";
+
+impl Tokens {
+    /// `configured`: the key from the settings (URL-safe base64 of at least 32 bytes).
+    pub async fn load(
+        db: &Db,
+        configured: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Tokens> {
+        if let Some(key) = configured {
+            return Tokens::from_base64(key).context("DEBRIEF_SECRET_KEY");
+        }
+        // Two instances starting together: both insert, one wins, both read the winner.
+        sqlx::query(
+            "insert into server_secrets (name, value, created_at) values ($1, $2, $3)
+             on conflict (name) do nothing",
+        )
+        .bind(KEY_NAME)
+        .bind(random_secret())
+        .bind(to_db(now))
+        .execute(db.pool())
+        .await?;
+        let (value,): (String,) =
+            sqlx::query_as("select value from server_secrets where name = $1")
+                .bind(KEY_NAME)
+                .fetch_one(db.pool())
+                .await?;
+        Tokens::from_base64(&value)
+    }
+
+    pub fn from_base64(key: &str) -> anyhow::Result<Tokens> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(key.trim().trim_end_matches('='))
+            .context("the key must be URL-safe base64")?;
+        anyhow::ensure!(bytes.len() >= 32, "the key must hold at least 32 bytes");
+        Ok(Tokens { key: bytes.into() })
+    }
+
+    /// Gives invitations made before links were derived (their token was minted at each
+    /// send) the derived link too, so their reminders work and an email still queued
+    /// carries a link that opens. Runs once per database; a marker row records it.
+    pub async fn backfill(&self, db: &Db, now: DateTime<Utc>) -> anyhow::Result<()> {
+        const MARKER: &str = "derived_links_backfilled";
+        let done: Option<(String,)> =
+            sqlx::query_as("select name from server_secrets where name = $1")
+                .bind(MARKER)
+                .fetch_optional(db.pool())
+                .await?;
+        if done.is_some() {
+            return Ok(());
+        }
+        let open: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "select id, scheduled_for, expires_at from invitations
+             where status not in ('completed', 'opted_out', 'bounced', 'expired', 'cancelled')",
+        )
+        .fetch_all(db.pool())
+        .await?;
+        let mut conn = db.pool().acquire().await?;
+        let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+        for (id, scheduled_for, expires_at) in open {
+            // The old links were valid for 60 days by default.
+            let expires_at = match expires_at {
+                Some(e) => e,
+                None => to_db(from_db(&scheduled_for)? + chrono::Duration::days(60)),
+            };
+            sqlx::query(
+                "insert into invitation_tokens (token_hash, invitation_id, created_at, expires_at)
+                 values ($1, $2, $3, $4) on conflict (token_hash) do nothing",
+            )
+            .bind(self.stored_hash(&id))
+            .bind(&id)
+            .bind(to_db(now))
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "insert into server_secrets (name, value, created_at) values ($1, 'yes', $2)
+             on conflict (name) do nothing",
+        )
+        .bind(MARKER)
+        .bind(to_db(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The token in this invitation's links.
+    pub fn for_invitation(&self, invitation_id: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(b"invitation:");
+        mac.update(invitation_id.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// What the database keeps of this invitation's token.
+    pub fn stored_hash(&self, invitation_id: &str) -> String {
+        hash_secret(&self.for_invitation(invitation_id))
+    }
+}
+
+/// Tokens are 43 URL-safe base64 characters. Anything else is refused before it reaches
+/// the database, which also bounds the work a hostile path can cause.
 pub fn looks_like_token(token: &str) -> bool {
     token.len() == 43
         && token
@@ -44,6 +146,7 @@ pub fn looks_like_token(token: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Invitation {
     pub id: String,
+    pub kind: InvitationKind,
     /// The buyer's address, for opting out.
     pub contact_email: String,
     pub status: InvitationStatus,
@@ -62,8 +165,8 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
     if !looks_like_token(token) {
         return Ok(Lookup::Unknown);
     }
-    let row: Option<(String, String, String, String, String)> = sqlx::query_as(
-        "select i.id, p.email, i.status, c.locale, t.expires_at
+    let row: Option<(String, String, String, String, String, String)> = sqlx::query_as(
+        "select i.id, i.kind, p.email, i.status, c.locale, t.expires_at
          from invitation_tokens t
          join invitations i on i.id = t.invitation_id
          join contacts c on c.id = i.contact_id
@@ -73,18 +176,20 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
     .bind(hash_secret(token))
     .fetch_optional(db.pool())
     .await?;
-    let Some((id, contact_email, status, locale, expires_at)) = row else {
+    let Some((id, kind, contact_email, status, locale, expires_at)) = row else {
         return Ok(Lookup::Unknown);
     };
     let invitation = Invitation {
         id,
+        kind: kind.parse().map_err(anyhow::Error::msg)?,
         contact_email,
         status: status.parse().map_err(anyhow::Error::msg)?,
         locale: Locale::parse(&locale).map_err(anyhow::Error::msg)?,
     };
     // A completed survey keeps answering "already answered" after expiry: kinder than
     // "expired" to the buyer who did answer.
-    if from_db(&expires_at)? < now && invitation.status != InvitationStatus::Completed {
+    let expired = invitation.status == InvitationStatus::Expired || from_db(&expires_at)? < now;
+    if expired && invitation.status != InvitationStatus::Completed {
         return Ok(Lookup::Expired(invitation));
     }
     Ok(Lookup::Valid(invitation))
@@ -93,6 +198,21 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_stable_per_invitation_and_differ_between_invitations_and_keys() {
+        let a = Tokens::from_base64(&random_secret()).expect("key");
+        let b = Tokens::from_base64(&random_secret()).expect("key");
+        assert_eq!(a.for_invitation("inv-1"), a.for_invitation("inv-1"));
+        assert_ne!(a.for_invitation("inv-1"), a.for_invitation("inv-2"));
+        assert_ne!(a.for_invitation("inv-1"), b.for_invitation("inv-1"));
+        assert!(looks_like_token(&a.for_invitation("inv-1")));
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert!(Tokens::from_base64("c2hvcnQ").is_err());
+    }
 
     #[test]
     fn only_well_formed_tokens_reach_the_database() {

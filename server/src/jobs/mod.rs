@@ -22,6 +22,12 @@ text_enum! {
     pub enum JobKind {
         /// Email a survey invitation (payload: the invitation).
         SurveyInvitation = "survey_invitation",
+        /// Email an interview invitation (payload: the invitation).
+        InterviewInvitation = "interview_invitation",
+        /// Remind a buyer who has not answered (payload: the invitation, the reminder's number).
+        InvitationReminder = "invitation_reminder",
+        /// Close an unanswered invitation (payload: the invitation).
+        InvitationExpiry = "invitation_expiry",
     }
 }
 

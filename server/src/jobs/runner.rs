@@ -29,12 +29,17 @@ pub trait Effect: Send + Sync {
 
 pub type Effects = Vec<Box<dyn Effect>>;
 
+const NO_EFFECTS: &Effects = &Vec::new();
+
 /// What a handler did with one job.
 pub enum Outcome {
     /// The side effect happened (the email went out).
     Performed(Effects),
     /// Nothing was left to do (the buyer opted out meanwhile, or already answered).
     Skipped(Effects),
+    /// Not now: run again at this instant, the attempt not counted (outside the buyer's
+    /// business hours, say).
+    Later(DateTime<Utc>),
 }
 
 /// A failed attempt. `if_final` is written only when the runner gives up on the job:
@@ -123,11 +128,13 @@ pub struct Pass {
     pub skipped: usize,
     pub retried: usize,
     pub dead: usize,
+    /// Jobs put off to a later instant (outside business hours).
+    pub postponed: usize,
 }
 
 impl Pass {
     pub fn is_empty(&self) -> bool {
-        self.sent + self.skipped + self.retried + self.dead == 0
+        self.sent + self.skipped + self.retried + self.dead + self.postponed == 0
     }
 }
 
@@ -137,6 +144,7 @@ impl std::ops::AddAssign for Pass {
         self.skipped += other.skipped;
         self.retried += other.retried;
         self.dead += other.dead;
+        self.postponed += other.postponed;
     }
 }
 
@@ -314,10 +322,18 @@ impl Runner {
             // of the others, whose emails are already gone.
             let mut one = tx.begin().await?;
             let counted = match result {
+                Ok(Outcome::Later(at)) => {
+                    if !self.postpone(&mut one, job, *at).await? {
+                        one.rollback().await?;
+                        continue;
+                    }
+                    Counted::Postponed
+                }
                 Ok(outcome) => {
                     let (effects, performed) = match outcome {
                         Outcome::Performed(effects) => (effects, true),
                         Outcome::Skipped(effects) => (effects, false),
+                        Outcome::Later(_) => (NO_EFFECTS, false),
                     };
                     if !self
                         .finish(&mut one, job, JobStatus::Done, None, None, now)
@@ -381,6 +397,7 @@ impl Runner {
                 Counted::Skipped => pass.skipped += 1,
                 Counted::Retried => pass.retried += 1,
                 Counted::Dead => pass.dead += 1,
+                Counted::Postponed => pass.postponed += 1,
             }
         }
         tx.commit().await?;
@@ -417,6 +434,28 @@ impl Runner {
         Ok(finished == 1)
     }
 
+    /// Puts a job off to `at` without counting the attempt. False when the lease is no
+    /// longer ours.
+    async fn postpone(
+        &self,
+        conn: &mut AnyConnection,
+        job: &Job,
+        at: DateTime<Utc>,
+    ) -> sqlx::Result<bool> {
+        let moved = sqlx::query(
+            "update jobs set run_at = $1, lease_owner = null, lease_until = null,
+                 attempts = case when attempts > 0 then attempts - 1 else 0 end
+             where id = $2 and lease_owner = $3",
+        )
+        .bind(to_db(at))
+        .bind(&job.id)
+        .bind(&job.owner)
+        .execute(conn)
+        .await?
+        .rows_affected();
+        Ok(moved == 1)
+    }
+
     /// Gives back every job this runner holds, due at once, its attempt not counted.
     async fn release_leases(&self) -> sqlx::Result<()> {
         sqlx::query(
@@ -433,6 +472,7 @@ impl Runner {
 }
 
 enum Counted {
+    Postponed,
     Sent,
     Skipped,
     Retried,

@@ -26,6 +26,7 @@ pub async fn opt_out_email(db: &Db, email: &str, now: DateTime<Utc>) -> anyhow::
     )
     .await?;
     invitations::apply(&mut *tx, Target::AllOf { email }, Event::OptOut, now).await?;
+    crate::incentives::cancel_lapsed_of(&mut tx, email, "opted_out", now).await?;
     tx.commit().await?;
     Ok(())
 }

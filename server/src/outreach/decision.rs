@@ -27,7 +27,21 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Why we declined the buyer's request (our own no-go).
+    pub enum DeclinedReason {
+        Price = "price",
+        Technical = "technical",
+        Regulatory = "regulatory",
+        Logistical = "logistical",
+        OutOfScope = "out_of_scope",
+        Capacity = "capacity",
+        Other = "other",
+    }
+}
+
 const MAX_TEXT: usize = 200;
+const MAX_DETAIL: usize = 2_000;
 const MAX_CONTACTS: usize = 50;
 const MAX_COMPETITORS: usize = 20;
 
@@ -51,8 +65,20 @@ pub struct DecisionRequest {
     pub renewal_date: Option<String>,
     #[serde(default)]
     pub strategic: bool,
+    /// For `outcome: declined`: why we said no.
+    pub declined: Option<DeclinedRequest>,
+    /// What the buyer asked for, e.g. `custom integration` (mostly useful when declined).
+    pub request_kind: Option<String>,
     pub account: AccountRequest,
     pub contacts: Vec<ContactRequest>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclinedRequest {
+    pub reason: String,
+    /// Free text: what exactly we could not do.
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,6 +132,8 @@ pub struct Decision {
     pub icp_fit: Option<IcpFit>,
     pub renewal_date: Option<NaiveDate>,
     pub strategic: bool,
+    pub declined: Option<Declined>,
+    pub request_kind: Option<String>,
     pub account_name: String,
     /// Identifies the buying company across deals: its CRM id, or its name.
     pub account_key: String,
@@ -113,7 +141,13 @@ pub struct Decision {
     pub contacts: Vec<Contact>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
+pub struct Declined {
+    pub reason: DeclinedReason,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Money {
     pub minor_units: i64,
     /// ISO 4217, upper case.
@@ -282,6 +316,40 @@ impl DecisionRequest {
                 })
                 .transpose(),
         );
+        let request_kind = r.check("request_kind", optional_text(&self.request_kind));
+        let declined = match (&self.declined, outcome) {
+            (None, _) => Some(None),
+            (Some(d), Some(Outcome::Declined) | None) => {
+                let reason = r.check("declined.reason", d.reason.trim().parse::<DeclinedReason>());
+                let detail = r.check(
+                    "declined.detail",
+                    match &d.detail {
+                        None => Ok(None),
+                        Some(v) if v.chars().count() > MAX_DETAIL => {
+                            Err(format!("must be at most {MAX_DETAIL} characters"))
+                        }
+                        // Free text may hold line breaks; other control characters are noise.
+                        Some(v)
+                            if v.chars()
+                                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') =>
+                        {
+                            Err("must not contain control characters".into())
+                        }
+                        Some(v) => Ok(Some(v.trim().to_owned()).filter(|v| !v.is_empty())),
+                    },
+                );
+                reason
+                    .zip(detail)
+                    .map(|(reason, detail)| Some(Declined { reason, detail }))
+            }
+            (Some(_), Some(_)) => {
+                r.0.push(FieldError::new(
+                    "declined",
+                    "applies only to a deal whose outcome is declined",
+                ));
+                None
+            }
+        };
         let account_name = r.check("account.name", text(&self.account.name, true));
         let account_crm_id = r.check("account.crm_id", optional_text(&self.account.crm_id));
         let manager_name = r.check(
@@ -373,6 +441,8 @@ impl DecisionRequest {
                 Some(manager_name),
                 Some(manager_email),
             ) if r.0.is_empty() => Ok(Decision {
+                declined: declined.flatten(),
+                request_kind: request_kind.flatten(),
                 crm_id,
                 outcome,
                 decided_at,

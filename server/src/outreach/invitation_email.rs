@@ -1,16 +1,25 @@
-//! The survey invitation email, and the job handler that sends it. A batch of jobs is
-//! loaded in one query, each message built and sent over the SMTP pool's connections in
-//! parallel, and each result handed back to the runner to record.
+//! The emails of an invitation (the survey or interview invitation, and its reminders) and
+//! the job handlers that send them. A batch of jobs is loaded in one query; the contact
+//! policy is checked again just before each send; each message is built and sent over the
+//! SMTP pool's connections in parallel, and each result handed back to the runner.
 
+use super::schedule::BusinessHours;
 use crate::channels::email::mailer::{Mailer, SMTP_CONNECTIONS};
 use crate::channels::email::templates::Templates;
-use crate::invitations::{tokens, Event, InvitationStatus};
-use crate::jobs::runner::{Effect, Failure, Handler, JobResult, Outcome};
+use crate::incentives;
+use crate::invitations::tokens::Tokens;
+use crate::invitations::{self, Event, InvitationKind, InvitationStatus, Target};
+use crate::jobs::runner::{Effect, Effects, Failure, Handler, JobResult, Outcome};
 use crate::jobs::{Job, JobKind};
+use crate::outreach::decision::Money;
 use crate::people::suppressions::{self, SuppressionSource};
+use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::Db;
+use crate::programs::store::Programs;
+use crate::programs::{IncentiveKind, SurveyKey};
 use anyhow::Context;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use debrief_common::{Locale, NpsScore};
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
@@ -21,107 +30,189 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The payload of a survey invitation job.
+/// The payload of every invitation email job.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SendInvitation {
     pub invitation_id: String,
+    /// The reminder's number (1, 2…); none for the invitation itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<u32>,
 }
 
-/// What the handler needs to know about an invitation to email it.
-struct InvitationToSend {
-    status: InvitationStatus,
-    /// The buyer opted out since this email was queued.
-    suppressed: bool,
-    contact_name: String,
-    contact_email: String,
-    locale: Locale,
-    manager_name: String,
-    manager_email: String,
-}
-
-async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, InvitationToSend>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "select i.id, i.status,
-                (select count(*) from suppressions s
-                 where s.email = p.email and s.lifted_at is null) as suppressed,
-                c.name as contact_name, p.email as contact_email, c.locale,
-                d.account_manager_name as manager_name, d.account_manager_email as manager_email
-         from invitations i
-         join contacts c on c.id = i.contact_id
-         join persons p on p.id = i.person_id
-         join deals d on d.id = i.deal_id
-         where i.id in ({})",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query_as::<_, InvitationRow>(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    let rows: Vec<InvitationRow> = query.fetch_all(db.pool()).await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok((
-                row.id,
-                InvitationToSend {
-                    status: row.status.parse().map_err(anyhow::Error::msg)?,
-                    suppressed: row.suppressed > 0,
-                    contact_name: row.contact_name,
-                    contact_email: row.contact_email,
-                    locale: Locale::parse(&row.locale).map_err(anyhow::Error::msg)?,
-                    manager_name: row.manager_name,
-                    manager_email: row.manager_email,
-                },
-            ))
-        })
-        .collect()
-}
-
-#[derive(sqlx::FromRow)]
-struct InvitationRow {
-    id: String,
-    status: String,
-    suppressed: i64,
-    contact_name: String,
-    contact_email: String,
-    locale: String,
-    manager_name: String,
-    manager_email: String,
-}
-
-#[derive(Serialize)]
-struct ScoreLink {
-    score: u8,
-    url: String,
-}
-
-#[derive(Serialize)]
-struct EmailData<'a> {
-    contact_name: &'a str,
-    company: &'a str,
-    account_manager_name: &'a str,
-    survey_url: String,
-    opt_out_url: String,
-    scores: Vec<ScoreLink>,
-}
-
-/// Sends survey invitations: the handler of [`JobKind::SurveyInvitation`].
-pub struct InvitationMailer {
+/// What sending needs, shared by the handlers of each email kind.
+pub struct EmailContext {
     pub db: Db,
     pub mailer: Arc<Mailer>,
     pub templates: Arc<Templates>,
     pub from: Mailbox,
     pub company: String,
     pub public_url: String,
-    pub link_validity: Duration,
+    pub tokens: Tokens,
+    pub programs: Programs,
+    pub business_hours: BusinessHours,
 }
 
-impl Handler for InvitationMailer {
+/// Sends one kind of invitation email: survey or interview invitations, or reminders.
+pub struct InvitationEmails {
+    kind: JobKind,
+    ctx: Arc<EmailContext>,
+}
+
+impl InvitationEmails {
+    /// The handlers of every invitation email kind, over one context.
+    pub fn handlers(ctx: Arc<EmailContext>) -> Vec<Arc<dyn Handler>> {
+        [
+            JobKind::SurveyInvitation,
+            JobKind::InterviewInvitation,
+            JobKind::InvitationReminder,
+        ]
+        .into_iter()
+        .map(|kind| {
+            Arc::new(InvitationEmails {
+                kind,
+                ctx: ctx.clone(),
+            }) as Arc<dyn Handler>
+        })
+        .collect()
+    }
+}
+
+/// What the handler needs to know about an invitation to email it.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    kind: String,
+    status: String,
+    survey_key: Option<String>,
+    program_version: Option<i64>,
+    suppression: Option<String>,
+    person_last_sent: Option<String>,
+    account_last_sent: Option<String>,
+    contact_name: String,
+    contact_email: String,
+    locale: String,
+    time_zone: String,
+    manager_name: String,
+    manager_email: String,
+    request_kind: Option<String>,
+    incentive_kind: Option<String>,
+    incentive_amount: Option<i64>,
+    incentive_currency: Option<String>,
+    incentive_quantity: Option<i64>,
+    incentive_label: Option<String>,
+}
+
+struct ToSend {
+    kind: InvitationKind,
+    status: InvitationStatus,
+    survey: SurveyKey,
+    program_version: i64,
+    suppression: Option<SuppressionSource>,
+    person_last_sent: Option<DateTime<Utc>>,
+    account_last_sent: Option<DateTime<Utc>>,
+    contact_name: String,
+    contact_email: String,
+    locale: Locale,
+    time_zone: Tz,
+    manager_name: String,
+    manager_email: String,
+    request_kind: Option<String>,
+    /// The offer, as a phrase in the buyer's language.
+    incentive: Option<String>,
+}
+
+fn parse_row(row: Row) -> anyhow::Result<(String, ToSend)> {
+    let locale = Locale::parse(&row.locale).map_err(anyhow::Error::msg)?;
+    let incentive = match row.incentive_kind {
+        Some(kind) => {
+            let kind: IncentiveKind = kind.parse().map_err(anyhow::Error::msg)?;
+            let amount =
+                row.incentive_amount
+                    .zip(row.incentive_currency)
+                    .map(|(minor_units, currency)| Money {
+                        minor_units,
+                        currency,
+                    });
+            Some(incentives::describe(
+                kind,
+                amount.as_ref(),
+                row.incentive_quantity,
+                row.incentive_label.as_deref(),
+                locale,
+            ))
+        }
+        None => None,
+    };
+    let time = |t: Option<String>| t.as_deref().map(from_db).transpose();
+    Ok((
+        row.id,
+        ToSend {
+            kind: row.kind.parse().map_err(anyhow::Error::msg)?,
+            status: row.status.parse().map_err(anyhow::Error::msg)?,
+            survey: match row.survey_key {
+                Some(k) => k.parse().map_err(anyhow::Error::msg)?,
+                None => SurveyKey::WinLoss,
+            },
+            program_version: row.program_version.unwrap_or(0),
+            suppression: row
+                .suppression
+                .map(|s| s.parse().map_err(anyhow::Error::msg))
+                .transpose()?,
+            person_last_sent: time(row.person_last_sent)?,
+            account_last_sent: time(row.account_last_sent)?,
+            contact_name: row.contact_name,
+            contact_email: row.contact_email,
+            locale,
+            time_zone: row.time_zone.parse().map_err(anyhow::Error::msg)?,
+            manager_name: row.manager_name,
+            manager_email: row.manager_email,
+            request_kind: row.request_kind,
+            incentive,
+        },
+    ))
+}
+
+async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, ToSend>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+    // The latest sends to the same person and account on other deals: the contact policy
+    // is checked again here, since two deals planned at once cannot see each other.
+    let sql = format!(
+        "select i.id, i.kind, i.status, i.survey_key, i.program_version,
+                (select s.source from suppressions s
+                 where s.email = p.email and s.lifted_at is null) as suppression,
+                (select max(o.sent_at) from invitations o
+                 where o.person_id = i.person_id and o.deal_id <> i.deal_id) as person_last_sent,
+                (select max(o.sent_at) from invitations o
+                 where o.account_id = i.account_id and o.deal_id <> i.deal_id) as account_last_sent,
+                c.name as contact_name, p.email as contact_email, c.locale, c.time_zone,
+                d.account_manager_name as manager_name, d.account_manager_email as manager_email,
+                d.request_kind,
+                n.kind as incentive_kind, n.amount_minor as incentive_amount,
+                n.currency as incentive_currency, n.quantity as incentive_quantity,
+                n.label as incentive_label
+         from invitations i
+         join contacts c on c.id = i.contact_id
+         join persons p on p.id = i.person_id
+         join deals d on d.id = i.deal_id
+         left join incentives n on n.invitation_id = i.id and n.status <> $1
+         where i.id in ({})",
+        placeholders.join(", ")
+    );
+    let mut query =
+        sqlx::query_as::<_, Row>(&sql).bind(incentives::IncentiveStatus::Cancelled.as_str());
+    for id in ids {
+        query = query.bind(id);
+    }
+    let rows: Vec<Row> = query.fetch_all(db.pool()).await?;
+    rows.into_iter().map(parse_row).collect()
+}
+
+impl Handler for InvitationEmails {
     fn kind(&self) -> JobKind {
-        JobKind::SurveyInvitation
+        self.kind
     }
 
     fn perform<'a>(&'a self, jobs: Vec<Job>, now: DateTime<Utc>) -> BoxFuture<'a, Vec<JobResult>> {
@@ -133,12 +224,12 @@ impl Handler for InvitationMailer {
                 match job.payload::<SendInvitation>() {
                     Ok(payload) => {
                         ids.push(payload.invitation_id.clone());
-                        readable.push((job, payload.invitation_id));
+                        readable.push((job, payload));
                     }
                     Err(e) => results.push((job, Err(Failure::permanent(e.to_string())))),
                 }
             }
-            let mut invitations = match load(&self.db, &ids).await {
+            let mut invitations = match load(&self.ctx.db, &ids).await {
                 Ok(found) => found,
                 Err(e) => {
                     let message = format!("{e:#}");
@@ -151,10 +242,10 @@ impl Handler for InvitationMailer {
                 }
             };
             let sends = futures_util::stream::iter(readable)
-                .map(|(job, id)| {
-                    let invitation = invitations.remove(&id);
+                .map(|(job, payload)| {
+                    let invitation = invitations.remove(&payload.invitation_id);
                     async move {
-                        let result = self.send_one(&job, &id, invitation, now).await;
+                        let result = self.send_one(&job, &payload, invitation, now).await;
                         (job, result)
                     }
                 })
@@ -167,38 +258,102 @@ impl Handler for InvitationMailer {
     }
 }
 
-impl InvitationMailer {
+/// Days between two instants, as a whole-seconds comparison against `days`.
+fn within_days(then: Option<DateTime<Utc>>, now: DateTime<Utc>, days: i64) -> bool {
+    days > 0 && then.is_some_and(|t| now - t < chrono::Duration::days(days))
+}
+
+impl InvitationEmails {
     async fn send_one(
         &self,
         job: &Job,
-        invitation_id: &str,
-        invitation: Option<InvitationToSend>,
+        payload: &SendInvitation,
+        invitation: Option<ToSend>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, Failure> {
+        let id = payload.invitation_id.as_str();
         let Some(invitation) = invitation else {
             return Err(Failure::permanent("the invitation no longer exists"));
         };
-        if !Event::Send.transition().from.contains(&invitation.status) {
-            // Already sent by an earlier attempt whose bookkeeping was lost, or the buyer
-            // is already further along: nothing to send.
+        let reminder = payload.reminder.is_some();
+        let sendable = if reminder {
+            // Only buyers who have the link and have not answered.
+            matches!(
+                invitation.status,
+                InvitationStatus::Sent | InvitationStatus::Opened | InvitationStatus::Started
+            )
+        } else {
+            Event::Send.transition().from.contains(&invitation.status)
+        };
+        if !sendable {
+            // Answered, closed, or already sent by an earlier attempt whose bookkeeping
+            // was lost: nothing to send.
             return Ok(Outcome::Skipped(Vec::new()));
         }
-        if invitation.suppressed {
-            // Opted out after this email was queued: the opt-out wins. (Opting out closes
-            // queued invitations too, but not one still being written by a concurrent
-            // deal update; this check covers that.)
-            return Ok(Outcome::Skipped(vec![event(invitation_id, Event::OptOut)]));
+        if let Some(source) = invitation.suppression {
+            // Suppressed after this email was queued: the suppression wins. (Opting out
+            // closes queued invitations too, but not one still being written by a
+            // concurrent deal update; this check covers that.)
+            let effects: Effects = match (reminder, source) {
+                (true, _) => Vec::new(),
+                (false, SuppressionSource::BuyerLink) => vec![event(id, Event::OptOut)],
+                (false, SuppressionSource::HardBounce) => vec![event(id, Event::Bounce)],
+                (false, SuppressionSource::Staff) => vec![cancel(id, "suppressed")],
+            };
+            return Ok(Outcome::Skipped(effects));
+        }
+        if !reminder {
+            let policy = match self
+                .ctx
+                .programs
+                .version(&self.ctx.db, invitation.program_version)
+                .await
+            {
+                Ok(Some(program)) => program.policy.clone(),
+                Ok(None) => {
+                    return Err(Failure::permanent(
+                        "the invitation's program version is gone",
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if within_days(
+                invitation.person_last_sent,
+                now,
+                policy.person_cooldown_days,
+            ) {
+                return Ok(Outcome::Skipped(vec![cancel(id, "person_cooldown")]));
+            }
+            if within_days(
+                invitation.account_last_sent,
+                now,
+                policy.account_cooldown_days,
+            ) {
+                return Ok(Outcome::Skipped(vec![cancel(id, "account_cooldown")]));
+            }
+        }
+        let hours = &self.ctx.business_hours;
+        if !hours.is_open(now, invitation.time_zone) {
+            // A retry or a late runner must not wake a buyer at night.
+            return Ok(Outcome::Later(hours.next_slot(now, invitation.time_zone)));
         }
         if now >= job.lease_until {
             return Err(Failure::temporary("the lease ran out before sending"));
         }
-        let message = self.build(job, invitation_id, &invitation, now).await?;
-        match self.mailer.send(&message).await {
-            Ok(()) => Ok(Outcome::Performed(vec![event(invitation_id, Event::Send)])),
+        let message = self.build(job, id, payload.reminder, &invitation)?;
+        let sent: Effects = if reminder {
+            vec![Box::new(Reminded {
+                invitation_id: id.to_owned(),
+            })]
+        } else {
+            vec![event(id, Event::Send)]
+        };
+        match self.ctx.mailer.send(&message).await {
+            Ok(()) => Ok(Outcome::Performed(sent)),
             // The mailbox does not exist: the invitation bounced and the address is never
             // emailed again, on any deal.
             Err(e) if e.hard_bounce => Err(Failure::permanent(e.message.clone()).if_final(vec![
-                event(invitation_id, Event::Bounce),
+                event(id, Event::Bounce),
                 Box::new(Suppress {
                     email: invitation.contact_email.clone(),
                     source: SuppressionSource::HardBounce,
@@ -208,39 +363,62 @@ impl InvitationMailer {
             Err(e) => Err(Failure {
                 permanent: e.permanent,
                 message: e.message,
-                if_final: vec![event(invitation_id, Event::Fail)],
+                if_final: if reminder {
+                    Vec::new()
+                } else {
+                    vec![event(id, Event::Fail)]
+                },
             }),
         }
     }
 
-    /// Mints a fresh token for this attempt and builds the message. Each attempt has its
-    /// own token so that a send that failed after delivery still leaves a working link.
-    async fn build(
+    /// Builds the message. The link is derived from the invitation, so the reminder
+    /// carries the same link as the invitation, and a retry the same as the first try.
+    fn build(
         &self,
         job: &Job,
         invitation_id: &str,
-        invitation: &InvitationToSend,
-        now: DateTime<Utc>,
+        reminder: Option<u32>,
+        invitation: &ToSend,
     ) -> anyhow::Result<Message> {
-        let token = tokens::mint(&self.db, invitation_id, now, self.link_validity).await?;
-        let survey_url = format!("{}/s/{token}", self.public_url);
-        let opt_out_url = format!("{}/u/{token}", self.public_url);
-        let data = EmailData {
-            contact_name: &invitation.contact_name,
-            company: &self.company,
-            account_manager_name: &invitation.manager_name,
-            scores: NpsScore::all()
-                .map(|s| ScoreLink {
-                    score: s.value(),
-                    url: format!("{survey_url}?score={s}"),
-                })
-                .collect(),
-            survey_url,
-            opt_out_url: opt_out_url.clone(),
+        let ctx = &self.ctx;
+        let token = ctx.tokens.for_invitation(invitation_id);
+        let survey_url = format!("{}/s/{token}", ctx.public_url);
+        let opt_out_url = format!("{}/u/{token}", ctx.public_url);
+        let (template, data) = match invitation.kind {
+            InvitationKind::Survey => (
+                "survey_invitation",
+                serde_json::to_value(SurveyEmail {
+                    contact_name: &invitation.contact_name,
+                    company: &ctx.company,
+                    account_manager_name: &invitation.manager_name,
+                    scores: NpsScore::all()
+                        .map(|s| ScoreLink {
+                            score: s.value(),
+                            url: format!("{survey_url}?score={s}"),
+                        })
+                        .collect(),
+                    survey_url,
+                    opt_out_url: opt_out_url.clone(),
+                    reminder: reminder.is_some(),
+                    declined_request: invitation.survey == SurveyKey::DeclinedRequest,
+                    request_kind: invitation.request_kind.as_deref(),
+                    incentive: invitation.incentive.as_deref(),
+                })?,
+            ),
+            InvitationKind::Interview => (
+                "interview_invitation",
+                serde_json::to_value(InterviewEmail {
+                    contact_name: &invitation.contact_name,
+                    company: &ctx.company,
+                    account_manager_name: &invitation.manager_name,
+                    opt_out_url: opt_out_url.clone(),
+                    reminder: reminder.is_some(),
+                    incentive: invitation.incentive.as_deref(),
+                })?,
+            ),
         };
-        let rendered = self
-            .templates
-            .render("survey_invitation", invitation.locale, &data)?;
+        let rendered = ctx.templates.render(template, invitation.locale, &data)?;
         let to = Mailbox::new(
             Some(invitation.contact_name.clone()),
             invitation
@@ -251,8 +429,8 @@ impl InvitationMailer {
         let mut builder = Message::builder()
             // Stable per job: every attempt of one email carries the same id, so a
             // receiving server or a test can tell a retry from a second email.
-            .message_id(Some(message_id(&job.id, &self.from)))
-            .from(self.from.clone())
+            .message_id(Some(message_id(&job.id, &ctx.from)))
+            .from(ctx.from.clone())
             .to(to)
             .subject(rendered.subject)
             // RFC 8058 one-click opt-out: mail clients show their own "unsubscribe" button.
@@ -287,9 +465,92 @@ impl InvitationMailer {
     }
 }
 
+#[derive(Serialize)]
+struct ScoreLink {
+    score: u8,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct SurveyEmail<'a> {
+    contact_name: &'a str,
+    company: &'a str,
+    account_manager_name: &'a str,
+    survey_url: String,
+    opt_out_url: String,
+    scores: Vec<ScoreLink>,
+    reminder: bool,
+    declined_request: bool,
+    request_kind: Option<&'a str>,
+    incentive: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct InterviewEmail<'a> {
+    contact_name: &'a str,
+    company: &'a str,
+    account_manager_name: &'a str,
+    opt_out_url: String,
+    reminder: bool,
+    incentive: Option<&'a str>,
+}
+
 /// `<job id@sender's domain>`.
 pub fn message_id(job_id: &str, from: &Mailbox) -> String {
     format!("<{job_id}@{}>", from.email.domain())
+}
+
+/// Closes invitations the buyer left unanswered: the handler of
+/// [`JobKind::InvitationExpiry`]. The offer of an incentive lapses with it.
+pub struct Expiry;
+
+impl Handler for Expiry {
+    fn kind(&self) -> JobKind {
+        JobKind::InvitationExpiry
+    }
+
+    fn perform<'a>(&'a self, jobs: Vec<Job>, _now: DateTime<Utc>) -> BoxFuture<'a, Vec<JobResult>> {
+        Box::pin(async move {
+            jobs.into_iter()
+                .map(|job| {
+                    let result = match job.payload::<SendInvitation>() {
+                        Ok(p) => Ok(Outcome::Performed(vec![Box::new(Expire {
+                            invitation_id: p.invitation_id,
+                        })
+                            as Box<dyn Effect>])),
+                        Err(e) => Err(Failure::permanent(e.to_string())),
+                    };
+                    (job, result)
+                })
+                .collect()
+        })
+    }
+}
+
+struct Expire {
+    invitation_id: String,
+}
+
+impl Effect for Expire {
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut sqlx::AnyConnection,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let moved = invitations::apply(
+                &mut *conn,
+                Target::Invitation(&self.invitation_id),
+                Event::Expire,
+                now,
+            )
+            .await?;
+            if moved > 0 {
+                incentives::cancel(conn, &self.invitation_id, "expired", now).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Moves one invitation when the job's result is recorded.
@@ -312,12 +573,74 @@ impl Effect for InvitationEvent {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            crate::invitations::apply(
+            invitations::apply(
                 conn,
-                crate::invitations::Target::Invitation(&self.invitation_id),
+                Target::Invitation(&self.invitation_id),
                 self.event,
                 now,
             )
+            .await?;
+            Ok(())
+        })
+    }
+}
+
+/// Cancels an invitation the contact policy refused at send time, noting why, and lets
+/// its incentive offer lapse.
+struct Cancel {
+    invitation_id: String,
+    reason: &'static str,
+}
+
+fn cancel(invitation_id: &str, reason: &'static str) -> Box<dyn Effect> {
+    Box::new(Cancel {
+        invitation_id: invitation_id.to_owned(),
+        reason,
+    })
+}
+
+impl Effect for Cancel {
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut sqlx::AnyConnection,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let moved = invitations::apply(
+                &mut *conn,
+                Target::Invitation(&self.invitation_id),
+                Event::Cancel,
+                now,
+            )
+            .await?;
+            if moved > 0 {
+                invitations::set_reason(&mut *conn, &self.invitation_id, self.reason).await?;
+                incentives::cancel(conn, &self.invitation_id, self.reason, now).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Counts a reminder sent.
+struct Reminded {
+    invitation_id: String,
+}
+
+impl Effect for Reminded {
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut sqlx::AnyConnection,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            sqlx::query(
+                "update invitations set reminders_sent = reminders_sent + 1, last_reminded_at = $1
+                 where id = $2",
+            )
+            .bind(to_db(now))
+            .bind(&self.invitation_id)
+            .execute(conn)
             .await?;
             Ok(())
         })

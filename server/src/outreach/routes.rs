@@ -1,9 +1,8 @@
 //! `POST /api/v1/decisions`: the CRM reports a decided deal.
 
 use super::decision::DecisionRequest;
-use super::store::record_decision;
+use super::store::{record_decision, Planner};
 use crate::app::clock::Clock;
-use crate::app::config::Settings;
 use crate::auth::{Permission, Staff};
 use crate::jobs::runner::Waker;
 use crate::platform::db::Db;
@@ -16,14 +15,14 @@ pub async fn post_decision(
     staff: Staff,
     body: Json<DecisionRequest>,
     db: web::Data<Db>,
-    settings: web::Data<Settings>,
+    planner: web::Data<Planner>,
     waker: web::Data<Waker>,
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::RecordDecisions)?;
     let now = clock.now();
     let decision = body.0.parse(now).map_err(ApiError::Validation)?;
-    let recorded = record_decision(&db, &decision, &settings.outreach, now).await?;
+    let recorded = record_decision(&db, &planner, &decision, now).await?;
     if recorded.invitations.iter().any(|i| i.created) {
         waker.wake();
     }

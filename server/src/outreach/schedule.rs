@@ -71,6 +71,13 @@ impl BusinessHours {
     }
 }
 
+impl BusinessHours {
+    /// Whether `t` falls inside these hours in `tz`.
+    pub fn is_open(&self, t: DateTime<Utc>, tz: Tz) -> bool {
+        self.next_slot(t, tz) == t
+    }
+}
+
 fn parse_clock(s: &str) -> Result<u32, String> {
     let bad = || format!("time must look like 09:30, got {s:?}");
     let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;

@@ -2,7 +2,7 @@
 //! staff marked. Checked when an invitation is planned and again just before each email.
 //! An entry stays active until lifted; lifted entries are kept as history.
 
-use crate::platform::db::{self, time::to_db};
+use crate::platform::db::{self, time::to_db, Db};
 use crate::text_enum;
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
@@ -58,4 +58,63 @@ pub async fn suppress(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A suppression entry as staff see it.
+#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+pub struct SuppressionView {
+    pub id: String,
+    pub email: String,
+    pub source: String,
+    pub note: Option<String>,
+    pub created_at: String,
+    pub created_by: Option<String>,
+    pub lifted_at: Option<String>,
+    pub lifted_by: Option<String>,
+    pub lift_reason: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, email, source, note, created_at, created_by, lifted_at, lifted_by, lift_reason";
+
+/// Entries, newest first; only active ones unless `include_lifted`.
+pub async fn list(
+    db: &Db,
+    email: Option<&str>,
+    include_lifted: bool,
+    limit: i64,
+) -> anyhow::Result<Vec<SuppressionView>> {
+    let sql = format!(
+        "select {COLUMNS} from suppressions
+         where ($1 is null or email = $1) and ($2 = 1 or lifted_at is null)
+         order by created_at desc, id desc limit $3"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(email)
+        .bind(i64::from(include_lifted))
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?)
+}
+
+/// Lifts an active entry. `None` when there is none with this id.
+pub async fn lift(
+    db: &Db,
+    id: &str,
+    by: &str,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<SuppressionView>> {
+    let sql = format!(
+        "update suppressions set lifted_at = $1, lifted_by = $2, lift_reason = $3
+         where id = $4 and lifted_at is null
+         returning {COLUMNS}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(to_db(now))
+        .bind(by)
+        .bind(reason)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?)
 }

@@ -78,6 +78,8 @@ pub async fn record_answer(
         tx.rollback().await?;
         return Ok(Recorded::Closed);
     }
+    // In the same transaction as the completion that earned it: exactly once.
+    crate::incentives::earn(&mut tx, invitation_id, now).await?;
     tx.commit().await?;
     Ok(Recorded::Saved)
 }

@@ -4,7 +4,7 @@
 use crate::app::clock::Clock;
 use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Lookup};
-use crate::invitations::InvitationStatus;
+use crate::invitations::{InvitationKind, InvitationStatus};
 use crate::platform::db::Db;
 use crate::web::html::{escape, html_page, invalid_link_page, message_page, server_error_page};
 use actix_web::http::StatusCode;
@@ -27,6 +27,10 @@ pub async fn survey_page(
         }
     };
     let invitation = match lookup {
+        // An interview invitation's link is for opting out only; it opens no survey.
+        Lookup::Valid(i) | Lookup::Expired(i) if i.kind != InvitationKind::Survey => {
+            return invalid_link_page()
+        }
         Lookup::Valid(invitation) => invitation,
         Lookup::Expired(_) => {
             return message_page(

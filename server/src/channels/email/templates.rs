@@ -70,16 +70,25 @@ impl Templates {
         html.set_strict_mode(true);
         plain.set_strict_mode(true);
         plain.register_escape_fn(handlebars::no_escape);
-        for (locale, subject, text, body) in template_set!("survey_invitation") {
-            let name = |part: &str| format!("{}/survey_invitation.{part}", locale.code());
-            plain
-                .register_template_string(&name("subject"), subject)
-                .context("subject template")?;
-            plain
-                .register_template_string(&name("text"), text)
-                .context("text template")?;
-            html.register_template_string(&name("html"), body)
-                .context("html template")?;
+        let sets = [
+            ("survey_invitation", template_set!("survey_invitation")),
+            (
+                "interview_invitation",
+                template_set!("interview_invitation"),
+            ),
+        ];
+        for (template, parts) in sets {
+            for (locale, subject, text, body) in parts {
+                let name = |part: &str| format!("{}/{template}.{part}", locale.code());
+                plain
+                    .register_template_string(&name("subject"), subject)
+                    .with_context(|| format!("{template} subject template"))?;
+                plain
+                    .register_template_string(&name("text"), text)
+                    .with_context(|| format!("{template} text template"))?;
+                html.register_template_string(&name("html"), body)
+                    .with_context(|| format!("{template} html template"))?;
+            }
         }
         Ok(Templates { html, plain })
     }

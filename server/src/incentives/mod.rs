@@ -1,0 +1,227 @@
+//! Incentives: what a buyer is offered for their time, and the ledger that follows each
+//! offer from `offered` to `earned` (on a completed survey or interview), then `fulfilled`
+//! (by staff, or by a payout export) or `cancelled` (the invitation closed unanswered).
+//! Every step is a guarded update, so nothing is earned or paid twice, even under races.
+
+pub mod routes;
+
+use crate::invitations::InvitationStatus;
+use crate::outreach::decision::Money;
+use crate::platform::db::{self, time::to_db};
+use crate::programs::{Incentive, IncentiveKind};
+use crate::text_enum;
+use chrono::{DateTime, Utc};
+use debrief_common::Locale;
+use sqlx::AnyConnection;
+
+text_enum! {
+    pub enum IncentiveStatus {
+        Offered = "offered",
+        Earned = "earned",
+        Fulfilled = "fulfilled",
+        Cancelled = "cancelled",
+    }
+}
+
+/// Records the offer made with a new invitation.
+pub async fn offer(
+    conn: &mut AnyConnection,
+    invitation_id: &str,
+    account_id: &str,
+    incentive: &Incentive,
+    period: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into incentives (id, invitation_id, account_id, incentive_key, kind, amount_minor,
+             currency, quantity, label, period, status, offered_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         on conflict (invitation_id) do nothing",
+    )
+    .bind(db::new_id())
+    .bind(invitation_id)
+    .bind(account_id)
+    .bind(&incentive.key)
+    .bind(incentive.kind.as_str())
+    .bind(incentive.amount.as_ref().map(|m| m.minor_units))
+    .bind(incentive.amount.as_ref().map(|m| m.currency.clone()))
+    .bind(incentive.quantity)
+    .bind(incentive.name.as_deref())
+    .bind(period)
+    .bind(IncentiveStatus::Offered.as_str())
+    .bind(to_db(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The buyer did their part. True only for the call that moved it: a second completion,
+/// concurrent or late, finds it already earned.
+pub async fn earn(
+    conn: &mut AnyConnection,
+    invitation_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    Ok(sqlx::query(
+        "update incentives set status = $1, earned_at = $2 where invitation_id = $3 and status = $4",
+    )
+    .bind(IncentiveStatus::Earned.as_str())
+    .bind(to_db(now))
+    .bind(invitation_id)
+    .bind(IncentiveStatus::Offered.as_str())
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// The invitation closed unanswered: the offer lapses and its budget is free again.
+pub async fn cancel(
+    conn: &mut AnyConnection,
+    invitation_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update incentives set status = $1, cancelled_at = $2, cancel_reason = $3
+         where invitation_id = $4 and status = $5",
+    )
+    .bind(IncentiveStatus::Cancelled.as_str())
+    .bind(to_db(now))
+    .bind(reason)
+    .bind(invitation_id)
+    .bind(IncentiveStatus::Offered.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Lets the offers lapse on every closed, unanswered invitation of an address (opted out,
+/// or cancelled by a suppression).
+pub async fn cancel_lapsed_of(
+    conn: &mut AnyConnection,
+    email: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update incentives set status = $1, cancelled_at = $2, cancel_reason = $3
+         where status = $4 and invitation_id in (
+             select i.id from invitations i join persons p on p.id = i.person_id
+             where p.email = $5 and i.status in ($6, $7))",
+    )
+    .bind(IncentiveStatus::Cancelled.as_str())
+    .bind(to_db(now))
+    .bind(reason)
+    .bind(IncentiveStatus::Offered.as_str())
+    .bind(email)
+    .bind(InvitationStatus::OptedOut.as_str())
+    .bind(InvitationStatus::Cancelled.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Currencies without minor units.
+const ZERO_DECIMALS: &[&str] = &[
+    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
+    "XAF", "XOF", "XPF",
+];
+
+/// `100 EUR`, `12.50 EUR` (`12,50 EUR` in French).
+pub fn format_money(money: &Money, locale: Locale) -> String {
+    if ZERO_DECIMALS.contains(&money.currency.as_str()) {
+        return format!("{} {}", money.minor_units, money.currency);
+    }
+    let (major, minor) = (money.minor_units / 100, money.minor_units % 100);
+    if minor == 0 {
+        return format!("{major} {}", money.currency);
+    }
+    let separator = match locale {
+        Locale::En => '.',
+        Locale::Fr => ',',
+    };
+    format!("{major}{separator}{minor:02} {}", money.currency)
+}
+
+/// What the buyer is offered, as a phrase in their language for the email to carry
+/// ("a 100 EUR gift card").
+pub fn describe(
+    kind: IncentiveKind,
+    amount: Option<&Money>,
+    quantity: Option<i64>,
+    name: Option<&str>,
+    locale: Locale,
+) -> String {
+    let amount = amount.map(|m| format_money(m, locale)).unwrap_or_default();
+    let name = name.unwrap_or_default();
+    let quantity = quantity.unwrap_or_default();
+    match (kind, locale) {
+        (IncentiveKind::Money, Locale::En) => format!("a {amount} gift card"),
+        (IncentiveKind::Money, Locale::Fr) => format!("une carte cadeau de {amount}"),
+        (IncentiveKind::Credits, Locale::En) => format!("{quantity} product credits"),
+        (IncentiveKind::Credits, Locale::Fr) => format!("{quantity} crédits produit"),
+        (IncentiveKind::Module, Locale::En) => format!("free access to the {name} module"),
+        (IncentiveKind::Module, Locale::Fr) => format!("l'accès gratuit au module {name}"),
+        (IncentiveKind::EarlyAccess, Locale::En) => format!("early access to {name}"),
+        (IncentiveKind::EarlyAccess, Locale::Fr) => format!("un accès anticipé à {name}"),
+        (IncentiveKind::Donation, Locale::En) => {
+            format!("a {amount} donation to {name} in your name")
+        }
+        (IncentiveKind::Donation, Locale::Fr) => {
+            format!("un don de {amount} à {name} en votre nom")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eur(minor_units: i64) -> Money {
+        Money {
+            minor_units,
+            currency: "EUR".into(),
+        }
+    }
+
+    #[test]
+    fn amounts_read_naturally_in_each_language() {
+        assert_eq!(format_money(&eur(10_000), Locale::En), "100 EUR");
+        assert_eq!(format_money(&eur(1_250), Locale::En), "12.50 EUR");
+        assert_eq!(format_money(&eur(1_250), Locale::Fr), "12,50 EUR");
+        let yen = Money {
+            minor_units: 5_000,
+            currency: "JPY".into(),
+        };
+        assert_eq!(format_money(&yen, Locale::En), "5000 JPY");
+    }
+
+    #[test]
+    fn every_kind_is_described_in_every_language() {
+        assert_eq!(
+            describe(
+                IncentiveKind::Money,
+                Some(&eur(10_000)),
+                None,
+                None,
+                Locale::En
+            ),
+            "a 100 EUR gift card"
+        );
+        assert_eq!(
+            describe(
+                IncentiveKind::Donation,
+                Some(&eur(5_000)),
+                None,
+                Some("UNICEF"),
+                Locale::Fr
+            ),
+            "un don de 50 EUR à UNICEF en votre nom"
+        );
+        assert_eq!(
+            describe(IncentiveKind::Credits, None, Some(500), None, Locale::En),
+            "500 product credits"
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! Loads what planning needs to know about the past, for a set of deals at once: the
+//! last invitation of each buyer and account, suppressions, the segments' tallies for the
+//! periods involved, and the incentive budget spent.
+
+use super::decision::{Contact, Decision, Declined, Money, Person};
+use super::plan::{History, Tally};
+use crate::incentives::IncentiveStatus;
+use crate::invitations::{InvitationKind, InvitationStatus};
+use crate::platform::db::time::{from_db, to_db};
+use crate::platform::db::Db;
+use crate::programs::Program;
+use chrono::{DateTime, NaiveDate, Utc};
+use debrief_common::Locale;
+use sqlx::AnyConnection;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Bind parameters per statement: well under both engines' limits.
+const CHUNK: usize = 500;
+
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `own`: whether the deals' own stored invitations count. They do when a deal is
+/// recorded (a re-post keeps its invitations); they do not when the preview replays
+/// stored deals as if they were new.
+pub async fn load(
+    conn: &mut AnyConnection,
+    deals: &[Decision],
+    program: &Program,
+    own: bool,
+) -> anyhow::Result<History> {
+    let mut h = History::default();
+    let crm_ids: Vec<&str> = deals.iter().map(|d| d.crm_id.as_str()).collect();
+    let emails: Vec<&str> = deals
+        .iter()
+        .flat_map(|d| d.contacts.iter().map(|c| c.email.as_str()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let accounts: Vec<&str> = deals
+        .iter()
+        .map(|d| d.account_key.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let previewed: HashSet<&str> = crm_ids.iter().copied().collect();
+    let cancelled = InvitationStatus::Cancelled.as_str();
+
+    for chunk in emails.chunks(CHUNK) {
+        let sql = format!(
+            "select p.email, d.crm_id, i.kind, i.created_at
+             from invitations i
+             join persons p on p.id = i.person_id
+             join deals d on d.id = i.deal_id
+             where i.status <> $1 and p.email in ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String, String, String)>(&sql).bind(cancelled);
+        for e in chunk {
+            q = q.bind(*e);
+        }
+        for (email, crm_id, kind, created_at) in q.fetch_all(&mut *conn).await? {
+            if previewed.contains(crm_id.as_str()) {
+                if own {
+                    let kind: InvitationKind = kind.parse().map_err(anyhow::Error::msg)?;
+                    h.on_deal.insert((crm_id, email), kind);
+                }
+                continue;
+            }
+            let at = from_db(&created_at)?;
+            let last = h.person_last.entry(email).or_insert(at);
+            *last = (*last).max(at);
+        }
+
+        let sql = format!(
+            "select email, source from suppressions where lifted_at is null and email in ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for e in chunk {
+            q = q.bind(*e);
+        }
+        for (email, source) in q.fetch_all(&mut *conn).await? {
+            h.suppressed
+                .insert(email, source.parse().map_err(anyhow::Error::msg)?);
+        }
+    }
+
+    let periods: BTreeSet<String> = deals
+        .iter()
+        .map(|d| program.period.label(d.decided_at))
+        .collect();
+    for chunk in accounts.chunks(CHUNK) {
+        let sql = format!(
+            "select a.key, d.crm_id, i.created_at
+             from invitations i
+             join accounts a on a.id = i.account_id
+             join deals d on d.id = i.deal_id
+             where i.status <> $1 and a.key in ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String, String)>(&sql).bind(cancelled);
+        for a in chunk {
+            q = q.bind(*a);
+        }
+        for (key, crm_id, created_at) in q.fetch_all(&mut *conn).await? {
+            if previewed.contains(crm_id.as_str()) {
+                continue;
+            }
+            let at = from_db(&created_at)?;
+            let last = h.account_last.entry(key).or_insert(at);
+            *last = (*last).max(at);
+        }
+
+        if program.budget.is_some() {
+            let sql = format!(
+                "select a.key, n.period, d.crm_id, n.amount_minor
+                 from incentives n
+                 join accounts a on a.id = n.account_id
+                 join invitations i on i.id = n.invitation_id
+                 join deals d on d.id = i.deal_id
+                 where n.status <> $1 and n.amount_minor is not null and a.key in ({})",
+                placeholders(2, chunk.len()),
+            );
+            let mut q = sqlx::query_as::<_, (String, String, String, i64)>(&sql)
+                .bind(IncentiveStatus::Cancelled.as_str());
+            for a in chunk {
+                q = q.bind(*a);
+            }
+            for (key, period, crm_id, amount) in q.fetch_all(&mut *conn).await? {
+                if periods.contains(&period) && (own || !previewed.contains(crm_id.as_str())) {
+                    *h.spent_by_account.entry((key, period)).or_default() += amount;
+                }
+            }
+        }
+    }
+
+    let segment_keys: Vec<&str> = program.segments.iter().map(|s| s.key.as_str()).collect();
+    for period in &periods {
+        let Some(deal) = deals
+            .iter()
+            .find(|d| program.period.label(d.decided_at) == *period)
+        else {
+            continue;
+        };
+        let (start, end) = program.period.bounds(deal.decided_at);
+        let sql = format!(
+            "select d.segment_key, d.crm_id, d.outcome,
+                    sum(case when i.status = $1 then 1 else 0 end)
+             from deals d join invitations i on i.deal_id = d.id
+             where d.decided_at >= $2 and d.decided_at < $3 and i.status <> $4
+               and d.segment_key in ({})
+             group by d.segment_key, d.crm_id, d.outcome",
+            placeholders(5, segment_keys.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String, String, i64)>(&sql)
+            .bind(InvitationStatus::Completed.as_str())
+            .bind(to_db(start))
+            .bind(to_db(end))
+            .bind(cancelled);
+        for k in &segment_keys {
+            q = q.bind(*k);
+        }
+        for (segment, crm_id, outcome, completed) in q.fetch_all(&mut *conn).await? {
+            if !own && previewed.contains(crm_id.as_str()) {
+                continue;
+            }
+            let tally: &mut Tally = h.tallies.entry((segment, period.clone())).or_default();
+            tally.completed += u32::try_from(completed).unwrap_or(0);
+            *tally
+                .invited_deals
+                .entry(outcome.parse().map_err(anyhow::Error::msg)?)
+                .or_default() += 1;
+        }
+
+        if program.budget.is_some() {
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "select d.crm_id, n.amount_minor
+                 from incentives n
+                 join invitations i on i.id = n.invitation_id
+                 join deals d on d.id = i.deal_id
+                 where n.period = $1 and n.status <> $2 and n.amount_minor is not null",
+            )
+            .bind(period)
+            .bind(IncentiveStatus::Cancelled.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
+            let spent = rows
+                .iter()
+                .filter(|(crm_id, _)| own || !previewed.contains(crm_id.as_str()))
+                .map(|(_, amount)| amount)
+                .sum();
+            h.spent_in_period.insert(period.clone(), spent);
+        }
+    }
+    Ok(h)
+}
+
+/// Stored deals decided in `[start, end)`, as planning sees them, at most `limit`.
+pub async fn decided_between(
+    db: &Db,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    limit: usize,
+) -> anyhow::Result<Vec<Decision>> {
+    #[derive(sqlx::FromRow)]
+    struct Deal {
+        id: String,
+        crm_id: String,
+        outcome: String,
+        decided_at: String,
+        amount_minor: i64,
+        currency: String,
+        sales_cycle_days: i64,
+        competitors: String,
+        region: Option<String>,
+        persona: Option<String>,
+        product_line: Option<String>,
+        company_type: Option<String>,
+        icp_fit: Option<String>,
+        renewal_date: Option<String>,
+        strategic: i64,
+        declined_reason: Option<String>,
+        declined_detail: Option<String>,
+        request_kind: Option<String>,
+        account_name: String,
+        account_key: String,
+        account_manager_name: String,
+        account_manager_email: String,
+    }
+    #[derive(sqlx::FromRow)]
+    struct Buyer {
+        deal_id: String,
+        name: String,
+        email: String,
+        role: Option<String>,
+        locale: String,
+        time_zone: String,
+    }
+    let deals: Vec<Deal> = sqlx::query_as(
+        "select d.id, d.crm_id, d.outcome, d.decided_at, d.amount_minor, d.currency,
+                d.sales_cycle_days, d.competitors, d.region, d.persona, d.product_line,
+                d.company_type, d.icp_fit, d.renewal_date, d.strategic, d.declined_reason,
+                d.declined_detail, d.request_kind, d.account_name, a.key as account_key,
+                d.account_manager_name, d.account_manager_email
+         from deals d join accounts a on a.id = d.account_id
+         where d.decided_at >= $1 and d.decided_at < $2
+         order by d.decided_at, d.id
+         limit $3",
+    )
+    .bind(to_db(start))
+    .bind(to_db(end))
+    .bind(i64::try_from(limit)?)
+    .fetch_all(db.pool())
+    .await?;
+    let buyers: Vec<Buyer> = sqlx::query_as(
+        "select c.deal_id, c.name, p.email, c.role, c.locale, c.time_zone
+         from contacts c
+         join persons p on p.id = c.person_id
+         join deals d on d.id = c.deal_id
+         where d.decided_at >= $1 and d.decided_at < $2
+         order by c.created_at, c.id",
+    )
+    .bind(to_db(start))
+    .bind(to_db(end))
+    .fetch_all(db.pool())
+    .await?;
+    let mut by_deal: HashMap<String, Vec<Contact>> = HashMap::new();
+    for b in buyers {
+        by_deal.entry(b.deal_id).or_default().push(Contact {
+            name: b.name,
+            email: b.email,
+            role: b.role,
+            locale: Locale::parse(&b.locale).map_err(anyhow::Error::msg)?,
+            time_zone: b.time_zone.parse().map_err(anyhow::Error::msg)?,
+        });
+    }
+    fn parse<T: std::str::FromStr<Err = String>>(v: String) -> anyhow::Result<T> {
+        v.parse().map_err(anyhow::Error::msg)
+    }
+    deals
+        .into_iter()
+        .map(|d| {
+            Ok(Decision {
+                contacts: by_deal.remove(&d.id).unwrap_or_default(),
+                crm_id: d.crm_id,
+                outcome: parse(d.outcome)?,
+                decided_at: from_db(&d.decided_at)?,
+                amount: Money {
+                    minor_units: d.amount_minor,
+                    currency: d.currency,
+                },
+                sales_cycle_days: d.sales_cycle_days,
+                competitors: serde_json::from_str(&d.competitors)?,
+                region: d.region,
+                persona: d.persona,
+                product_line: d.product_line,
+                company_type: d.company_type,
+                icp_fit: d.icp_fit.map(parse).transpose()?,
+                renewal_date: d
+                    .renewal_date
+                    .map(|r| NaiveDate::parse_from_str(&r, "%Y-%m-%d"))
+                    .transpose()?,
+                strategic: d.strategic != 0,
+                declined: d
+                    .declined_reason
+                    .map(|r| -> anyhow::Result<Declined> {
+                        Ok(Declined {
+                            reason: parse(r)?,
+                            detail: d.declined_detail.clone(),
+                        })
+                    })
+                    .transpose()?,
+                request_kind: d.request_kind,
+                account_name: d.account_name,
+                account_key: d.account_key,
+                account_manager: Person {
+                    name: d.account_manager_name,
+                    email: d.account_manager_email,
+                },
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,210 @@
+//! Program versions. A version is written once and never edited; parsed versions are
+//! cached, since planning asks for one on every decided deal.
+
+use super::definition::ProgramRequest;
+use super::Program;
+use crate::platform::db::time::to_db;
+use crate::platform::db::Db;
+use chrono::{DateTime, Utc};
+use debrief_common::FieldError;
+use serde::Serialize;
+use sqlx::AnyConnection;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+#[derive(Clone, Default)]
+pub struct Programs {
+    cache: Arc<RwLock<HashMap<i64, Arc<Program>>>>,
+}
+
+/// A stored version as staff see it.
+#[derive(Debug, Serialize)]
+pub struct StoredVersion {
+    pub version: i64,
+    pub effective_from: String,
+    pub created_at: String,
+    pub created_by: String,
+    pub definition: ProgramRequest,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("the definition has invalid fields")]
+    Invalid(Vec<FieldError>),
+    #[error("the program changed meanwhile: version {current} is current, not {expected}")]
+    Stale { expected: i64, current: i64 },
+    #[error(transparent)]
+    Database(#[from] anyhow::Error),
+}
+
+/// The built-in program's definition: every decided deal's buyers get the survey.
+pub fn built_in_request() -> ProgramRequest {
+    serde_json::from_value(serde_json::json!({
+        "name": "Every decided deal",
+        "segments": [{ "key": "all", "name": "All decided deals", "method": "survey" }]
+    }))
+    .expect("the built-in definition is well-formed")
+}
+
+type VersionRow = (i64, String, String, String, String);
+
+fn stored(
+    (version, definition, effective_from, created_at, created_by): VersionRow,
+) -> anyhow::Result<StoredVersion> {
+    Ok(StoredVersion {
+        version,
+        effective_from,
+        created_at,
+        created_by,
+        definition: serde_json::from_str(&definition)?,
+    })
+}
+
+impl Programs {
+    fn parsed(&self, version: i64, definition: &str) -> anyhow::Result<Arc<Program>> {
+        if let Some(p) = self
+            .cache
+            .read()
+            .ok()
+            .and_then(|c| c.get(&version).cloned())
+        {
+            return Ok(p);
+        }
+        let request: ProgramRequest = serde_json::from_str(definition)?;
+        let program = Arc::new(request.parse(version).map_err(|faults| {
+            anyhow::anyhow!("stored program version {version} no longer parses: {faults:?}")
+        })?);
+        if let Ok(mut cache) = self.cache.write() {
+            cache.insert(version, program.clone());
+        }
+        Ok(program)
+    }
+
+    /// The program in force for a deal decided at `decided_at`: the latest version
+    /// effective by then, or the first version for deals decided before any, or the
+    /// built-in program when staff have stored none.
+    pub async fn in_force_at(
+        &self,
+        conn: &mut AnyConnection,
+        decided_at: DateTime<Utc>,
+    ) -> anyhow::Result<Arc<Program>> {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "select version, definition from program_versions
+             order by case when effective_from <= $1 then 0 else 1 end, 
+                      case when effective_from <= $1 then -version else version end
+             limit 1",
+        )
+        .bind(to_db(decided_at))
+        .fetch_optional(conn)
+        .await?;
+        match row {
+            Some((version, definition)) => self.parsed(version, &definition),
+            None => Ok(Arc::new(Program::built_in())),
+        }
+    }
+
+    /// A given version (0 is the built-in program).
+    pub async fn version(&self, db: &Db, version: i64) -> anyhow::Result<Option<Arc<Program>>> {
+        if version == 0 {
+            return Ok(Some(Arc::new(Program::built_in())));
+        }
+        let row: Option<(String,)> =
+            sqlx::query_as("select definition from program_versions where version = $1")
+                .bind(version)
+                .fetch_optional(db.pool())
+                .await?;
+        row.map(|(d,)| self.parsed(version, &d)).transpose()
+    }
+
+    pub async fn current(db: &Db) -> anyhow::Result<Option<StoredVersion>> {
+        let row: Option<VersionRow> = sqlx::query_as(
+            "select version, definition, effective_from, created_at, created_by
+             from program_versions order by version desc limit 1",
+        )
+        .fetch_optional(db.pool())
+        .await?;
+        row.map(stored).transpose()
+    }
+
+    pub async fn stored(db: &Db, version: i64) -> anyhow::Result<Option<StoredVersion>> {
+        let row: Option<VersionRow> = sqlx::query_as(
+            "select version, definition, effective_from, created_at, created_by
+             from program_versions where version = $1",
+        )
+        .bind(version)
+        .fetch_optional(db.pool())
+        .await?;
+        row.map(stored).transpose()
+    }
+
+    pub async fn history(db: &Db) -> anyhow::Result<Vec<StoredVersion>> {
+        let rows: Vec<VersionRow> = sqlx::query_as(
+            "select version, definition, effective_from, created_at, created_by
+             from program_versions order by version desc",
+        )
+        .fetch_all(db.pool())
+        .await?;
+        rows.into_iter().map(stored).collect()
+    }
+
+    /// Stores a new version, effective now. With `expected`, only if that version is
+    /// still the latest: two owners editing at once cannot silently overwrite each other.
+    /// One statement writes the whole version, so no reader ever sees half of one.
+    pub async fn save(
+        &self,
+        db: &Db,
+        request: &ProgramRequest,
+        expected: Option<i64>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StoredVersion, SaveError> {
+        let (latest,): (i64,) =
+            sqlx::query_as("select coalesce(max(version), 0) from program_versions")
+                .fetch_one(db.pool())
+                .await
+                .map_err(anyhow::Error::from)?;
+        if let Some(expected) = expected {
+            if expected != latest {
+                return Err(SaveError::Stale {
+                    expected,
+                    current: latest,
+                });
+            }
+        }
+        let version = latest + 1;
+        let program = request.parse(version).map_err(SaveError::Invalid)?;
+        let definition = serde_json::to_string(request).map_err(anyhow::Error::from)?;
+        let stamp = to_db(now);
+        // The primary key settles a race: of two saves on the same base, one inserts and
+        // the other is told the program changed.
+        let inserted = sqlx::query(
+            "insert into program_versions (version, definition, effective_from, created_at, created_by)
+             values ($1, $2, $3, $3, $4)
+             on conflict (version) do nothing",
+        )
+        .bind(version)
+        .bind(&definition)
+        .bind(&stamp)
+        .bind(by)
+        .execute(db.pool())
+        .await
+        .map_err(anyhow::Error::from)?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(SaveError::Stale {
+                expected: expected.unwrap_or(latest),
+                current: latest + 1,
+            });
+        }
+        if let Ok(mut cache) = self.cache.write() {
+            cache.insert(version, Arc::new(program));
+        }
+        Ok(StoredVersion {
+            version,
+            effective_from: stamp.clone(),
+            created_at: stamp,
+            created_by: by.to_owned(),
+            definition: request.clone(),
+        })
+    }
+}
