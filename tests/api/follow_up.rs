@@ -1,0 +1,287 @@
+//! After the first email: reminders to buyers who have not answered, expiry, incentives
+//! earned and paid, and the suppression list staff keep.
+
+use chrono::Duration;
+use debrief_server::auth::Role;
+use debrief_tests::{both_backends, lost_deal, TestApp};
+use serde_json::{json, Value};
+
+fn two_buyers(crm_id: &str) -> Value {
+    let mut deal = lost_deal(crm_id);
+    deal["contacts"].as_array_mut().expect("contacts").push(
+        json!({ "name": "Sam Lee", "email": "sam@globex.example", "role": "Evaluator",
+                      "locale": "en", "time_zone": "Europe/London" }),
+    );
+    deal
+}
+
+async fn reminders_go_at_3_and_7_days_and_stop_when_the_buyer_answers(mut app: TestApp) {
+    app.post_decision(&two_buyers("R-1")).await;
+    assert_eq!(app.deliver().await.sent, 2);
+    let mut first = [app.next_invitation().await, app.next_invitation().await];
+    first.sort_by(|a, b| a.to.cmp(&b.to));
+    let [camille, sam] = first;
+
+    // Nothing before day 3.
+    app.clock.advance(Duration::days(3) - Duration::minutes(1));
+    assert_eq!(app.deliver().await.sent, 0);
+    app.clock.advance(Duration::minutes(1));
+    assert_eq!(app.deliver().await.sent, 2);
+    let mut reminders = [app.next_invitation().await, app.next_invitation().await];
+    reminders.sort_by(|a, b| a.to.cmp(&b.to));
+    assert!(
+        reminders[0].subject.starts_with("Rappel"),
+        "{}",
+        reminders[0].subject
+    );
+    assert!(
+        reminders[1].subject.starts_with("Reminder"),
+        "{}",
+        reminders[1].subject
+    );
+    // The reminder carries the very link of the first email.
+    assert_eq!(reminders[0].token(), camille.token());
+    assert_ne!(reminders[0].message_id, camille.message_id);
+
+    // Sam answers; on day 7 only Camille is reminded again.
+    let answered = app.post_response(&sam.token(), &json!({ "nps": 7 })).await;
+    assert_eq!(answered.status, 201, "{}", answered.text);
+    app.clock.advance(Duration::days(4));
+    assert_eq!(app.deliver().await.sent, 1);
+    assert_eq!(app.next_invitation().await.to, ["camille@globex.example"]);
+
+    // After 30 days the invitation expires: no more reminders, and the link says so.
+    app.clock.advance(Duration::days(24));
+    app.deliver().await;
+    assert!(app.smtp.try_next_mail().is_none());
+    assert_eq!(app.get_survey(&camille.token()).await.status, 410);
+    let answered = app.get_survey(&sam.token()).await;
+    assert_eq!(
+        answered.body["status"], "completed",
+        "answered stays answered"
+    );
+    let (status,): (String,) = sqlx::query_as(
+        "select i.status from invitations i join persons p on p.id = i.person_id where p.email = 'camille@globex.example'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .expect("invitation");
+    assert_eq!(status, "expired");
+}
+
+fn with_budget(when_spent: &str) -> Value {
+    json!({
+        "name": "Interviews with a budget",
+        "incentives": [{ "key": "eur_100", "kind": "money", "amount": { "minor_units": 10000, "currency": "EUR" } }],
+        "budget": { "currency": "EUR", "per_period_minor": 15000, "when_spent": when_spent },
+        "segments": [{ "key": "all", "name": "All", "method": "survey", "incentive": "eur_100" }]
+    })
+}
+
+async fn an_incentive_is_earned_once_and_a_spent_budget_sends_without_it(mut app: TestApp) {
+    app.put_program(&with_budget("send_without")).await;
+    let reply = app.post_decision(&two_buyers("I-1")).await;
+    let offered: Vec<&str> = reply.body["invitations"]
+        .as_array()
+        .expect("invitations")
+        .iter()
+        .map(|i| i["incentive"].as_str().unwrap_or("none"))
+        .collect();
+    // 100 EUR of a 150 EUR budget: the second buyer is invited without it.
+    assert_eq!(offered, ["eur_100", "none"], "{}", reply.text);
+    app.deliver().await;
+    let mut mails = [app.next_invitation().await, app.next_invitation().await];
+    mails.sort_by(|a, b| a.to.cmp(&b.to));
+    assert!(
+        mails[0].text.contains("carte cadeau de 100 EUR"),
+        "{}",
+        mails[0].text
+    );
+    assert!(!mails[1].text.contains("gift card"), "{}", mails[1].text);
+
+    // Two answers at once: one is stored, and the incentive is earned once.
+    let token = mails[0].token();
+    let answer = json!({ "nps": 9 });
+    let (a, b) = tokio::join!(
+        app.post_response(&token, &answer),
+        app.post_response(&token, &answer),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409]);
+    let earned = app
+        .get_as(&app.api_key, "/api/v1/incentives?status=earned")
+        .await;
+    assert_eq!(
+        earned.body["incentives"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        earned.text
+    );
+
+    // The payout export pays it once.
+    let csv = app
+        .post_as(
+            &app.api_key,
+            "/api/v1/incentives/payouts?format=csv",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", csv.text);
+    assert!(
+        lines[1].contains("camille@globex.example") && lines[1].contains(",10000,EUR,"),
+        "{}",
+        lines[1]
+    );
+    let again = app
+        .post_as(
+            &app.api_key,
+            "/api/v1/incentives/payouts?format=json",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(again.body["incentives"], json!([]));
+    let fulfilled = app
+        .get_as(&app.api_key, "/api/v1/incentives?status=fulfilled")
+        .await;
+    assert!(fulfilled.body["incentives"][0]["fulfilled_at"].is_string());
+}
+
+async fn a_spent_budget_holds_invitations_when_so_configured(app: TestApp) {
+    app.put_program(&with_budget("hold")).await;
+    let reply = app.post_decision(&two_buyers("I-2")).await;
+    let statuses: Vec<&str> = reply.body["invitations"]
+        .as_array()
+        .expect("invitations")
+        .iter()
+        .filter_map(|i| i["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["scheduled", "held"], "{}", reply.text);
+    assert_eq!(app.deliver().await.sent, 1, "the held invitation waits");
+}
+
+async fn staff_mark_a_buyer_do_not_contact_and_lift_it_on_record(mut app: TestApp) {
+    app.post_decision(&lost_deal("X-1")).await;
+    let added = app
+        .post_as(
+            &app.api_key,
+            "/api/v1/suppressions",
+            &json!({ "email": "Camille@Globex.example", "note": "Asked her AM for no surveys" }),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    assert_eq!(added.body["source"], "staff");
+    assert_eq!(added.body["created_by"], "test admin");
+    // The queued invitation does not go.
+    assert_eq!(app.deliver().await.sent, 0);
+    assert!(app.smtp.try_next_mail().is_none());
+
+    let list = app
+        .get_as(
+            &app.api_key,
+            "/api/v1/suppressions?email=camille@globex.example",
+        )
+        .await;
+    let id = list.body["suppressions"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let lifted = app
+        .post_as(
+            &app.api_key,
+            &format!("/api/v1/suppressions/{id}/lift"),
+            &json!({ "reason": "She asked to hear from us again" }),
+        )
+        .await;
+    assert_eq!(lifted.status, 200, "{}", lifted.text);
+    assert_eq!(lifted.body["lifted_by"], "test admin");
+    let active = app.get_as(&app.api_key, "/api/v1/suppressions").await;
+    assert_eq!(active.body["suppressions"], json!([]));
+    let history = app
+        .get_as(&app.api_key, "/api/v1/suppressions?include_lifted=true")
+        .await;
+    assert_eq!(
+        history.body["suppressions"][0]["lift_reason"],
+        "She asked to hear from us again"
+    );
+    let twice = app
+        .post_as(
+            &app.api_key,
+            &format!("/api/v1/suppressions/{id}/lift"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(twice.status, 404);
+
+    let bad = app
+        .post_as(
+            &app.api_key,
+            "/api/v1/suppressions",
+            &json!({ "email": "not an address" }),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.error_fields()),
+        (422, vec!["email".to_owned()])
+    );
+}
+
+async fn only_owners_manage_suppressions_and_incentives(app: TestApp) {
+    for (role, allowed) in [
+        (Role::Admin, true),
+        (Role::ProgramOwner, true),
+        (Role::Analyst, false),
+        (Role::AccountManager, false),
+        (Role::Integration, false),
+    ] {
+        let key = app.key_with_role(role).await;
+        let expect = if allowed { 200 } else { 403 };
+        assert_eq!(
+            app.get_as(&key, "/api/v1/suppressions").await.status,
+            expect,
+            "{role}"
+        );
+        assert_eq!(
+            app.get_as(&key, "/api/v1/incentives").await.status,
+            expect,
+            "{role}"
+        );
+        assert_eq!(
+            app.get_as(&key, "/api/v1/incentives/payouts?format=csv")
+                .await
+                .status,
+            expect,
+            "{role}"
+        );
+        let add = app
+            .post_as(
+                &key,
+                "/api/v1/suppressions",
+                &json!({ "email": format!("{role}@example.com") }),
+            )
+            .await;
+        assert_eq!(add.status, if allowed { 201 } else { 403 }, "{role}");
+        let lift = app
+            .post_as(&key, "/api/v1/suppressions/none/lift", &json!({}))
+            .await;
+        assert_eq!(lift.status, if allowed { 404 } else { 403 }, "{role}");
+        let payout = app
+            .post_as(&key, "/api/v1/incentives/payouts", &json!({}))
+            .await;
+        assert_eq!(payout.status, expect, "{role}");
+        let fulfil = app
+            .post_as(&key, "/api/v1/incentives/none/fulfil", &json!({}))
+            .await;
+        assert_eq!(fulfil.status, if allowed { 409 } else { 403 }, "{role}");
+    }
+}
+
+both_backends!(
+    reminders_go_at_3_and_7_days_and_stop_when_the_buyer_answers,
+    an_incentive_is_earned_once_and_a_spent_budget_sends_without_it,
+    a_spent_budget_holds_invitations_when_so_configured,
+    staff_mark_a_buyer_do_not_contact_and_lift_it_on_record,
+    only_owners_manage_suppressions_and_incentives,
+);
