@@ -1,102 +1,196 @@
-//! The demo program: a few decided deals, two buyers who already answered, and a survey
-//! link to try. Everything goes through the same code paths as real data.
+//! The demo: a program with three segments (strategic interviews, declined requests, a
+//! sampled volume survey), an incentive catalogue with a budget, and a quarter of decided
+//! deals whose buyers have partly answered. Everything goes through the same code paths as
+//! real data; only the passing of time is simulated, by recording each past deal at its
+//! own hour. One invitation email goes out at once, whatever the day and hour, so a
+//! newcomer sees what a buyer receives.
 
 use crate::invitations::tokens::{resolve, Lookup};
-use crate::invitations::InvitationStatus;
+use crate::invitations::{self, Event, InvitationKind, Target};
+use crate::jobs::{self, JobKind, JobStatus};
 use crate::outreach::decision::DecisionRequest;
+use crate::outreach::invitation_email::SendInvitation;
 use crate::outreach::store::{record_decision, Planner};
+use crate::platform::db::time::to_db;
 use crate::platform::db::Db;
+use crate::programs::definition::ProgramRequest;
+use crate::programs::store::Programs;
 use crate::surveys::answers::record_answer;
 use anyhow::Context;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use debrief_common::{AnswerRequest, Locale};
+use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-/// Seeds the demo deals if they are missing, and returns a fresh survey link for a demo
-/// buyer who has not answered yet (or `None` if every demo buyer has).
-pub async fn seed(db: &Db, planner: &Planner, public_url: &str) -> anyhow::Result<Option<String>> {
-    let now = Utc::now();
-    let decided = (now - Duration::days(2)).to_rfc3339();
-    let deals = [
-        json!({
-            "crm_id": "DEMO-1001", "outcome": "lost", "decided_at": decided,
-            "amount": { "minor_units": 4_800_000, "currency": "EUR" }, "sales_cycle_days": 94,
-            "competitors": ["Northwind Analytics"], "region": "EMEA", "persona": "VP Sales",
-            "product_line": "Forecasting", "company_type": "mid_market", "icp_fit": "high",
-            "strategic": true,
-            "account": { "name": "Globex", "manager": { "name": "Ana Duarte", "email": "ana.duarte@debrief.localhost" } },
-            "contacts": [
-                { "name": "Camille Martin", "email": "camille.martin@globex.example", "role": "Economic buyer", "locale": "fr-FR", "time_zone": "Europe/Paris" },
-                { "name": "Sam Lee", "email": "sam.lee@globex.example", "role": "Champion", "locale": "en-GB", "time_zone": "Europe/London" }
-            ]
-        }),
-        json!({
-            "crm_id": "DEMO-1002", "outcome": "won", "decided_at": decided,
-            "amount": { "minor_units": 1_250_000, "currency": "EUR" }, "sales_cycle_days": 41,
-            "competitors": [], "region": "NA", "persona": "RevOps", "product_line": "Pipeline",
-            "company_type": "smb", "icp_fit": "medium",
-            "account": { "name": "Initech", "manager": { "name": "Ben Okafor", "email": "ben.okafor@debrief.localhost" } },
-            "contacts": [
-                { "name": "Dana Whitaker", "email": "dana@initech.example", "role": "Head of RevOps", "locale": "en-US", "time_zone": "America/New_York" }
-            ]
-        }),
-        json!({
-            "crm_id": "DEMO-1003", "outcome": "no_decision", "decided_at": decided,
-            "amount": { "minor_units": 600_000, "currency": "EUR" }, "sales_cycle_days": 120,
-            "region": "EMEA", "icp_fit": "low",
-            "account": { "name": "Umbrella", "manager": { "name": "Ana Duarte", "email": "ana.duarte@debrief.localhost" } },
-            "contacts": [
-                { "name": "Luc Girard", "email": "luc.girard@umbrella.example", "locale": "fr", "time_zone": "Europe/Paris" }
-            ]
-        }),
-    ];
+/// Deals in the demo quarter.
+const DEALS: usize = 120;
+/// Deals decided in the last days stay unanswered: they are what goes out next.
+const RECENT_DAYS: i64 = 3;
+
+pub fn demo_program() -> serde_json::Value {
+    json!({
+        "name": "Demo win-loss program",
+        "period": "quarter",
+        "contact_policy": { "person_cooldown_days": 90, "account_max_per_decision": 3, "account_cooldown_days": 14 },
+        "incentives": [
+            { "key": "gift_100", "kind": "money", "amount": { "minor_units": 10000, "currency": "EUR" } },
+            { "key": "gift_25", "kind": "money", "amount": { "minor_units": 2500, "currency": "EUR" } },
+            { "key": "beta", "kind": "early_access", "name": "the forecasting beta" }
+        ],
+        "budget": { "currency": "EUR", "per_period_minor": 300000, "per_account_minor": 20000, "when_spent": "send_without" },
+        "segments": [
+            { "key": "strategic", "name": "Strategic deals", "method": "interview", "incentive": "gift_100",
+              "contacts": "deciders", "max_contacts_per_deal": 2, "target_per_period": 10,
+              "rules": [ { "attribute": "strategic", "is": true },
+                         { "attribute": "amount", "currency": "EUR", "min": 5000000 } ] },
+            { "key": "declined", "name": "Declined requests", "method": "survey", "survey": "declined_request",
+              "incentive": "beta", "rules": [ { "attribute": "outcome", "any_of": ["declined"] } ] },
+            { "key": "volume", "name": "Volume deals", "method": "survey", "sample_rate": 0.6,
+              "incentive": "gift_25", "max_outcome_share": 0.7,
+              "rules": [ { "attribute": "amount", "currency": "EUR", "max": 5000000 } ] }
+        ]
+    })
+}
+
+const COMPANIES: [&str; 24] = [
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Tyrell",
+    "Soylent",
+    "Cyberdyne",
+    "Wonka",
+    "Gringotts",
+    "Oscorp",
+    "Aperture",
+    "Massive Dynamic",
+    "Pied Piper",
+    "Dunder Mifflin",
+    "Prestige Worldwide",
+    "Acme Freight",
+    "Blue Sun",
+    "Virtucon",
+    "Nakatomi",
+    "Monarch",
+    "Sirius Cybernetics",
+];
+const BUYERS: [(&str, &str, &str, &str); 8] = [
+    ("Camille Martin", "Economic buyer", "fr-FR", "Europe/Paris"),
+    ("Sam Lee", "Evaluator", "en-GB", "Europe/London"),
+    (
+        "Dana Whitaker",
+        "Decision maker",
+        "en-US",
+        "America/New_York",
+    ),
+    ("Luc Girard", "Champion", "fr", "Europe/Paris"),
+    ("Priya Nair", "Decision maker", "en", "Asia/Kolkata"),
+    ("Jonas Berg", "Evaluator", "en", "Europe/Stockholm"),
+    ("Aiko Tanaka", "Economic buyer", "en", "Asia/Tokyo"),
+    ("Marta Silva", "User", "en", "America/Sao_Paulo"),
+];
+const COMPETITORS: [&str; 3] = ["Northwind Analytics", "Contoso Forecast", "Fabrikam BI"];
+const MANAGERS: [(&str, &str); 3] = [
+    ("Ana Duarte", "ana.duarte@debrief.localhost"),
+    ("Ben Okafor", "ben.okafor@debrief.localhost"),
+    ("Chloé Petit", "chloe.petit@debrief.localhost"),
+];
+const REASONS: [&str; 6] = [
+    "Setup took a day, not a quarter.",
+    "Pricing per seat did not fit our team.",
+    "Your competitor already integrated with our CRM.",
+    "The forecasting was noticeably more accurate in the trial.",
+    "We could not get a security review done in time.",
+    "Support answered within the hour during the trial.",
+];
+
+fn pick<'a>(rng: &mut impl Rng, from: &[&'a str]) -> &'a str {
+    from[rng.random_range(0..from.len())]
+}
+
+/// One demo deal, drawn from a seeded generator so every demo is the same.
+fn deal(n: usize, rng: &mut impl Rng, decided_at: DateTime<Utc>) -> serde_json::Value {
+    let outcome = pick(
+        rng,
+        &["won", "lost", "lost", "no_decision", "won", "declined"],
+    );
+    let strategic = rng.random_bool(0.2);
+    let amount: i64 = if strategic {
+        rng.random_range(50_000..300_000) * 100
+    } else {
+        rng.random_range(3_000..60_000) * 100
+    };
+    let company = COMPANIES[n % COMPANIES.len()];
+    let domain = company.to_lowercase().replace(' ', "");
+    let (manager, manager_email) = MANAGERS[n % MANAGERS.len()];
+    let buyers = rng.random_range(1..=3);
+    let first = rng.random_range(0..BUYERS.len());
+    let contacts: Vec<_> = (0..buyers)
+        .map(|k| {
+            let (name, role, locale, tz) = BUYERS[(first + k) % BUYERS.len()];
+            let local = name.to_lowercase().replace(' ', ".");
+            json!({ "name": name, "email": format!("{local}.{n}@{domain}.example"), "role": role,
+                    "locale": locale, "time_zone": tz })
+        })
+        .collect();
+    let mut deal = json!({
+        "crm_id": format!("DEMO-{:04}", 1000 + n), "outcome": outcome, "decided_at": decided_at.to_rfc3339(),
+        "amount": { "minor_units": amount, "currency": "EUR" },
+        "sales_cycle_days": rng.random_range(14..200),
+        "competitors": if rng.random_bool(0.6) { vec![pick(rng, &COMPETITORS)] } else { vec![] },
+        "region": pick(rng, &["EMEA", "NA", "APAC"]),
+        "persona": pick(rng, &["VP Sales", "RevOps", "CFO"]),
+        "product_line": pick(rng, &["Forecasting", "Pipeline"]),
+        "company_type": pick(rng, &["smb", "mid_market", "enterprise"]),
+        "icp_fit": pick(rng, &["high", "medium", "low"]),
+        "strategic": strategic,
+        "account": { "crm_id": format!("ACC-{}", n % COMPANIES.len()), "name": company,
+                     "manager": { "name": manager, "email": manager_email } },
+        "contacts": contacts
+    });
+    if outcome == "declined" {
+        deal["declined"] = json!({
+            "reason": pick(rng, &["capacity", "technical", "out_of_scope", "price"]),
+            "detail": "We could not staff it this quarter."
+        });
+        deal["request_kind"] = json!(pick(
+            rng,
+            &["on-site training", "custom integration", "data residency"]
+        ));
+    }
+    deal
+}
+
+/// Seeds the demo if it is missing, and returns a survey link for a demo buyer who has not
+/// answered yet (or `None` if there is none).
+pub async fn seed(
+    db: &Db,
+    planner: &Planner,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
     let already_seeded: Option<(String,)> =
-        sqlx::query_as("select id from deals where crm_id = 'DEMO-1001'")
+        sqlx::query_as("select id from deals where crm_id like 'DEMO-%' limit 1")
             .fetch_optional(db.pool())
             .await?;
     if already_seeded.is_none() {
-        let mut recorded = Vec::new();
-        for deal in deals {
-            let request: DecisionRequest = serde_json::from_value(deal)?;
-            let decision = request
-                .parse(now)
-                .map_err(|e| anyhow::anyhow!("demo deal is invalid: {e:?}"))?;
-            recorded.push(record_decision(db, planner, &decision, now).await?);
+        if Programs::current(db).await?.is_none() {
+            let program: ProgramRequest = serde_json::from_value(demo_program())?;
+            // Effective from the start of the demo quarter, so every demo deal falls under it.
+            planner
+                .programs
+                .save(db, &program, None, "demo", now - Duration::days(92))
+                .await
+                .map_err(|e| anyhow::anyhow!("the demo program is invalid: {e}"))?;
         }
-        // Two buyers already answered, so the participation report has something in it.
-        let answers = [
-            (
-                &recorded[1].invitations[0].invitation_id,
-                9,
-                "Setup took a day, not a quarter.",
-            ),
-            (
-                &recorded[0].invitations[1].invitation_id,
-                4,
-                "Pricing per seat did not fit our team.",
-            ),
-        ];
-        for (invitation_id, nps, reason) in answers {
-            let answer = AnswerRequest {
-                nps: Some(nps),
-                reason: reason.into(),
-            }
-            .validate()
-            .map_err(|e| anyhow::anyhow!("demo answer is invalid: {e:?}"))?;
-            record_answer(db, invitation_id, Locale::En, &answer, now).await?;
-        }
+        seed_quarter(db, planner, now).await?;
     }
-
-    // A fresh link for the first demo buyer who has not answered.
-    let open: Option<(String,)> = sqlx::query_as(
-        "select i.id from invitations i join deals d on d.id = i.deal_id
-         where d.crm_id like 'DEMO-%' and i.status <> $1
-         order by d.crm_id, i.created_at limit 1",
-    )
-    .bind(InvitationStatus::Completed.as_str())
-    .fetch_optional(db.pool())
-    .await?;
-    let Some((invitation_id,)) = open else {
+    let invitation = send_one_now(db, now).await?;
+    let Some(invitation_id) = invitation else {
         return Ok(None);
     };
     let token = planner.tokens.for_invitation(&invitation_id);
@@ -108,4 +202,84 @@ pub async fn seed(db: &Db, planner: &Planner, public_url: &str) -> anyhow::Resul
         Lookup::Valid(_) => Ok(Some(format!("{public_url}/s/{token}?score=8"))),
         other => anyhow::bail!("demo link does not resolve: {other:?}"),
     }
+}
+
+/// Records a quarter of deals, each at its own decision time. Past invitations are played
+/// forward: sent, and about half answered; their reminders count as done.
+async fn seed_quarter(db: &Db, planner: &Planner, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(27);
+    for n in 0..DEALS {
+        let age = Duration::minutes(rng.random_range(0..90 * 24 * 60));
+        let decided_at = now - age;
+        let request: DecisionRequest = serde_json::from_value(deal(n, &mut rng, decided_at))?;
+        let at = decided_at + Duration::hours(1);
+        let decision = request
+            .parse(at.min(now))
+            .map_err(|e| anyhow::anyhow!("demo deal is invalid: {e:?}"))?;
+        let recorded = record_decision(db, planner, &decision, at.min(now)).await?;
+        if age < Duration::days(RECENT_DAYS) {
+            continue;
+        }
+        for invitation in recorded.invitations.iter().filter(|i| i.created) {
+            let id = &invitation.invitation_id;
+            invitations::apply(db.pool(), Target::Invitation(id), Event::Send, at).await?;
+            // Their emails and reminders went out in the simulated past.
+            sqlx::query(
+                "update jobs set status = $1, done_at = $2
+                 where status = $3 and (dedupe_key = $4 or dedupe_key = $5 or dedupe_key like $6)",
+            )
+            .bind(JobStatus::Done.as_str())
+            .bind(to_db(at))
+            .bind(JobStatus::Pending.as_str())
+            .bind(format!("{}:{id}", JobKind::SurveyInvitation))
+            .bind(format!("{}:{id}", JobKind::InterviewInvitation))
+            .bind(format!("reminder:{id}:%"))
+            .execute(db.pool())
+            .await?;
+            if invitation.kind == InvitationKind::Survey && rng.random_bool(0.5) {
+                let nps = match decision.outcome {
+                    crate::outreach::Outcome::Won => rng.random_range(6..=10),
+                    _ => rng.random_range(0..=8),
+                };
+                let answer = AnswerRequest {
+                    nps: Some(nps),
+                    reason: REASONS[rng.random_range(0..REASONS.len())].into(),
+                }
+                .validate()
+                .map_err(|e| anyhow::anyhow!("demo answer is invalid: {e:?}"))?;
+                record_answer(db, id, Locale::En, &answer, at + Duration::hours(5)).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Puts the first survey invitation still waiting in front of the queue, outside business
+/// hours too: the newcomer sees at once what a buyer receives.
+async fn send_one_now(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Option<String>> {
+    let waiting: Option<(String,)> = sqlx::query_as(
+        "select i.id from invitations i join deals d on d.id = i.deal_id
+         where d.crm_id like 'DEMO-%' and i.kind = $1 and i.status in ($2, $3)
+         order by d.decided_at desc, i.id limit 1",
+    )
+    .bind(InvitationKind::Survey.as_str())
+    .bind(invitations::InvitationStatus::Scheduled.as_str())
+    .bind(invitations::InvitationStatus::Sent.as_str())
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((id,)) = waiting else {
+        return Ok(None);
+    };
+    jobs::expedite(
+        db,
+        &format!("{}:{id}", JobKind::SurveyInvitation),
+        &SendInvitation {
+            invitation_id: id.clone(),
+            reminder: None,
+            any_hour: true,
+        },
+        now,
+    )
+    .await?;
+    Ok(Some(id))
 }

@@ -49,7 +49,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         println!("Make more with: debrief keys create --role program_owner --name \"Jane\"\n");
     }
     if demo {
-        match demo::seed(app.db(), app.planner(), &url).await? {
+        match demo::seed(app.db(), app.planner(), &url, chrono::Utc::now()).await? {
             Some(link) => println!("Demo program ready. Answer a buyer survey at:\n\n    {link}\n"),
             None => println!("Demo program ready (every demo buyer has answered)."),
         }

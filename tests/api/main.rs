@@ -4,6 +4,7 @@ mod bad_input;
 mod concurrency;
 mod decisions;
 mod delivery;
+mod demo;
 mod follow_up;
 mod migrations;
 mod opt_out;

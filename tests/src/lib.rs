@@ -11,6 +11,7 @@ use debrief_server::app::config::Settings;
 use debrief_server::app::Application;
 use debrief_server::auth::{self, Role};
 use debrief_server::jobs::runner::{Pass, Runner};
+use debrief_server::outreach::store::Planner;
 use debrief_server::platform::db::Db;
 use serde_json::{json, Value};
 use smtp::SmtpServer;
@@ -68,6 +69,8 @@ pub struct TestApp {
     pub worker: Runner,
     /// The app's clock: it moves only when a test moves it.
     pub clock: Clock,
+    /// What recording a deal needs (for the demo seed).
+    pub planner: Planner,
     pub smtp: SmtpServer,
     /// An admin key.
     pub api_key: String,
@@ -129,6 +132,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
     let worker = app.runner();
+    let planner = app.planner().clone();
     let api_key = auth::create_key(&db, "test admin", Role::Admin)
         .await
         .expect("key");
@@ -138,6 +142,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
         db,
         worker,
         clock,
+        planner,
         smtp,
         api_key,
         http: reqwest::Client::new(),

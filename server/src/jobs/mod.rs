@@ -91,6 +91,27 @@ pub async fn enqueue(
     Ok(inserted == 1)
 }
 
+/// Makes a pending job due now, with a new payload. False when there is no pending job
+/// with this dedupe key.
+pub async fn expedite(
+    db: &Db,
+    dedupe_key: &str,
+    payload: &impl Serialize,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let moved = sqlx::query(
+        "update jobs set run_at = $1, payload = $2 where dedupe_key = $3 and status = $4",
+    )
+    .bind(to_db(now))
+    .bind(serde_json::to_string(payload)?)
+    .bind(dedupe_key)
+    .bind(JobStatus::Pending.as_str())
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}
+
 /// A job as staff see it in the dead-letter list.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct JobView {

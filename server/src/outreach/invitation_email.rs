@@ -37,6 +37,9 @@ pub struct SendInvitation {
     /// The reminder's number (1, 2…); none for the invitation itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminder: Option<u32>,
+    /// Send even outside the buyer's business hours (the demo's first email).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any_hour: bool,
 }
 
 /// What sending needs, shared by the handlers of each email kind.
@@ -333,7 +336,7 @@ impl InvitationEmails {
             }
         }
         let hours = &self.ctx.business_hours;
-        if !hours.is_open(now, invitation.time_zone) {
+        if !payload.any_hour && !hours.is_open(now, invitation.time_zone) {
             // A retry or a late runner must not wake a buyer at night.
             return Ok(Outcome::Later(hours.next_slot(now, invitation.time_zone)));
         }

@@ -305,6 +305,7 @@ pub async fn schedule_jobs(
         &SendInvitation {
             invitation_id: invitation_id.to_owned(),
             reminder: None,
+            any_hour: false,
         },
         send_at,
         now,
@@ -319,6 +320,7 @@ pub async fn schedule_jobs(
             &SendInvitation {
                 invitation_id: invitation_id.to_owned(),
                 reminder: Some(number),
+                any_hour: false,
             },
             *at,
             now,
@@ -332,6 +334,7 @@ pub async fn schedule_jobs(
         &SendInvitation {
             invitation_id: invitation_id.to_owned(),
             reminder: None,
+            any_hour: false,
         },
         expires_at,
         now,
