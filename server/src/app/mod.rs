@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod metrics;
 pub mod telemetry;
 
 use crate::analytics::participation::get_participation;
@@ -79,7 +80,8 @@ impl Application {
             },
         };
         planner.tokens.backfill(&db, clock.now()).await?;
-        let handlers = job_handlers(&db, &settings, mailer, &public_url, &planner)?;
+        let metrics = metrics::Metrics::new()?;
+        let handlers = job_handlers(&db, &settings, mailer, &public_url, &planner, &metrics)?;
         let runner = Runner::new(db.clone(), clock.clone(), settings.jobs.clone(), handlers);
 
         let data_db = web::Data::new(db.clone());
@@ -87,6 +89,7 @@ impl Application {
         let data_waker = web::Data::new(waker.clone());
         let data_clock = web::Data::new(clock.clone());
         let data_planner = web::Data::new(planner.clone());
+        let data_metrics = web::Data::from(metrics.clone());
         let widget_dir = settings.widget_dir.clone();
         let widget_built = widget_dir.join("debrief_widget_bg.wasm").exists();
         if !widget_built {
@@ -98,13 +101,16 @@ impl Application {
         let server = HttpServer::new(move || {
             let mut app = App::new()
                 .wrap(Compress::default())
+                .wrap(actix_web::middleware::from_fn(metrics::middleware))
                 .wrap(telemetry::access_log())
                 .app_data(data_db.clone())
                 .app_data(data_settings.clone())
                 .app_data(data_waker.clone())
                 .app_data(data_clock.clone())
                 .app_data(data_planner.clone())
+                .app_data(data_metrics.clone())
                 .service(health)
+                .route("/metrics", web::get().to(metrics::scrape))
                 .service(post_decision)
                 .service(get_participation)
                 .configure(crate::jobs::routes::configure)
@@ -200,6 +206,7 @@ fn job_handlers(
     mailer: Arc<Mailer>,
     public_url: &str,
     planner: &Planner,
+    metrics: &Arc<metrics::Metrics>,
 ) -> anyhow::Result<Vec<Arc<dyn Handler>>> {
     let from = settings.mail.from.parse().with_context(|| {
         format!(
@@ -217,6 +224,7 @@ fn job_handlers(
         tokens: planner.tokens.clone(),
         programs: planner.programs.clone(),
         business_hours: settings.outreach.business_hours.clone(),
+        metrics: metrics.clone(),
     });
     let mut handlers = InvitationEmails::handlers(emails);
     handlers.push(Arc::new(Expiry));

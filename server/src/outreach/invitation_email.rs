@@ -4,6 +4,7 @@
 //! SMTP pool's connections in parallel, and each result handed back to the runner.
 
 use super::schedule::BusinessHours;
+use crate::app::metrics::Metrics;
 use crate::channels::email::mailer::{Mailer, SMTP_CONNECTIONS};
 use crate::channels::email::templates::Templates;
 use crate::incentives;
@@ -53,6 +54,7 @@ pub struct EmailContext {
     pub tokens: Tokens,
     pub programs: Programs,
     pub business_hours: BusinessHours,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Sends one kind of invitation email: survey or interview invitations, or reminders.
@@ -351,7 +353,15 @@ impl InvitationEmails {
         } else {
             vec![event(id, Event::Send)]
         };
-        match self.ctx.mailer.send(&message).await {
+        let result = self.ctx.mailer.send(&message).await;
+        match &result {
+            Ok(()) => self.ctx.metrics.email_sent(self.kind),
+            Err(e) => self
+                .ctx
+                .metrics
+                .email_failed(self.kind, e.permanent, e.hard_bounce),
+        }
+        match result {
             Ok(()) => Ok(Outcome::Performed(sent)),
             // The mailbox does not exist: the invitation bounced and the address is never
             // emailed again, on any deal.
