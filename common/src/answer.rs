@@ -10,6 +10,7 @@ pub const REASON_MAX_CHARS: usize = 2_000;
 
 /// What the widget posts to `POST /api/v1/responses/{token}`. Loose types on purpose, so
 /// a bad value becomes a field message rather than an opaque parse error.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AnswerRequest {
     pub nps: Option<i64>,

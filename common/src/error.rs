@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One problem with one input field. `field` is a path such as `contacts[0].email`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: String,
@@ -20,6 +21,7 @@ impl FieldError {
 }
 
 /// Body of every non-2xx API answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// A stable, machine-readable code such as `validation_failed` or `already_answered`.

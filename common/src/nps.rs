@@ -64,6 +64,7 @@ pub enum NpsCategory {
 }
 
 /// Counts of answers by category, and the score they make.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NpsSummary {
     pub promoters: u64,

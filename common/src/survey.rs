@@ -4,6 +4,7 @@ use crate::locale::Locale;
 use serde::{Deserialize, Serialize};
 
 /// Whether the buyer can still answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SurveyStatus {
@@ -14,6 +15,7 @@ pub enum SurveyStatus {
 /// Answer of `GET /api/v1/surveys/{token}`. Carries no personal data beyond the first
 /// name used in the greeting: the token is the only key, and a leaked link should reveal
 /// as little as possible.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SurveyView {
     pub status: SurveyStatus,

@@ -8,6 +8,7 @@ mod demo;
 mod follow_up;
 mod metrics;
 mod migrations;
+mod openapi;
 mod opt_out;
 mod participation;
 mod program;

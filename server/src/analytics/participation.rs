@@ -6,11 +6,12 @@ use crate::outreach::Outcome;
 use crate::platform::db::Db;
 use crate::web::error::ApiResult;
 use actix_web::{get, web, HttpResponse};
+use debrief_common::ErrorBody;
 use debrief_common::{NpsScore, NpsSummary};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Default, Clone, Copy, Serialize)]
+#[derive(Debug, Default, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Funnel {
     pub invited: u64,
     pub sent: u64,
@@ -24,7 +25,7 @@ pub struct Funnel {
 }
 
 /// Each step as a share of invitations, from 0 to 1; `None` when nobody was invited.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Rates {
     pub sent: Option<f64>,
     pub opened: Option<f64>,
@@ -32,7 +33,7 @@ pub struct Rates {
     pub completed: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Nps {
     /// −100 to 100; `None` until someone answers.
     pub score: Option<f64>,
@@ -41,7 +42,7 @@ pub struct Nps {
     pub counts: NpsSummary,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Segment {
     #[serde(flatten)]
     pub funnel: Funnel,
@@ -49,7 +50,7 @@ pub struct Segment {
     pub nps: Nps,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Participation {
     pub overall: Segment,
     /// Every outcome is listed, with zeros where no deal has it yet, so dashboards need
@@ -164,6 +165,7 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/participation", tag = "analytics", responses((status = 200, body = Participation), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 #[get("/api/v1/participation")]
 pub async fn get_participation(staff: Staff, db: web::Data<Db>) -> ApiResult<HttpResponse> {
     staff.require(Permission::ReadParticipation)?;

@@ -112,6 +112,7 @@ pub async fn middleware<B: MessageBody>(
 }
 
 /// `GET /metrics`, in Prometheus' text format. The outbox depth is read at each scrape.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn scrape(
     metrics: web::Data<Metrics>,
     db: web::Data<Db>,

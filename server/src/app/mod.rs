@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod config;
 pub mod metrics;
+pub mod openapi;
 pub mod telemetry;
 
 use crate::analytics::participation::get_participation;
@@ -111,6 +112,7 @@ impl Application {
                 .app_data(data_metrics.clone())
                 .service(health)
                 .route("/metrics", web::get().to(metrics::scrape))
+                .route("/api/v1/openapi.json", web::get().to(openapi::document))
                 .service(post_decision)
                 .service(get_participation)
                 .configure(crate::jobs::routes::configure)
@@ -231,6 +233,7 @@ fn job_handlers(
     Ok(handlers)
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The database answers")))]
 #[get("/healthz")]
 async fn health(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
     sqlx::query("select 1").execute(db.pool()).await?;

@@ -14,6 +14,7 @@ use crate::platform::db::{self, Db};
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::read_body;
 use actix_web::{web, HttpResponse};
+use debrief_common::ErrorBody;
 use serde::{Deserialize, Serialize};
 use sqlx::Acquire;
 
@@ -25,7 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// One ledger entry, with who it is owed to.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct IncentiveView {
     pub id: String,
     pub invitation_id: String,
@@ -56,13 +57,28 @@ const SELECT: &str =
     join persons p on p.id = i.person_id
     join accounts a on a.id = n.account_id";
 
-#[derive(Debug, Deserialize)]
+/// Ledger entries, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IncentiveList {
+    pub incentives: Vec<IncentiveView>,
+}
+
+/// Incentives to pay; `payout_reference` names the batch once exported.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PayoutBatch {
+    pub payout_reference: Option<String>,
+    pub incentives: Vec<IncentiveView>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub status: Option<String>,
     pub format: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/incentives", tag = "incentives", params(ListQuery), responses((status = 200, body = IncentiveList), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn list(
     staff: Staff,
     query: web::Query<ListQuery>,
@@ -82,7 +98,7 @@ async fn list(
         .bind(status.map(|s| s.as_str()))
         .fetch_all(db.pool())
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "incentives": rows })))
+    Ok(HttpResponse::Ok().json(IncentiveList { incentives: rows }))
 }
 
 enum Format {
@@ -104,6 +120,7 @@ fn format(query: &ListQuery) -> Result<Format, ApiError> {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/incentives/payouts", tag = "incentives", params(ListQuery), responses((status = 200, description = "JSON, or CSV with format=csv", content((PayoutBatch = "application/json"), (String = "text/csv"))), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn payouts(
     staff: Staff,
     query: web::Query<ListQuery>,
@@ -119,6 +136,7 @@ async fn payouts(
     Ok(render(format, None, rows))
 }
 
+#[utoipa::path(post, path = "/api/v1/incentives/payouts", tag = "incentives", params(ListQuery), responses((status = 200, description = "The batch, now fulfilled; JSON, or CSV with format=csv", content((PayoutBatch = "application/json"), (String = "text/csv"))), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn export_payouts(
     staff: Staff,
     query: web::Query<ListQuery>,
@@ -155,6 +173,7 @@ async fn export_payouts(
     Ok(render(format, Some(&reference), rows))
 }
 
+#[utoipa::path(post, path = "/api/v1/incentives/{id}/fulfil", tag = "incentives", params(("id" = String, Path)), responses((status = 200, body = IncentiveView), (status = 409, description = "Not an earned, unfulfilled incentive", body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn fulfil(
     staff: Staff,
     id: web::Path<String>,
@@ -192,10 +211,10 @@ async fn fulfil(
 
 fn render(format: Format, reference: Option<&str>, rows: Vec<IncentiveView>) -> HttpResponse {
     match format {
-        Format::Json => HttpResponse::Ok().json(serde_json::json!({
-            "payout_reference": reference,
-            "incentives": rows,
-        })),
+        Format::Json => HttpResponse::Ok().json(PayoutBatch {
+            payout_reference: reference.map(str::to_owned),
+            incentives: rows,
+        }),
         Format::Csv => HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((

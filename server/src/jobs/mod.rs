@@ -113,7 +113,7 @@ pub async fn expedite(
 }
 
 /// A job as staff see it in the dead-letter list.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobView {
     pub id: String,
     pub kind: JobKind,

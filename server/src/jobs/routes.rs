@@ -9,6 +9,7 @@ use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::read_body;
 use actix_web::{web, HttpResponse};
+use debrief_common::ErrorBody;
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -16,7 +17,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/jobs/{id}/replay", web::post().to(replay_job));
 }
 
-#[derive(Debug, Deserialize)]
+/// Jobs, newest first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// `dead` (the default), `pending` or `done`.
@@ -25,6 +33,7 @@ pub struct ListQuery {
     pub limit: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "delivery", params(ListQuery), responses((status = 200, body = JobList), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn list_jobs(
     staff: Staff,
     query: web::Query<ListQuery>,
@@ -46,9 +55,10 @@ async fn list_jobs(
             .ok_or_else(|| ApiError::field("limit", "must be a whole number from 1 to 500"))?,
     };
     let jobs: Vec<JobView> = super::list(&db, status, limit).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "jobs": jobs })))
+    Ok(HttpResponse::Ok().json(JobList { jobs }))
 }
 
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/replay", tag = "delivery", params(("id" = String, Path)), responses((status = 200, body = super::JobView), (status = 404, body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn replay_job(
     staff: Staff,
     id: web::Path<String>,

@@ -40,6 +40,7 @@ async fn invitation_for(
     })
 }
 
+#[utoipa::path(get, path = "/u/{token}", tag = "pages", params(("token" = String, Path, description = "The buyer's token from the email link")), responses((status = 200, description = "Asks to confirm the opt-out (HTML)", content_type = "text/html"), (status = 404, content_type = "text/html")))]
 async fn confirm_page(
     token: web::Path<String>,
     db: web::Data<Db>,
@@ -72,6 +73,7 @@ async fn confirm_page(
     html_page(StatusCode::OK, invitation.locale, &company, &body)
 }
 
+#[utoipa::path(post, path = "/u/{token}", tag = "pages", params(("token" = String, Path, description = "The buyer's token from the email link")), responses((status = 200, description = "Opted out; also the RFC 8058 one-click target (HTML)", content_type = "text/html"), (status = 404, content_type = "text/html")))]
 async fn opt_out(
     token: web::Path<String>,
     mut payload: web::Payload,

@@ -45,7 +45,7 @@ const MAX_DETAIL: usize = 2_000;
 const MAX_CONTACTS: usize = 50;
 const MAX_COMPETITORS: usize = 20;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     pub crm_id: String,
@@ -73,7 +73,7 @@ pub struct DecisionRequest {
     pub contacts: Vec<ContactRequest>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeclinedRequest {
     pub reason: String,
@@ -81,7 +81,7 @@ pub struct DeclinedRequest {
     pub detail: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmountRequest {
     /// Integer minor units: cents for EUR, so 48 000.00 EUR is 4800000.
@@ -89,7 +89,7 @@ pub struct AmountRequest {
     pub currency: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountRequest {
     /// The CRM's own account id. Without it, accounts are told apart by name.
@@ -98,14 +98,14 @@ pub struct AccountRequest {
     pub manager: PersonRequest,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonRequest {
     pub name: String,
     pub email: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactRequest {
     pub name: String,
@@ -147,7 +147,7 @@ pub struct Declined {
     pub detail: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Money {
     pub minor_units: i64,
     /// ISO 4217, upper case.

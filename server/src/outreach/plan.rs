@@ -78,7 +78,7 @@ pub struct Timing {
     pub delay_after_decision: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Plan {
     pub crm_id: String,
     pub program_version: i64,
@@ -92,7 +92,7 @@ pub struct Plan {
     pub left_out: Vec<LeftOut>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlannedInvitation {
     pub email: String,
     pub name: String,
@@ -109,7 +109,7 @@ pub struct PlannedInvitation {
     pub expires_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LeftOut {
     pub email: String,
     pub reason: Exclusion,

@@ -29,7 +29,7 @@ pub struct Planner {
     pub timing: Timing,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecordedDecision {
     pub deal_id: String,
     pub crm_id: String,
@@ -46,7 +46,7 @@ pub struct RecordedDecision {
     pub left_out: Vec<LeftOut>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecordedInvitation {
     pub invitation_id: String,
     pub contact_email: String,

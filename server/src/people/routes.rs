@@ -14,6 +14,7 @@ use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::Json;
 use actix_web::{web, HttpResponse};
+use debrief_common::ErrorBody;
 use serde::Deserialize;
 use sqlx::Acquire;
 
@@ -23,7 +24,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/suppressions/{id}/lift", web::post().to(lift));
 }
 
-#[derive(Debug, Deserialize)]
+/// Suppressions, newest first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SuppressionList {
+    pub suppressions: Vec<SuppressionView>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub email: Option<String>,
@@ -31,6 +39,7 @@ pub struct ListQuery {
     pub limit: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/suppressions", tag = "suppressions", params(ListQuery), responses((status = 200, body = SuppressionList), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn list(
     staff: Staff,
     query: web::Query<ListQuery>,
@@ -58,10 +67,12 @@ async fn list(
     };
     let entries: Vec<SuppressionView> =
         suppressions::list(&db, email.as_deref(), include_lifted, limit).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "suppressions": entries })))
+    Ok(HttpResponse::Ok().json(SuppressionList {
+        suppressions: entries,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddRequest {
     pub email: String,
@@ -82,6 +93,7 @@ fn note(field: &str, value: &Option<String>) -> Result<Option<String>, ApiError>
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/suppressions", tag = "suppressions", request_body = AddRequest, responses((status = 201, body = SuppressionView), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn add(
     staff: Staff,
     body: Json<AddRequest>,
@@ -122,12 +134,13 @@ async fn add(
     Ok(HttpResponse::Created().json(entry))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiftRequest {
     pub reason: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/suppressions/{id}/lift", tag = "suppressions", params(("id" = String, Path)), request_body = LiftRequest, responses((status = 200, body = SuppressionView), (status = 404, body = ErrorBody), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn lift(
     staff: Staff,
     id: web::Path<String>,

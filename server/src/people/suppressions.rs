@@ -61,7 +61,7 @@ pub async fn suppress(
 }
 
 /// A suppression entry as staff see it.
-#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SuppressionView {
     pub id: String,
     pub email: String,

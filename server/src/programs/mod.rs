@@ -114,7 +114,7 @@ pub struct ContactPolicy {
     pub account_cooldown_days: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Incentive {
     pub key: String,
     pub kind: IncentiveKind,

@@ -21,6 +21,7 @@ use crate::web::extract::Json;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
+use debrief_common::ErrorBody;
 use debrief_common::FieldError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -41,6 +42,7 @@ fn etag(version: i64) -> header::EntityTag {
     header::EntityTag::new_strong(version.to_string())
 }
 
+#[utoipa::path(get, path = "/api/v1/program", tag = "program", responses((status = 200, description = "The program in force, with an ETag", body = StoredVersion), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn get_program(staff: Staff, db: web::Data<Db>) -> ApiResult<HttpResponse> {
     staff.require(Permission::ReadProgram)?;
     let current = match Programs::current(&db).await? {
@@ -77,6 +79,7 @@ fn expected_version(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
         })
 }
 
+#[utoipa::path(put, path = "/api/v1/program", tag = "program", request_body = ProgramRequest, params(("If-Match" = Option<String>, Header, description = "The ETag read; a newer version makes this a 409")), responses((status = 200, description = "Stored as the next version", body = StoredVersion), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 409, description = "The program changed meanwhile", body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn put_program(
     staff: Staff,
     req: HttpRequest,
@@ -104,12 +107,14 @@ async fn put_program(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/program/versions", tag = "program", responses((status = 200, body = VersionList), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn list_versions(staff: Staff, db: web::Data<Db>) -> ApiResult<HttpResponse> {
     staff.require(Permission::ReadProgram)?;
     let versions = Programs::history(&db).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "versions": versions })))
+    Ok(HttpResponse::Ok().json(VersionList { versions }))
 }
 
+#[utoipa::path(get, path = "/api/v1/program/versions/{version}", tag = "program", params(("version" = i64, Path)), responses((status = 200, body = StoredVersion), (status = 404, body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn get_version(
     staff: Staff,
     version: web::Path<String>,
@@ -125,7 +130,13 @@ async fn get_version(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Every stored version, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VersionList {
+    pub versions: Vec<StoredVersion>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
     /// A draft definition to try; without it, the current program.
@@ -136,14 +147,14 @@ pub struct PreviewRequest {
     pub period: Option<PeriodRequest>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodRequest {
     pub from: String,
     pub to: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Preview {
     /// The version previewed; none for a draft.
     pub program_version: Option<i64>,
@@ -155,7 +166,7 @@ pub struct Preview {
     pub plans: Vec<Plan>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SegmentPreview {
     pub key: String,
     pub name: String,
@@ -177,6 +188,7 @@ pub struct SegmentPreview {
 /// Most stored deals a period preview replays.
 const MAX_PREVIEW_DEALS: usize = 50_000;
 
+#[utoipa::path(post, path = "/api/v1/program/preview", tag = "program", request_body = PreviewRequest, responses((status = 200, description = "What the program would do; nothing is sent or stored", body = Preview), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn preview(
     staff: Staff,
     body: Json<PreviewRequest>,

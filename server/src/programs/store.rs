@@ -18,7 +18,7 @@ pub struct Programs {
 }
 
 /// A stored version as staff see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StoredVersion {
     pub version: i64,
     pub effective_from: String,

@@ -11,6 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use debrief_common::{Locale, NpsScore};
 
+#[utoipa::path(get, path = "/s/{token}", tag = "pages", params(("token" = String, Path, description = "The buyer's token from the email link")), responses((status = 200, description = "The survey page (HTML) hosting the widget", content_type = "text/html"), (status = 404, description = "Invalid link page", content_type = "text/html"), (status = 410, description = "Expired link page", content_type = "text/html")))]
 #[get("/s/{token}")]
 pub async fn survey_page(
     token: web::Path<String>,

@@ -12,6 +12,7 @@ use crate::web::extract::{read_body, Json};
 use actix_cors::Cors;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
+use debrief_common::ErrorBody;
 use debrief_common::{AnswerRequest, SurveyStatus, SurveyView};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -66,6 +67,7 @@ fn opted_out() -> ApiError {
     ApiError::Gone("this buyer asked not to be surveyed")
 }
 
+#[utoipa::path(get, path = "/api/v1/surveys/{token}", tag = "widget", params(("token" = String, Path, description = "The buyer's token from the email link")), responses((status = 200, body = debrief_common::SurveyView), (status = 404, body = ErrorBody), (status = 410, description = "Expired, or the buyer opted out", body = ErrorBody)))]
 async fn get_survey(
     token: web::Path<String>,
     db: web::Data<Db>,
@@ -89,6 +91,7 @@ async fn get_survey(
         }))
 }
 
+#[utoipa::path(post, path = "/api/v1/surveys/{token}/start", tag = "widget", params(("token" = String, Path, description = "The buyer's token from the email link")), responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
 async fn start_survey(
     token: web::Path<String>,
     mut payload: web::Payload,
@@ -106,6 +109,7 @@ async fn start_survey(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(post, path = "/api/v1/responses/{token}", tag = "widget", params(("token" = String, Path, description = "The buyer's token from the email link")), request_body = debrief_common::AnswerRequest, responses((status = 201), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Already answered", body = ErrorBody), (status = 410, body = ErrorBody)))]
 async fn post_response(
     token: web::Path<String>,
     body: Json<AnswerRequest>,
