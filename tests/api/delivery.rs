@@ -2,7 +2,8 @@
 //! are, and nothing is sent twice.
 
 use debrief_server::auth::Role;
-use debrief_tests::{both_backends, lost_deal, TestApp};
+use debrief_tests::smtp::{free_port, SmtpServer};
+use debrief_tests::{both_backends, lost_deal, spawn_app_with, Backend, TestApp};
 use serde_json::json;
 
 async fn a_mailbox_that_does_not_exist_bounces_and_is_never_emailed_again(mut app: TestApp) {
@@ -141,3 +142,44 @@ both_backends!(
     staff_see_a_dead_email_with_its_reason_and_replay_it,
     only_delivery_managers_see_and_replay_dead_letters,
 );
+
+/// The mail server is down for a while, then comes up: every invitation arrives, once.
+async fn an_smtp_outage_delays_mail_and_loses_none(backend: Backend) {
+    let port = free_port();
+    let app = spawn_app_with(backend, &[("DEBRIEF_SMTP_PORT", &port.to_string())]).await;
+    for n in 0..20 {
+        let mut deal = lost_deal(&format!("OUT-{n}"));
+        deal["account"]["name"] = json!(format!("Account {n}"));
+        deal["contacts"][0]["email"] = json!(format!("buyer{n}@example.com"));
+        assert_eq!(app.post_decision(&deal).await.status, 201);
+    }
+    for _ in 0..3 {
+        let pass = app.deliver().await;
+        assert_eq!((pass.sent, pass.retried, pass.dead), (0, 20, 0));
+        app.clock.advance(chrono::Duration::minutes(30));
+    }
+
+    let mut smtp = SmtpServer::start_on(port).await;
+    let pass = app.deliver().await;
+    assert_eq!((pass.sent, pass.retried), (20, 0));
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let mail = debrief_tests::mail::Invitation::parse(&smtp.next_mail().await);
+        ids.push(mail.message_id.expect("a Message-ID"));
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "twenty distinct emails");
+    assert_eq!(app.deliver().await.sent, 0);
+    assert!(smtp.try_next_mail().is_none(), "and none twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_smtp_outage_delays_mail_and_loses_none() {
+    an_smtp_outage_delays_mail_and_loses_none(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_smtp_outage_delays_mail_and_loses_none() {
+    an_smtp_outage_delays_mail_and_loses_none(Backend::Postgres).await;
+}

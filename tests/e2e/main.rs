@@ -32,14 +32,24 @@ fn server_binary() -> PathBuf {
 
 struct RunningServer {
     url: String,
-    admin_key: String,
-    _child: Child,
+    /// Printed on the first start of a database only.
+    admin_key: Option<String>,
+    child: Child,
     _dir: tempfile::TempDir,
 }
 
 /// Starts the binary as an operator would, and reads the address and the first-start admin
 /// key from what it prints.
 async fn start_server(database_url: Option<String>, smtp_port: u16) -> RunningServer {
+    start_server_with(database_url, smtp_port, &[]).await
+}
+
+/// As [`start_server`], with extra `DEBRIEF_*` settings.
+async fn start_server_with(
+    database_url: Option<String>,
+    smtp_port: u16,
+    settings: &[(&str, &str)],
+) -> RunningServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let widget_dir = workspace_root().join("widget/dist");
     assert!(
@@ -65,6 +75,9 @@ async fn start_server(database_url: Option<String>, smtp_port: u16) -> RunningSe
     if let Some(url) = database_url {
         command.env("DEBRIEF_DATABASE_URL", url);
     }
+    for (key, value) in settings {
+        command.env(key, value);
+    }
     let mut child = command.spawn().expect("start the debrief binary");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let (mut url, mut admin_key) = (None, None);
@@ -86,18 +99,24 @@ async fn start_server(database_url: Option<String>, smtp_port: u16) -> RunningSe
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     RunningServer {
         url: url.expect("the server printed its address"),
-        admin_key: admin_key.expect("the first start printed an admin key"),
-        _child: child,
+        admin_key,
+        child,
         _dir: dir,
     }
 }
 
 impl RunningServer {
+    fn key(&self) -> &str {
+        self.admin_key
+            .as_deref()
+            .expect("the first start printed an admin key")
+    }
+
     /// Posts a decided deal as the CRM would, and expects it to be created.
     async fn post_decision(&self, deal: &Value) {
         let reply = reqwest::Client::new()
             .post(format!("{}/api/v1/decisions", self.url))
-            .bearer_auth(&self.admin_key)
+            .bearer_auth(self.key())
             .json(deal)
             .send()
             .await
@@ -109,7 +128,7 @@ impl RunningServer {
 async fn participation(server: &RunningServer) -> Value {
     reqwest::Client::new()
         .get(format!("{}/api/v1/participation", server.url))
-        .bearer_auth(&server.admin_key)
+        .bearer_auth(server.key())
         .send()
         .await
         .expect("participation")
@@ -316,4 +335,123 @@ async fn a_buyer_opts_out_in_a_real_browser() {
         .contains("asked not to receive"));
     browser.close().await;
     assert_eq!(participation(&server).await["overall"]["opted_out"], 1);
+}
+
+/// A deal with one buyer of its own, at its own account.
+fn deal_for(n: usize) -> Value {
+    let mut deal = lost_deal(&format!("LOAD-{n}"));
+    deal["account"]["name"] = serde_json::json!(format!("Account {n}"));
+    deal["contacts"][0]["email"] = serde_json::json!(format!("buyer{n}@example.com"));
+    deal
+}
+
+async fn post_deals(servers: &[&RunningServer], count: usize) {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(0..count)
+        .map(|n| async move {
+            let deal = deal_for(n);
+            servers[n % servers.len()].post_decision(&deal).await
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// Emails this process sent, from its own `/metrics`.
+async fn emails_sent(server: &RunningServer) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    text.lines()
+        .find_map(|l| l.strip_prefix("debrief_emails_sent_total{kind=\"survey_invitation\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Two server processes on one PostgreSQL share the outbox: 1,000 invitations, each sent
+/// once, with 1,000 distinct Message-IDs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_postgres_send_1000_invitations_once_each() {
+    let mut smtp = SmtpServer::start().await;
+    let database = fresh_postgres_database().await;
+    let settings = [
+        ("DEBRIEF_DELAY_MINUTES", "0"),
+        ("DEBRIEF_JOB_BATCH", "50"),
+        ("DEBRIEF_POLL_INTERVAL_MS", "50"),
+    ];
+    let first = start_server_with(Some(database.clone()), smtp.port, &settings).await;
+    let mut second = start_server_with(Some(database), smtp.port, &settings).await;
+    second.admin_key = first.admin_key.clone();
+    post_deals(&[&first, &second], 1_000).await;
+
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..1_000 {
+        let mail = Invitation::parse(&smtp.next_mail().await);
+        let id = mail.message_id.expect("a Message-ID");
+        assert!(ids.insert(id.clone()), "{id} arrived twice");
+    }
+    let (a, b) = (emails_sent(&first).await, emails_sent(&second).await);
+    assert_eq!(
+        a + b,
+        1_000,
+        "sent by the first process: {a}, by the second: {b}"
+    );
+    assert!(smtp.try_next_mail().is_none());
+}
+
+/// `kill -9` in the middle of a batch, then a restart: every invitation arrives; only the
+/// messages in flight at the kill may arrive twice (the documented at-least-once window).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_mid_batch_loses_no_invitation() {
+    const DEALS: usize = 120;
+    const BATCH: usize = 20;
+    let mut smtp = SmtpServer::start().await;
+    smtp.slow_down(Duration::from_millis(40));
+    let database = fresh_postgres_database().await;
+    let batch = BATCH.to_string();
+    let settings = [
+        ("DEBRIEF_DELAY_MINUTES", "0"),
+        ("DEBRIEF_JOB_BATCH", batch.as_str()),
+        ("DEBRIEF_POLL_INTERVAL_MS", "50"),
+        // The shortest lease: the killed process's jobs are free again after it.
+        ("DEBRIEF_LEASE_SECONDS", "30"),
+    ];
+    let mut first = start_server_with(Some(database.clone()), smtp.port, &settings).await;
+    post_deals(&[&first], DEALS).await;
+
+    let mut received = Vec::new();
+    while received.len() < 30 {
+        received.push(smtp.next_mail().await.to.join(","));
+    }
+    first.child.start_kill().expect("SIGKILL");
+    first.child.wait().await.expect("the process ended");
+
+    let mut restarted = start_server_with(Some(database), smtp.port, &settings).await;
+    restarted.admin_key = first.admin_key.clone();
+    let mut distinct: std::collections::HashSet<String> = received.iter().cloned().collect();
+    while distinct.len() < DEALS {
+        let mail = tokio::time::timeout(Duration::from_secs(90), smtp.next_mail())
+            .await
+            .expect("every invitation arrives once the lease runs out");
+        received.push(mail.to.join(","));
+        distinct.insert(mail.to.join(","));
+    }
+    let twice = received.len() - distinct.len();
+    assert!(
+        twice <= BATCH,
+        "{twice} duplicates: more than one batch in flight"
+    );
+    let pending = reqwest::Client::new()
+        .get(format!("{}/api/v1/jobs?status=dead", restarted.url))
+        .bearer_auth(restarted.key())
+        .send()
+        .await
+        .expect("jobs")
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert_eq!(pending["jobs"], serde_json::json!([]), "nothing gave up");
 }

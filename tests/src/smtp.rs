@@ -20,20 +20,31 @@ pub struct SmtpServer {
     inbox: mpsc::UnboundedReceiver<ReceivedMail>,
     /// When set, every RCPT gets this reply instead of 250 (to test failures).
     reject_with: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// How long the server takes to accept each message (a slow relay).
+    slowness: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP");
+        Self::start_on(0).await
+    }
+
+    /// On a given port (0: any free one), e.g. one the app was told about while nothing
+    /// listened there yet.
+    pub async fn start_on(port: u16) -> SmtpServer {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind SMTP");
         let port = listener.local_addr().expect("address").port();
         let (tx, inbox) = mpsc::unbounded_channel();
         let reject_with = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let reject = reject_with.clone();
+        let slowness = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (reject, slow) = (reject_with.clone(), slowness.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (tx, reject) = (tx.clone(), reject.clone());
+                let (tx, reject, slow) = (tx.clone(), reject.clone(), slow.clone());
                 tokio::spawn(async move {
-                    let _ = session(stream, tx, reject).await;
+                    let _ = session(stream, tx, reject, slow).await;
                 });
             }
         });
@@ -41,7 +52,15 @@ impl SmtpServer {
             port,
             inbox,
             reject_with,
+            slowness,
         }
+    }
+
+    /// Makes the server take `per_message` to accept each message, as a busy relay does.
+    pub fn slow_down(&self, per_message: Duration) {
+        let ms = u64::try_from(per_message.as_millis()).unwrap_or(u64::MAX);
+        self.slowness
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Makes the server refuse recipients with `reply` (e.g. `550 5.1.1 no such user`).
@@ -67,6 +86,7 @@ async fn session(
     stream: TcpStream,
     inbox: mpsc::UnboundedSender<ReceivedMail>,
     reject: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    slowness: std::sync::Arc<std::sync::atomic::AtomicU64>,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let (read, mut write) = stream.into_split();
@@ -118,6 +138,10 @@ async fn session(
                     };
                     data.extend_from_slice(unstuffed);
                 }
+                let slow = slowness.load(std::sync::atomic::Ordering::Relaxed);
+                if slow > 0 {
+                    tokio::time::sleep(Duration::from_millis(slow)).await;
+                }
                 let _ = inbox.send(ReceivedMail {
                     from: from.clone(),
                     to: std::mem::take(&mut to),
@@ -146,4 +170,12 @@ fn address(command: &str) -> String {
         .and_then(|(_, rest)| rest.split_once('>'))
         .map(|(addr, _)| addr.to_owned())
         .unwrap_or_default()
+}
+
+/// A loopback port nothing listens on (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
