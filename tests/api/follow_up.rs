@@ -149,7 +149,7 @@ async fn an_incentive_is_earned_once_and_a_spent_budget_sends_without_it(mut app
     assert!(fulfilled.body["incentives"][0]["fulfilled_at"].is_string());
 }
 
-async fn a_spent_budget_holds_invitations_when_so_configured(app: TestApp) {
+async fn a_spent_budget_holds_invitations_until_staff_release_them(mut app: TestApp) {
     app.put_program(&with_budget("hold")).await;
     let reply = app.post_decision(&two_buyers("I-2")).await;
     let statuses: Vec<&str> = reply.body["invitations"]
@@ -160,6 +160,26 @@ async fn a_spent_budget_holds_invitations_when_so_configured(app: TestApp) {
         .collect();
     assert_eq!(statuses, ["scheduled", "held"], "{}", reply.text);
     assert_eq!(app.deliver().await.sent, 1, "the held invitation waits");
+    assert_eq!(app.next_invitation().await.to, ["camille@globex.example"]);
+
+    // Staff let it go: it is sent now, without the incentive the budget could not cover.
+    let held = reply.body["invitations"][1]["invitation_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let path = format!("/api/v1/invitations/{held}/release");
+    let analyst = app.key_with_role(Role::Analyst).await;
+    assert_eq!(app.post_as(&analyst, &path, &json!({})).await.status, 403);
+    let released = app.post_as(&app.api_key, &path, &json!({})).await;
+    assert_eq!(released.status, 200, "{}", released.text);
+    assert_eq!(app.deliver().await.sent, 1);
+    let mail = app.next_invitation().await;
+    assert_eq!(mail.to, ["sam@globex.example"]);
+    assert_eq!(
+        app.post_as(&app.api_key, &path, &json!({})).await.status,
+        409,
+        "released once"
+    );
 }
 
 async fn staff_mark_a_buyer_do_not_contact_and_lift_it_on_record(mut app: TestApp) {
@@ -281,7 +301,7 @@ async fn only_owners_manage_suppressions_and_incentives(app: TestApp) {
 both_backends!(
     reminders_go_at_3_and_7_days_and_stop_when_the_buyer_answers,
     an_incentive_is_earned_once_and_a_spent_budget_sends_without_it,
-    a_spent_budget_holds_invitations_when_so_configured,
+    a_spent_budget_holds_invitations_until_staff_release_them,
     staff_mark_a_buyer_do_not_contact_and_lift_it_on_record,
     only_owners_manage_suppressions_and_incentives,
 );

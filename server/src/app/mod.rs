@@ -117,6 +117,7 @@ impl Application {
                 .service(get_participation)
                 .configure(crate::jobs::routes::configure)
                 .configure(crate::programs::routes::configure)
+                .configure(crate::invitations::routes::configure)
                 .configure(crate::people::routes::configure)
                 .configure(crate::incentives::routes::configure)
                 .configure(survey_routes::configure)

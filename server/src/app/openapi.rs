@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         crate::programs::routes::list_versions,
         crate::programs::routes::get_version,
         crate::programs::routes::preview,
+        crate::invitations::routes::release,
         crate::people::routes::list,
         crate::people::routes::add,
         crate::people::routes::lift,

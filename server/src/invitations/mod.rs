@@ -1,6 +1,7 @@
 //! Invitations: who was asked, how, and how it ended. This module owns the kinds and
 //! statuses, the table of named transitions, and the only SQL that changes `invitations`.
 
+pub mod routes;
 pub mod tokens;
 
 use crate::platform::db::time::to_db;
