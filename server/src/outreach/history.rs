@@ -14,6 +14,76 @@ use debrief_common::Locale;
 use sqlx::AnyConnection;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+/// Per segment: completed responses and invited deals by outcome, for deals decided in
+/// `[start, end)`, all of them or only those in `only`.
+async fn period_tallies(
+    conn: &mut AnyConnection,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    segment_keys: &[&str],
+    only: Option<&[&str]>,
+) -> anyhow::Result<HashMap<String, Tally>> {
+    let first_deal = 5 + segment_keys.len();
+    let sql = format!(
+        "select d.segment_key, d.outcome, count(distinct d.id),
+                cast(sum(case when i.status = $1 then 1 else 0 end) as bigint)
+         from deals d join invitations i on i.deal_id = d.id
+         where d.decided_at >= $2 and d.decided_at < $3 and i.status <> $4
+           and d.segment_key in ({}) {}
+         group by d.segment_key, d.outcome",
+        placeholders(5, segment_keys.len()),
+        only.map(|ids| format!("and d.crm_id in ({})", placeholders(first_deal, ids.len())))
+            .unwrap_or_default(),
+    );
+    let mut q = sqlx::query_as::<_, (String, String, i64, i64)>(&sql)
+        .bind(InvitationStatus::Completed.as_str())
+        .bind(to_db(start))
+        .bind(to_db(end))
+        .bind(InvitationStatus::Cancelled.as_str());
+    for k in segment_keys {
+        q = q.bind(*k);
+    }
+    for id in only.unwrap_or_default() {
+        q = q.bind(*id);
+    }
+    let mut tallies: HashMap<String, Tally> = HashMap::new();
+    for (segment, outcome, deals, completed) in q.fetch_all(conn).await? {
+        let tally = tallies.entry(segment).or_default();
+        tally.completed += u32::try_from(completed).unwrap_or(0);
+        *tally
+            .invited_deals
+            .entry(outcome.parse().map_err(anyhow::Error::msg)?)
+            .or_default() += u32::try_from(deals).unwrap_or(0);
+    }
+    Ok(tallies)
+}
+
+/// Incentive budget committed in a period (offered, earned or fulfilled), for all deals or
+/// only those in `only`.
+async fn spent_in(
+    conn: &mut AnyConnection,
+    period: &str,
+    only: Option<&[&str]>,
+) -> anyhow::Result<i64> {
+    let sql = format!(
+        // PostgreSQL sums bigints as numeric: cast back for one type on both engines.
+        "select cast(coalesce(sum(n.amount_minor), 0) as bigint)
+         from incentives n
+         join invitations i on i.id = n.invitation_id
+         join deals d on d.id = i.deal_id
+         where n.period = $1 and n.status <> $2 and n.amount_minor is not null {}",
+        only.map(|ids| format!("and d.crm_id in ({})", placeholders(3, ids.len())))
+            .unwrap_or_default(),
+    );
+    let mut q = sqlx::query_as::<_, (i64,)>(&sql)
+        .bind(period)
+        .bind(IncentiveStatus::Cancelled.as_str());
+    for id in only.unwrap_or_default() {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_one(conn).await?.0)
+}
+
 /// Bind parameters per statement: well under both engines' limits.
 const CHUNK: usize = 500;
 
@@ -148,52 +218,35 @@ pub async fn load(
             continue;
         };
         let (start, end) = program.period.bounds(deal.decided_at);
-        let sql = format!(
-            "select d.segment_key, d.crm_id, d.outcome,
-                    sum(case when i.status = $1 then 1 else 0 end)
-             from deals d join invitations i on i.deal_id = d.id
-             where d.decided_at >= $2 and d.decided_at < $3 and i.status <> $4
-               and d.segment_key in ({})
-             group by d.segment_key, d.crm_id, d.outcome",
-            placeholders(5, segment_keys.len())
-        );
-        let mut q = sqlx::query_as::<_, (String, String, String, i64)>(&sql)
-            .bind(InvitationStatus::Completed.as_str())
-            .bind(to_db(start))
-            .bind(to_db(end))
-            .bind(cancelled);
-        for k in &segment_keys {
-            q = q.bind(*k);
-        }
-        for (segment, crm_id, outcome, completed) in q.fetch_all(&mut *conn).await? {
-            if !own && previewed.contains(crm_id.as_str()) {
-                continue;
+        // Aggregates over the whole period; a replay then takes its own deals back out,
+        // since they are planned again as if new.
+        let mut tallies = period_tallies(&mut *conn, start, end, &segment_keys, None).await?;
+        let mut spent = if program.budget.is_some() {
+            spent_in(&mut *conn, period, None).await?
+        } else {
+            0
+        };
+        if !own {
+            for chunk in crm_ids.chunks(CHUNK) {
+                for (key, own_tally) in
+                    period_tallies(&mut *conn, start, end, &segment_keys, Some(chunk)).await?
+                {
+                    if let Some(t) = tallies.get_mut(&key) {
+                        t.completed -= own_tally.completed;
+                        for (outcome, n) in own_tally.invited_deals {
+                            *t.invited_deals.entry(outcome).or_default() -= n;
+                        }
+                    }
+                }
+                if program.budget.is_some() {
+                    spent -= spent_in(&mut *conn, period, Some(chunk)).await?;
+                }
             }
-            let tally: &mut Tally = h.tallies.entry((segment, period.clone())).or_default();
-            tally.completed += u32::try_from(completed).unwrap_or(0);
-            *tally
-                .invited_deals
-                .entry(outcome.parse().map_err(anyhow::Error::msg)?)
-                .or_default() += 1;
         }
-
+        for (segment, tally) in tallies.drain() {
+            h.tallies.insert((segment, period.clone()), tally);
+        }
         if program.budget.is_some() {
-            let rows: Vec<(String, i64)> = sqlx::query_as(
-                "select d.crm_id, n.amount_minor
-                 from incentives n
-                 join invitations i on i.id = n.invitation_id
-                 join deals d on d.id = i.deal_id
-                 where n.period = $1 and n.status <> $2 and n.amount_minor is not null",
-            )
-            .bind(period)
-            .bind(IncentiveStatus::Cancelled.as_str())
-            .fetch_all(&mut *conn)
-            .await?;
-            let spent = rows
-                .iter()
-                .filter(|(crm_id, _)| own || !previewed.contains(crm_id.as_str()))
-                .map(|(_, amount)| amount)
-                .sum();
             h.spent_in_period.insert(period.clone(), spent);
         }
     }

@@ -61,23 +61,18 @@ fn stored(
 }
 
 impl Programs {
-    fn parsed(&self, version: i64, definition: &str) -> anyhow::Result<Arc<Program>> {
-        if let Some(p) = self
-            .cache
+    fn cached(&self, version: i64) -> Option<Arc<Program>> {
+        self.cache
             .read()
             .ok()
             .and_then(|c| c.get(&version).cloned())
-        {
-            return Ok(p);
-        }
-        let request: ProgramRequest = serde_json::from_str(definition)?;
-        let program = Arc::new(request.parse(version).map_err(|faults| {
-            anyhow::anyhow!("stored program version {version} no longer parses: {faults:?}")
-        })?);
+    }
+
+    fn remember(&self, program: Arc<Program>) -> Arc<Program> {
         if let Ok(mut cache) = self.cache.write() {
-            cache.insert(version, program.clone());
+            cache.insert(program.version, program.clone());
         }
-        Ok(program)
+        program
     }
 
     /// The program in force for a deal decided at `decided_at`: the latest version
@@ -88,32 +83,56 @@ impl Programs {
         conn: &mut AnyConnection,
         decided_at: DateTime<Utc>,
     ) -> anyhow::Result<Arc<Program>> {
-        let row: Option<(i64, String)> = sqlx::query_as(
-            "select version, definition from program_versions
-             order by case when effective_from <= $1 then 0 else 1 end, 
+        let row: Option<(i64,)> = sqlx::query_as(
+            "select version from program_versions
+             order by case when effective_from <= $1 then 0 else 1 end,
                       case when effective_from <= $1 then -version else version end
              limit 1",
         )
         .bind(to_db(decided_at))
-        .fetch_optional(conn)
+        .fetch_optional(&mut *conn)
         .await?;
-        match row {
-            Some((version, definition)) => self.parsed(version, &definition),
-            None => Ok(Arc::new(Program::built_in())),
-        }
+        let version = row.map_or(0, |(v,)| v);
+        self.load(conn, version)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("program version {version} vanished"))
     }
 
     /// A given version (0 is the built-in program).
     pub async fn version(&self, db: &Db, version: i64) -> anyhow::Result<Option<Arc<Program>>> {
+        if let Some(p) = self.cached(version) {
+            return Ok(Some(p));
+        }
+        let mut conn = db.pool().acquire().await?;
+        self.load(&mut conn, version).await
+    }
+
+    /// From the cache, else parsed from its stored definition. Versions never change, so
+    /// a version once parsed is good for the life of the process.
+    async fn load(
+        &self,
+        conn: &mut AnyConnection,
+        version: i64,
+    ) -> anyhow::Result<Option<Arc<Program>>> {
+        if let Some(p) = self.cached(version) {
+            return Ok(Some(p));
+        }
         if version == 0 {
-            return Ok(Some(Arc::new(Program::built_in())));
+            return Ok(Some(self.remember(Arc::new(Program::built_in()))));
         }
         let row: Option<(String,)> =
             sqlx::query_as("select definition from program_versions where version = $1")
                 .bind(version)
-                .fetch_optional(db.pool())
+                .fetch_optional(conn)
                 .await?;
-        row.map(|(d,)| self.parsed(version, &d)).transpose()
+        let Some((definition,)) = row else {
+            return Ok(None);
+        };
+        let request: ProgramRequest = serde_json::from_str(&definition)?;
+        let program = request.parse(version).map_err(|faults| {
+            anyhow::anyhow!("stored program version {version} no longer parses: {faults:?}")
+        })?;
+        Ok(Some(self.remember(Arc::new(program))))
     }
 
     pub async fn current(db: &Db) -> anyhow::Result<Option<StoredVersion>> {
@@ -196,9 +215,7 @@ impl Programs {
                 current: latest + 1,
             });
         }
-        if let Ok(mut cache) = self.cache.write() {
-            cache.insert(version, Arc::new(program));
-        }
+        self.remember(Arc::new(program));
         Ok(StoredVersion {
             version,
             effective_from: stamp.clone(),
