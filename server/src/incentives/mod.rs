@@ -75,6 +75,43 @@ pub async fn earn(
         == 1)
 }
 
+/// Which earned incentives a fulfilment takes.
+pub enum Fulfilment<'a> {
+    /// One, by hand.
+    One { id: &'a str },
+    /// Every earned one, as one payout batch under this reference.
+    Payout { reference: &'a str },
+}
+
+/// Marks earned incentives fulfilled, guarded so none is paid twice: an incentive earned
+/// meanwhile waits for the next export, and two exports at once split the rows, never
+/// share one. Returns how many moved.
+pub async fn fulfil(
+    conn: &mut AnyConnection,
+    which: Fulfilment<'_>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let (id, reference) = match which {
+        Fulfilment::One { id } => (Some(id), None),
+        Fulfilment::Payout { reference } => (None, Some(reference)),
+    };
+    Ok(sqlx::query(
+        "update incentives set status = $1, fulfilled_at = $2, fulfilled_by = $3,
+             payout_reference = coalesce($4, payout_reference)
+         where status = $5 and ($6 is null or id = $6)",
+    )
+    .bind(IncentiveStatus::Fulfilled.as_str())
+    .bind(to_db(now))
+    .bind(by)
+    .bind(reference)
+    .bind(IncentiveStatus::Earned.as_str())
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// The invitation closed unanswered: the offer lapses and its budget is free again.
 pub async fn cancel(
     conn: &mut AnyConnection,

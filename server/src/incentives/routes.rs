@@ -6,10 +6,9 @@
 //!   under one payout reference, so a second export never pays twice;
 //! - `POST /api/v1/incentives/{id}/fulfil`: one incentive, fulfilled by hand.
 
-use super::IncentiveStatus;
+use super::{Fulfilment, IncentiveStatus};
 use crate::app::clock::Clock;
 use crate::auth::{Permission, Staff};
-use crate::platform::db::time::to_db;
 use crate::platform::db::{self, Db};
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::read_body;
@@ -148,21 +147,16 @@ async fn export_payouts(
     staff.require(Permission::ManageIncentives)?;
     let format = format(&query)?;
     let reference = format!("payout-{}", db::new_id());
-    let now = to_db(clock.now());
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    // One guarded update takes the batch: an incentive earned meanwhile waits for the
-    // next export, and two exports at once split the rows, never share one.
-    sqlx::query(
-        "update incentives set status = $1, fulfilled_at = $2, fulfilled_by = $3, payout_reference = $4
-         where status = $5",
+    super::fulfil(
+        &mut tx,
+        Fulfilment::Payout {
+            reference: &reference,
+        },
+        &staff.name,
+        clock.now(),
     )
-    .bind(IncentiveStatus::Fulfilled.as_str())
-    .bind(&now)
-    .bind(&staff.name)
-    .bind(&reference)
-    .bind(IncentiveStatus::Earned.as_str())
-    .execute(&mut *tx)
     .await?;
     let sql = format!("{SELECT} where n.payout_reference = $1 order by n.earned_at, n.id");
     let rows: Vec<IncentiveView> = sqlx::query_as(&sql)
@@ -183,18 +177,14 @@ async fn fulfil(
 ) -> ApiResult<HttpResponse> {
     read_body(&mut payload, 1024).await?;
     staff.require(Permission::ManageIncentives)?;
-    let moved = sqlx::query(
-        "update incentives set status = $1, fulfilled_at = $2, fulfilled_by = $3
-         where id = $4 and status = $5",
+    let mut conn = db.pool().acquire().await?;
+    let moved = super::fulfil(
+        &mut conn,
+        Fulfilment::One { id: &id },
+        &staff.name,
+        clock.now(),
     )
-    .bind(IncentiveStatus::Fulfilled.as_str())
-    .bind(to_db(clock.now()))
-    .bind(&staff.name)
-    .bind(id.as_str())
-    .bind(IncentiveStatus::Earned.as_str())
-    .execute(db.pool())
-    .await?
-    .rows_affected();
+    .await?;
     if moved == 0 {
         return Err(ApiError::Conflict {
             code: "not_earned",

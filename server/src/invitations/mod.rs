@@ -223,7 +223,7 @@ where
     Ok(query.execute(executor).await?.rows_affected())
 }
 
-/// Notes why an invitation was held or cancelled, next to its status.
+/// Notes why an invitation was held, cancelled or expired, next to its status.
 pub async fn set_reason<'c, E>(executor: E, invitation_id: &str, reason: &str) -> sqlx::Result<()>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,

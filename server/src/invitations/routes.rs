@@ -11,7 +11,6 @@ use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::read_body;
 use actix_web::{web, HttpResponse};
-use chrono::Duration;
 use chrono_tz::Tz;
 use debrief_common::ErrorBody;
 use serde::Serialize;
@@ -58,19 +57,17 @@ pub async fn release(
         None => None,
     }
     .unwrap_or_else(|| std::sync::Arc::new(crate::programs::Program::built_in()));
-    let (reminder_days, expires_after) = program
+    // Invitations from before programs were versioned have no segment: the built-in
+    // program's only one applies.
+    let Some(segment) = program
         .segments
         .iter()
         .find(|s| Some(&s.key) == segment.as_ref())
-        .map(|s| (s.reminder_days.clone(), s.expires_after_days))
-        .unwrap_or_else(|| (vec![3, 7], 30));
-    let hours = &planner.timing.business_hours;
-    let send_at = hours.next_slot(now, tz);
-    let reminders: Vec<_> = reminder_days
-        .iter()
-        .map(|&d| hours.next_slot(send_at + Duration::days(i64::from(d)), tz))
-        .collect();
-    let expires_at = send_at + Duration::days(i64::from(expires_after));
+        .or_else(|| program.segments.first())
+    else {
+        return Err(anyhow::anyhow!("program version {} has no segment", program.version).into());
+    };
+    let (send_at, reminders, expires_at) = planner.timing.schedule(now, tz, segment);
 
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;

@@ -161,6 +161,19 @@ pub enum Lookup {
     Unknown,
 }
 
+impl Lookup {
+    /// As a survey link: an interview invitation's token opens no survey (it serves for
+    /// opting out only).
+    pub fn survey_only(self) -> Lookup {
+        match self {
+            Lookup::Valid(i) | Lookup::Expired(i) if i.kind != InvitationKind::Survey => {
+                Lookup::Unknown
+            }
+            other => other,
+        }
+    }
+}
+
 pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result<Lookup> {
     if !looks_like_token(token) {
         return Ok(Lookup::Unknown);

@@ -3,6 +3,7 @@
 //! policy is checked again just before each send; each message is built and sent over the
 //! SMTP pool's connections in parallel, and each result handed back to the runner.
 
+use super::plan::within;
 use super::schedule::BusinessHours;
 use crate::app::metrics::Metrics;
 use crate::channels::email::mailer::{Mailer, SMTP_CONNECTIONS};
@@ -263,11 +264,6 @@ impl Handler for InvitationEmails {
     }
 }
 
-/// Days between two instants, as a whole-seconds comparison against `days`.
-fn within_days(then: Option<DateTime<Utc>>, now: DateTime<Utc>, days: i64) -> bool {
-    days > 0 && then.is_some_and(|t| now - t < chrono::Duration::days(days))
-}
-
 impl InvitationEmails {
     async fn send_one(
         &self,
@@ -322,15 +318,15 @@ impl InvitationEmails {
                 }
                 Err(e) => return Err(e.into()),
             };
-            if within_days(
-                invitation.person_last_sent,
+            if within(
+                invitation.person_last_sent.as_ref(),
                 now,
                 policy.person_cooldown_days,
             ) {
                 return Ok(Outcome::Skipped(vec![cancel(id, "person_cooldown")]));
             }
-            if within_days(
-                invitation.account_last_sent,
+            if within(
+                invitation.account_last_sent.as_ref(),
                 now,
                 policy.account_cooldown_days,
             ) {
@@ -527,41 +523,16 @@ impl Handler for Expiry {
             jobs.into_iter()
                 .map(|job| {
                     let result = match job.payload::<SendInvitation>() {
-                        Ok(p) => Ok(Outcome::Performed(vec![Box::new(Expire {
-                            invitation_id: p.invitation_id,
-                        })
-                            as Box<dyn Effect>])),
+                        Ok(p) => Ok(Outcome::Performed(vec![close(
+                            &p.invitation_id,
+                            Event::Expire,
+                            "expired",
+                        )])),
                         Err(e) => Err(Failure::permanent(e.to_string())),
                     };
                     (job, result)
                 })
                 .collect()
-        })
-    }
-}
-
-struct Expire {
-    invitation_id: String,
-}
-
-impl Effect for Expire {
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut sqlx::AnyConnection,
-        now: DateTime<Utc>,
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            let moved = invitations::apply(
-                &mut *conn,
-                Target::Invitation(&self.invitation_id),
-                Event::Expire,
-                now,
-            )
-            .await?;
-            if moved > 0 {
-                incentives::cancel(conn, &self.invitation_id, "expired", now).await?;
-            }
-            Ok(())
         })
     }
 }
@@ -598,21 +569,27 @@ impl Effect for InvitationEvent {
     }
 }
 
-/// Cancels an invitation the contact policy refused at send time, noting why, and lets
-/// its incentive offer lapse.
-struct Cancel {
+/// Closes an invitation unanswered (cancelled by the contact policy at send time, or
+/// expired), noting why, and lets its incentive offer lapse.
+struct Close {
     invitation_id: String,
+    event: Event,
     reason: &'static str,
 }
 
-fn cancel(invitation_id: &str, reason: &'static str) -> Box<dyn Effect> {
-    Box::new(Cancel {
+fn close(invitation_id: &str, event: Event, reason: &'static str) -> Box<dyn Effect> {
+    Box::new(Close {
         invitation_id: invitation_id.to_owned(),
+        event,
         reason,
     })
 }
 
-impl Effect for Cancel {
+fn cancel(invitation_id: &str, reason: &'static str) -> Box<dyn Effect> {
+    close(invitation_id, Event::Cancel, reason)
+}
+
+impl Effect for Close {
     fn apply<'a>(
         &'a self,
         conn: &'a mut sqlx::AnyConnection,
@@ -622,7 +599,7 @@ impl Effect for Cancel {
             let moved = invitations::apply(
                 &mut *conn,
                 Target::Invitation(&self.invitation_id),
-                Event::Cancel,
+                self.event,
                 now,
             )
             .await?;

@@ -8,7 +8,7 @@ use super::schedule::BusinessHours;
 use crate::invitations::{InvitationKind, InvitationStatus};
 use crate::people::suppressions::SuppressionSource;
 use crate::programs::{
-    ContactSelection, Incentive, IncentiveKind, Method, Program, Segment, SurveyKey, WhenSpent,
+    ContactSelection, Incentive, Method, Program, Segment, SurveyKey, WhenSpent,
 };
 use crate::text_enum;
 use chrono::{DateTime, Duration, Utc};
@@ -78,6 +78,29 @@ pub struct Timing {
     pub delay_after_decision: Duration,
 }
 
+impl Timing {
+    /// When an invitation to a buyer in `tz` goes out (the first business hour from
+    /// `earliest`), when its reminders follow, and when it expires.
+    pub fn schedule(
+        &self,
+        earliest: DateTime<Utc>,
+        tz: chrono_tz::Tz,
+        segment: &Segment,
+    ) -> (DateTime<Utc>, Vec<DateTime<Utc>>, DateTime<Utc>) {
+        let send_at = self.business_hours.next_slot(earliest, tz);
+        let reminders = segment
+            .reminder_days
+            .iter()
+            .map(|&d| {
+                self.business_hours
+                    .next_slot(send_at + Duration::days(i64::from(d)), tz)
+            })
+            .collect();
+        let expires_at = send_at + Duration::days(i64::from(segment.expires_after_days));
+        (send_at, reminders, expires_at)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Plan {
     pub crm_id: String,
@@ -116,8 +139,9 @@ pub struct LeftOut {
 }
 
 /// Whether `then` falls within `days` of `at`, either side: the preview replays past
-/// deals, whose neighbours may come before or after them.
-fn within(then: Option<&DateTime<Utc>>, at: DateTime<Utc>, days: i64) -> bool {
+/// deals, whose neighbours may come before or after them. The cooldowns use it when
+/// planning and again just before sending.
+pub(crate) fn within(then: Option<&DateTime<Utc>>, at: DateTime<Utc>, days: i64) -> bool {
     days > 0 && then.is_some_and(|t| (at - *t).num_seconds().abs() < days * 86_400)
 }
 
@@ -178,16 +202,17 @@ pub fn plan(
         invitations: Vec::new(),
         left_out: Vec::new(),
     };
+    // Buyers this deal already invited (it was posted before): neither invited again nor
+    // reported as left out.
+    let (already, fresh): (Vec<&Contact>, Vec<&Contact>) = deal.contacts.iter().partition(|c| {
+        history
+            .on_deal
+            .contains_key(&(deal.crm_id.clone(), c.email.clone()))
+    });
     let exclude_all = |out: &mut Plan, reason: Exclusion| {
         out.deal_excluded = Some(reason);
-        out.left_out = deal
-            .contacts
+        out.left_out = fresh
             .iter()
-            .filter(|c| {
-                !history
-                    .on_deal
-                    .contains_key(&(deal.crm_id.clone(), c.email.clone()))
-            })
             .map(|c| LeftOut {
                 email: c.email.clone(),
                 reason,
@@ -204,16 +229,6 @@ pub fn plan(
         Method::Survey | Method::SurveyThenInterview => InvitationKind::Survey,
         Method::Interview => InvitationKind::Interview,
     };
-    let already: Vec<&Contact> = deal
-        .contacts
-        .iter()
-        .filter(|c| {
-            history
-                .on_deal
-                .contains_key(&(deal.crm_id.clone(), c.email.clone()))
-        })
-        .collect();
-
     // Deal-level gates, for a deal not yet taken. Once a deal has invitations, a buyer
     // added later joins them without being drawn again.
     if already.is_empty() {
@@ -252,11 +267,9 @@ pub fn plan(
     }
 
     // Buyers in order of who best explains the choice; ties keep the CRM's order.
-    let mut candidates: Vec<(&Contact, Option<u8>)> = deal
-        .contacts
+    let mut candidates: Vec<(&Contact, Option<u8>)> = fresh
         .iter()
-        .filter(|c| !already.iter().any(|a| a.email == c.email))
-        .map(|c| (c, decider_rank(c.role.as_deref())))
+        .map(|c| (*c, decider_rank(c.role.as_deref())))
         .collect();
     candidates.sort_by_key(|(_, rank)| rank.unwrap_or(u8::MAX));
 
@@ -317,7 +330,8 @@ pub fn plan(
             &mut spent_in_period,
             &mut spent_by_account,
         );
-        let scheduled_for = timing.business_hours.next_slot(earliest, contact.time_zone);
+        let (scheduled_for, reminders, expires_at) =
+            timing.schedule(earliest, contact.time_zone, segment);
         out.invitations.push(PlannedInvitation {
             email: contact.email.clone(),
             name: contact.name.clone(),
@@ -332,17 +346,8 @@ pub fn plan(
             incentive,
             incentive_withheld: withheld,
             scheduled_for,
-            reminders: segment
-                .reminder_days
-                .iter()
-                .map(|&d| {
-                    timing.business_hours.next_slot(
-                        scheduled_for + Duration::days(i64::from(d)),
-                        contact.time_zone,
-                    )
-                })
-                .collect(),
-            expires_at: scheduled_for + Duration::days(i64::from(segment.expires_after_days)),
+            reminders,
+            expires_at,
         });
     }
     out
@@ -362,16 +367,11 @@ fn offer(
     else {
         return (None, false, false);
     };
-    let cost = match (&incentive.amount, &program.budget) {
-        (Some(amount), Some(budget)) if incentive.kind.has_amount() => {
-            debug_assert_eq!(amount.currency, budget.currency);
-            amount.minor_units
-        }
-        _ => return (Some(incentive.clone()), false, false),
-    };
-    let Some(budget) = &program.budget else {
+    // Only money counts against the budget (parsing puts it in the budget's currency).
+    let (Some(amount), Some(budget)) = (&incentive.amount, &program.budget) else {
         return (Some(incentive.clone()), false, false);
     };
+    let cost = amount.minor_units;
     let fits = budget
         .per_period_minor
         .is_none_or(|cap| *spent_in_period + cost <= cap)
@@ -401,20 +401,16 @@ impl History {
                 (deal.crm_id.clone(), invitation.email.clone()),
                 invitation.kind,
             );
-            if let Some(Incentive {
-                kind,
-                amount: Some(amount),
-                ..
-            }) = &invitation.incentive
+            if let Some(amount) = invitation
+                .incentive
+                .as_ref()
+                .and_then(|i| i.amount.as_ref())
             {
-                if matches!(kind, IncentiveKind::Money | IncentiveKind::Donation) {
-                    *self.spent_in_period.entry(plan.period.clone()).or_default() +=
-                        amount.minor_units;
-                    *self
-                        .spent_by_account
-                        .entry((deal.account_key.clone(), plan.period.clone()))
-                        .or_default() += amount.minor_units;
-                }
+                *self.spent_in_period.entry(plan.period.clone()).or_default() += amount.minor_units;
+                *self
+                    .spent_by_account
+                    .entry((deal.account_key.clone(), plan.period.clone()))
+                    .or_default() += amount.minor_units;
             }
         }
         self.account_last.insert(deal.account_key.clone(), at);

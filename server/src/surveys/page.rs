@@ -4,7 +4,7 @@
 use crate::app::clock::Clock;
 use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Lookup};
-use crate::invitations::{InvitationKind, InvitationStatus};
+use crate::invitations::InvitationStatus;
 use crate::platform::db::Db;
 use crate::web::html::{escape, html_page, invalid_link_page, message_page, server_error_page};
 use actix_web::http::StatusCode;
@@ -21,17 +21,13 @@ pub async fn survey_page(
     clock: web::Data<Clock>,
 ) -> HttpResponse {
     let lookup = match resolve(&db, &token, clock.now()).await {
-        Ok(lookup) => lookup,
+        Ok(lookup) => lookup.survey_only(),
         Err(e) => {
             tracing::error!(error = ?e, "survey page lookup failed");
             return server_error_page();
         }
     };
     let invitation = match lookup {
-        // An interview invitation's link is for opting out only; it opens no survey.
-        Lookup::Valid(i) | Lookup::Expired(i) if i.kind != InvitationKind::Survey => {
-            return invalid_link_page()
-        }
         Lookup::Valid(invitation) => invitation,
         Lookup::Expired(_) => {
             return message_page(

@@ -5,7 +5,7 @@ use super::answers::{mark_opened, mark_started, record_answer, Recorded};
 use crate::app::clock::Clock;
 use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Invitation, Lookup};
-use crate::invitations::{InvitationKind, InvitationStatus};
+use crate::invitations::InvitationStatus;
 use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::{read_body, Json};
@@ -42,10 +42,7 @@ fn buyer_cors() -> Cors {
 }
 
 async fn open(db: &Db, token: &str, now: DateTime<Utc>) -> ApiResult<Invitation> {
-    match resolve(db, token, now).await? {
-        Lookup::Valid(i) | Lookup::Expired(i) if i.kind != InvitationKind::Survey => {
-            Err(ApiError::NotFound("no survey matches this link"))
-        }
+    match resolve(db, token, now).await?.survey_only() {
         // An opted-out buyer's survey is closed for every purpose.
         Lookup::Valid(invitation) if invitation.status == InvitationStatus::OptedOut => {
             Err(opted_out())
