@@ -6,6 +6,7 @@ mod decisions;
 mod delivery;
 mod demo;
 mod follow_up;
+mod import;
 mod metrics;
 mod migrations;
 mod openapi;

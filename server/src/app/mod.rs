@@ -15,7 +15,7 @@ use crate::invitations::tokens::Tokens;
 use crate::jobs::runner::{Handler, Runner, Waker};
 use crate::outreach::invitation_email::{EmailContext, Expiry, InvitationEmails};
 use crate::outreach::plan::Timing;
-use crate::outreach::routes::post_decision;
+use crate::outreach::routes::{import_decisions, post_decision};
 use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::programs::store::Programs;
@@ -114,6 +114,7 @@ impl Application {
                 .route("/metrics", web::get().to(metrics::scrape))
                 .route("/api/v1/openapi.json", web::get().to(openapi::document))
                 .service(post_decision)
+                .service(import_decisions)
                 .service(get_participation)
                 .configure(crate::jobs::routes::configure)
                 .configure(crate::programs::routes::configure)

@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         crate::outreach::routes::post_decision,
+        crate::outreach::routes::import_decisions,
         crate::analytics::participation::get_participation,
         crate::programs::routes::get_program,
         crate::programs::routes::put_program,

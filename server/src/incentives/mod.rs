@@ -7,6 +7,7 @@ pub mod routes;
 
 use crate::invitations::InvitationStatus;
 use crate::outreach::decision::Money;
+use crate::platform::db::rows::{execute_many, Param};
 use crate::platform::db::{self, time::to_db};
 use crate::programs::{Incentive, IncentiveKind};
 use crate::text_enum;
@@ -23,34 +24,40 @@ text_enum! {
     }
 }
 
-/// Records the offer made with a new invitation.
-pub async fn offer(
-    conn: &mut AnyConnection,
+/// The row that offers `incentive` on a new invitation, for [`offer_many`].
+pub fn offer_row(
     invitation_id: &str,
     account_id: &str,
     incentive: &Incentive,
     period: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> Vec<Param> {
+    vec![
+        db::new_id().into(),
+        invitation_id.into(),
+        account_id.into(),
+        incentive.key.as_str().into(),
+        incentive.kind.as_str().into(),
+        incentive.amount.as_ref().map(|m| m.minor_units).into(),
+        incentive.amount.as_ref().map(|m| m.currency.clone()).into(),
+        incentive.quantity.into(),
+        incentive.name.as_deref().into(),
+        period.into(),
+        IncentiveStatus::Offered.as_str().into(),
+        to_db(now).into(),
+    ]
+}
+
+/// Offers incentives on new invitations: each starts `offered` (an invitation has one
+/// offer at most).
+pub async fn offer_many(conn: &mut AnyConnection, rows: Vec<Vec<Param>>) -> sqlx::Result<()> {
+    execute_many(
+        conn,
         "insert into incentives (id, invitation_id, account_id, incentive_key, kind, amount_minor,
-             currency, quantity, label, period, status, offered_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         on conflict (invitation_id) do nothing",
+             currency, quantity, label, period, status, offered_at)",
+        "on conflict (invitation_id) do nothing",
+        rows,
     )
-    .bind(db::new_id())
-    .bind(invitation_id)
-    .bind(account_id)
-    .bind(&incentive.key)
-    .bind(incentive.kind.as_str())
-    .bind(incentive.amount.as_ref().map(|m| m.minor_units))
-    .bind(incentive.amount.as_ref().map(|m| m.currency.clone()))
-    .bind(incentive.quantity)
-    .bind(incentive.name.as_deref())
-    .bind(period)
-    .bind(IncentiveStatus::Offered.as_str())
-    .bind(to_db(now))
-    .execute(conn)
     .await?;
     Ok(())
 }

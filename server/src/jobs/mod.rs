@@ -63,32 +63,62 @@ impl Job {
     }
 }
 
-/// Queues a job in the caller's transaction. Returns false when a job with this dedupe
-/// key already exists (whatever its status): the work is already planned or done.
-pub async fn enqueue(
+/// A job to queue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: JobKind,
+    pub dedupe_key: String,
+    payload: String,
+    pub run_at: DateTime<Utc>,
+}
+
+impl NewJob {
+    pub fn new(
+        kind: JobKind,
+        dedupe_key: String,
+        payload: &impl Serialize,
+        run_at: DateTime<Utc>,
+    ) -> anyhow::Result<NewJob> {
+        Ok(NewJob {
+            kind,
+            dedupe_key,
+            payload: serde_json::to_string(payload)?,
+            run_at,
+        })
+    }
+}
+
+/// Queues jobs in the caller's transaction. A job whose dedupe key exists already
+/// (whatever its status) is left out: that work is already planned or done. Returns how
+/// many were queued.
+pub async fn enqueue_many(
     conn: &mut AnyConnection,
-    kind: JobKind,
-    dedupe_key: &str,
-    payload: &impl Serialize,
-    run_at: DateTime<Utc>,
+    jobs: Vec<NewJob>,
     now: DateTime<Utc>,
-) -> anyhow::Result<bool> {
-    let inserted = sqlx::query(
-        "insert into jobs (id, kind, dedupe_key, payload, status, attempts, run_at, created_at)
-         values ($1, $2, $3, $4, $5, 0, $6, $7)
-         on conflict (dedupe_key) do nothing",
+) -> anyhow::Result<u64> {
+    let stamp = to_db(now);
+    let rows = jobs
+        .into_iter()
+        .map(|job| {
+            vec![
+                db::new_id().into(),
+                job.kind.as_str().into(),
+                job.dedupe_key.into(),
+                job.payload.into(),
+                JobStatus::Pending.as_str().into(),
+                0i64.into(),
+                to_db(job.run_at).into(),
+                (&stamp).into(),
+            ]
+        })
+        .collect();
+    Ok(db::rows::execute_many(
+        conn,
+        "insert into jobs (id, kind, dedupe_key, payload, status, attempts, run_at, created_at)",
+        "on conflict (dedupe_key) do nothing",
+        rows,
     )
-    .bind(db::new_id())
-    .bind(kind.as_str())
-    .bind(dedupe_key)
-    .bind(serde_json::to_string(payload)?)
-    .bind(JobStatus::Pending.as_str())
-    .bind(to_db(run_at))
-    .bind(to_db(now))
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+    .await?)
 }
 
 /// Makes a pending job due now, with a new payload. False when there is no pending job

@@ -6,6 +6,7 @@ use super::decision::{Contact, Decision, Declined, Money, Person};
 use super::plan::{History, Tally};
 use crate::incentives::IncentiveStatus;
 use crate::invitations::{InvitationKind, InvitationStatus};
+use crate::platform::db::rows::list;
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::Db;
 use crate::programs::Program;
@@ -85,7 +86,7 @@ async fn spent_in(
 }
 
 /// Bind parameters per statement: well under both engines' limits.
-const CHUNK: usize = 500;
+const CHUNK: usize = 2_000;
 
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
@@ -94,14 +95,41 @@ fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// A period's segment tallies and budget spent, carried from one chunk of an import to
+/// the next. Both are aggregates over the whole period, so reading them for every chunk
+/// would make an import quadratic in the deals of a period; an import reads them once
+/// and folds its own plans in. Deals posted live while an import runs are therefore not
+/// counted against that import's quotas (they see the import's committed chunks).
+#[derive(Debug, Default)]
+pub struct Carried {
+    periods: HashSet<String>,
+    tallies: HashMap<(String, String), Tally>,
+    spent: HashMap<String, i64>,
+}
+
+impl Carried {
+    /// Keeps the periods' totals after a run was planned into `history`.
+    pub fn keep(&mut self, history: &History) {
+        for ((segment, period), tally) in &history.tallies {
+            self.tallies
+                .insert((segment.clone(), period.clone()), tally.clone());
+        }
+        for (period, spent) in &history.spent_in_period {
+            self.spent.insert(period.clone(), *spent);
+        }
+        self.periods.extend(history.periods.iter().cloned());
+    }
+}
+
 /// `own`: whether the deals' own stored invitations count. They do when a deal is
 /// recorded (a re-post keeps its invitations); they do not when the preview replays
-/// stored deals as if they were new.
+/// stored deals as if they were new. `carried`: period totals an import already holds.
 pub async fn load(
     conn: &mut AnyConnection,
     deals: &[Decision],
     program: &Program,
     own: bool,
+    carried: Option<&Carried>,
 ) -> anyhow::Result<History> {
     let mut h = History::default();
     let crm_ids: Vec<&str> = deals.iter().map(|d| d.crm_id.as_str()).collect();
@@ -118,6 +146,12 @@ pub async fn load(
         .into_iter()
         .collect();
     let previewed: HashSet<&str> = crm_ids.iter().copied().collect();
+    // Budget spent is read only for the caps the program has.
+    let budget = program.budget.as_ref();
+    let period_budget = budget.is_some_and(|b| b.per_period_minor.is_some());
+    let account_budget = budget.is_some_and(|b| b.per_account_minor.is_some());
+    // Statuses are written into the SQL (they are constants), so that the address and
+    // account lists are the only parameters and bind positionally (see `rows::list`).
     let cancelled = InvitationStatus::Cancelled.as_str();
 
     for chunk in emails.chunks(CHUNK) {
@@ -126,29 +160,30 @@ pub async fn load(
              from invitations i
              join persons p on p.id = i.person_id
              join deals d on d.id = i.deal_id
-             where i.status <> $1 and p.email in ({})",
-            placeholders(2, chunk.len())
+             where i.status <> '{cancelled}' and p.email in ({})",
+            list(conn, chunk.len())
         );
-        let mut q = sqlx::query_as::<_, (String, String, String, String)>(&sql).bind(cancelled);
+        let mut q = sqlx::query_as::<_, (String, String, String, String)>(&sql);
         for e in chunk {
             q = q.bind(*e);
         }
         for (email, crm_id, kind, created_at) in q.fetch_all(&mut *conn).await? {
             if previewed.contains(crm_id.as_str()) {
-                if own {
-                    let kind: InvitationKind = kind.parse().map_err(anyhow::Error::msg)?;
-                    h.on_deal.insert((crm_id, email), kind);
+                if !own {
+                    continue;
                 }
-                continue;
+                let kind: InvitationKind = kind.parse().map_err(anyhow::Error::msg)?;
+                h.on_deal.insert((crm_id.clone(), email.clone()), kind);
             }
-            let at = from_db(&created_at)?;
-            let last = h.person_last.entry(email).or_insert(at);
-            *last = (*last).max(at);
+            h.person_last
+                .entry(email)
+                .or_default()
+                .note(&crm_id, from_db(&created_at)?);
         }
 
         let sql = format!(
             "select email, source from suppressions where lifted_at is null and email in ({})",
-            placeholders(1, chunk.len())
+            list(conn, chunk.len())
         );
         let mut q = sqlx::query_as::<_, (String, String)>(&sql);
         for e in chunk {
@@ -170,34 +205,35 @@ pub async fn load(
              from invitations i
              join accounts a on a.id = i.account_id
              join deals d on d.id = i.deal_id
-             where i.status <> $1 and a.key in ({})",
-            placeholders(2, chunk.len())
+             where i.status <> '{cancelled}' and a.key in ({})",
+            list(conn, chunk.len())
         );
-        let mut q = sqlx::query_as::<_, (String, String, String)>(&sql).bind(cancelled);
+        let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
         for a in chunk {
             q = q.bind(*a);
         }
         for (key, crm_id, created_at) in q.fetch_all(&mut *conn).await? {
-            if previewed.contains(crm_id.as_str()) {
+            if !own && previewed.contains(crm_id.as_str()) {
                 continue;
             }
-            let at = from_db(&created_at)?;
-            let last = h.account_last.entry(key).or_insert(at);
-            *last = (*last).max(at);
+            h.account_last
+                .entry(key)
+                .or_default()
+                .note(&crm_id, from_db(&created_at)?);
         }
 
-        if program.budget.is_some() {
+        if account_budget {
             let sql = format!(
                 "select a.key, n.period, d.crm_id, n.amount_minor
                  from incentives n
                  join accounts a on a.id = n.account_id
                  join invitations i on i.id = n.invitation_id
                  join deals d on d.id = i.deal_id
-                 where n.status <> $1 and n.amount_minor is not null and a.key in ({})",
-                placeholders(2, chunk.len()),
+                 where n.status <> '{}' and n.amount_minor is not null and a.key in ({})",
+                IncentiveStatus::Cancelled.as_str(),
+                list(conn, chunk.len()),
             );
-            let mut q = sqlx::query_as::<_, (String, String, String, i64)>(&sql)
-                .bind(IncentiveStatus::Cancelled.as_str());
+            let mut q = sqlx::query_as::<_, (String, String, String, i64)>(&sql);
             for a in chunk {
                 q = q.bind(*a);
             }
@@ -209,8 +245,28 @@ pub async fn load(
         }
     }
 
-    let segment_keys: Vec<&str> = program.segments.iter().map(|s| s.key.as_str()).collect();
+    // Only the segments whose rules consult their tallies: the aggregate reads every deal
+    // of theirs in the period, and a volume segment without a quota has many.
+    let segment_keys: Vec<&str> = program
+        .segments
+        .iter()
+        .filter(|s| s.target_per_period.is_some() || s.max_outcome_share.is_some())
+        .map(|s| s.key.as_str())
+        .collect();
+    h.periods = periods.clone();
     for period in &periods {
+        if let Some(carried) = carried.filter(|c| c.periods.contains(period)) {
+            for ((segment, p), tally) in &carried.tallies {
+                if p == period {
+                    h.tallies
+                        .insert((segment.clone(), p.clone()), tally.clone());
+                }
+            }
+            if let Some(spent) = carried.spent.get(period) {
+                h.spent_in_period.insert(period.clone(), *spent);
+            }
+            continue;
+        }
         let Some(deal) = deals
             .iter()
             .find(|d| program.period.label(d.decided_at) == *period)
@@ -220,17 +276,24 @@ pub async fn load(
         let (start, end) = program.period.bounds(deal.decided_at);
         // Aggregates over the whole period; a replay then takes its own deals back out,
         // since they are planned again as if new.
-        let mut tallies = period_tallies(&mut *conn, start, end, &segment_keys, None).await?;
-        let mut spent = if program.budget.is_some() {
+        let mut tallies = if segment_keys.is_empty() {
+            HashMap::new()
+        } else {
+            period_tallies(&mut *conn, start, end, &segment_keys, None).await?
+        };
+        let mut spent = if period_budget {
             spent_in(&mut *conn, period, None).await?
         } else {
             0
         };
         if !own {
             for chunk in crm_ids.chunks(CHUNK) {
-                for (key, own_tally) in
+                let own_tallies = if segment_keys.is_empty() {
+                    HashMap::new()
+                } else {
                     period_tallies(&mut *conn, start, end, &segment_keys, Some(chunk)).await?
-                {
+                };
+                for (key, own_tally) in own_tallies {
                     if let Some(t) = tallies.get_mut(&key) {
                         t.completed -= own_tally.completed;
                         for (outcome, n) in own_tally.invited_deals {
@@ -238,7 +301,7 @@ pub async fn load(
                         }
                     }
                 }
-                if program.budget.is_some() {
+                if period_budget {
                     spent -= spent_in(&mut *conn, period, Some(chunk)).await?;
                 }
             }
@@ -246,7 +309,7 @@ pub async fn load(
         for (segment, tally) in tallies.drain() {
             h.tallies.insert((segment, period.clone()), tally);
         }
-        if program.budget.is_some() {
+        if period_budget {
             h.spent_in_period.insert(period.clone(), spent);
         }
     }

@@ -50,11 +50,13 @@ text_enum! {
 /// bulk import) folds each plan back in with [`History::record`].
 #[derive(Debug, Default, Clone)]
 pub struct History {
-    /// Latest invitation per person (address), on any other deal.
-    pub person_last: HashMap<String, DateTime<Utc>>,
+    /// Latest invitation per person (address), by the deal that made it. Keyed by deal
+    /// so that a deal's own invitations never count against it, even when many deals
+    /// are planned in one run.
+    pub person_last: HashMap<String, Latest>,
     pub suppressed: HashMap<String, SuppressionSource>,
-    /// Latest invitation per account key, on any other deal.
-    pub account_last: HashMap<String, DateTime<Utc>>,
+    /// Latest invitation per account key, by the deal that made it.
+    pub account_last: HashMap<String, Latest>,
     /// Invitations this deal already has (it was posted before), by address.
     pub on_deal: HashMap<(String, String), InvitationKind>,
     /// Per segment key and period label.
@@ -62,6 +64,32 @@ pub struct History {
     /// Budget already committed (offered, earned or fulfilled), in the budget currency.
     pub spent_in_period: HashMap<String, i64>,
     pub spent_by_account: HashMap<(String, String), i64>,
+    /// The periods whose tallies and budget were loaded.
+    pub periods: std::collections::BTreeSet<String>,
+}
+
+/// The latest invitation time per deal (CRM id), for one person or account.
+#[derive(Debug, Default, Clone)]
+pub struct Latest(HashMap<String, DateTime<Utc>>);
+
+impl Latest {
+    pub fn note(&mut self, crm_id: &str, at: DateTime<Utc>) {
+        match self.0.get_mut(crm_id) {
+            Some(t) => *t = (*t).max(at),
+            None => {
+                self.0.insert(crm_id.to_owned(), at);
+            }
+        }
+    }
+
+    /// The latest invitation made by any deal but this one.
+    pub fn elsewhere(&self, crm_id: &str) -> Option<DateTime<Utc>> {
+        self.0
+            .iter()
+            .filter(|(deal, _)| deal.as_str() != crm_id)
+            .map(|(_, at)| *at)
+            .max()
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -113,6 +141,9 @@ pub struct Plan {
     pub period: String,
     pub invitations: Vec<PlannedInvitation>,
     pub left_out: Vec<LeftOut>,
+    /// Buyers of this deal invited before (it was posted earlier).
+    #[serde(skip)]
+    pub already_invited: usize,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -201,6 +232,7 @@ pub fn plan(
         period: period.clone(),
         invitations: Vec::new(),
         left_out: Vec::new(),
+        already_invited: 0,
     };
     // Buyers this deal already invited (it was posted before): neither invited again nor
     // reported as left out.
@@ -209,6 +241,7 @@ pub fn plan(
             .on_deal
             .contains_key(&(deal.crm_id.clone(), c.email.clone()))
     });
+    out.already_invited = already.len();
     let exclude_all = |out: &mut Plan, reason: Exclusion| {
         out.deal_excluded = Some(reason);
         out.left_out = fresh
@@ -257,7 +290,11 @@ pub fn plan(
             }
         }
         if within(
-            history.account_last.get(&deal.account_key),
+            history
+                .account_last
+                .get(&deal.account_key)
+                .and_then(|l| l.elsewhere(&deal.crm_id))
+                .as_ref(),
             at,
             program.policy.account_cooldown_days,
         ) {
@@ -307,7 +344,11 @@ pub fn plan(
             None => {}
         }
         if within(
-            history.person_last.get(&contact.email),
+            history
+                .person_last
+                .get(&contact.email)
+                .and_then(|l| l.elsewhere(&deal.crm_id))
+                .as_ref(),
             at,
             program.policy.person_cooldown_days,
         ) {
@@ -396,7 +437,10 @@ impl History {
             return;
         }
         for invitation in &plan.invitations {
-            self.person_last.insert(invitation.email.clone(), at);
+            self.person_last
+                .entry(invitation.email.clone())
+                .or_default()
+                .note(&deal.crm_id, at);
             self.on_deal.insert(
                 (deal.crm_id.clone(), invitation.email.clone()),
                 invitation.kind,
@@ -413,8 +457,12 @@ impl History {
                     .or_default() += amount.minor_units;
             }
         }
-        self.account_last.insert(deal.account_key.clone(), at);
-        if let Some(segment) = &plan.segment {
+        self.account_last
+            .entry(deal.account_key.clone())
+            .or_default()
+            .note(&deal.crm_id, at);
+        // A deal counts once in its segment's tally: when it is first invited.
+        if let Some(segment) = plan.segment.as_ref().filter(|_| plan.already_invited == 0) {
             *self
                 .tallies
                 .entry((segment.clone(), plan.period.clone()))

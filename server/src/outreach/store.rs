@@ -1,17 +1,20 @@
-//! Recording a decided deal: one transaction upserts the deal, its account and buyers,
-//! plans it under the program in force when it was decided, and applies the plan: the
-//! invitations, their links, the incentive offers and every job (email, reminders,
-//! expiry). Posting the same deal again updates it and never duplicates an invitation.
+//! Recording decided deals, one posted or thousands imported: in one transaction, the
+//! deals are planned under the program in force when each was decided, then written with
+//! their accounts, buyers and the plan: the invitations, their links, the incentive
+//! offers and every job (email, reminders, expiry). Posting the same deal again updates it
+//! and never duplicates an invitation. Every statement writes many rows at once, so an
+//! import of 100,000 deals costs a few hundred statements, not a million.
 
 use super::decision::Decision;
 use super::history;
 use super::invitation_email::SendInvitation;
-use super::plan::{self, Exclusion, LeftOut, Plan, Timing};
+use super::plan::{self, Exclusion, LeftOut, Plan, PlannedInvitation, Timing};
 use crate::incentives;
 use crate::invitations::tokens::Tokens;
 use crate::invitations::{InvitationKind, InvitationStatus};
-use crate::jobs::{self, JobKind};
+use crate::jobs::{self, JobKind, NewJob};
 use crate::people;
+use crate::platform::db::rows::{execute_many, insert_many};
 use crate::platform::db::{self, time::to_db, Db};
 use crate::programs::store::Programs;
 use crate::programs::Method;
@@ -65,61 +68,190 @@ pub async fn record_decision(
     decision: &Decision,
     now: DateTime<Utc>,
 ) -> anyhow::Result<RecordedDecision> {
-    // The transaction's first statement is a write. On SQLite a transaction that reads
-    // first and writes later must upgrade its lock, and that upgrade fails at once (no
-    // busy wait) if another connection wrote in between; writing first waits its turn.
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    let stored = store_deal(&mut tx, decision, now).await?;
-    let program = planner
-        .programs
-        .in_force_at(&mut tx, decision.decided_at)
-        .await?;
-    let history = history::load(&mut tx, std::slice::from_ref(decision), &program, true).await?;
-    let plan = plan::plan(decision, &program, &history, &planner.timing, now);
-    let created_ids = apply(&mut tx, &stored, &plan, &planner.tokens, now).await?;
-    let invitations = invitations_of(&mut tx, &stored.deal_id, &created_ids).await?;
+    let mut recorded =
+        record_in(&mut tx, planner, std::slice::from_ref(decision), now, None).await?;
+    let one = recorded
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("the deal was not recorded"))?;
+    let invitations = invitations_of(&mut tx, &one.deal_id, &one.created_invitations).await?;
     tx.commit().await?;
-
     Ok(RecordedDecision {
-        deal_id: stored.deal_id,
+        deal_id: one.deal_id,
         crm_id: decision.crm_id.clone(),
-        created: stored.created,
-        program_version: plan.program_version,
-        segment: plan.segment,
-        method: plan.method,
-        excluded: plan.deal_excluded,
+        created: one.created,
+        program_version: one.plan.program_version,
+        segment: one.plan.segment,
+        method: one.plan.method,
+        excluded: one.plan.deal_excluded,
         invitations,
-        left_out: plan.left_out,
+        left_out: one.plan.left_out,
     })
 }
 
-/// A deal as written: its id and the ids of its account and buyers.
-pub struct StoredDeal {
-    pub deal_id: String,
-    pub account_id: String,
-    pub created: bool,
-    /// Per address: (contact id, person id).
-    pub contacts: HashMap<String, (String, String)>,
+/// Deals per transaction in an import: large enough that the commit and the history
+/// queries are shared by many deals, small enough that a live decision waits little.
+pub const IMPORT_CHUNK: usize = 1_000;
+
+/// Records many decided deals, in order, as if each were posted after the one before it:
+/// a buyer invited by an earlier deal of the import is in cooldown for a later one, and
+/// quotas and budgets count the import's own invitations. Deals are written in
+/// transactions of [`IMPORT_CHUNK`]; each CRM id must appear once.
+pub async fn record_decisions(
+    db: &Db,
+    planner: &Planner,
+    decisions: &[Decision],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Recorded>> {
+    let mut seen = std::collections::HashSet::with_capacity(decisions.len());
+    if let Some(twice) = decisions.iter().find(|d| !seen.insert(d.crm_id.as_str())) {
+        anyhow::bail!("deal {} appears twice in one import", twice.crm_id);
+    }
+    let mut recorded = Vec::with_capacity(decisions.len());
+    let mut carried = HashMap::new();
+    for chunk in decisions.chunks(IMPORT_CHUNK) {
+        let mut conn = db.pool().acquire().await?;
+        let mut tx = conn.begin().await?;
+        // A failed chunk fails the import, so what is carried is always committed.
+        recorded.extend(record_in(&mut tx, planner, chunk, now, Some(&mut carried)).await?);
+        tx.commit().await?;
+    }
+    Ok(recorded)
 }
 
-async fn store_deal(
+/// One deal as written and planned.
+#[derive(Debug)]
+pub struct Recorded {
+    pub deal_id: String,
+    pub account_id: String,
+    /// True when this call created the deal; false when it updated it.
+    pub created: bool,
+    pub plan: Plan,
+    /// The invitations this call created.
+    pub created_invitations: Vec<String>,
+}
+
+/// Records deals with distinct CRM ids in the caller's transaction: accounts first, then,
+/// for each run of deals under one program version, history, plans and writes. A run
+/// sees the writes of the runs before it.
+async fn record_in(
     tx: &mut AnyConnection,
-    decision: &Decision,
+    planner: &Planner,
+    decisions: &[Decision],
     now: DateTime<Utc>,
-) -> anyhow::Result<StoredDeal> {
+    mut carried: Option<&mut HashMap<i64, history::Carried>>,
+) -> anyhow::Result<Vec<Recorded>> {
+    // The transaction's first statement is a write. On SQLite a transaction that reads
+    // first and writes later must upgrade its lock, and that upgrade fails at once (no
+    // busy wait) if another connection wrote in between; writing first waits its turn.
+    let accounts = store_accounts(tx, decisions, now).await?;
+    let decided: Vec<DateTime<Utc>> = decisions.iter().map(|d| d.decided_at).collect();
+    let programs = planner.programs.in_force_for(tx, &decided).await?;
+    let mut recorded = Vec::with_capacity(decisions.len());
+    let mut start = 0;
+    while start < decisions.len() {
+        let program = &programs[start];
+        let end = start
+            + programs[start..]
+                .iter()
+                .take_while(|p| p.version == program.version)
+                .count();
+        let run = &decisions[start..end];
+        let held = carried.as_deref().and_then(|c| c.get(&program.version));
+        let mut history = history::load(tx, run, program, true, held).await?;
+        let plans: Vec<Plan> = run
+            .iter()
+            .map(|deal| {
+                let plan = plan::plan(deal, program, &history, &planner.timing, now);
+                history.record(deal, &plan, now);
+                plan
+            })
+            .collect();
+        if let Some(carried) = carried.as_deref_mut() {
+            carried.entry(program.version).or_default().keep(&history);
+        }
+        recorded.extend(write_run(tx, run, plans, &accounts, &planner.tokens, now).await?);
+        start = end;
+    }
+    Ok(recorded)
+}
+
+/// Creates or renames the deals' accounts (the last deal's name wins, as posting in
+/// order would leave it); their ids by account key.
+async fn store_accounts(
+    tx: &mut AnyConnection,
+    decisions: &[Decision],
+    now: DateTime<Utc>,
+) -> anyhow::Result<HashMap<String, String>> {
+    let names = decisions
+        .iter()
+        .map(|d| (d.account_key.as_str(), d.account_name.as_str()))
+        .collect();
+    Ok(people::upsert_accounts(tx, names, now).await?)
+}
+
+/// Writes a run of planned deals: the deals with their verdict, their buyers, then each
+/// new invitation with its link, incentive offer and jobs.
+async fn write_run(
+    tx: &mut AnyConnection,
+    run: &[Decision],
+    plans: Vec<Plan>,
+    accounts: &HashMap<String, String>,
+    tokens: &Tokens,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Recorded>> {
     let stamp = to_db(now);
-    let account_id =
-        people::upsert_account(tx, &decision.account_key, &decision.account_name, now).await?;
-    let new_id = db::new_id();
-    let (deal_id,): (String,) = sqlx::query_as(
-        "insert into deals (id, account_id, crm_id, outcome, decided_at, amount_minor, currency, sales_cycle_days,
-             competitors, region, persona, product_line, company_type, icp_fit, renewal_date,
-             strategic, account_name, account_manager_name, account_manager_email, created_at, updated_at,
-             declined_reason, declined_detail, request_kind)
-         values ($1, $20, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19,
-             $21, $22, $23)
-         on conflict (crm_id) do update set
+    let account_of = |d: &Decision| {
+        accounts
+            .get(&d.account_key)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("account {} was not stored", d.account_key))
+    };
+
+    let mut new_ids = Vec::with_capacity(run.len());
+    let mut rows = Vec::with_capacity(run.len());
+    for (d, plan) in run.iter().zip(&plans) {
+        let id = db::new_id();
+        new_ids.push(id.clone());
+        rows.push(vec![
+            id.into(),
+            account_of(d)?.into(),
+            (&d.crm_id).into(),
+            d.outcome.as_str().into(),
+            to_db(d.decided_at).into(),
+            d.amount.minor_units.into(),
+            (&d.amount.currency).into(),
+            d.sales_cycle_days.into(),
+            serde_json::to_string(&d.competitors)?.into(),
+            d.region.as_deref().into(),
+            d.persona.as_deref().into(),
+            d.product_line.as_deref().into(),
+            d.company_type.as_deref().into(),
+            d.icp_fit.map(|f| f.as_str()).into(),
+            d.renewal_date.map(|r| r.to_string()).into(),
+            i64::from(d.strategic).into(),
+            (&d.account_name).into(),
+            (&d.account_manager.name).into(),
+            (&d.account_manager.email).into(),
+            (&stamp).into(),
+            (&stamp).into(),
+            d.declined.as_ref().map(|x| x.reason.as_str()).into(),
+            d.declined.as_ref().and_then(|x| x.detail.clone()).into(),
+            d.request_kind.as_deref().into(),
+            plan.program_version.into(),
+            plan.segment.as_deref().into(),
+            plan.deal_excluded.map(|e| e.as_str()).into(),
+        ]);
+    }
+    let deal_ids: HashMap<String, String> = insert_many::<(String, String)>(
+        tx,
+        "insert into deals (id, account_id, crm_id, outcome, decided_at, amount_minor, currency,
+             sales_cycle_days, competitors, region, persona, product_line, company_type, icp_fit,
+             renewal_date, strategic, account_name, account_manager_name, account_manager_email,
+             created_at, updated_at, declined_reason, declined_detail, request_kind,
+             program_version, segment_key, outside_reason)",
+        "on conflict (crm_id) do update set
              account_id = excluded.account_id, outcome = excluded.outcome, decided_at = excluded.decided_at,
              amount_minor = excluded.amount_minor, currency = excluded.currency,
              sales_cycle_days = excluded.sales_cycle_days, competitors = excluded.competitors,
@@ -130,161 +262,242 @@ async fn store_deal(
              account_manager_name = excluded.account_manager_name,
              account_manager_email = excluded.account_manager_email,
              declined_reason = excluded.declined_reason, declined_detail = excluded.declined_detail,
-             request_kind = excluded.request_kind,
+             request_kind = excluded.request_kind, program_version = excluded.program_version,
+             segment_key = excluded.segment_key, outside_reason = excluded.outside_reason,
              updated_at = excluded.updated_at
-         returning id",
+         returning crm_id, id",
+        rows,
     )
-    .bind(&new_id)
-    .bind(&decision.crm_id)
-    .bind(decision.outcome.as_str())
-    .bind(to_db(decision.decided_at))
-    .bind(decision.amount.minor_units)
-    .bind(&decision.amount.currency)
-    .bind(decision.sales_cycle_days)
-    .bind(serde_json::to_string(&decision.competitors)?)
-    .bind(decision.region.as_deref())
-    .bind(decision.persona.as_deref())
-    .bind(decision.product_line.as_deref())
-    .bind(decision.company_type.as_deref())
-    .bind(decision.icp_fit.map(|f| f.as_str()))
-    .bind(decision.renewal_date.map(|d| d.to_string()))
-    .bind(i64::from(decision.strategic))
-    .bind(&decision.account_name)
-    .bind(&decision.account_manager.name)
-    .bind(&decision.account_manager.email)
-    .bind(&stamp)
-    .bind(&account_id)
-    .bind(decision.declined.as_ref().map(|d| d.reason.as_str()))
-    .bind(decision.declined.as_ref().and_then(|d| d.detail.clone()))
-    .bind(decision.request_kind.as_deref())
-    .fetch_one(&mut *tx)
-    .await?;
+    .await?
+    .into_iter()
+    .collect();
 
-    let mut contacts = HashMap::with_capacity(decision.contacts.len());
-    for contact in &decision.contacts {
-        let person_id = people::upsert_person(tx, &contact.email, &contact.name, now).await?;
-        let (contact_id,): (String,) = sqlx::query_as(
-            "insert into contacts (id, deal_id, name, person_id, role, locale, time_zone, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $8)
-             on conflict (deal_id, person_id) do update set
+    // Buyers: one person per address across the run (the last name wins), then one
+    // contact row per deal and person.
+    let person_names = run
+        .iter()
+        .flat_map(|d| &d.contacts)
+        .map(|c| (c.email.as_str(), c.name.as_str()))
+        .collect();
+    let person_ids = people::upsert_persons(tx, person_names, now).await?;
+    let lookup = |map: &HashMap<String, String>, key: &str, what: &str| {
+        map.get(key)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("{what} {key} was not stored"))
+    };
+    // A new deal's buyers and invitations cannot conflict with stored rows, so their ids
+    // are the ones generated here; only a deal posted before needs them read back.
+    let fresh: std::collections::HashSet<&str> = run
+        .iter()
+        .zip(&new_ids)
+        .filter(|(d, id)| deal_ids.get(&d.crm_id) == Some(*id))
+        .map(|(d, _)| d.crm_id.as_str())
+        .collect();
+    let mut contact_ids: HashMap<(String, String), String> = HashMap::new();
+    let (mut new_rows, mut known_rows) = (Vec::new(), Vec::new());
+    for d in run {
+        let deal_id = lookup(&deal_ids, &d.crm_id, "deal")?;
+        for c in &d.contacts {
+            let id = db::new_id();
+            let person_id = lookup(&person_ids, &c.email, "person")?;
+            let row = vec![
+                id.clone().into(),
+                deal_id.clone().into(),
+                (&c.name).into(),
+                person_id.clone().into(),
+                c.role.as_deref().into(),
+                c.locale.code().into(),
+                c.time_zone.name().into(),
+                (&stamp).into(),
+                (&stamp).into(),
+            ];
+            if fresh.contains(d.crm_id.as_str()) {
+                contact_ids.insert((deal_id.clone(), person_id), id);
+                new_rows.push(row);
+            } else {
+                known_rows.push(row);
+            }
+        }
+    }
+    const CONTACTS: &str = "insert into contacts (id, deal_id, name, person_id, role, locale,
+         time_zone, created_at, updated_at)";
+    execute_many(tx, CONTACTS, "", new_rows).await?;
+    contact_ids.extend(
+        insert_many::<(String, String, String)>(
+            tx,
+            CONTACTS,
+            "on conflict (deal_id, person_id) do update set
                  name = excluded.name, role = excluded.role, locale = excluded.locale,
                  time_zone = excluded.time_zone, updated_at = excluded.updated_at
-             returning id",
+             returning deal_id, person_id, id",
+            known_rows,
         )
-        .bind(db::new_id())
-        .bind(&deal_id)
-        .bind(&contact.name)
-        .bind(&person_id)
-        .bind(contact.role.as_deref())
-        .bind(contact.locale.code())
-        .bind(contact.time_zone.name())
-        .bind(&stamp)
-        .fetch_one(&mut *tx)
-        .await?;
-        contacts.insert(contact.email.clone(), (contact_id, person_id));
+        .await?
+        .into_iter()
+        .map(|(deal, person, id)| ((deal, person), id)),
+    );
+
+    let mut planned_by_contact: HashMap<String, (usize, &PlannedInvitation)> = HashMap::new();
+    let mut inserted: Vec<(String, String)> = Vec::new();
+    let (mut new_rows, mut known_rows) = (Vec::new(), Vec::new());
+    for (i, (d, plan)) in run.iter().zip(&plans).enumerate() {
+        let deal_id = lookup(&deal_ids, &d.crm_id, "deal")?;
+        let account_id = account_of(d)?;
+        for planned in &plan.invitations {
+            let person_id = lookup(&person_ids, &planned.email, "person")?;
+            let contact_id = contact_ids
+                .get(&(deal_id.clone(), person_id.clone()))
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("the plan names a buyer the deal does not have"))?;
+            planned_by_contact.insert(contact_id.clone(), (i, planned));
+            let id = db::new_id();
+            let row = vec![
+                id.clone().into(),
+                deal_id.clone().into(),
+                contact_id.clone().into(),
+                planned.kind.as_str().into(),
+                planned.status.as_str().into(),
+                planned.status_reason.into(),
+                to_db(planned.scheduled_for).into(),
+                (&stamp).into(),
+                person_id.into(),
+                account_id.clone().into(),
+                plan.program_version.into(),
+                plan.segment.as_deref().into(),
+                planned.survey.map(|s| s.as_str()).into(),
+                planned.incentive.as_ref().map(|i| i.key.as_str()).into(),
+                to_db(planned.expires_at).into(),
+            ];
+            if fresh.contains(d.crm_id.as_str()) {
+                inserted.push((contact_id, id));
+                new_rows.push(row);
+            } else {
+                known_rows.push(row);
+            }
+        }
     }
-    Ok(StoredDeal {
-        created: deal_id == new_id,
-        deal_id,
-        account_id,
-        contacts,
-    })
-}
-
-/// Writes a plan: the deal's verdict, then each new invitation with its link, incentive
-/// offer and jobs. Returns the ids of the invitations it created.
-pub async fn apply(
-    tx: &mut AnyConnection,
-    deal: &StoredDeal,
-    plan: &Plan,
-    tokens: &Tokens,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Vec<String>> {
-    let stamp = to_db(now);
-    sqlx::query(
-        "update deals set program_version = $1, segment_key = $2, outside_reason = $3 where id = $4",
-    )
-    .bind(plan.program_version)
-    .bind(plan.segment.as_deref())
-    .bind(plan.deal_excluded.map(|e| e.as_str()))
-    .bind(&deal.deal_id)
-    .execute(&mut *tx)
-    .await?;
-
-    let mut created = Vec::with_capacity(plan.invitations.len());
-    for planned in &plan.invitations {
-        let Some((contact_id, person_id)) = deal.contacts.get(&planned.email) else {
-            anyhow::bail!("the plan names a buyer the deal does not have");
-        };
-        let inserted: Option<(String,)> = sqlx::query_as(
-            "insert into invitations (id, deal_id, contact_id, kind, status, status_reason, scheduled_for,
-                 created_at, person_id, account_id, program_version, segment_key, survey_key,
-                 incentive_key, expires_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-             on conflict (contact_id, kind) do nothing
-             returning id",
+    const INVITATIONS: &str = "insert into invitations (id, deal_id, contact_id, kind, status,
+         status_reason, scheduled_for, created_at, person_id, account_id, program_version,
+         segment_key, survey_key, incentive_key, expires_at)";
+    execute_many(tx, INVITATIONS, "", new_rows).await?;
+    // `on conflict do nothing`: a concurrent post of the same deal may have got in
+    // first, and then that one stands.
+    inserted.extend(
+        insert_many::<(String, String)>(
+            tx,
+            INVITATIONS,
+            "on conflict (contact_id, kind) do nothing returning contact_id, id",
+            known_rows,
         )
-        .bind(db::new_id())
-        .bind(&deal.deal_id)
-        .bind(contact_id)
-        .bind(planned.kind.as_str())
-        .bind(planned.status.as_str())
-        .bind(planned.status_reason)
-        .bind(to_db(planned.scheduled_for))
-        .bind(&stamp)
-        .bind(person_id)
-        .bind(&deal.account_id)
-        .bind(plan.program_version)
-        .bind(plan.segment.as_deref())
-        .bind(planned.survey.map(|s| s.as_str()))
-        .bind(planned.incentive.as_ref().map(|i| i.key.as_str()))
-        .bind(to_db(planned.expires_at))
-        .fetch_optional(&mut *tx)
-        .await?;
-        // Already there: a concurrent post of the same deal got in first.
-        let Some((invitation_id,)) = inserted else {
+        .await?,
+    );
+
+    let mut created: Vec<Vec<String>> = vec![Vec::new(); run.len()];
+    let mut token_rows = Vec::with_capacity(inserted.len());
+    let mut offer_rows = Vec::new();
+    let mut jobs = Vec::new();
+    for (contact_id, invitation_id) in inserted {
+        let Some(&(i, planned)) = planned_by_contact.get(&contact_id) else {
             continue;
         };
-        sqlx::query(
-            "insert into invitation_tokens (token_hash, invitation_id, created_at, expires_at)
-             values ($1, $2, $3, $4)",
-        )
-        .bind(tokens.stored_hash(&invitation_id))
-        .bind(&invitation_id)
-        .bind(&stamp)
-        .bind(to_db(planned.expires_at))
-        .execute(&mut *tx)
-        .await?;
+        let plan = &plans[i];
+        token_rows.push(vec![
+            tokens.stored_hash(&invitation_id).into(),
+            (&invitation_id).into(),
+            (&stamp).into(),
+            to_db(planned.expires_at).into(),
+        ]);
         if let Some(incentive) = &planned.incentive {
-            incentives::offer(
-                tx,
+            offer_rows.push(incentives::offer_row(
                 &invitation_id,
-                &deal.account_id,
+                &account_of(&run[i])?,
                 incentive,
                 &plan.period,
                 now,
-            )
-            .await?;
+            ));
         }
         if planned.status == InvitationStatus::Scheduled {
-            schedule_jobs(
-                tx,
+            jobs.extend(invitation_jobs(
                 &invitation_id,
                 planned.kind,
                 planned.scheduled_for,
                 &planned.reminders,
                 planned.expires_at,
-                now,
-            )
-            .await?;
+            )?);
         }
-        created.push(invitation_id);
+        created[i].push(invitation_id);
     }
-    Ok(created)
+    execute_many(
+        tx,
+        "insert into invitation_tokens (token_hash, invitation_id, created_at, expires_at)",
+        "",
+        token_rows,
+    )
+    .await?;
+    incentives::offer_many(tx, offer_rows).await?;
+    jobs::enqueue_many(tx, jobs, now).await?;
+
+    run.iter()
+        .zip(plans)
+        .zip(new_ids)
+        .zip(created)
+        .map(|(((d, plan), new_id), created_invitations)| {
+            let deal_id = lookup(&deal_ids, &d.crm_id, "deal")?;
+            Ok(Recorded {
+                created: deal_id == new_id,
+                deal_id,
+                account_id: account_of(d)?,
+                plan,
+                created_invitations,
+            })
+        })
+        .collect()
 }
 
-/// Queues an invitation's email, its reminders and its expiry. Dedupe keys make this
-/// safe to call twice (a held invitation released twice queues nothing more).
+/// An invitation's email, its reminders and its expiry, as jobs. Dedupe keys make
+/// queueing them twice harmless (a held invitation released twice queues nothing more).
+fn invitation_jobs(
+    invitation_id: &str,
+    kind: InvitationKind,
+    send_at: DateTime<Utc>,
+    reminders: &[DateTime<Utc>],
+    expires_at: DateTime<Utc>,
+) -> anyhow::Result<Vec<NewJob>> {
+    let job_kind = match kind {
+        InvitationKind::Survey => JobKind::SurveyInvitation,
+        InvitationKind::Interview => JobKind::InterviewInvitation,
+    };
+    let payload = |reminder| SendInvitation {
+        invitation_id: invitation_id.to_owned(),
+        reminder,
+        any_hour: false,
+    };
+    let mut jobs = Vec::with_capacity(reminders.len() + 2);
+    jobs.push(NewJob::new(
+        job_kind,
+        format!("{job_kind}:{invitation_id}"),
+        &payload(None),
+        send_at,
+    )?);
+    for (n, at) in reminders.iter().enumerate() {
+        let number = u32::try_from(n + 1)?;
+        jobs.push(NewJob::new(
+            JobKind::InvitationReminder,
+            format!("reminder:{invitation_id}:{number}"),
+            &payload(Some(number)),
+            *at,
+        )?);
+    }
+    jobs.push(NewJob::new(
+        JobKind::InvitationExpiry,
+        format!("expiry:{invitation_id}"),
+        &payload(None),
+        expires_at,
+    )?);
+    Ok(jobs)
+}
+
+/// Queues one invitation's jobs (see [`invitation_jobs`]).
 pub async fn schedule_jobs(
     tx: &mut AnyConnection,
     invitation_id: &str,
@@ -294,52 +507,8 @@ pub async fn schedule_jobs(
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let job_kind = match kind {
-        InvitationKind::Survey => JobKind::SurveyInvitation,
-        InvitationKind::Interview => JobKind::InterviewInvitation,
-    };
-    jobs::enqueue(
-        tx,
-        job_kind,
-        &format!("{job_kind}:{invitation_id}"),
-        &SendInvitation {
-            invitation_id: invitation_id.to_owned(),
-            reminder: None,
-            any_hour: false,
-        },
-        send_at,
-        now,
-    )
-    .await?;
-    for (n, at) in reminders.iter().enumerate() {
-        let number = u32::try_from(n + 1)?;
-        jobs::enqueue(
-            tx,
-            JobKind::InvitationReminder,
-            &format!("reminder:{invitation_id}:{number}"),
-            &SendInvitation {
-                invitation_id: invitation_id.to_owned(),
-                reminder: Some(number),
-                any_hour: false,
-            },
-            *at,
-            now,
-        )
-        .await?;
-    }
-    jobs::enqueue(
-        tx,
-        JobKind::InvitationExpiry,
-        &format!("expiry:{invitation_id}"),
-        &SendInvitation {
-            invitation_id: invitation_id.to_owned(),
-            reminder: None,
-            any_hour: false,
-        },
-        expires_at,
-        now,
-    )
-    .await?;
+    let jobs = invitation_jobs(invitation_id, kind, send_at, reminders, expires_at)?;
+    jobs::enqueue_many(tx, jobs, now).await?;
     Ok(())
 }
 

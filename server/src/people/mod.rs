@@ -4,48 +4,61 @@
 pub mod routes;
 pub mod suppressions;
 
+use crate::platform::db::rows::insert_many;
 use crate::platform::db::{self, time::to_db};
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
+use std::collections::HashMap;
 
-/// The account with this key (CRM id or name), created or renamed as the CRM says.
-pub async fn upsert_account(
+/// Creates or renames accounts, given as key → name; their ids by key. One row per key:
+/// PostgreSQL refuses to upsert one row twice in a statement.
+pub async fn upsert_accounts(
     conn: &mut AnyConnection,
-    key: &str,
-    name: &str,
+    names: HashMap<&str, &str>,
     now: DateTime<Utc>,
-) -> sqlx::Result<String> {
-    let (id,): (String,) = sqlx::query_as(
-        "insert into accounts (id, key, name, created_at, updated_at) values ($1, $2, $3, $4, $4)
-         on conflict (key) do update set name = excluded.name, updated_at = excluded.updated_at
-         returning id",
-    )
-    .bind(db::new_id())
-    .bind(key)
-    .bind(name)
-    .bind(to_db(now))
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+) -> sqlx::Result<HashMap<String, String>> {
+    upsert(conn, "accounts", "key", names, now).await
 }
 
-/// The person with this (lower-cased) address, created or renamed as the CRM says.
-pub async fn upsert_person(
+/// Creates or renames persons, given as (lower-cased) address → name; their ids by
+/// address.
+pub async fn upsert_persons(
     conn: &mut AnyConnection,
-    email: &str,
-    name: &str,
+    names: HashMap<&str, &str>,
     now: DateTime<Utc>,
-) -> sqlx::Result<String> {
-    let (id,): (String,) = sqlx::query_as(
-        "insert into persons (id, email, name, created_at, updated_at) values ($1, $2, $3, $4, $4)
-         on conflict (email) do update set name = excluded.name, updated_at = excluded.updated_at
-         returning id",
+) -> sqlx::Result<HashMap<String, String>> {
+    upsert(conn, "persons", "email", names, now).await
+}
+
+async fn upsert(
+    conn: &mut AnyConnection,
+    table: &str,
+    key: &str,
+    names: HashMap<&str, &str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<HashMap<String, String>> {
+    let stamp = to_db(now);
+    let rows = names
+        .into_iter()
+        .map(|(k, name)| {
+            vec![
+                db::new_id().into(),
+                k.into(),
+                name.into(),
+                (&stamp).into(),
+                (&stamp).into(),
+            ]
+        })
+        .collect();
+    let ids: Vec<(String, String)> = insert_many(
+        conn,
+        &format!("insert into {table} (id, {key}, name, created_at, updated_at)"),
+        &format!(
+            "on conflict ({key}) do update set name = excluded.name, updated_at = excluded.updated_at
+             returning {key}, id"
+        ),
+        rows,
     )
-    .bind(db::new_id())
-    .bind(email)
-    .bind(name)
-    .bind(to_db(now))
-    .fetch_one(conn)
     .await?;
-    Ok(id)
+    Ok(ids.into_iter().collect())
 }

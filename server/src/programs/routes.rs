@@ -281,7 +281,7 @@ async fn preview(
     };
 
     let mut conn = db.pool().acquire().await?;
-    let history = history::load(&mut conn, &deals, &program, !replay).await?;
+    let history = history::load(&mut conn, &deals, &program, !replay, None).await?;
     drop(conn);
     let plans = simulate(&deals, &program, history, &planner, replay, now);
     Ok(HttpResponse::Ok().json(summarise(&program, version, &deals, plans)))

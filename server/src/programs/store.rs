@@ -83,19 +83,42 @@ impl Programs {
         conn: &mut AnyConnection,
         decided_at: DateTime<Utc>,
     ) -> anyhow::Result<Arc<Program>> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "select version from program_versions
-             order by case when effective_from <= $1 then 0 else 1 end,
-                      case when effective_from <= $1 then -version else version end
-             limit 1",
-        )
-        .bind(to_db(decided_at))
-        .fetch_optional(&mut *conn)
-        .await?;
-        let version = row.map_or(0, |(v,)| v);
-        self.load(conn, version)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("program version {version} vanished"))
+        let mut programs = self.in_force_for(conn, &[decided_at]).await?;
+        programs
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no program for the deal"))
+    }
+
+    /// [`Programs::in_force_at`] for many decision times, with one query: an import
+    /// plans thousands of deals at once.
+    pub async fn in_force_for(
+        &self,
+        conn: &mut AnyConnection,
+        decided: &[DateTime<Utc>],
+    ) -> anyhow::Result<Vec<Arc<Program>>> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("select version, effective_from from program_versions order by version")
+                .fetch_all(&mut *conn)
+                .await?;
+        let timeline = rows
+            .into_iter()
+            .map(|(v, from)| Ok((v, crate::platform::db::time::from_db(&from)?)))
+            .collect::<anyhow::Result<Vec<(i64, DateTime<Utc>)>>>()?;
+        let mut programs = Vec::with_capacity(decided.len());
+        for at in decided {
+            let version = timeline
+                .iter()
+                .rev()
+                .find(|(_, from)| from <= at)
+                .or(timeline.first())
+                .map_or(0, |(v, _)| *v);
+            let program = self
+                .load(conn, version)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("program version {version} vanished"))?;
+            programs.push(program);
+        }
+        Ok(programs)
     }
 
     /// A given version (0 is the built-in program).

@@ -12,11 +12,12 @@ use serde::de::DeserializeOwned;
 /// Largest body any endpoint accepts.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// A JSON body of type `T`, at most [`BODY_LIMIT`] bytes. Type errors become a 422 naming
-/// the field path (`contacts[1].email`), not a bare serde message.
-pub struct Json<T>(pub T);
+/// A JSON body of type `T`, at most `LIMIT` bytes ([`BODY_LIMIT`] unless an endpoint
+/// takes bulk data). Type errors become a 422 naming the field path (`contacts[1].email`),
+/// not a bare serde message.
+pub struct Json<T, const LIMIT: usize = BODY_LIMIT>(pub T);
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for Json<T, LIMIT> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -38,10 +39,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
         Box::pin(async move {
-            if declared_len.is_some_and(|n| n > BODY_LIMIT) {
-                return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+            if declared_len.is_some_and(|n| n > LIMIT) {
+                return Err(ApiError::PayloadTooLarge { limit: LIMIT });
             }
-            let body = read_body(&mut payload, BODY_LIMIT).await?;
+            let body = read_body(&mut payload, LIMIT).await?;
             if !is_json {
                 return Err(ApiError::UnsupportedMediaType);
             }

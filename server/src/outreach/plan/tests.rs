@@ -139,7 +139,9 @@ fn a_buyer_invited_recently_elsewhere_is_skipped_and_the_account_cap_holds() {
     let mut history = History::default();
     history
         .person_last
-        .insert("b1@opp-2.example".into(), now() - Duration::days(10));
+        .entry("b1@opp-2.example".into())
+        .or_default()
+        .note("OPP-1", now() - Duration::days(10));
     let p = plan(&d, &program, &history, &timing(), now());
     let reasons: HashMap<&str, Exclusion> = p
         .left_out
