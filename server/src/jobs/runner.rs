@@ -14,7 +14,7 @@ use crate::platform::db::{dialect, Db};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::future::BoxFuture;
 use sqlx::{Acquire, AnyConnection};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -133,6 +133,16 @@ pub struct Pass {
 }
 
 impl Pass {
+    fn count(&mut self, counted: Counted) {
+        match counted {
+            Counted::Sent => self.sent += 1,
+            Counted::Skipped => self.skipped += 1,
+            Counted::Retried => self.retried += 1,
+            Counted::Dead => self.dead += 1,
+            Counted::Postponed => self.postponed += 1,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.sent + self.skipped + self.retried + self.dead + self.postponed == 0
     }
@@ -185,38 +195,55 @@ impl Runner {
     }
 
     /// Runs passes until `shutdown` resolves. When idle it waits to be woken or for the
-    /// poll interval. On shutdown it claims nothing more; a pass in flight gets
-    /// `shutdown_grace` to finish, after which its unrecorded jobs are released for
-    /// another instance (or the next start) to run.
+    /// poll interval. Passes overlap: while one pass's results are recorded, the next
+    /// pass claims and performs (its jobs cannot be the same: those are still leased).
+    /// On shutdown it claims nothing more; the pass in flight gets `shutdown_grace` to
+    /// finish and be recorded, after which its unrecorded jobs are released for another
+    /// instance (or the next start) to run.
     pub async fn run(self, waker: Waker, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut recording: Option<tokio::task::JoinHandle<anyhow::Result<Pass>>> = None;
         loop {
-            let pass = self.run_once();
-            tokio::pin!(pass);
-            let result = tokio::select! {
-                result = &mut pass => result,
+            let perform = self.perform_due();
+            tokio::pin!(perform);
+            let performed = tokio::select! {
+                performed = &mut perform => performed,
                 () = &mut shutdown => {
-                    match tokio::time::timeout(self.settings.shutdown_grace, pass).await {
-                        Ok(Err(e)) => tracing::error!(error = ?e, "job pass failed during shutdown"),
-                        Ok(Ok(_)) => {}
-                        Err(_) => {
-                            tracing::warn!("shutdown: a job pass did not finish in time; releasing its jobs");
-                            if let Err(e) = self.release_leases().await {
-                                tracing::error!(error = ?e, "releasing job leases failed");
-                            }
+                    let finish = async {
+                        if let Some(previous) = recording.take() {
+                            recorded(previous.await);
+                        }
+                        match perform.await {
+                            Ok(results) => recorded(Ok(self.record(results).await)),
+                            Err(e) => tracing::error!(error = ?e, "job pass failed during shutdown"),
+                        }
+                    };
+                    if tokio::time::timeout(self.settings.shutdown_grace, finish).await.is_err() {
+                        tracing::warn!("shutdown: a job pass did not finish in time; releasing its jobs");
+                        if let Err(e) = self.release_leases().await {
+                            tracing::error!(error = ?e, "releasing job leases failed");
                         }
                     }
                     return;
                 }
             };
-            let idle = match result {
-                Ok(pass) => pass.is_empty(),
-                Err(e) => {
-                    tracing::error!(error = ?e, "job pass failed");
+            // One recording in flight at most.
+            if let Some(previous) = recording.take() {
+                recorded(previous.await);
+            }
+            let busy = match performed {
+                Ok(results) if !results.is_empty() => {
+                    let runner = self.clone();
+                    recording = Some(tokio::spawn(async move { runner.record(results).await }));
                     true
                 }
+                Ok(_) => false,
+                Err(e) => {
+                    tracing::error!(error = ?e, "job pass failed");
+                    false
+                }
             };
-            if idle {
+            if !busy {
                 tokio::select! {
                     () = &mut shutdown => return,
                     () = waker.0.notified() => {}
@@ -229,10 +256,19 @@ impl Runner {
     /// One pass: claims the jobs due now, performs them and records the results. Tests
     /// call this directly after moving the clock.
     pub async fn run_once(&self) -> anyhow::Result<Pass> {
+        let results = self.perform_due().await?;
+        if results.is_empty() {
+            return Ok(Pass::default());
+        }
+        self.record(results).await
+    }
+
+    /// Claims the jobs due now and hands each kind's batch to its handler.
+    async fn perform_due(&self) -> anyhow::Result<Vec<JobResult>> {
         let now = self.clock.now();
         let jobs = self.claim_due(now).await?;
         if jobs.is_empty() {
-            return Ok(Pass::default());
+            return Ok(Vec::new());
         }
         let mut by_kind: HashMap<JobKind, Vec<Job>> = HashMap::new();
         for job in jobs {
@@ -251,7 +287,7 @@ impl Runner {
         for batch in futures_util::future::join_all(batches).await {
             results.extend(batch);
         }
-        self.record(results).await
+        Ok(results)
     }
 
     async fn claim_due(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<Job>> {
@@ -313,13 +349,86 @@ impl Runner {
     }
 
     async fn try_record(&self, results: &[JobResult]) -> anyhow::Result<Pass> {
+        match self.record_at_once(results).await {
+            Ok(pass) => return Ok(pass),
+            Err(e) => {
+                tracing::warn!(error = %e, "recording a pass at once failed; recording job by job");
+            }
+        }
+        self.record_job_by_job(results).await
+    }
+
+    /// The usual case, in few statements: every finished job is marked done by one
+    /// update, then the handlers' writes follow, all in one transaction. Any error undoes
+    /// it all, and [`Runner::record_job_by_job`] takes over.
+    async fn record_at_once(&self, results: &[JobResult]) -> anyhow::Result<Pass> {
+        let now = self.clock.now();
+        let mut conn = self.db.pool().acquire().await?;
+        let mut tx = conn.begin().await?;
+        let finished: Vec<&str> = results
+            .iter()
+            .filter(|(_, r)| matches!(r, Ok(Outcome::Performed(_) | Outcome::Skipped(_))))
+            .map(|(job, _)| job.id.as_str())
+            .collect();
+        let mut ours = HashSet::with_capacity(finished.len());
+        for chunk in finished.chunks(1_000) {
+            let sql = format!(
+                "update jobs set status = $1, done_at = $2, lease_owner = null, lease_until = null
+                 where lease_owner = $3 and id in ({}) returning id",
+                (4..4 + chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query_as::<_, (String,)>(&sql)
+                .bind(JobStatus::Done.as_str())
+                .bind(to_db(now))
+                .bind(&self.owner);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            ours.extend(q.fetch_all(&mut *tx).await?.into_iter().map(|(id,)| id));
+        }
+        let mut pass = Pass::default();
+        for (job, result) in results {
+            let counted = match result {
+                Ok(Outcome::Performed(effects) | Outcome::Skipped(effects)) => {
+                    // Not ours: another runner took the job over and records it.
+                    if !ours.contains(&job.id) {
+                        continue;
+                    }
+                    apply(&mut tx, effects, now).await?;
+                    if matches!(result, Ok(Outcome::Performed(_))) {
+                        Counted::Sent
+                    } else {
+                        Counted::Skipped
+                    }
+                }
+                Ok(Outcome::Later(at)) => {
+                    if !self.postpone(&mut tx, job, *at).await? {
+                        continue;
+                    }
+                    Counted::Postponed
+                }
+                Err(failure) => match self.fail(&mut tx, job, failure, now).await? {
+                    Some(counted) => counted,
+                    None => continue,
+                },
+            };
+            pass.count(counted);
+        }
+        tx.commit().await?;
+        Ok(pass)
+    }
+
+    /// Each job in a savepoint of its own: one job's failing write must not undo the
+    /// bookkeeping of the others, whose emails are already gone.
+    async fn record_job_by_job(&self, results: &[JobResult]) -> anyhow::Result<Pass> {
         let now = self.clock.now();
         let mut conn = self.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;
         let mut pass = Pass::default();
         for (job, result) in results {
-            // A savepoint per job: one job's failing write must not undo the bookkeeping
-            // of the others, whose emails are already gone.
             let mut one = tx.begin().await?;
             let counted = match result {
                 Ok(Outcome::Later(at)) => {
@@ -362,46 +471,55 @@ impl Runner {
                         Counted::Skipped
                     }
                 }
-                Err(failure) => {
-                    let gives_up = failure.permanent || job.attempts >= self.settings.max_attempts;
-                    // The error text stays on the job row, not in the log: SMTP servers
-                    // echo recipient addresses in their answers.
-                    tracing::warn!(
-                        job = %job.id, kind = %job.kind, attempts = job.attempts, gives_up,
-                        "job attempt failed"
-                    );
-                    let (status, retry_at) = if gives_up {
-                        (JobStatus::Dead, None)
-                    } else {
-                        let delay = backoff(self.settings.base_backoff, job.attempts);
-                        (JobStatus::Pending, Some(now + delay))
-                    };
-                    if !self
-                        .finish(&mut one, job, status, Some(&failure.message), retry_at, now)
-                        .await?
-                    {
+                Err(failure) => match self.fail(&mut one, job, failure, now).await? {
+                    Some(counted) => counted,
+                    None => {
                         one.rollback().await?;
                         continue;
                     }
-                    if gives_up {
-                        apply(&mut one, &failure.if_final, now).await?;
-                        Counted::Dead
-                    } else {
-                        Counted::Retried
-                    }
-                }
+                },
             };
             one.commit().await?;
-            match counted {
-                Counted::Sent => pass.sent += 1,
-                Counted::Skipped => pass.skipped += 1,
-                Counted::Retried => pass.retried += 1,
-                Counted::Dead => pass.dead += 1,
-                Counted::Postponed => pass.postponed += 1,
-            }
+            pass.count(counted);
         }
         tx.commit().await?;
         Ok(pass)
+    }
+
+    /// Records a failed attempt: retried later, or dead when the runner gives up. `None`
+    /// when the lease is no longer ours.
+    async fn fail(
+        &self,
+        conn: &mut AnyConnection,
+        job: &Job,
+        failure: &Failure,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Counted>> {
+        let gives_up = failure.permanent || job.attempts >= self.settings.max_attempts;
+        // The error text stays on the job row, not in the log: SMTP servers
+        // echo recipient addresses in their answers.
+        tracing::warn!(
+            job = %job.id, kind = %job.kind, attempts = job.attempts, gives_up,
+            "job attempt failed"
+        );
+        let (status, retry_at) = if gives_up {
+            (JobStatus::Dead, None)
+        } else {
+            let delay = backoff(self.settings.base_backoff, job.attempts);
+            (JobStatus::Pending, Some(now + delay))
+        };
+        if !self
+            .finish(conn, job, status, Some(&failure.message), retry_at, now)
+            .await?
+        {
+            return Ok(None);
+        }
+        if gives_up {
+            apply(conn, &failure.if_final, now).await?;
+            Ok(Some(Counted::Dead))
+        } else {
+            Ok(Some(Counted::Retried))
+        }
     }
 
     /// Ends this runner's hold on a job: done, dead, or pending again at `retry_at`.
@@ -468,6 +586,15 @@ impl Runner {
         .execute(self.db.pool())
         .await?;
         Ok(())
+    }
+}
+
+/// Logs how recording a pass ended; its jobs' leases run out if it failed.
+fn recorded(outcome: Result<anyhow::Result<Pass>, tokio::task::JoinError>) {
+    match outcome {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!(error = ?e, "recording a job pass failed"),
+        Err(e) => tracing::error!(error = ?e, "recording a job pass stopped abnormally"),
     }
 }
 
