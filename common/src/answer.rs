@@ -16,6 +16,10 @@ pub struct AnswerRequest {
     pub nps: Option<i64>,
     #[serde(default)]
     pub reason: String,
+    /// The buyer agreed to a follow-up conversation (offered when the survey's view says
+    /// `offers_interview`).
+    #[serde(default)]
+    pub interview: bool,
 }
 
 /// An answer that passed validation.
@@ -25,6 +29,7 @@ pub struct ValidAnswer {
     /// Trimmed; `None` when the buyer left it empty (the reason is optional: a score alone
     /// still counts).
     pub reason: Option<String>,
+    pub interview: bool,
 }
 
 impl AnswerRequest {
@@ -60,6 +65,7 @@ impl AnswerRequest {
             (Some(nps), true) => Ok(ValidAnswer {
                 nps,
                 reason: (!reason.is_empty()).then(|| reason.to_owned()),
+                interview: self.interview,
             }),
             _ => Err(errors),
         }
@@ -74,6 +80,7 @@ mod tests {
         AnswerRequest {
             nps,
             reason: reason.to_owned(),
+            interview: false,
         }
     }
 

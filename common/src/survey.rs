@@ -22,4 +22,7 @@ pub struct SurveyView {
     pub locale: Locale,
     /// The vendor's name, for "How likely are you to recommend {company}".
     pub company: String,
+    /// The survey ends by asking whether the buyer would talk to us for 30 minutes.
+    #[serde(default)]
+    pub offers_interview: bool,
 }

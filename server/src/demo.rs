@@ -244,10 +244,11 @@ async fn seed_quarter(db: &Db, planner: &Planner, now: DateTime<Utc>) -> anyhow:
                 let answer = AnswerRequest {
                     nps: Some(nps),
                     reason: REASONS[rng.random_range(0..REASONS.len())].into(),
+                    interview: false,
                 }
                 .validate()
                 .map_err(|e| anyhow::anyhow!("demo answer is invalid: {e:?}"))?;
-                record_answer(db, id, Locale::En, &answer, at + Duration::hours(5)).await?;
+                record_answer(db, id, Locale::En, &answer, None, at + Duration::hours(5)).await?;
             }
         }
     }

@@ -298,10 +298,92 @@ async fn only_owners_manage_suppressions_and_incentives(app: TestApp) {
     }
 }
 
+async fn a_buyer_who_says_yes_at_the_end_of_the_survey_is_invited_to_an_interview(
+    mut app: TestApp,
+) {
+    app.put_program(&json!({
+        "name": "Survey, then talk",
+        "segments": [{ "key": "all", "name": "All", "method": "survey_then_interview" }]
+    }))
+    .await;
+    let reply = app.post_decision(&lost_deal("F-1")).await;
+    assert_eq!(
+        reply.body["method"], "survey_then_interview",
+        "{}",
+        reply.text
+    );
+    let survey = app.deliver_and_read_invitation().await;
+    assert_eq!(survey.score_links.len(), 11, "the survey goes first");
+    let token = survey.token();
+    let view = app.get_survey(&token).await;
+    assert_eq!(view.body["offers_interview"], true, "{}", view.text);
+
+    let answered = app
+        .post_response(
+            &token,
+            &json!({ "nps": 6, "reason": "Pricing", "interview": true }),
+        )
+        .await;
+    assert_eq!(answered.status, 201, "{}", answered.text);
+    assert_eq!(answered.body["interview_requested"], true);
+    // The interview invitation goes through the outbox like any other, to the same buyer.
+    assert_eq!(app.deliver().await.sent, 1);
+    let interview = app.next_invitation().await;
+    assert!(
+        interview.subject.contains("30 minutes avec Ana Duarte"),
+        "{}",
+        interview.subject
+    );
+    assert!(interview.score_links.is_empty());
+    assert_eq!(interview.to, survey.to);
+    // Once: answering again is refused, and nothing more is queued.
+    let again = app
+        .post_response(&token, &json!({ "nps": 6, "interview": true }))
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(app.deliver().await.sent, 0);
+    assert_eq!(app.count("invitations").await, 2);
+}
+
+async fn a_survey_that_does_not_ask_refuses_a_yes_and_a_no_invites_nobody(mut app: TestApp) {
+    app.post_decision(&lost_deal("F-2")).await;
+    let token = app.deliver_and_read_invitation().await.token();
+    let view = app.get_survey(&token).await;
+    assert_eq!(view.body["offers_interview"], false);
+    let refused = app
+        .post_response(&token, &json!({ "nps": 9, "interview": true }))
+        .await;
+    assert_eq!(
+        (refused.status, refused.error_fields()),
+        (422, vec!["interview".to_owned()])
+    );
+    assert_eq!(app.count("responses").await, 0, "nothing stored");
+
+    // Where it is asked, a "no" is just an answer.
+    app.put_program(&json!({
+        "name": "Survey, then talk",
+        "segments": [{ "key": "all", "name": "All", "method": "survey_then_interview" }]
+    }))
+    .await;
+    let mut deal = lost_deal("F-3");
+    deal["contacts"][0]["email"] = json!("noah@initech.example");
+    deal["account"]["name"] = json!("Initech");
+    app.post_decision(&deal).await;
+    let token = app.deliver_and_read_invitation().await.token();
+    let answered = app
+        .post_response(&token, &json!({ "nps": 9, "interview": false }))
+        .await;
+    assert_eq!(answered.status, 201, "{}", answered.text);
+    assert_eq!(answered.body["interview_requested"], false);
+    assert_eq!(app.deliver().await.sent, 0);
+}
+
 both_backends!(
     reminders_go_at_3_and_7_days_and_stop_when_the_buyer_answers,
     an_incentive_is_earned_once_and_a_spent_budget_sends_without_it,
     a_spent_budget_holds_invitations_until_staff_release_them,
     staff_mark_a_buyer_do_not_contact_and_lift_it_on_record,
     only_owners_manage_suppressions_and_incentives,
+    a_buyer_who_says_yes_at_the_end_of_the_survey_is_invited_to_an_interview,
+    a_survey_that_does_not_ask_refuses_a_yes_and_a_no_invites_nobody,
 );

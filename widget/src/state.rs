@@ -23,6 +23,10 @@ pub struct SurveyState {
     pub company: String,
     pub nps: Option<NpsScore>,
     pub reason: String,
+    /// The survey ends by asking for a 30-minute conversation.
+    pub offers_interview: bool,
+    /// The buyer ticked "yes" to it.
+    pub interview: bool,
     /// Messages next to fields, after a refused submit.
     pub errors: Vec<FieldError>,
     /// A sentence above the button, e.g. after a network failure.
@@ -43,6 +47,8 @@ pub enum Action {
     LoadFailed,
     Pick(NpsScore),
     EditReason(String),
+    /// The buyer ticked or unticked the follow-up conversation.
+    ToggleInterview(bool),
     StartReported,
     /// The answer was refused, by the shared rules before sending or (should the two ever
     /// disagree) by the server: show why next to the fields.
@@ -61,6 +67,8 @@ impl SurveyState {
             company: String::new(),
             nps: None,
             reason: String::new(),
+            offers_interview: false,
+            interview: false,
             errors: Vec::new(),
             banner: None,
             started_reported: false,
@@ -73,6 +81,7 @@ impl SurveyState {
         let request = AnswerRequest {
             nps: self.nps.map(|s| i64::from(s.value())),
             reason: self.reason.clone(),
+            interview: self.offers_interview && self.interview,
         };
         request.validate().map(|_| request)
     }
@@ -100,6 +109,7 @@ impl SurveyState {
             Action::Loaded { view, preselect } => {
                 next.locale = view.locale;
                 next.company = view.company;
+                next.offers_interview = view.offers_interview;
                 match view.status {
                     SurveyStatus::Completed => next.phase = Phase::AlreadyAnswered,
                     SurveyStatus::Open => {
@@ -122,6 +132,7 @@ impl SurveyState {
                 next.reason = text;
                 next.errors.retain(|e| e.field != "reason");
             }
+            Action::ToggleInterview(yes) if self.phase == Phase::Open => next.interview = yes,
             Action::StartReported => next.started_reported = true,
             Action::Refused(errors) => {
                 next.phase = if self.phase == Phase::Submitting {
@@ -145,7 +156,10 @@ impl SurveyState {
                 next.banner = Some(next.locale.strings().network_error);
             }
             // Input after the survey closed (a late click during submit) changes nothing.
-            Action::Pick(_) | Action::EditReason(_) | Action::Submitting => {}
+            Action::Pick(_)
+            | Action::EditReason(_)
+            | Action::ToggleInterview(_)
+            | Action::Submitting => {}
         }
         next
     }
@@ -169,6 +183,7 @@ mod tests {
                 status: SurveyStatus::Open,
                 locale: Locale::Fr,
                 company: "Acme".into(),
+                offers_interview: false,
             },
             preselect: preselect.map(score),
         })
@@ -237,6 +252,7 @@ mod tests {
                 status: SurveyStatus::Completed,
                 locale: Locale::En,
                 company: "Acme".into(),
+                offers_interview: false,
             },
             preselect: Some(score(9)),
         });
@@ -248,5 +264,27 @@ mod tests {
     fn start_is_reported_once() {
         let s = open(Some(5)).apply(Action::StartReported);
         assert!(!s.should_report_start());
+    }
+
+    #[test]
+    fn a_buyer_asks_for_a_conversation_only_where_the_survey_offers_one() {
+        let loaded = |offers_interview| {
+            SurveyState::new(Locale::En).apply(Action::Loaded {
+                view: SurveyView {
+                    status: SurveyStatus::Open,
+                    locale: Locale::En,
+                    company: "Acme".into(),
+                    offers_interview,
+                },
+                preselect: NpsScore::parse(9).ok(),
+            })
+        };
+        let yes = loaded(true).apply(Action::ToggleInterview(true));
+        assert!(yes.submission().expect("valid").interview);
+        let changed_mind = yes.apply(Action::ToggleInterview(false));
+        assert!(!changed_mind.submission().expect("valid").interview);
+        // Never sent where it was not asked, whatever the state says.
+        let not_offered = loaded(false).apply(Action::ToggleInterview(true));
+        assert!(!not_offered.submission().expect("valid").interview);
     }
 }

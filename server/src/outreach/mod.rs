@@ -3,6 +3,7 @@
 //! for business hours in each buyer's own time zone.
 
 pub mod decision;
+pub mod follow_up;
 pub mod history;
 pub mod invitation_email;
 pub mod plan;

@@ -1,6 +1,7 @@
 //! The buyer's progress through a survey, and the answer itself.
 
 use crate::invitations::{self, Event, Target};
+use crate::outreach::follow_up::{self, FollowUp};
 use crate::platform::db::{self, time::to_db, Db};
 use chrono::{DateTime, Utc};
 use debrief_common::{Locale, ValidAnswer};
@@ -30,7 +31,10 @@ pub async fn mark_started(db: &Db, invitation_id: &str, now: DateTime<Utc>) -> a
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Recorded {
-    Saved,
+    /// With the interview invitation the answer asked for, if any.
+    Saved {
+        interview: Option<String>,
+    },
     AlreadyAnswered,
     /// The invitation closed meanwhile (the buyer opted out): nothing was stored.
     Closed,
@@ -44,6 +48,7 @@ pub async fn record_answer(
     invitation_id: &str,
     locale: Locale,
     answer: &ValidAnswer,
+    follow_up: Option<&FollowUp<'_>>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Recorded> {
     let stamp = to_db(now);
@@ -80,6 +85,11 @@ pub async fn record_answer(
     }
     // In the same transaction as the completion that earned it: exactly once.
     crate::incentives::earn(&mut tx, invitation_id, now).await?;
+    // The buyer said yes to a conversation: invited with the answer, or not at all.
+    let interview = match follow_up.filter(|_| answer.interview) {
+        Some(follow_up) => follow_up::invite(&mut tx, follow_up, invitation_id, now).await?,
+        None => None,
+    };
     tx.commit().await?;
-    Ok(Recorded::Saved)
+    Ok(Recorded::Saved { interview })
 }

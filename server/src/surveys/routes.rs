@@ -6,6 +6,9 @@ use crate::app::clock::Clock;
 use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Invitation, Lookup};
 use crate::invitations::InvitationStatus;
+use crate::jobs::runner::Waker;
+use crate::outreach::follow_up::{self, FollowUp};
+use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::{read_body, Json};
@@ -68,6 +71,7 @@ fn opted_out() -> ApiError {
 async fn get_survey(
     token: web::Path<String>,
     db: web::Data<Db>,
+    planner: web::Data<Planner>,
     settings: web::Data<Settings>,
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
@@ -79,12 +83,17 @@ async fn get_survey(
         mark_opened(&db, &invitation.id, now).await?;
         SurveyStatus::Open
     };
+    let offers_interview = status == SurveyStatus::Open
+        && follow_up::offered(&db, &planner, &invitation.id)
+            .await?
+            .is_some();
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(SurveyView {
             status,
             locale: invitation.locale,
             company: settings.company_name.clone(),
+            offers_interview,
         }))
 }
 
@@ -111,6 +120,8 @@ async fn post_response(
     token: web::Path<String>,
     body: Json<AnswerRequest>,
     db: web::Data<Db>,
+    planner: web::Data<Planner>,
+    waker: web::Data<Waker>,
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     let now = clock.now();
@@ -119,9 +130,35 @@ async fn post_response(
         return Err(already_answered());
     }
     let answer = body.0.validate().map_err(ApiError::Validation)?;
-    match record_answer(&db, &invitation.id, invitation.locale, &answer, now).await? {
-        Recorded::Saved => {
-            Ok(HttpResponse::Created().json(serde_json::json!({ "status": "completed" })))
+    let offered = follow_up::offered(&db, &planner, &invitation.id).await?;
+    if answer.interview && offered.is_none() {
+        return Err(ApiError::field(
+            "interview",
+            "this survey does not offer a follow-up conversation",
+        ));
+    }
+    let follow_up = offered.map(|segment| FollowUp {
+        segment,
+        planner: &planner,
+    });
+    let recorded = record_answer(
+        &db,
+        &invitation.id,
+        invitation.locale,
+        &answer,
+        follow_up.as_ref(),
+        now,
+    )
+    .await?;
+    match recorded {
+        Recorded::Saved { interview } => {
+            if interview.is_some() {
+                waker.wake();
+            }
+            Ok(HttpResponse::Created().json(serde_json::json!({
+                "status": "completed",
+                "interview_requested": interview.is_some(),
+            })))
         }
         Recorded::AlreadyAnswered => Err(already_answered()),
         Recorded::Closed => Err(opted_out()),

@@ -5,7 +5,7 @@ use crate::api::{self, ApiError};
 use crate::state::{Action, Phase, SurveyState};
 use debrief_common::{Locale, NpsScore, REASON_MAX_CHARS};
 use wasm_bindgen::JsCast;
-use web_sys::HtmlTextAreaElement;
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq, Clone)]
@@ -110,6 +110,17 @@ pub fn survey(props: &SurveyProps) -> Html {
                     }
                 })
             };
+            let on_interview = {
+                let state = state.clone();
+                Callback::from(move |e: Event| {
+                    if let Some(input) = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+                    {
+                        state.dispatch(Action::ToggleInterview(input.checked()));
+                    }
+                })
+            };
             let on_submit = {
                 let (state, props) = (state.clone(), props.clone());
                 Callback::from(move |e: SubmitEvent| {
@@ -161,6 +172,13 @@ pub fn survey(props: &SurveyProps) -> Html {
                             <p id="debrief-reason-error" class="debrief-error" role="alert">{ error }</p>
                         }
                     </div>
+                    if state.offers_interview {
+                        <label class="debrief-field debrief-check">
+                            <input type="checkbox" checked={state.interview} disabled={submitting}
+                                onchange={on_interview} />
+                            { strings.interview_offer }
+                        </label>
+                    }
                     if let Some(banner) = state.banner {
                         <p class="debrief-error" role="alert">{ banner }</p>
                     }
