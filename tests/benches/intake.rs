@@ -1,0 +1,187 @@
+//! Decision-intake benchmark: `POST /api/v1/decisions` under wrk on loopback, against a
+//! bare actix-web handler that only parses the same JSON, in the same run.
+//!
+//!     scripts/bench.sh intake               # 10 s per server
+//!     DEBRIEF_BENCH_SECONDS=30 scripts/bench.sh intake
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use debrief_server::app::config::Settings;
+use debrief_server::app::Application;
+use debrief_server::auth::{self, Role};
+use debrief_server::demo::demo_program;
+use debrief_server::outreach::decision::DecisionRequest;
+use debrief_server::programs::definition::ProgramRequest;
+use debrief_tests::smtp::free_port;
+use std::io::Write;
+
+/// A deal as a CRM posts it: three buyers. `CRM_ID` is replaced per request by wrk.
+const DEAL: &str = r#"{"crm_id":"CRM_ID","outcome":"lost","decided_at":"DECIDED_AT",
+"amount":{"minor_units":2400000,"currency":"EUR"},"sales_cycle_days":94,
+"competitors":["Northwind"],"region":"EMEA","persona":"VP Sales","product_line":"Forecasting",
+"company_type":"mid_market","icp_fit":"high","renewal_date":"2027-03-31","strategic":false,
+"account":{"crm_id":"ACC-CRM_ID","name":"Globex","manager":{"name":"Ana Duarte","email":"ana@acme.example"}},
+"contacts":[
+{"name":"Camille Martin","email":"camille.CRM_ID@globex.example","role":"Economic buyer","locale":"fr-FR","time_zone":"Europe/Paris"},
+{"name":"Sam Lee","email":"sam.CRM_ID@globex.example","role":"Evaluator","locale":"en-GB","time_zone":"Europe/London"},
+{"name":"Dana Whitaker","email":"dana.CRM_ID@globex.example","role":"Decision maker","locale":"en-US","time_zone":"America/New_York"}]}"#;
+
+/// wrk's script: every request a new deal (a CRM id unique to the run, the thread and
+/// the request).
+fn lua(key: &str) -> String {
+    let nonce = std::process::id();
+    let body = DEAL.replace('\n', "").replace(
+        "DECIDED_AT",
+        &(chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339(),
+    );
+    format!(
+        r#"local counter = 0
+local prefix = ""
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+function init(args) prefix = "{nonce}-" .. tostring(tid) end
+local template = [[{body}]]
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
+function request()
+  counter = counter + 1
+  local body = template:gsub("CRM_ID", prefix .. "-" .. counter)
+  return wrk.format(nil, nil, nil, body)
+end
+"#
+    )
+}
+
+/// The baseline: the same route, parsing the same JSON into the same type, nothing else.
+async fn bare(body: web::Bytes) -> HttpResponse {
+    match serde_json::from_slice::<DecisionRequest>(&body) {
+        Ok(deal) => HttpResponse::Created().json(serde_json::json!({ "crm_id": deal.crm_id })),
+        Err(e) => HttpResponse::UnprocessableEntity().body(e.to_string()),
+    }
+}
+
+struct Load {
+    requests_per_second: f64,
+    p99: String,
+    non_2xx: u64,
+}
+
+fn wrk(url: &str, script: &std::path::Path, seconds: u32) -> Load {
+    let out = std::process::Command::new("wrk")
+        .args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency", "-s"])
+        .arg(script)
+        .arg(url)
+        .output()
+        .expect("wrk runs (scripts/bench.sh installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let field = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(prefix))
+            .map(|l| l[prefix.len()..].trim().to_owned())
+    };
+    Load {
+        requests_per_second: field("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no rate in wrk's output:\n{text}")),
+        p99: field("99%").unwrap_or_default(),
+        non_2xx: field("Non-2xx or 3xx responses:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let seconds: u32 = std::env::var("DEBRIEF_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let bare_port = free_port();
+    let server = HttpServer::new(|| App::new().route("/api/v1/decisions", web::post().to(bare)))
+        .workers(2)
+        .bind(("127.0.0.1", bare_port))
+        .expect("bind")
+        .run();
+    let bare_server = server.handle();
+    tokio::spawn(server);
+
+    let vars = [
+        ("DEBRIEF_BIND", "127.0.0.1:0".to_owned()),
+        (
+            "DEBRIEF_DATABASE_URL",
+            format!("sqlite://{}/bench.db", dir.path().display()),
+        ),
+        ("DEBRIEF_DATA_DIR", dir.path().display().to_string()),
+        ("DEBRIEF_COMPANY_NAME", "Acme Analytics".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let app = Application::build(Settings::from_vars(vars).expect("settings"))
+        .await
+        .expect("app starts");
+    let program: ProgramRequest = serde_json::from_value(demo_program()).expect("program");
+    app.planner()
+        .programs
+        .save(
+            app.db(),
+            &program,
+            None,
+            "bench",
+            chrono::Utc::now() - chrono::Duration::days(1),
+        )
+        .await
+        .expect("program saved");
+    let key = auth::create_key(app.db(), "bench", Role::Integration)
+        .await
+        .expect("key");
+    let port = app.port();
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+
+    let script = dir.path().join("post.lua");
+    std::fs::File::create(&script)
+        .and_then(|mut f| f.write_all(lua(&key).as_bytes()))
+        .expect("script");
+
+    let baseline = wrk(
+        &format!("http://127.0.0.1:{bare_port}/api/v1/decisions"),
+        &script,
+        seconds,
+    );
+    bare_server.stop(true).await;
+    let debrief = wrk(
+        &format!("http://127.0.0.1:{port}/api/v1/decisions"),
+        &script,
+        seconds,
+    );
+    let (deals,): (i64,) = sqlx::query_as("select count(*) from deals")
+        .fetch_one(db.pool())
+        .await
+        .expect("count");
+
+    assert_eq!(
+        baseline.non_2xx + debrief.non_2xx,
+        0,
+        "every request succeeded"
+    );
+    println!("| server | req/s | p99 | ratio to baseline |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| bare actix-web handler, parse only (baseline) | {:.0} | {} | 1.00 |",
+        baseline.requests_per_second, baseline.p99
+    );
+    println!(
+        "| Debrief: validate, plan, record (SQLite) | {:.0} | {} | {:.3} |",
+        debrief.requests_per_second,
+        debrief.p99,
+        debrief.requests_per_second / baseline.requests_per_second
+    );
+    println!("deals recorded: {deals}; wrk -t2 -c32 -d{seconds}s");
+}
