@@ -4,6 +4,7 @@
 //! opens one invitation and nothing else.
 
 use crate::auth::{hash_secret, random_secret};
+use crate::platform::db::rows::execute_many;
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::Db;
 use anyhow::Context;
@@ -88,25 +89,20 @@ impl Tokens {
         )
         .fetch_all(db.pool())
         .await?;
+        // The old links were valid for 60 days by default.
+        let links = open
+            .into_iter()
+            .map(|(id, scheduled_for, expires_at)| {
+                let expires_at = match expires_at {
+                    Some(e) => from_db(&e)?,
+                    None => from_db(&scheduled_for)? + chrono::Duration::days(60),
+                };
+                Ok((id, expires_at))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let mut conn = db.pool().acquire().await?;
         let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
-        for (id, scheduled_for, expires_at) in open {
-            // The old links were valid for 60 days by default.
-            let expires_at = match expires_at {
-                Some(e) => e,
-                None => to_db(from_db(&scheduled_for)? + chrono::Duration::days(60)),
-            };
-            sqlx::query(
-                "insert into invitation_tokens (token_hash, invitation_id, created_at, expires_at)
-                 values ($1, $2, $3, $4) on conflict (token_hash) do nothing",
-            )
-            .bind(self.stored_hash(&id))
-            .bind(&id)
-            .bind(to_db(now))
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
-        }
+        self.store_links(&mut tx, &links, now).await?;
         sqlx::query(
             "insert into server_secrets (name, value, created_at) values ($1, 'yes', $2)
              on conflict (name) do nothing",
@@ -116,6 +112,36 @@ impl Tokens {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores what the database keeps of new invitations' links (their hash), each valid
+    /// until its invitation expires.
+    pub async fn store_links(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        links: &[(String, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> sqlx::Result<()> {
+        let stamp = to_db(now);
+        let rows = links
+            .iter()
+            .map(|(id, expires_at)| {
+                vec![
+                    self.stored_hash(id).into(),
+                    id.into(),
+                    (&stamp).into(),
+                    to_db(*expires_at).into(),
+                ]
+            })
+            .collect();
+        execute_many(
+            conn,
+            "insert into invitation_tokens (token_hash, invitation_id, created_at, expires_at)",
+            "on conflict (token_hash) do nothing",
+            rows,
+        )
+        .await?;
         Ok(())
     }
 

@@ -3,8 +3,9 @@
 //! like any other. The buyer asked for it, so the contact policy's cooldowns do not hold
 //! it back; a suppression still would (the survey is closed to an opted-out buyer).
 
-use super::store::{schedule_jobs, Planner};
+use super::store::{schedule_jobs, Planner, INVITATIONS};
 use crate::invitations::{InvitationKind, InvitationStatus};
+use crate::platform::db::rows::{insert_many, Param};
 use crate::platform::db::{self, time::to_db, Db};
 use crate::programs::{Method, Segment};
 use chrono::{DateTime, Utc};
@@ -74,42 +75,38 @@ pub async fn invite(
             .planner
             .timing
             .schedule(now, tz, &follow_up.segment);
-    let inserted: Option<(String,)> = sqlx::query_as(
-        "insert into invitations (id, deal_id, contact_id, kind, status, status_reason,
-             scheduled_for, created_at, person_id, account_id, program_version, segment_key,
-             expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         on conflict (contact_id, kind) do nothing
-         returning id",
+    let row = vec![
+        db::new_id().into(),
+        deal_id.into(),
+        contact_id.into(),
+        InvitationKind::Interview.as_str().into(),
+        InvitationStatus::Scheduled.as_str().into(),
+        "asked_in_survey".into(),
+        to_db(send_at).into(),
+        to_db(now).into(),
+        person_id.into(),
+        account_id.into(),
+        version.into(),
+        follow_up.segment.key.as_str().into(),
+        Param::Text(None),
+        Param::Text(None),
+        to_db(expires_at).into(),
+    ];
+    let inserted: Vec<(String,)> = insert_many(
+        tx,
+        INVITATIONS,
+        "on conflict (contact_id, kind) do nothing returning id",
+        vec![row],
     )
-    .bind(db::new_id())
-    .bind(&deal_id)
-    .bind(&contact_id)
-    .bind(InvitationKind::Interview.as_str())
-    .bind(InvitationStatus::Scheduled.as_str())
-    .bind("asked_in_survey")
-    .bind(to_db(send_at))
-    .bind(to_db(now))
-    .bind(&person_id)
-    .bind(&account_id)
-    .bind(version)
-    .bind(&follow_up.segment.key)
-    .bind(to_db(expires_at))
-    .fetch_optional(&mut *tx)
     .await?;
-    let Some((id,)) = inserted else {
+    let Some((id,)) = inserted.into_iter().next() else {
         return Ok(None);
     };
-    sqlx::query(
-        "insert into invitation_tokens (token_hash, invitation_id, created_at, expires_at)
-         values ($1, $2, $3, $4)",
-    )
-    .bind(follow_up.planner.tokens.stored_hash(&id))
-    .bind(&id)
-    .bind(to_db(now))
-    .bind(to_db(expires_at))
-    .execute(&mut *tx)
-    .await?;
+    follow_up
+        .planner
+        .tokens
+        .store_links(tx, &[(id.clone(), expires_at)], now)
+        .await?;
     schedule_jobs(
         tx,
         &id,

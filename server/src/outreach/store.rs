@@ -376,9 +376,6 @@ async fn write_run(
             }
         }
     }
-    const INVITATIONS: &str = "insert into invitations (id, deal_id, contact_id, kind, status,
-         status_reason, scheduled_for, created_at, person_id, account_id, program_version,
-         segment_key, survey_key, incentive_key, expires_at)";
     execute_many(tx, INVITATIONS, "", new_rows).await?;
     // `on conflict do nothing`: a concurrent post of the same deal may have got in
     // first, and then that one stands.
@@ -393,7 +390,7 @@ async fn write_run(
     );
 
     let mut created: Vec<Vec<String>> = vec![Vec::new(); run.len()];
-    let mut token_rows = Vec::with_capacity(inserted.len());
+    let mut links = Vec::with_capacity(inserted.len());
     let mut offer_rows = Vec::new();
     let mut jobs = Vec::new();
     for (contact_id, invitation_id) in inserted {
@@ -401,12 +398,7 @@ async fn write_run(
             continue;
         };
         let plan = &plans[i];
-        token_rows.push(vec![
-            tokens.stored_hash(&invitation_id).into(),
-            (&invitation_id).into(),
-            (&stamp).into(),
-            to_db(planned.expires_at).into(),
-        ]);
+        links.push((invitation_id.clone(), planned.expires_at));
         if let Some(incentive) = &planned.incentive {
             offer_rows.push(incentives::offer_row(
                 &invitation_id,
@@ -427,13 +419,7 @@ async fn write_run(
         }
         created[i].push(invitation_id);
     }
-    execute_many(
-        tx,
-        "insert into invitation_tokens (token_hash, invitation_id, created_at, expires_at)",
-        "",
-        token_rows,
-    )
-    .await?;
+    tokens.store_links(tx, &links, now).await?;
     incentives::offer_many(tx, offer_rows).await?;
     jobs::enqueue_many(tx, jobs, now).await?;
 
@@ -496,6 +482,11 @@ fn invitation_jobs(
     )?);
     Ok(jobs)
 }
+
+/// The head of an invitation insert; rows give these values in this order.
+pub(crate) const INVITATIONS: &str = "insert into invitations (id, deal_id, contact_id, kind,
+     status, status_reason, scheduled_for, created_at, person_id, account_id, program_version,
+     segment_key, survey_key, incentive_key, expires_at)";
 
 /// Queues one invitation's jobs (see [`invitation_jobs`]).
 pub async fn schedule_jobs(

@@ -130,17 +130,21 @@ async fn post_response(
         return Err(already_answered());
     }
     let answer = body.0.validate().map_err(ApiError::Validation)?;
-    let offered = follow_up::offered(&db, &planner, &invitation.id).await?;
-    if answer.interview && offered.is_none() {
-        return Err(ApiError::field(
-            "interview",
-            "this survey does not offer a follow-up conversation",
-        ));
-    }
-    let follow_up = offered.map(|segment| FollowUp {
-        segment,
-        planner: &planner,
-    });
+    // Only a "yes" needs the program: a plain answer costs no extra read.
+    let follow_up = if answer.interview {
+        let Some(segment) = follow_up::offered(&db, &planner, &invitation.id).await? else {
+            return Err(ApiError::field(
+                "interview",
+                "this survey does not offer a follow-up conversation",
+            ));
+        };
+        Some(FollowUp {
+            segment,
+            planner: &planner,
+        })
+    } else {
+        None
+    };
     let recorded = record_answer(
         &db,
         &invitation.id,

@@ -66,13 +66,9 @@ impl Db {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run during a write; busy_timeout makes a second
                         // writer wait instead of failing; foreign keys are off by default.
-                        // SQLite's default page cache (2 MB) holds little of the indexes
-                        // a busy program writes to, and re-reads them from the file: 32 MB
-                        // per connection keeps them in memory.
                         conn.execute(
                             "pragma journal_mode = wal; pragma synchronous = normal; \
-                             pragma busy_timeout = 5000; pragma foreign_keys = on; \
-                             pragma cache_size = -32768;",
+                             pragma busy_timeout = 5000; pragma foreign_keys = on;",
                         )
                         .await?;
                     }
