@@ -14,7 +14,7 @@ use crate::invitations::tokens::Tokens;
 use crate::invitations::{InvitationKind, InvitationStatus};
 use crate::jobs::{self, JobKind, NewJob};
 use crate::people;
-use crate::platform::db::rows::{execute_many, insert_many};
+use crate::platform::db::rows::{execute_many, insert_many, upsert_keyed, Keyed};
 use crate::platform::db::{self, time::to_db, Db};
 use crate::programs::store::Programs;
 use crate::programs::Method;
@@ -214,44 +214,49 @@ async fn write_run(
     for (d, plan) in run.iter().zip(&plans) {
         let id = db::new_id();
         new_ids.push(id.clone());
-        rows.push(vec![
-            id.into(),
-            account_of(d)?.into(),
-            (&d.crm_id).into(),
-            d.outcome.as_str().into(),
-            to_db(d.decided_at).into(),
-            d.amount.minor_units.into(),
-            (&d.amount.currency).into(),
-            d.sales_cycle_days.into(),
-            serde_json::to_string(&d.competitors)?.into(),
-            d.region.as_deref().into(),
-            d.persona.as_deref().into(),
-            d.product_line.as_deref().into(),
-            d.company_type.as_deref().into(),
-            d.icp_fit.map(|f| f.as_str()).into(),
-            d.renewal_date.map(|r| r.to_string()).into(),
-            i64::from(d.strategic).into(),
-            (&d.account_name).into(),
-            (&d.account_manager.name).into(),
-            (&d.account_manager.email).into(),
-            (&stamp).into(),
-            (&stamp).into(),
-            d.declined.as_ref().map(|x| x.reason.as_str()).into(),
-            d.declined.as_ref().and_then(|x| x.detail.clone()).into(),
-            d.request_kind.as_deref().into(),
-            plan.program_version.into(),
-            plan.segment.as_deref().into(),
-            plan.deal_excluded.map(|e| e.as_str()).into(),
-        ]);
+        rows.push((
+            d.crm_id.clone(),
+            id.clone(),
+            vec![
+                id.into(),
+                account_of(d)?.into(),
+                (&d.crm_id).into(),
+                d.outcome.as_str().into(),
+                to_db(d.decided_at).into(),
+                d.amount.minor_units.into(),
+                (&d.amount.currency).into(),
+                d.sales_cycle_days.into(),
+                serde_json::to_string(&d.competitors)?.into(),
+                d.region.as_deref().into(),
+                d.persona.as_deref().into(),
+                d.product_line.as_deref().into(),
+                d.company_type.as_deref().into(),
+                d.icp_fit.map(|f| f.as_str()).into(),
+                d.renewal_date.map(|r| r.to_string()).into(),
+                i64::from(d.strategic).into(),
+                (&d.account_name).into(),
+                (&d.account_manager.name).into(),
+                (&d.account_manager.email).into(),
+                (&stamp).into(),
+                (&stamp).into(),
+                d.declined.as_ref().map(|x| x.reason.as_str()).into(),
+                d.declined.as_ref().and_then(|x| x.detail.clone()).into(),
+                d.request_kind.as_deref().into(),
+                plan.program_version.into(),
+                plan.segment.as_deref().into(),
+                plan.deal_excluded.map(|e| e.as_str()).into(),
+            ],
+        ));
     }
-    let deal_ids: HashMap<String, String> = insert_many::<(String, String)>(
-        tx,
-        "insert into deals (id, account_id, crm_id, outcome, decided_at, amount_minor, currency,
+    let deals = Keyed {
+        table: "deals",
+        key: "crm_id",
+        head: "insert into deals (id, account_id, crm_id, outcome, decided_at, amount_minor, currency,
              sales_cycle_days, competitors, region, persona, product_line, company_type, icp_fit,
              renewal_date, strategic, account_name, account_manager_name, account_manager_email,
              created_at, updated_at, declined_reason, declined_detail, request_kind,
              program_version, segment_key, outside_reason)",
-        "on conflict (crm_id) do update set
+        upsert: "on conflict (crm_id) do update set
              account_id = excluded.account_id, outcome = excluded.outcome, decided_at = excluded.decided_at,
              amount_minor = excluded.amount_minor, currency = excluded.currency,
              sales_cycle_days = excluded.sales_cycle_days, competitors = excluded.competitors,
@@ -264,13 +269,9 @@ async fn write_run(
              declined_reason = excluded.declined_reason, declined_detail = excluded.declined_detail,
              request_kind = excluded.request_kind, program_version = excluded.program_version,
              segment_key = excluded.segment_key, outside_reason = excluded.outside_reason,
-             updated_at = excluded.updated_at
-         returning crm_id, id",
-        rows,
-    )
-    .await?
-    .into_iter()
-    .collect();
+             updated_at = excluded.updated_at",
+    };
+    let deal_ids = upsert_keyed(tx, &deals, rows).await?;
 
     // Buyers: one person per address across the run (the last name wins), then one
     // contact row per deal and person.

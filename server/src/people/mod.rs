@@ -4,7 +4,7 @@
 pub mod routes;
 pub mod suppressions;
 
-use crate::platform::db::rows::insert_many;
+use crate::platform::db::rows::{upsert_keyed, Keyed};
 use crate::platform::db::{self, time::to_db};
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
@@ -41,24 +41,26 @@ async fn upsert(
     let rows = names
         .into_iter()
         .map(|(k, name)| {
-            vec![
-                db::new_id().into(),
+            let id = db::new_id();
+            let row = vec![
+                id.clone().into(),
                 k.into(),
                 name.into(),
                 (&stamp).into(),
                 (&stamp).into(),
-            ]
+            ];
+            (k.to_owned(), id, row)
         })
         .collect();
-    let ids: Vec<(String, String)> = insert_many(
-        conn,
-        &format!("insert into {table} (id, {key}, name, created_at, updated_at)"),
-        &format!(
-            "on conflict ({key}) do update set name = excluded.name, updated_at = excluded.updated_at
-             returning {key}, id"
-        ),
-        rows,
-    )
-    .await?;
-    Ok(ids.into_iter().collect())
+    let head = format!("insert into {table} (id, {key}, name, created_at, updated_at)");
+    let upsert = format!(
+        "on conflict ({key}) do update set name = excluded.name, updated_at = excluded.updated_at"
+    );
+    let keyed = Keyed {
+        table,
+        key,
+        head: &head,
+        upsert: &upsert,
+    };
+    upsert_keyed(conn, &keyed, rows).await
 }

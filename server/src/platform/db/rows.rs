@@ -106,6 +106,76 @@ pub async fn execute_many(
     Ok(affected)
 }
 
+/// Rows keyed by a unique column (`key`) with a generated id: how [`upsert_keyed`] writes
+/// them.
+pub struct Keyed<'a> {
+    pub table: &'a str,
+    pub key: &'a str,
+    /// `insert into {table} (…)`, its columns in the rows' order.
+    pub head: &'a str,
+    /// `on conflict ({key}) do update set …`: what a row whose key is stored already does.
+    pub upsert: &'a str,
+}
+
+/// Inserts or updates rows keyed by a unique column, each row given as its key, its new
+/// id and its values; returns the stored id by key. Only the keys already stored are read
+/// back: sqlx's SQLite driver hands each returned row across a thread, which costs more
+/// than writing it, and an import's rows are nearly all new. Should a concurrent writer
+/// store a new key first (PostgreSQL; on SQLite the caller holds the write lock), its row
+/// stands, as if it had come second.
+pub async fn upsert_keyed(
+    conn: &mut AnyConnection,
+    keyed: &Keyed<'_>,
+    rows: Vec<(String, String, Vec<Param>)>,
+) -> sqlx::Result<std::collections::HashMap<String, String>> {
+    let keys: Vec<&str> = rows.iter().map(|(k, _, _)| k.as_str()).collect();
+    let mut ids = stored_ids(conn, keyed, &keys).await?;
+    let (known, new): (Vec<_>, Vec<_>) =
+        rows.into_iter().partition(|(k, _, _)| ids.contains_key(k));
+    // Their ids are the stored ones, read above: the update keeps them.
+    let known = known.into_iter().map(|(_, _, row)| row).collect();
+    execute_many(conn, keyed.head, keyed.upsert, known).await?;
+
+    let mut new_ids = Vec::with_capacity(new.len());
+    let mut new_rows = Vec::with_capacity(new.len());
+    for (key, id, row) in new {
+        new_ids.push((key, id));
+        new_rows.push(row);
+    }
+    let tail = format!("on conflict ({}) do nothing", keyed.key);
+    let inserted = execute_many(conn, keyed.head, &tail, new_rows).await?;
+    if inserted == new_ids.len() as u64 {
+        ids.extend(new_ids);
+    } else {
+        let keys: Vec<&str> = new_ids.iter().map(|(k, _)| k.as_str()).collect();
+        ids.extend(stored_ids(conn, keyed, &keys).await?);
+    }
+    Ok(ids)
+}
+
+/// The ids of the stored rows among `keys`.
+async fn stored_ids(
+    conn: &mut AnyConnection,
+    keyed: &Keyed<'_>,
+    keys: &[&str],
+) -> sqlx::Result<std::collections::HashMap<String, String>> {
+    let mut ids = std::collections::HashMap::new();
+    for chunk in keys.chunks(MAX_PARAMS) {
+        let sql = format!(
+            "select {key}, id from {table} where {key} in ({})",
+            list(conn, chunk.len()),
+            key = keyed.key,
+            table = keyed.table,
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+        for k in chunk {
+            query = query.bind(*k);
+        }
+        ids.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(ids)
+}
+
 /// How parameters are written: `$1` for PostgreSQL, a bare `?` for SQLite. SQLite keeps
 /// `$1` and `?1` in a list of names that it searches from the start for each one, and
 /// sqlx asks it the name of every parameter it binds: quadratic, 70 ms for a statement
