@@ -167,6 +167,8 @@ impl Event {
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'a> {
     Invitation(&'a str),
+    /// Several invitations at once: the outbox records a pass of sends in one statement.
+    Invitations(&'a [String]),
     /// Every invitation, on every deal, of the person with this address.
     AllOf {
         email: &'a str,
@@ -174,17 +176,25 @@ pub enum Target<'a> {
 }
 
 impl Target<'_> {
-    fn sql(&self) -> &'static str {
+    /// The condition, its values numbered from `$3`.
+    fn sql(&self) -> String {
         match self {
-            Target::Invitation(_) => "id = $3",
-            Target::AllOf { .. } => "person_id in (select id from persons where email = $3)",
+            Target::Invitation(_) => "id = $3".to_owned(),
+            Target::Invitations(ids) => {
+                let list: Vec<String> = (3..3 + ids.len()).map(|i| format!("${i}")).collect();
+                format!("id in ({})", list.join(", "))
+            }
+            Target::AllOf { .. } => {
+                "person_id in (select id from persons where email = $3)".to_owned()
+            }
         }
     }
 
-    fn value(&self) -> &str {
+    fn values(&self) -> Vec<&str> {
         match self {
-            Target::Invitation(id) => id,
-            Target::AllOf { email } => email,
+            Target::Invitation(id) => vec![id],
+            Target::Invitations(ids) => ids.iter().map(String::as_str).collect(),
+            Target::AllOf { email } => vec![email],
         }
     }
 }
@@ -202,7 +212,11 @@ where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
     let t = event.transition();
-    let placeholders: Vec<String> = (0..t.from.len()).map(|i| format!("${}", i + 4)).collect();
+    let values = target.values();
+    let first = 3 + values.len();
+    let placeholders: Vec<String> = (first..first + t.from.len())
+        .map(|i| format!("${i}"))
+        .collect();
     let stamps = if t.stamps.is_empty() {
         String::new()
     } else {
@@ -213,10 +227,10 @@ where
         target.sql(),
         placeholders.join(", ")
     );
-    let mut query = sqlx::query(&sql)
-        .bind(t.to.as_str())
-        .bind(to_db(now))
-        .bind(target.value());
+    let mut query = sqlx::query(&sql).bind(t.to.as_str()).bind(to_db(now));
+    for value in values {
+        query = query.bind(value);
+    }
     for status in t.from {
         query = query.bind(status.as_str());
     }

@@ -19,12 +19,25 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 /// A write to make when a job's result is recorded, in the runner's transaction.
-pub trait Effect: Send + Sync {
+pub trait Effect: std::any::Any + Send + Sync {
     fn apply<'a>(
         &'a self,
         conn: &'a mut AnyConnection,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, anyhow::Result<()>>;
+
+    /// This write as the start of a batch, when one statement can make the same write for
+    /// many jobs: a pass of 256 sends then marks its invitations sent with one statement
+    /// instead of 256 (see [`Effect::absorb`]).
+    fn batch(&self) -> Option<Box<dyn Effect>> {
+        None
+    }
+
+    /// Takes `next`, the following job's write, into this batch; false when it is another
+    /// kind of write or the batch is full.
+    fn absorb(&mut self, _next: &dyn Effect) -> bool {
+        false
+    }
 }
 
 pub type Effects = Vec<Box<dyn Effect>>;
@@ -390,6 +403,7 @@ impl Runner {
             ours.extend(q.fetch_all(&mut *tx).await?.into_iter().map(|(id,)| id));
         }
         let mut pass = Pass::default();
+        let mut writes: Vec<&dyn Effect> = Vec::new();
         for (job, result) in results {
             let counted = match result {
                 Ok(Outcome::Performed(effects) | Outcome::Skipped(effects)) => {
@@ -397,7 +411,7 @@ impl Runner {
                     if !ours.contains(&job.id) {
                         continue;
                     }
-                    apply(&mut tx, effects, now).await?;
+                    writes.extend(effects.iter().map(AsRef::as_ref));
                     if matches!(result, Ok(Outcome::Performed(_))) {
                         Counted::Sent
                     } else {
@@ -417,6 +431,7 @@ impl Runner {
             };
             pass.count(counted);
         }
+        apply_batched(&mut tx, writes, now).await?;
         tx.commit().await?;
         Ok(pass)
     }
@@ -613,6 +628,35 @@ async fn apply(
 ) -> anyhow::Result<()> {
     for effect in effects {
         effect.apply(conn, now).await?;
+    }
+    Ok(())
+}
+
+/// Applies the jobs' writes in order, each run of writes that batch together as one
+/// (see [`Effect::batch`]). Jobs of one pass ran concurrently, so only the order within
+/// a job matters, and merging neighbours keeps every order.
+async fn apply_batched(
+    conn: &mut AnyConnection,
+    effects: Vec<&dyn Effect>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let mut open: Option<Box<dyn Effect>> = None;
+    for effect in effects {
+        if let Some(batch) = open.as_mut() {
+            if batch.absorb(effect) {
+                continue;
+            }
+        }
+        if let Some(batch) = open.take() {
+            batch.apply(conn, now).await?;
+        }
+        match effect.batch() {
+            Some(batch) => open = Some(batch),
+            None => effect.apply(conn, now).await?,
+        }
+    }
+    if let Some(batch) = open {
+        batch.apply(conn, now).await?;
     }
     Ok(())
 }

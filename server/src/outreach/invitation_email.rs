@@ -537,15 +537,18 @@ impl Handler for Expiry {
     }
 }
 
-/// Moves one invitation when the job's result is recorded.
+/// Moves invitations when the job's result is recorded: one job's, or, batched, a pass's.
 struct InvitationEvent {
-    invitation_id: String,
+    invitation_ids: Vec<String>,
     event: Event,
 }
 
+/// Invitations per batched statement: few enough parameters for either database.
+const EVENT_BATCH: usize = 1_000;
+
 fn event(invitation_id: &str, event: Event) -> Box<dyn Effect> {
     Box::new(InvitationEvent {
-        invitation_id: invitation_id.to_owned(),
+        invitation_ids: vec![invitation_id.to_owned()],
         event,
     })
 }
@@ -557,15 +560,32 @@ impl Effect for InvitationEvent {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            invitations::apply(
-                conn,
-                Target::Invitation(&self.invitation_id),
-                self.event,
-                now,
-            )
-            .await?;
+            let target = match self.invitation_ids.as_slice() {
+                [one] => Target::Invitation(one),
+                many => Target::Invitations(many),
+            };
+            invitations::apply(conn, target, self.event, now).await?;
             Ok(())
         })
+    }
+
+    fn batch(&self) -> Option<Box<dyn Effect>> {
+        Some(Box::new(InvitationEvent {
+            invitation_ids: self.invitation_ids.clone(),
+            event: self.event,
+        }))
+    }
+
+    fn absorb(&mut self, next: &dyn Effect) -> bool {
+        let next = next as &dyn std::any::Any;
+        match next.downcast_ref::<InvitationEvent>() {
+            Some(next) if next.event == self.event && self.invitation_ids.len() < EVENT_BATCH => {
+                self.invitation_ids
+                    .extend(next.invitation_ids.iter().cloned());
+                true
+            }
+            _ => false,
+        }
     }
 }
 
