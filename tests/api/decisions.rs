@@ -107,9 +107,29 @@ async fn a_fresh_decision_waits_an_hour_before_the_buyer_is_emailed(mut app: Tes
     assert!(app.smtp.try_next_mail().is_none());
 }
 
+async fn a_crm_posting_many_deals_at_once_gets_every_one_recorded(app: TestApp) {
+    // A CRM's webhook fires for a whole team closing the quarter: concurrent posts, the
+    // same account, new and known buyers. None may fail for the others.
+    let deals: Vec<_> = (0..24)
+        .map(|n| {
+            let mut deal = lost_deal(&format!("OPP-RUSH-{n}"));
+            deal["contacts"][0]["email"] = json!(format!("buyer{}@globex.example", n % 6));
+            deal
+        })
+        .collect();
+    let replies = futures_util::future::join_all(deals.iter().map(|d| app.post_decision(d))).await;
+    for reply in &replies {
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+    assert_eq!(app.count("deals").await, 24);
+    assert_eq!(app.count("persons").await, 6, "one person per address");
+    assert_eq!(app.count("accounts").await, 1);
+}
+
 both_backends!(
     a_lost_deal_becomes_a_french_invitation_with_eleven_clickable_scores,
     posting_the_same_deal_again_updates_it_and_never_duplicates_invitations,
     a_buyer_added_to_a_known_deal_is_the_only_one_newly_invited,
     a_fresh_decision_waits_an_hour_before_the_buyer_is_emailed,
+    a_crm_posting_many_deals_at_once_gets_every_one_recorded,
 );

@@ -4,7 +4,7 @@
 pub mod routes;
 pub mod suppressions;
 
-use crate::platform::db::rows::{upsert_keyed, Keyed};
+use crate::platform::db::rows::{insert_many, upsert_keyed, Keyed, Param};
 use crate::platform::db::{self, time::to_db};
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
@@ -12,33 +12,57 @@ use std::collections::HashMap;
 
 /// Creates or renames accounts, given as key → name; their ids by key. One row per key:
 /// PostgreSQL refuses to upsert one row twice in a statement.
+///
+/// One statement that writes, then returns the ids: recording a decision starts here, and
+/// on SQLite a transaction whose first statement only reads cannot later take the write
+/// lock from a concurrent writer (it fails at once instead of waiting its turn). A deal
+/// has one account, so the rows read back are few.
 pub async fn upsert_accounts(
     conn: &mut AnyConnection,
     names: HashMap<&str, &str>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<HashMap<String, String>> {
-    upsert(conn, "accounts", "key", names, now).await
+    let (head, upsert) = statements("accounts", "key");
+    let rows = rows(names, now)
+        .into_iter()
+        .map(|(_, _, row)| row)
+        .collect();
+    let tail = format!("{upsert} returning key, id");
+    let ids: Vec<(String, String)> = insert_many(conn, &head, &tail, rows).await?;
+    Ok(ids.into_iter().collect())
 }
 
 /// Creates or renames persons, given as (lower-cased) address → name; their ids by
-/// address.
+/// address. Most are new in an import, and only the known are read back.
 pub async fn upsert_persons(
     conn: &mut AnyConnection,
     names: HashMap<&str, &str>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<HashMap<String, String>> {
-    upsert(conn, "persons", "email", names, now).await
+    let (head, upsert) = statements("persons", "email");
+    let keyed = Keyed {
+        table: "persons",
+        key: "email",
+        head: &head,
+        upsert: &upsert,
+    };
+    upsert_keyed(conn, &keyed, rows(names, now)).await
 }
 
-async fn upsert(
-    conn: &mut AnyConnection,
-    table: &str,
-    key: &str,
-    names: HashMap<&str, &str>,
-    now: DateTime<Utc>,
-) -> sqlx::Result<HashMap<String, String>> {
+/// The insert and the on-conflict update of a table of named things.
+fn statements(table: &str, key: &str) -> (String, String) {
+    (
+        format!("insert into {table} (id, {key}, name, created_at, updated_at)"),
+        format!(
+            "on conflict ({key}) do update set name = excluded.name, updated_at = excluded.updated_at"
+        ),
+    )
+}
+
+/// Rows for [`upsert_keyed`]: key, new id, values.
+fn rows(names: HashMap<&str, &str>, now: DateTime<Utc>) -> Vec<(String, String, Vec<Param>)> {
     let stamp = to_db(now);
-    let rows = names
+    names
         .into_iter()
         .map(|(k, name)| {
             let id = db::new_id();
@@ -51,16 +75,5 @@ async fn upsert(
             ];
             (k.to_owned(), id, row)
         })
-        .collect();
-    let head = format!("insert into {table} (id, {key}, name, created_at, updated_at)");
-    let upsert = format!(
-        "on conflict ({key}) do update set name = excluded.name, updated_at = excluded.updated_at"
-    );
-    let keyed = Keyed {
-        table,
-        key,
-        head: &head,
-        upsert: &upsert,
-    };
-    upsert_keyed(conn, &keyed, rows).await
+        .collect()
 }
