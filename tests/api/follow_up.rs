@@ -67,6 +67,21 @@ async fn reminders_go_at_3_and_7_days_and_stop_when_the_buyer_answers(mut app: T
     .await
     .expect("invitation");
     assert_eq!(status, "expired");
+    // Each reminder is counted on its invitation, the two of day 3 recorded together.
+    let reminded: Vec<(String, i64)> = sqlx::query_as(
+        "select p.email, i.reminders_sent from invitations i join persons p on p.id = i.person_id
+         order by p.email",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .expect("invitations");
+    assert_eq!(
+        reminded,
+        [
+            ("camille@globex.example".to_owned(), 2),
+            ("sam@globex.example".to_owned(), 1)
+        ]
+    );
 }
 
 fn with_budget(when_spent: &str) -> Value {

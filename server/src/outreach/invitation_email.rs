@@ -344,7 +344,7 @@ impl InvitationEmails {
         let message = self.build(job, id, payload.reminder, &invitation)?;
         let sent: Effects = if reminder {
             vec![Box::new(Reminded {
-                invitation_id: id.to_owned(),
+                invitation_ids: vec![id.to_owned()],
             })]
         } else {
             vec![event(id, Event::Send)]
@@ -632,9 +632,9 @@ impl Effect for Close {
     }
 }
 
-/// Counts a reminder sent.
+/// Counts a reminder sent: one job's, or, batched, a pass's.
 struct Reminded {
-    invitation_id: String,
+    invitation_ids: Vec<String>,
 }
 
 impl Effect for Reminded {
@@ -644,16 +644,39 @@ impl Effect for Reminded {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            sqlx::query(
+            let ids: Vec<String> = (2..2 + self.invitation_ids.len())
+                .map(|i| format!("${i}"))
+                .collect();
+            let sql = format!(
                 "update invitations set reminders_sent = reminders_sent + 1, last_reminded_at = $1
-                 where id = $2",
-            )
-            .bind(to_db(now))
-            .bind(&self.invitation_id)
-            .execute(conn)
-            .await?;
+                 where id in ({})",
+                ids.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(to_db(now));
+            for id in &self.invitation_ids {
+                query = query.bind(id);
+            }
+            query.execute(conn).await?;
             Ok(())
         })
+    }
+
+    fn batch(&self) -> Option<Box<dyn Effect>> {
+        Some(Box::new(Reminded {
+            invitation_ids: self.invitation_ids.clone(),
+        }))
+    }
+
+    fn absorb(&mut self, next: &dyn Effect) -> bool {
+        let next = next as &dyn std::any::Any;
+        match next.downcast_ref::<Reminded>() {
+            Some(next) if self.invitation_ids.len() < EVENT_BATCH => {
+                self.invitation_ids
+                    .extend(next.invitation_ids.iter().cloned());
+                true
+            }
+            _ => false,
+        }
     }
 }
 
