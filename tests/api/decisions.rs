@@ -118,9 +118,23 @@ async fn a_crm_posting_many_deals_at_once_gets_every_one_recorded(app: TestApp) 
         })
         .collect();
     let replies = futures_util::future::join_all(deals.iter().map(|d| app.post_decision(d))).await;
-    for reply in &replies {
+    let mut invited = 0;
+    for (deal, reply) in deals.iter().zip(&replies) {
         assert_eq!(reply.status, 201, "{}", reply.text);
+        // Each reply is about its own deal, even when recorded with others: its one buyer
+        // is either invited or left out with a reason.
+        assert_eq!(reply.body["crm_id"], deal["crm_id"]);
+        let invitations = reply.body["invitations"].as_array().expect("invitations");
+        let left_out = reply.body["left_out"].as_array().expect("left_out");
+        assert_eq!(invitations.len() + left_out.len(), 1, "{}", reply.text);
+        for i in invitations {
+            assert_eq!(i["contact_email"], deal["contacts"][0]["email"]);
+            assert_eq!(i["created"], true);
+        }
+        invited += invitations.len() as i64;
     }
+    assert!(invited >= 1, "the first buyer is invited");
+    assert_eq!(app.count("invitations").await, invited);
     assert_eq!(app.count("deals").await, 24);
     assert_eq!(app.count("persons").await, 6, "one person per address");
     assert_eq!(app.count("accounts").await, 1);

@@ -13,6 +13,7 @@ use crate::channels::email::mailer::Mailer;
 use crate::channels::email::templates::Templates;
 use crate::invitations::tokens::Tokens;
 use crate::jobs::runner::{Handler, Runner, Waker};
+use crate::outreach::intake::Intake;
 use crate::outreach::invitation_email::{EmailContext, Expiry, InvitationEmails};
 use crate::outreach::plan::Timing;
 use crate::outreach::routes::{import_decisions, post_decision};
@@ -90,6 +91,7 @@ impl Application {
         let data_waker = web::Data::new(waker.clone());
         let data_clock = web::Data::new(clock.clone());
         let data_planner = web::Data::new(planner.clone());
+        let data_intake = web::Data::new(Intake::start(db.clone(), planner.clone(), clock.clone()));
         let data_metrics = web::Data::from(metrics.clone());
         let widget_dir = settings.widget_dir.clone();
         let widget_built = widget_dir.join("debrief_widget_bg.wasm").exists();
@@ -109,6 +111,7 @@ impl Application {
                 .app_data(data_waker.clone())
                 .app_data(data_clock.clone())
                 .app_data(data_planner.clone())
+                .app_data(data_intake.clone())
                 .app_data(data_metrics.clone())
                 .service(health)
                 .route("/metrics", web::get().to(metrics::scrape))

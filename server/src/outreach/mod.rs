@@ -5,6 +5,7 @@
 pub mod decision;
 pub mod follow_up;
 pub mod history;
+pub mod intake;
 pub mod invitation_email;
 pub mod plan;
 pub mod routes;

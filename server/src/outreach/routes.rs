@@ -1,7 +1,8 @@
 //! `POST /api/v1/decisions`: the CRM reports a decided deal.
 
 use super::decision::DecisionRequest;
-use super::store::{record_decision, record_decisions, Planner, RecordedDecision};
+use super::intake::Intake;
+use super::store::{record_decisions, Planner, RecordedDecision};
 use crate::app::clock::Clock;
 use crate::auth::{Permission, Staff};
 use crate::jobs::runner::Waker;
@@ -16,15 +17,13 @@ use debrief_common::ErrorBody;
 pub async fn post_decision(
     staff: Staff,
     body: Json<DecisionRequest>,
-    db: web::Data<Db>,
-    planner: web::Data<Planner>,
+    intake: web::Data<Intake>,
     waker: web::Data<Waker>,
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::RecordDecisions)?;
-    let now = clock.now();
-    let decision = body.0.parse(now).map_err(ApiError::Validation)?;
-    let recorded = record_decision(&db, &planner, &decision, now).await?;
+    let decision = body.0.parse(clock.now()).map_err(ApiError::Validation)?;
+    let recorded = intake.record(decision).await?;
     if recorded.invitations.iter().any(|i| i.created) {
         waker.wake();
     }

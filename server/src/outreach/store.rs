@@ -14,7 +14,7 @@ use crate::invitations::tokens::Tokens;
 use crate::invitations::{InvitationKind, InvitationStatus};
 use crate::jobs::{self, JobKind, NewJob};
 use crate::people;
-use crate::platform::db::rows::{execute_many, insert_many, upsert_keyed, Keyed};
+use crate::platform::db::rows::{execute_many, insert_many, list, upsert_keyed, Keyed};
 use crate::platform::db::{self, time::to_db, Db};
 use crate::programs::store::Programs;
 use crate::programs::Method;
@@ -68,26 +68,47 @@ pub async fn record_decision(
     decision: &Decision,
     now: DateTime<Utc>,
 ) -> anyhow::Result<RecordedDecision> {
+    record_group(db, planner, std::slice::from_ref(decision), now)
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("the deal was not recorded"))
+}
+
+/// Records deals posted one by one, at most a few hundred, with distinct CRM ids, in one
+/// transaction (see [`super::intake`]): each is planned as if posted after the one before.
+pub async fn record_group(
+    db: &Db,
+    planner: &Planner,
+    decisions: &[Decision],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<RecordedDecision>> {
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    let mut recorded =
-        record_in(&mut tx, planner, std::slice::from_ref(decision), now, None).await?;
-    let one = recorded
-        .pop()
-        .ok_or_else(|| anyhow::anyhow!("the deal was not recorded"))?;
-    let invitations = invitations_of(&mut tx, &one.deal_id, &one.created_invitations).await?;
+    let recorded = record_in(&mut tx, planner, decisions, now, None).await?;
+    let deal_ids: Vec<&str> = recorded.iter().map(|r| r.deal_id.as_str()).collect();
+    let mut invitations = invitations_of(&mut tx, &deal_ids).await?;
     tx.commit().await?;
-    Ok(RecordedDecision {
-        deal_id: one.deal_id,
-        crm_id: decision.crm_id.clone(),
-        created: one.created,
-        program_version: one.plan.program_version,
-        segment: one.plan.segment,
-        method: one.plan.method,
-        excluded: one.plan.deal_excluded,
-        invitations,
-        left_out: one.plan.left_out,
-    })
+    decisions
+        .iter()
+        .zip(recorded)
+        .map(|(decision, one)| {
+            let mut of_deal = invitations.remove(&one.deal_id).unwrap_or_default();
+            for invitation in &mut of_deal {
+                invitation.created = one.created_invitations.contains(&invitation.invitation_id);
+            }
+            Ok(RecordedDecision {
+                deal_id: one.deal_id,
+                crm_id: decision.crm_id.clone(),
+                created: one.created,
+                program_version: one.plan.program_version,
+                segment: one.plan.segment,
+                method: one.plan.method,
+                excluded: one.plan.deal_excluded,
+                invitations: of_deal,
+                left_out: one.plan.left_out,
+            })
+        })
+        .collect()
 }
 
 /// Deals per transaction in an import: large enough that the commit and the history
@@ -504,30 +525,48 @@ pub async fn schedule_jobs(
     Ok(())
 }
 
+/// The deals' invitations by deal id, oldest first (`created` is left false).
 async fn invitations_of(
     tx: &mut AnyConnection,
-    deal_id: &str,
-    created: &[String],
-) -> anyhow::Result<Vec<RecordedInvitation>> {
-    let rows: Vec<(String, String, String, String, String, Option<String>)> = sqlx::query_as(
-        "select i.id, p.email, i.kind, i.status, i.scheduled_for, i.incentive_key
+    deal_ids: &[&str],
+) -> anyhow::Result<HashMap<String, Vec<RecordedInvitation>>> {
+    let sql = format!(
+        "select i.deal_id, i.id, p.email, i.kind, i.status, i.scheduled_for, i.incentive_key
          from invitations i join persons p on p.id = i.person_id
-         where i.deal_id = $1 order by i.created_at, p.email",
-    )
-    .bind(deal_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    rows.into_iter()
-        .map(|(id, email, kind, status, scheduled_for, incentive)| {
-            Ok(RecordedInvitation {
-                created: created.contains(&id),
+         where i.deal_id in ({}) order by i.created_at, p.email",
+        list(tx, deal_ids.len())
+    );
+    let mut query = sqlx::query_as::<
+        _,
+        (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+        ),
+    >(&sql);
+    for id in deal_ids {
+        query = query.bind(*id);
+    }
+    let mut by_deal: HashMap<String, Vec<RecordedInvitation>> = HashMap::new();
+    for (deal_id, id, email, kind, status, scheduled_for, incentive) in
+        query.fetch_all(&mut *tx).await?
+    {
+        by_deal
+            .entry(deal_id)
+            .or_default()
+            .push(RecordedInvitation {
+                created: false,
                 invitation_id: id,
                 contact_email: email,
                 kind: kind.parse().map_err(anyhow::Error::msg)?,
                 status: status.parse().map_err(anyhow::Error::msg)?,
                 scheduled_for,
                 incentive,
-            })
-        })
-        .collect()
+            });
+    }
+    Ok(by_deal)
 }
