@@ -9,9 +9,9 @@ use crate::invitations::tokens::{resolve, Lookup};
 use crate::invitations::{self, Event, InvitationKind, Target};
 use crate::jobs::{self, JobKind, JobStatus};
 use crate::outreach::decision::DecisionRequest;
-use crate::outreach::invitation_email::SendInvitation;
+use crate::outreach::invitation_email::{expiry_job, SendInvitation};
 use crate::outreach::store::{record_decision, Planner};
-use crate::platform::db::time::to_db;
+use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::Db;
 use crate::programs::definition::ProgramRequest;
 use crate::programs::store::Programs;
@@ -236,6 +236,17 @@ async fn seed_quarter(db: &Db, planner: &Planner, now: DateTime<Utc>) -> anyhow:
             .bind(format!("reminder:{id}:%"))
             .execute(db.pool())
             .await?;
+            // What is left of their course: the expiry, at its planned time.
+            let (expires_at,): (Option<String>,) =
+                sqlx::query_as("select expires_at from invitations where id = $1")
+                    .bind(id)
+                    .fetch_one(db.pool())
+                    .await?;
+            if let Some(expires_at) = expires_at {
+                let expiry = expiry_job(id, from_db(&expires_at)?)?;
+                let mut conn = db.pool().acquire().await?;
+                jobs::enqueue_many(&mut conn, vec![expiry], at).await?;
+            }
             if invitation.kind == InvitationKind::Survey && rng.random_bool(0.5) {
                 let nps = match decision.outcome {
                     crate::outreach::Outcome::Won => rng.random_range(6..=10),
@@ -278,6 +289,7 @@ async fn send_one_now(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Option<Stri
             invitation_id: id.clone(),
             reminder: None,
             any_hour: true,
+            chained: true,
         },
         now,
     )

@@ -393,8 +393,44 @@ async fn a_survey_that_does_not_ask_refuses_a_yes_and_a_no_invites_nobody(mut ap
     assert_eq!(app.deliver().await.sent, 0);
 }
 
+async fn reminders_count_from_the_day_the_invitation_went_out(mut app: TestApp) {
+    // The relay refuses mail for four days; the invitation goes out on day 4.
+    app.smtp
+        .reject_recipients(Some("451 4.3.0 try again later"));
+    app.post_decision(&lost_deal("R-2")).await;
+    assert_eq!(app.deliver().await.retried, 1);
+    app.clock.advance(Duration::days(4));
+    app.smtp.reject_recipients(None);
+    assert_eq!(app.deliver().await.sent, 1);
+    let invitation = app.next_invitation().await;
+
+    // Reminders at +3 and +7 days from then: days 7 and 11, none lost to the outage.
+    app.clock.advance(Duration::days(3) - Duration::minutes(1));
+    assert_eq!(app.deliver().await.sent, 0);
+    app.clock.advance(Duration::minutes(1));
+    assert_eq!(app.deliver().await.sent, 1);
+    let first = app.next_invitation().await;
+    assert!(first.subject.starts_with("Rappel"), "{}", first.subject);
+    assert_eq!(first.token(), invitation.token());
+    app.clock.advance(Duration::days(4));
+    assert_eq!(app.deliver().await.sent, 1);
+    let second = app.next_invitation().await;
+    assert!(second.subject.starts_with("Rappel"), "{}", second.subject);
+    app.clock.advance(Duration::days(10));
+    assert_eq!(app.deliver().await.sent, 0, "two reminders, no more");
+
+    // One Message-ID per email, though one job sent all three.
+    let ids = [invitation.message_id, first.message_id, second.message_id];
+    assert!(ids.iter().all(Option::is_some), "{ids:?}");
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "{ids:?}"
+    );
+}
+
 both_backends!(
     reminders_go_at_3_and_7_days_and_stop_when_the_buyer_answers,
+    reminders_count_from_the_day_the_invitation_went_out,
     an_incentive_is_earned_once_and_a_spent_budget_sends_without_it,
     a_spent_budget_holds_invitations_until_staff_release_them,
     staff_mark_a_buyer_do_not_contact_and_lift_it_on_record,

@@ -5,7 +5,7 @@
 use super::{Event, InvitationKind, Target};
 use crate::app::clock::Clock;
 use crate::auth::{Permission, Staff};
-use crate::outreach::store::{schedule_jobs, Planner};
+use crate::outreach::store::{schedule_job, Planner};
 use crate::platform::db::time::to_db;
 use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
@@ -67,7 +67,7 @@ pub async fn release(
     else {
         return Err(anyhow::anyhow!("program version {} has no segment", program.version).into());
     };
-    let (send_at, reminders, expires_at) = planner.timing.schedule(now, tz, segment);
+    let (send_at, _reminders, expires_at) = planner.timing.schedule(now, tz, segment);
 
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
@@ -89,7 +89,7 @@ pub async fn release(
         .bind(id.as_str())
         .execute(&mut *tx)
         .await?;
-    schedule_jobs(&mut tx, &id, kind, send_at, &reminders, expires_at, now).await?;
+    schedule_job(&mut tx, &id, kind, send_at, now).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(Released {
         invitation_id: id.into_inner(),

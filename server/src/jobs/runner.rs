@@ -10,7 +10,7 @@
 use super::{Job, JobKind, JobStatus};
 use crate::app::clock::Clock;
 use crate::platform::db::time::to_db;
-use crate::platform::db::{dialect, Db};
+use crate::platform::db::{dialect, rows, Db};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::future::BoxFuture;
 use sqlx::{Acquire, AnyConnection};
@@ -48,6 +48,10 @@ const NO_EFFECTS: &Effects = &Vec::new();
 pub enum Outcome {
     /// The side effect happened (the email went out).
     Performed(Effects),
+    /// The side effect happened, and the job goes on as its next step: one row carries an
+    /// invitation through its email, its reminders and its expiry, each step scheduled
+    /// when the one before happened.
+    Continued(Effects, Next),
     /// Nothing was left to do (the buyer opted out meanwhile, or already answered).
     Skipped(Effects),
     /// Not now: run again at this instant, the attempt not counted (outside the buyer's
@@ -89,6 +93,27 @@ impl Failure {
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Failure {
         Failure::temporary(format!("{e:#}"))
+    }
+}
+
+/// A job's next step: what it becomes, and when it runs. Its attempts count afresh.
+pub struct Next {
+    pub kind: JobKind,
+    pub payload: String,
+    pub run_at: DateTime<Utc>,
+}
+
+impl Next {
+    pub fn new(
+        kind: JobKind,
+        payload: &impl serde::Serialize,
+        run_at: DateTime<Utc>,
+    ) -> anyhow::Result<Next> {
+        Ok(Next {
+            kind,
+            payload: serde_json::to_string(payload)?,
+            run_at,
+        })
     }
 }
 
@@ -402,10 +427,27 @@ impl Runner {
             }
             ours.extend(q.fetch_all(&mut *tx).await?.into_iter().map(|(id,)| id));
         }
+        let continued: Vec<(&str, &Next)> = results
+            .iter()
+            .filter_map(|(job, r)| match r {
+                Ok(Outcome::Continued(_, next)) => Some((job.id.as_str(), next)),
+                _ => None,
+            })
+            .collect();
+        for chunk in continued.chunks(1_000) {
+            ours.extend(self.go_on(&mut tx, chunk).await?);
+        }
         let mut pass = Pass::default();
         let mut writes: Vec<&dyn Effect> = Vec::new();
         for (job, result) in results {
             let counted = match result {
+                Ok(Outcome::Continued(effects, _)) => {
+                    if !ours.contains(&job.id) {
+                        continue;
+                    }
+                    writes.extend(effects.iter().map(AsRef::as_ref));
+                    Counted::Sent
+                }
                 Ok(Outcome::Performed(effects) | Outcome::Skipped(effects)) => {
                     // Not ours: another runner took the job over and records it.
                     if !ours.contains(&job.id) {
@@ -455,14 +497,23 @@ impl Runner {
                 }
                 Ok(outcome) => {
                     let (effects, performed) = match outcome {
-                        Outcome::Performed(effects) => (effects, true),
+                        Outcome::Performed(effects) | Outcome::Continued(effects, _) => {
+                            (effects, true)
+                        }
                         Outcome::Skipped(effects) => (effects, false),
                         Outcome::Later(_) => (NO_EFFECTS, false),
                     };
-                    if !self
-                        .finish(&mut one, job, JobStatus::Done, None, None, now)
-                        .await?
-                    {
+                    let ours = match outcome {
+                        Outcome::Continued(_, next) => !self
+                            .go_on(&mut one, &[(job.id.as_str(), next)])
+                            .await?
+                            .is_empty(),
+                        _ => {
+                            self.finish(&mut one, job, JobStatus::Done, None, None, now)
+                                .await?
+                        }
+                    };
+                    if !ours {
                         // Another runner took the job over; it records the result.
                         one.rollback().await?;
                         continue;
@@ -565,6 +616,37 @@ impl Runner {
         .await?
         .rows_affected();
         Ok(finished == 1)
+    }
+
+    /// Moves jobs to their next step, pending again; the ids that were still ours.
+    async fn go_on(
+        &self,
+        conn: &mut AnyConnection,
+        steps: &[(&str, &Next)],
+    ) -> sqlx::Result<Vec<String>> {
+        let n = steps.len();
+        let sql = format!(
+            "with next (id, kind, payload, run_at) as (values {})
+             update jobs set
+                 kind = (select kind from next where next.id = jobs.id),
+                 payload = (select payload from next where next.id = jobs.id),
+                 run_at = (select run_at from next where next.id = jobs.id),
+                 attempts = 0, last_error = null, lease_owner = null, lease_until = null
+             where lease_owner = {} and id in (select id from next)
+             returning id",
+            rows::values(conn, n, 4),
+            rows::placeholder(conn, 4 * n + 1),
+        );
+        let mut query = sqlx::query_as::<_, (String,)>(&sql);
+        for (id, next) in steps {
+            query = query
+                .bind(*id)
+                .bind(next.kind.as_str())
+                .bind(&next.payload)
+                .bind(to_db(next.run_at));
+        }
+        let moved = query.bind(&self.owner).fetch_all(conn).await?;
+        Ok(moved.into_iter().map(|(id,)| id).collect())
     }
 
     /// Puts a job off to `at` without counting the attempt. False when the lease is no

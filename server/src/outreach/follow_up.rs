@@ -3,7 +3,7 @@
 //! like any other. The buyer asked for it, so the contact policy's cooldowns do not hold
 //! it back; a suppression still would (the survey is closed to an opted-out buyer).
 
-use super::store::{schedule_jobs, Planner, INVITATIONS};
+use super::store::{schedule_job, Planner, INVITATIONS};
 use crate::invitations::{InvitationKind, InvitationStatus};
 use crate::platform::db::rows::{insert_many, Param};
 use crate::platform::db::{self, time::to_db, Db};
@@ -70,7 +70,7 @@ pub async fn invite(
     .fetch_one(&mut *tx)
     .await?;
     let tz: chrono_tz::Tz = time_zone.parse().map_err(anyhow::Error::msg)?;
-    let (send_at, reminders, expires_at) =
+    let (send_at, _reminders, expires_at) =
         follow_up
             .planner
             .timing
@@ -107,15 +107,6 @@ pub async fn invite(
         .tokens
         .store_links(tx, &[(id.clone(), expires_at)], now)
         .await?;
-    schedule_jobs(
-        tx,
-        &id,
-        InvitationKind::Interview,
-        send_at,
-        &reminders,
-        expires_at,
-        now,
-    )
-    .await?;
+    schedule_job(tx, &id, InvitationKind::Interview, send_at, now).await?;
     Ok(Some(id))
 }

@@ -11,8 +11,8 @@ use crate::channels::email::templates::Templates;
 use crate::incentives;
 use crate::invitations::tokens::Tokens;
 use crate::invitations::{self, Event, InvitationKind, InvitationStatus, Target};
-use crate::jobs::runner::{Effect, Effects, Failure, Handler, JobResult, Outcome};
-use crate::jobs::{Job, JobKind};
+use crate::jobs::runner::{Effect, Effects, Failure, Handler, JobResult, Next, Outcome};
+use crate::jobs::{Job, JobKind, NewJob};
 use crate::outreach::decision::Money;
 use crate::people::suppressions::{self, SuppressionSource};
 use crate::platform::db::time::{from_db, to_db};
@@ -42,6 +42,11 @@ pub struct SendInvitation {
     /// Send even outside the buyer's business hours (the demo's first email).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub any_hour: bool,
+    /// The job goes on after this email: to the next reminder, then to the expiry, each
+    /// timed from when the invitation actually went out. Jobs queued before this existed
+    /// have their reminders and expiry queued separately.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chained: bool,
 }
 
 /// What sending needs, shared by the handlers of each email kind.
@@ -91,6 +96,9 @@ struct Row {
     status: String,
     survey_key: Option<String>,
     program_version: Option<i64>,
+    segment_key: Option<String>,
+    sent_at: Option<String>,
+    expires_at: Option<String>,
     suppression: Option<String>,
     person_last_sent: Option<String>,
     account_last_sent: Option<String>,
@@ -113,6 +121,9 @@ struct ToSend {
     status: InvitationStatus,
     survey: SurveyKey,
     program_version: i64,
+    segment_key: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
     suppression: Option<SuppressionSource>,
     person_last_sent: Option<DateTime<Utc>>,
     account_last_sent: Option<DateTime<Utc>>,
@@ -160,6 +171,9 @@ fn parse_row(row: Row) -> anyhow::Result<(String, ToSend)> {
                 None => SurveyKey::WinLoss,
             },
             program_version: row.program_version.unwrap_or(0),
+            segment_key: row.segment_key,
+            sent_at: time(row.sent_at)?,
+            expires_at: time(row.expires_at)?,
             suppression: row
                 .suppression
                 .map(|s| s.parse().map_err(anyhow::Error::msg))
@@ -186,7 +200,8 @@ async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, ToSend>
     // The latest sends to the same person and account on other deals: the contact policy
     // is checked again here, since two deals planned at once cannot see each other.
     let sql = format!(
-        "select i.id, i.kind, i.status, i.survey_key, i.program_version,
+        "select i.id, i.kind, i.status, i.survey_key, i.program_version, i.segment_key,
+                i.sent_at, i.expires_at,
                 (select s.source from suppressions s
                  where s.email = p.email and s.lifted_at is null) as suppression,
                 (select max(o.sent_at) from invitations o
@@ -303,21 +318,22 @@ impl InvitationEmails {
             };
             return Ok(Outcome::Skipped(effects));
         }
+        let program = match self
+            .ctx
+            .programs
+            .version(&self.ctx.db, invitation.program_version)
+            .await
+        {
+            Ok(Some(program)) => program,
+            Ok(None) => {
+                return Err(Failure::permanent(
+                    "the invitation's program version is gone",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
         if !reminder {
-            let policy = match self
-                .ctx
-                .programs
-                .version(&self.ctx.db, invitation.program_version)
-                .await
-            {
-                Ok(Some(program)) => program.policy.clone(),
-                Ok(None) => {
-                    return Err(Failure::permanent(
-                        "the invitation's program version is gone",
-                    ))
-                }
-                Err(e) => return Err(e.into()),
-            };
+            let policy = &program.policy;
             if within(
                 invitation.person_last_sent.as_ref(),
                 now,
@@ -342,6 +358,17 @@ impl InvitationEmails {
             return Err(Failure::temporary("the lease ran out before sending"));
         }
         let message = self.build(job, id, payload.reminder, &invitation)?;
+        let next = if payload.chained {
+            next_step(
+                payload,
+                &invitation,
+                &program,
+                &self.ctx.business_hours,
+                now,
+            )?
+        } else {
+            None
+        };
         let sent: Effects = if reminder {
             vec![Box::new(Reminded {
                 invitation_ids: vec![id.to_owned()],
@@ -358,7 +385,10 @@ impl InvitationEmails {
                 .email_failed(self.kind, e.permanent, e.hard_bounce),
         }
         match result {
-            Ok(()) => Ok(Outcome::Performed(sent)),
+            Ok(()) => Ok(match next {
+                Some(next) => Outcome::Continued(sent, next),
+                None => Outcome::Performed(sent),
+            }),
             // The mailbox does not exist: the invitation bounced and the address is never
             // emailed again, on any deal.
             Err(e) if e.hard_bounce => Err(Failure::permanent(e.message.clone()).if_final(vec![
@@ -372,10 +402,16 @@ impl InvitationEmails {
             Err(e) => Err(Failure {
                 permanent: e.permanent,
                 message: e.message,
-                if_final: if reminder {
-                    Vec::new()
-                } else {
-                    vec![event(id, Event::Fail)]
+                if_final: match (reminder, &invitation.expires_at) {
+                    // A reminder given up on still leaves the invitation to expire.
+                    (true, Some(at)) if payload.chained => {
+                        vec![Box::new(QueueExpiry {
+                            invitation_id: id.to_owned(),
+                            at: *at,
+                        })]
+                    }
+                    (true, _) => Vec::new(),
+                    (false, _) => vec![event(id, Event::Fail)],
                 },
             }),
         }
@@ -438,7 +474,7 @@ impl InvitationEmails {
         let mut builder = Message::builder()
             // Stable per job: every attempt of one email carries the same id, so a
             // receiving server or a test can tell a retry from a second email.
-            .message_id(Some(message_id(&job.id, &ctx.from)))
+            .message_id(Some(message_id(&job.id, reminder, &ctx.from)))
             .from(ctx.from.clone())
             .to(to)
             .subject(rendered.subject)
@@ -504,9 +540,90 @@ struct InterviewEmail<'a> {
     incentive: Option<&'a str>,
 }
 
-/// `<job id@sender's domain>`.
-pub fn message_id(job_id: &str, from: &Mailbox) -> String {
-    format!("<{job_id}@{}>", from.email.domain())
+/// `<job id@sender's domain>`, and the reminder's number: one job sends an invitation
+/// and its reminders.
+pub fn message_id(job_id: &str, reminder: Option<u32>, from: &Mailbox) -> String {
+    match reminder {
+        None => format!("<{job_id}@{}>", from.email.domain()),
+        Some(n) => format!("<{job_id}.r{n}@{}>", from.email.domain()),
+    }
+}
+
+/// After an invitation's email or reminder went out: the next reminder, counted from
+/// when the invitation went out and moved into the buyer's business hours, or, when none
+/// is left before it, the expiry. None for an invitation without an expiry (older data).
+fn next_step(
+    sent: &SendInvitation,
+    invitation: &ToSend,
+    program: &crate::programs::Program,
+    hours: &BusinessHours,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Next>> {
+    let Some(expires_at) = invitation.expires_at else {
+        return Ok(None);
+    };
+    let days = invitation
+        .segment_key
+        .as_deref()
+        .and_then(|key| program.segments.iter().find(|s| s.key == key))
+        .map(|s| s.reminder_days.as_slice())
+        .unwrap_or_default();
+    let done = sent.reminder.unwrap_or(0);
+    let went_out = invitation.sent_at.unwrap_or(now);
+    let payload = |reminder| SendInvitation {
+        invitation_id: sent.invitation_id.clone(),
+        reminder,
+        any_hour: false,
+        chained: true,
+    };
+    if let Some(&day) = days.get(done as usize) {
+        // A reminder sent late (a long outage) is not followed by the next one at once.
+        let earliest = (went_out + chrono::Duration::days(i64::from(day)))
+            .max(now + chrono::Duration::days(1));
+        let at = hours.next_slot(earliest, invitation.time_zone);
+        if at < expires_at {
+            return Next::new(JobKind::InvitationReminder, &payload(Some(done + 1)), at).map(Some);
+        }
+    }
+    Next::new(JobKind::InvitationExpiry, &payload(None), expires_at).map(Some)
+}
+
+/// Queues an invitation's expiry on its own, when the job that would have reached it
+/// gave up (see [`next_step`]).
+struct QueueExpiry {
+    invitation_id: String,
+    at: DateTime<Utc>,
+}
+
+impl Effect for QueueExpiry {
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut sqlx::AnyConnection,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let job = expiry_job(&self.invitation_id, self.at)?;
+            crate::jobs::enqueue_many(conn, vec![job], now).await?;
+            Ok(())
+        })
+    }
+}
+
+/// An invitation's expiry as a job of its own, for an invitation whose job will not reach
+/// it (see [`next_step`]).
+pub fn expiry_job(invitation_id: &str, at: DateTime<Utc>) -> anyhow::Result<NewJob> {
+    let payload = SendInvitation {
+        invitation_id: invitation_id.to_owned(),
+        reminder: None,
+        any_hour: false,
+        chained: false,
+    };
+    NewJob::new(
+        JobKind::InvitationExpiry,
+        format!("expiry:{invitation_id}"),
+        &payload,
+        at,
+    )
 }
 
 /// Closes invitations the buyer left unanswered: the handler of

@@ -431,12 +431,10 @@ async fn write_run(
             ));
         }
         if planned.status == InvitationStatus::Scheduled {
-            jobs.extend(invitation_jobs(
+            jobs.push(invitation_job(
                 &invitation_id,
                 planned.kind,
                 planned.scheduled_for,
-                &planned.reminders,
-                planned.expires_at,
             )?);
         }
         created[i].push(invitation_id);
@@ -462,47 +460,31 @@ async fn write_run(
         .collect()
 }
 
-/// An invitation's email, its reminders and its expiry, as jobs. Dedupe keys make
-/// queueing them twice harmless (a held invitation released twice queues nothing more).
-fn invitation_jobs(
+/// An invitation's job: its email, then, on the same row, its reminders and its expiry,
+/// each scheduled when the step before it happened (see `invitation_email::next_step`).
+/// The dedupe key makes queueing it twice harmless (a held invitation released twice
+/// queues nothing more).
+fn invitation_job(
     invitation_id: &str,
     kind: InvitationKind,
     send_at: DateTime<Utc>,
-    reminders: &[DateTime<Utc>],
-    expires_at: DateTime<Utc>,
-) -> anyhow::Result<Vec<NewJob>> {
+) -> anyhow::Result<NewJob> {
     let job_kind = match kind {
         InvitationKind::Survey => JobKind::SurveyInvitation,
         InvitationKind::Interview => JobKind::InterviewInvitation,
     };
-    let payload = |reminder| SendInvitation {
+    let payload = SendInvitation {
         invitation_id: invitation_id.to_owned(),
-        reminder,
+        reminder: None,
         any_hour: false,
+        chained: true,
     };
-    let mut jobs = Vec::with_capacity(reminders.len() + 2);
-    jobs.push(NewJob::new(
+    NewJob::new(
         job_kind,
         format!("{job_kind}:{invitation_id}"),
-        &payload(None),
+        &payload,
         send_at,
-    )?);
-    for (n, at) in reminders.iter().enumerate() {
-        let number = u32::try_from(n + 1)?;
-        jobs.push(NewJob::new(
-            JobKind::InvitationReminder,
-            format!("reminder:{invitation_id}:{number}"),
-            &payload(Some(number)),
-            *at,
-        )?);
-    }
-    jobs.push(NewJob::new(
-        JobKind::InvitationExpiry,
-        format!("expiry:{invitation_id}"),
-        &payload(None),
-        expires_at,
-    )?);
-    Ok(jobs)
+    )
 }
 
 /// The head of an invitation insert; rows give these values in this order.
@@ -510,18 +492,16 @@ pub(crate) const INVITATIONS: &str = "insert into invitations (id, deal_id, cont
      status, status_reason, scheduled_for, created_at, person_id, account_id, program_version,
      segment_key, survey_key, incentive_key, expires_at)";
 
-/// Queues one invitation's jobs (see [`invitation_jobs`]).
-pub async fn schedule_jobs(
+/// Queues one invitation's job (see [`invitation_job`]).
+pub async fn schedule_job(
     tx: &mut AnyConnection,
     invitation_id: &str,
     kind: InvitationKind,
     send_at: DateTime<Utc>,
-    reminders: &[DateTime<Utc>],
-    expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let jobs = invitation_jobs(invitation_id, kind, send_at, reminders, expires_at)?;
-    jobs::enqueue_many(tx, jobs, now).await?;
+    let job = invitation_job(invitation_id, kind, send_at)?;
+    jobs::enqueue_many(tx, vec![job], now).await?;
     Ok(())
 }
 

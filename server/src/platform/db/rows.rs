@@ -213,6 +213,19 @@ pub fn list(conn: &AnyConnection, n: usize) -> String {
     out
 }
 
+/// `(…), (…)`: `rows` groups of `width` parameters, numbered from 1 on PostgreSQL.
+pub fn values(conn: &AnyConnection, rows: usize, width: usize) -> String {
+    groups(marker(conn), rows, width)
+}
+
+/// The `n`th parameter (from 1), where it comes after all those before it.
+pub fn placeholder(conn: &AnyConnection, n: usize) -> String {
+    match marker(conn) {
+        Marker::Numbered => format!("${n}"),
+        Marker::Positional => "?".to_owned(),
+    }
+}
+
 /// The statements that write `rows`, each with its parameters in order.
 fn statements(
     head: &str,
@@ -236,33 +249,34 @@ fn statements(
 }
 
 fn statement(head: &str, tail: &str, width: usize, rows: usize, marker: Marker) -> String {
-    let mut sql = String::with_capacity(head.len() + tail.len() + rows * width * 6);
-    sql.push_str(head);
-    sql.push_str(" values ");
+    format!("{head} values {} {tail}", groups(marker, rows, width))
+}
+
+/// `(…), (…)`: `rows` groups of `width` parameters, numbered from 1 when numbered.
+fn groups(marker: Marker, rows: usize, width: usize) -> String {
+    let mut out = String::with_capacity(rows * width * 6);
     let mut n = 0;
     for row in 0..rows {
         if row > 0 {
-            sql.push_str(", ");
+            out.push_str(", ");
         }
-        sql.push('(');
+        out.push('(');
         for col in 0..width {
             if col > 0 {
-                sql.push_str(", ");
+                out.push_str(", ");
             }
+            n += 1;
             match marker {
                 Marker::Numbered => {
-                    n += 1;
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
+                    out.push('$');
+                    out.push_str(&n.to_string());
                 }
-                Marker::Positional => sql.push('?'),
+                Marker::Positional => out.push('?'),
             }
         }
-        sql.push(')');
+        out.push(')');
     }
-    sql.push(' ');
-    sql.push_str(tail);
-    sql
+    out
 }
 
 #[cfg(test)]
