@@ -626,14 +626,13 @@ impl Runner {
     ) -> sqlx::Result<Vec<String>> {
         let n = steps.len();
         let sql = format!(
-            "with next (id, kind, payload, run_at) as (values {})
-             update jobs set
-                 kind = (select kind from next where next.id = jobs.id),
-                 payload = (select payload from next where next.id = jobs.id),
-                 run_at = (select run_at from next where next.id = jobs.id),
+            // `update … from`, on both engines; `values` columns are `column1`… on both.
+            "update jobs set kind = next.kind, payload = next.payload, run_at = next.run_at,
                  attempts = 0, last_error = null, lease_owner = null, lease_until = null
-             where lease_owner = {} and id in (select id from next)
-             returning id",
+             from (select column1 as id, column2 as kind, column3 as payload, column4 as run_at
+                   from (values {}) as steps) as next
+             where jobs.id = next.id and jobs.lease_owner = {}
+             returning jobs.id",
             rows::values(conn, n, 4),
             rows::placeholder(conn, 4 * n + 1),
         );
