@@ -70,11 +70,10 @@ pub async fn invite(
     .fetch_one(&mut *tx)
     .await?;
     let tz: chrono_tz::Tz = time_zone.parse().map_err(anyhow::Error::msg)?;
-    let (send_at, _reminders, expires_at) =
-        follow_up
-            .planner
-            .timing
-            .schedule(now, tz, &follow_up.segment);
+    let (send_at, expires_at) = follow_up
+        .planner
+        .timing
+        .schedule(now, tz, &follow_up.segment);
     let row = vec![
         db::new_id().into(),
         deal_id.into(),

@@ -9,6 +9,7 @@ use super::decision::Decision;
 use super::store::{record_decision, record_group, Planner, RecordedDecision};
 use crate::app::clock::Clock;
 use crate::platform::db::Db;
+use futures_util::FutureExt;
 use std::collections::HashSet;
 use tokio::sync::{mpsc, oneshot};
 
@@ -75,7 +76,16 @@ async fn write(db: Db, planner: Planner, clock: Clock, mut posted: mpsc::Receive
             }
             group.push(post);
         }
-        record(&db, &planner, clock.now(), group).await;
+        // A panic while recording fails that group's posts (their replies are dropped),
+        // not every post after it.
+        let recording = record(&db, &planner, clock.now(), group);
+        if std::panic::AssertUnwindSafe(recording)
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            tracing::error!("recording a group of decisions panicked");
+        }
     }
 }
 

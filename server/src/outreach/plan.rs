@@ -108,24 +108,34 @@ pub struct Timing {
 
 impl Timing {
     /// When an invitation to a buyer in `tz` goes out (the first business hour from
-    /// `earliest`), when its reminders follow, and when it expires.
+    /// `earliest`), and when it expires.
     pub fn schedule(
         &self,
         earliest: DateTime<Utc>,
         tz: chrono_tz::Tz,
         segment: &Segment,
-    ) -> (DateTime<Utc>, Vec<DateTime<Utc>>, DateTime<Utc>) {
+    ) -> (DateTime<Utc>, DateTime<Utc>) {
         let send_at = self.business_hours.next_slot(earliest, tz);
-        let reminders = segment
+        let expires_at = send_at + Duration::days(i64::from(segment.expires_after_days));
+        (send_at, expires_at)
+    }
+
+    /// When its reminders would follow, were it sent at `send_at`. The outbox times the
+    /// real ones from the actual send (`invitation_email::next_step`).
+    pub fn reminders(
+        &self,
+        send_at: DateTime<Utc>,
+        tz: chrono_tz::Tz,
+        segment: &Segment,
+    ) -> Vec<DateTime<Utc>> {
+        segment
             .reminder_days
             .iter()
             .map(|&d| {
                 self.business_hours
                     .next_slot(send_at + Duration::days(i64::from(d)), tz)
             })
-            .collect();
-        let expires_at = send_at + Duration::days(i64::from(segment.expires_after_days));
-        (send_at, reminders, expires_at)
+            .collect()
     }
 }
 
@@ -159,6 +169,7 @@ pub struct PlannedInvitation {
     /// The segment names an incentive but the budget could not cover it.
     pub incentive_withheld: bool,
     pub scheduled_for: DateTime<Utc>,
+    /// When its reminders would go, were it sent on time: they count from the real send.
     pub reminders: Vec<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
 }
@@ -371,8 +382,8 @@ pub fn plan(
             &mut spent_in_period,
             &mut spent_by_account,
         );
-        let (scheduled_for, reminders, expires_at) =
-            timing.schedule(earliest, contact.time_zone, segment);
+        let (scheduled_for, expires_at) = timing.schedule(earliest, contact.time_zone, segment);
+        let reminders = timing.reminders(scheduled_for, contact.time_zone, segment);
         out.invitations.push(PlannedInvitation {
             email: contact.email.clone(),
             name: contact.name.clone(),
