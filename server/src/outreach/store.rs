@@ -1,7 +1,8 @@
 //! Recording decided deals, one posted or thousands imported: in one transaction, the
 //! deals are planned under the program in force when each was decided, then written with
 //! their accounts, buyers and the plan: the invitations, their links, the incentive
-//! offers and every job (email, reminders, expiry). Posting the same deal again updates it
+//! offers and each invitation's job (its email, then on the same row its reminders and
+//! expiry). Posting the same deal again updates it
 //! and never duplicates an invitation. Every statement writes many rows at once, so an
 //! import of 100,000 deals costs a few hundred statements, not a million.
 
