@@ -4,6 +4,7 @@
 pub mod routes;
 pub mod tokens;
 
+use crate::platform::db::rows;
 use crate::platform::db::time::to_db;
 use crate::text_enum;
 use chrono::{DateTime, Utc};
@@ -180,10 +181,7 @@ impl Target<'_> {
     fn sql(&self) -> String {
         match self {
             Target::Invitation(_) => "id = $3".to_owned(),
-            Target::Invitations(ids) => {
-                let list: Vec<String> = (3..3 + ids.len()).map(|i| format!("${i}")).collect();
-                format!("id in ({})", list.join(", "))
-            }
+            Target::Invitations(ids) => format!("id in ({})", rows::numbered(3, ids.len())),
             Target::AllOf { .. } => {
                 "person_id in (select id from persons where email = $3)".to_owned()
             }
@@ -214,9 +212,6 @@ where
     let t = event.transition();
     let values = target.values();
     let first = 3 + values.len();
-    let placeholders: Vec<String> = (first..first + t.from.len())
-        .map(|i| format!("${i}"))
-        .collect();
     let stamps = if t.stamps.is_empty() {
         String::new()
     } else {
@@ -225,7 +220,7 @@ where
     let sql = format!(
         "update invitations set status = $1 {stamps} where {} and status in ({})",
         target.sql(),
-        placeholders.join(", ")
+        rows::numbered(first, t.from.len())
     );
     let mut query = sqlx::query(&sql).bind(t.to.as_str()).bind(to_db(now));
     for value in values {

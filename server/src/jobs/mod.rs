@@ -63,13 +63,34 @@ impl Job {
     }
 }
 
-/// A job to queue.
+/// What a job does and when: its kind, its payload and when it is due. A new job starts
+/// with one; a job that goes on (see [`runner::Outcome::Continued`]) moves to the next.
+#[derive(Debug, Clone)]
+pub struct Next {
+    pub kind: JobKind,
+    pub payload: String,
+    pub run_at: DateTime<Utc>,
+}
+
+impl Next {
+    pub fn new(
+        kind: JobKind,
+        payload: &impl Serialize,
+        run_at: DateTime<Utc>,
+    ) -> anyhow::Result<Next> {
+        Ok(Next {
+            kind,
+            payload: serde_json::to_string(payload)?,
+            run_at,
+        })
+    }
+}
+
+/// A job to queue: its first step, under a dedupe key.
 #[derive(Debug, Clone)]
 pub struct NewJob {
-    pub kind: JobKind,
-    pub dedupe_key: String,
-    payload: String,
-    pub run_at: DateTime<Utc>,
+    dedupe_key: String,
+    step: Next,
 }
 
 impl NewJob {
@@ -80,10 +101,8 @@ impl NewJob {
         run_at: DateTime<Utc>,
     ) -> anyhow::Result<NewJob> {
         Ok(NewJob {
-            kind,
             dedupe_key,
-            payload: serde_json::to_string(payload)?,
-            run_at,
+            step: Next::new(kind, payload, run_at)?,
         })
     }
 }
@@ -102,12 +121,12 @@ pub async fn enqueue_many(
         .map(|job| {
             vec![
                 db::new_id().into(),
-                job.kind.as_str().into(),
+                job.step.kind.as_str().into(),
                 job.dedupe_key.into(),
-                job.payload.into(),
+                job.step.payload.into(),
                 JobStatus::Pending.as_str().into(),
                 0i64.into(),
-                to_db(job.run_at).into(),
+                to_db(job.step.run_at).into(),
                 (&stamp).into(),
             ]
         })

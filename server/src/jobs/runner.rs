@@ -7,7 +7,7 @@
 //! lease runs out and the job runs again. Handlers keep that window small and make their
 //! writes idempotent (guarded status transitions, unique keys).
 
-use super::{Job, JobKind, JobStatus};
+use super::{Job, JobKind, JobStatus, Next};
 use crate::app::clock::Clock;
 use crate::platform::db::time::to_db;
 use crate::platform::db::{dialect, rows, Db};
@@ -48,9 +48,9 @@ const NO_EFFECTS: &Effects = &Vec::new();
 pub enum Outcome {
     /// The side effect happened (the email went out).
     Performed(Effects),
-    /// The side effect happened, and the job goes on as its next step: one row carries an
-    /// invitation through its email, its reminders and its expiry, each step scheduled
-    /// when the one before happened.
+    /// The side effect happened, and the job goes on as its next step, its attempts
+    /// counted afresh: one row carries an invitation through its email, its reminders and
+    /// its expiry, each step scheduled when the one before happened.
     Continued(Effects, Next),
     /// Nothing was left to do (the buyer opted out meanwhile, or already answered).
     Skipped(Effects),
@@ -93,27 +93,6 @@ impl Failure {
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Failure {
         Failure::temporary(format!("{e:#}"))
-    }
-}
-
-/// A job's next step: what it becomes, and when it runs. Its attempts count afresh.
-pub struct Next {
-    pub kind: JobKind,
-    pub payload: String,
-    pub run_at: DateTime<Utc>,
-}
-
-impl Next {
-    pub fn new(
-        kind: JobKind,
-        payload: &impl serde::Serialize,
-        run_at: DateTime<Utc>,
-    ) -> anyhow::Result<Next> {
-        Ok(Next {
-            kind,
-            payload: serde_json::to_string(payload)?,
-            run_at,
-        })
     }
 }
 
@@ -411,12 +390,12 @@ impl Runner {
         let mut ours = HashSet::with_capacity(finished.len());
         for chunk in finished.chunks(1_000) {
             let sql = format!(
-                "update jobs set status = $1, done_at = $2, lease_owner = null, lease_until = null
-                 where lease_owner = $3 and id in ({}) returning id",
-                (4..4 + chunk.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "update jobs set status = {}, done_at = {}, lease_owner = null, lease_until = null
+                 where lease_owner = {} and id in ({}) returning id",
+                rows::placeholder(&tx, 1),
+                rows::placeholder(&tx, 2),
+                rows::placeholder(&tx, 3),
+                rows::list_from(&tx, 4, chunk.len()),
             );
             let mut q = sqlx::query_as::<_, (String,)>(&sql)
                 .bind(JobStatus::Done.as_str())
@@ -441,23 +420,20 @@ impl Runner {
         let mut writes: Vec<&dyn Effect> = Vec::new();
         for (job, result) in results {
             let counted = match result {
-                Ok(Outcome::Continued(effects, _)) => {
-                    if !ours.contains(&job.id) {
-                        continue;
-                    }
-                    writes.extend(effects.iter().map(AsRef::as_ref));
-                    Counted::Sent
-                }
-                Ok(Outcome::Performed(effects) | Outcome::Skipped(effects)) => {
+                Ok(
+                    Outcome::Performed(effects)
+                    | Outcome::Continued(effects, _)
+                    | Outcome::Skipped(effects),
+                ) => {
                     // Not ours: another runner took the job over and records it.
                     if !ours.contains(&job.id) {
                         continue;
                     }
                     writes.extend(effects.iter().map(AsRef::as_ref));
-                    if matches!(result, Ok(Outcome::Performed(_))) {
-                        Counted::Sent
-                    } else {
+                    if matches!(result, Ok(Outcome::Skipped(_))) {
                         Counted::Skipped
+                    } else {
+                        Counted::Sent
                     }
                 }
                 Ok(Outcome::Later(at)) => {
@@ -496,19 +472,18 @@ impl Runner {
                     Counted::Postponed
                 }
                 Ok(outcome) => {
-                    let (effects, performed) = match outcome {
-                        Outcome::Performed(effects) | Outcome::Continued(effects, _) => {
-                            (effects, true)
-                        }
-                        Outcome::Skipped(effects) => (effects, false),
-                        Outcome::Later(_) => (NO_EFFECTS, false),
+                    let (effects, performed, next) = match outcome {
+                        Outcome::Performed(effects) => (effects, true, None),
+                        Outcome::Continued(effects, next) => (effects, true, Some(next)),
+                        Outcome::Skipped(effects) => (effects, false, None),
+                        Outcome::Later(_) => (NO_EFFECTS, false, None),
                     };
-                    let ours = match outcome {
-                        Outcome::Continued(_, next) => !self
+                    let ours = match next {
+                        Some(next) => !self
                             .go_on(&mut one, &[(job.id.as_str(), next)])
                             .await?
                             .is_empty(),
-                        _ => {
+                        None => {
                             self.finish(&mut one, job, JobStatus::Done, None, None, now)
                                 .await?
                         }

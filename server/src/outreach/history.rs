@@ -6,7 +6,7 @@ use super::decision::{Contact, Decision, Declined, Money, Person};
 use super::plan::{History, Tally};
 use crate::incentives::IncentiveStatus;
 use crate::invitations::{InvitationKind, InvitationStatus};
-use crate::platform::db::rows::list;
+use crate::platform::db::rows::{list, list_from, placeholder};
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::Db;
 use crate::programs::Program;
@@ -16,7 +16,7 @@ use sqlx::AnyConnection;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Per segment: completed responses and invited deals by outcome, for deals decided in
-/// `[start, end)`, all of them or only those in `only`.
+/// `[start, end)`, all of them or only those in `only`. None without segments to count.
 async fn period_tallies(
     conn: &mut AnyConnection,
     start: DateTime<Utc>,
@@ -24,18 +24,30 @@ async fn period_tallies(
     segment_keys: &[&str],
     only: Option<&[&str]>,
 ) -> anyhow::Result<HashMap<String, Tally>> {
-    let first_deal = 5 + segment_keys.len();
-    let sql = format!(
-        "select d.segment_key, d.outcome, count(distinct d.id),
-                cast(sum(case when i.status = $1 then 1 else 0 end) as bigint)
+    if segment_keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = {
+        let p = |n| placeholder(conn, n);
+        format!(
+            "select d.segment_key, d.outcome, count(distinct d.id),
+                cast(sum(case when i.status = {} then 1 else 0 end) as bigint)
          from deals d join invitations i on i.deal_id = d.id
-         where d.decided_at >= $2 and d.decided_at < $3 and i.status <> $4
+         where d.decided_at >= {} and d.decided_at < {} and i.status <> {}
            and d.segment_key in ({}) {}
          group by d.segment_key, d.outcome",
-        placeholders(5, segment_keys.len()),
-        only.map(|ids| format!("and d.crm_id in ({})", placeholders(first_deal, ids.len())))
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            list_from(conn, 5, segment_keys.len()),
+            only.map(|ids| {
+                let first = 5 + segment_keys.len();
+                format!("and d.crm_id in ({})", list_from(conn, first, ids.len()))
+            })
             .unwrap_or_default(),
-    );
+        )
+    };
     let mut q = sqlx::query_as::<_, (String, String, i64, i64)>(&sql)
         .bind(InvitationStatus::Completed.as_str())
         .bind(to_db(start))
@@ -72,8 +84,10 @@ async fn spent_in(
          from incentives n
          join invitations i on i.id = n.invitation_id
          join deals d on d.id = i.deal_id
-         where n.period = $1 and n.status <> $2 and n.amount_minor is not null {}",
-        only.map(|ids| format!("and d.crm_id in ({})", placeholders(3, ids.len())))
+         where n.period = {} and n.status <> {} and n.amount_minor is not null {}",
+        placeholder(conn, 1),
+        placeholder(conn, 2),
+        only.map(|ids| format!("and d.crm_id in ({})", list_from(conn, 3, ids.len())))
             .unwrap_or_default(),
     );
     let mut q = sqlx::query_as::<_, (i64,)>(&sql)
@@ -87,13 +101,6 @@ async fn spent_in(
 
 /// Bind parameters per statement: well under both engines' limits.
 const CHUNK: usize = 2_000;
-
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// A period's segment tallies and budget spent, carried from one chunk of an import to
 /// the next. Both are aggregates over the whole period, so reading them for every chunk
@@ -276,23 +283,22 @@ pub async fn load(
         let (start, end) = program.period.bounds(deal.decided_at);
         // Aggregates over the whole period; a replay then takes its own deals back out,
         // since they are planned again as if new.
-        let mut tallies = if segment_keys.is_empty() {
-            HashMap::new()
-        } else {
-            period_tallies(&mut *conn, start, end, &segment_keys, None).await?
-        };
+        let mut tallies = period_tallies(&mut *conn, start, end, &segment_keys, None).await?;
         let mut spent = if period_budget {
             spent_in(&mut *conn, period, None).await?
         } else {
             0
         };
         if !own {
-            for chunk in crm_ids.chunks(CHUNK) {
-                let own_tallies = if segment_keys.is_empty() {
-                    HashMap::new()
-                } else {
-                    period_tallies(&mut *conn, start, end, &segment_keys, Some(chunk)).await?
-                };
+            // Only this period's deals can count in it.
+            let in_period: Vec<&str> = deals
+                .iter()
+                .filter(|d| program.period.label(d.decided_at) == *period)
+                .map(|d| d.crm_id.as_str())
+                .collect();
+            for chunk in in_period.chunks(CHUNK) {
+                let own_tallies =
+                    period_tallies(&mut *conn, start, end, &segment_keys, Some(chunk)).await?;
                 for (key, own_tally) in own_tallies {
                     if let Some(t) = tallies.get_mut(&key) {
                         t.completed -= own_tally.completed;

@@ -11,10 +11,11 @@ use crate::channels::email::templates::Templates;
 use crate::incentives;
 use crate::invitations::tokens::Tokens;
 use crate::invitations::{self, Event, InvitationKind, InvitationStatus, Target};
-use crate::jobs::runner::{Effect, Effects, Failure, Handler, JobResult, Next, Outcome};
-use crate::jobs::{Job, JobKind, NewJob};
+use crate::jobs::runner::{Effect, Effects, Failure, Handler, JobResult, Outcome};
+use crate::jobs::{Job, JobKind, NewJob, Next};
 use crate::outreach::decision::Money;
 use crate::people::suppressions::{self, SuppressionSource};
+use crate::platform::db::rows;
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::Db;
 use crate::programs::store::Programs;
@@ -196,7 +197,6 @@ async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, ToSend>
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
     // The latest sends to the same person and account on other deals: the contact policy
     // is checked again here, since two deals planned at once cannot see each other.
     let sql = format!(
@@ -220,7 +220,7 @@ async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, ToSend>
          join deals d on d.id = i.deal_id
          left join incentives n on n.invitation_id = i.id and n.status <> $1
          where i.id in ({})",
-        placeholders.join(", ")
+        rows::numbered(2, ids.len())
     );
     let mut query =
         sqlx::query_as::<_, Row>(&sql).bind(incentives::IncentiveStatus::Cancelled.as_str());
@@ -370,9 +370,7 @@ impl InvitationEmails {
             None
         };
         let sent: Effects = if reminder {
-            vec![Box::new(Reminded {
-                invitation_ids: vec![id.to_owned()],
-            })]
+            vec![write(id, Write::Reminded)]
         } else {
             vec![event(id, Event::Send)]
         };
@@ -654,49 +652,76 @@ impl Handler for Expiry {
     }
 }
 
-/// Moves invitations when the job's result is recorded: one job's, or, batched, a pass's.
-struct InvitationEvent {
+/// A write to invitations when the job's result is recorded: one job's, or, batched,
+/// a pass's (the runner merges neighbouring writes of the same kind).
+struct InvitationWrite {
     invitation_ids: Vec<String>,
-    event: Event,
+    write: Write,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// A status move (sent, bounced, failed…).
+    Move(Event),
+    /// One more reminder sent.
+    Reminded,
 }
 
 /// Invitations per batched statement: few enough parameters for either database.
-const EVENT_BATCH: usize = 1_000;
+const WRITE_BATCH: usize = 1_000;
 
 fn event(invitation_id: &str, event: Event) -> Box<dyn Effect> {
-    Box::new(InvitationEvent {
+    write(invitation_id, Write::Move(event))
+}
+
+fn write(invitation_id: &str, write: Write) -> Box<dyn Effect> {
+    Box::new(InvitationWrite {
         invitation_ids: vec![invitation_id.to_owned()],
-        event,
+        write,
     })
 }
 
-impl Effect for InvitationEvent {
+impl Effect for InvitationWrite {
     fn apply<'a>(
         &'a self,
         conn: &'a mut sqlx::AnyConnection,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            let target = match self.invitation_ids.as_slice() {
-                [one] => Target::Invitation(one),
-                many => Target::Invitations(many),
-            };
-            invitations::apply(conn, target, self.event, now).await?;
+            let ids = &self.invitation_ids;
+            match self.write {
+                Write::Move(event) => {
+                    invitations::apply(conn, Target::Invitations(ids), event, now).await?;
+                }
+                Write::Reminded => {
+                    let sql = format!(
+                        "update invitations set reminders_sent = reminders_sent + 1,
+                             last_reminded_at = {} where id in ({})",
+                        rows::placeholder(conn, 1),
+                        rows::list_from(conn, 2, ids.len()),
+                    );
+                    let mut query = sqlx::query(&sql).bind(to_db(now));
+                    for id in ids {
+                        query = query.bind(id);
+                    }
+                    query.execute(conn).await?;
+                }
+            }
             Ok(())
         })
     }
 
     fn batch(&self) -> Option<Box<dyn Effect>> {
-        Some(Box::new(InvitationEvent {
+        Some(Box::new(InvitationWrite {
             invitation_ids: self.invitation_ids.clone(),
-            event: self.event,
+            write: self.write,
         }))
     }
 
     fn absorb(&mut self, next: &dyn Effect) -> bool {
         let next = next as &dyn std::any::Any;
-        match next.downcast_ref::<InvitationEvent>() {
-            Some(next) if next.event == self.event && self.invitation_ids.len() < EVENT_BATCH => {
+        match next.downcast_ref::<InvitationWrite>() {
+            Some(next) if next.write == self.write && self.invitation_ids.len() < WRITE_BATCH => {
                 self.invitation_ids
                     .extend(next.invitation_ids.iter().cloned());
                 true
@@ -746,54 +771,6 @@ impl Effect for Close {
             }
             Ok(())
         })
-    }
-}
-
-/// Counts a reminder sent: one job's, or, batched, a pass's.
-struct Reminded {
-    invitation_ids: Vec<String>,
-}
-
-impl Effect for Reminded {
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut sqlx::AnyConnection,
-        now: DateTime<Utc>,
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            let ids: Vec<String> = (2..2 + self.invitation_ids.len())
-                .map(|i| format!("${i}"))
-                .collect();
-            let sql = format!(
-                "update invitations set reminders_sent = reminders_sent + 1, last_reminded_at = $1
-                 where id in ({})",
-                ids.join(", ")
-            );
-            let mut query = sqlx::query(&sql).bind(to_db(now));
-            for id in &self.invitation_ids {
-                query = query.bind(id);
-            }
-            query.execute(conn).await?;
-            Ok(())
-        })
-    }
-
-    fn batch(&self) -> Option<Box<dyn Effect>> {
-        Some(Box::new(Reminded {
-            invitation_ids: self.invitation_ids.clone(),
-        }))
-    }
-
-    fn absorb(&mut self, next: &dyn Effect) -> bool {
-        let next = next as &dyn std::any::Any;
-        match next.downcast_ref::<Reminded>() {
-            Some(next) if self.invitation_ids.len() < EVENT_BATCH => {
-                self.invitation_ids
-                    .extend(next.invitation_ids.iter().cloned());
-                true
-            }
-            _ => false,
-        }
     }
 }
 

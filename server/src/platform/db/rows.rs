@@ -197,18 +197,32 @@ fn marker(conn: &AnyConnection) -> Marker {
 /// `n` parameters for an `in (…)` list that makes up all of a query's parameters, in
 /// the form that binds fastest on this connection (see [`Marker`]).
 pub fn list(conn: &AnyConnection, n: usize) -> String {
+    list_from(conn, 1, n)
+}
+
+/// `n` parameters numbered from `first`, for a query where each parameter appears once
+/// and in the order it is bound: then SQLite takes bare `?` (see [`Marker`]).
+pub fn list_from(conn: &AnyConnection, first: usize, n: usize) -> String {
+    let marker = marker(conn);
     let mut out = String::with_capacity(n * 6);
-    for i in 1..=n {
-        if i > 1 {
+    for i in first..first + n {
+        if i > first {
             out.push_str(", ");
         }
-        match marker(conn) {
-            Marker::Numbered => {
-                out.push('$');
-                out.push_str(&i.to_string());
-            }
-            Marker::Positional => out.push('?'),
+        push_marker(&mut out, marker, i);
+    }
+    out
+}
+
+/// `n` parameters numbered from `first` as `$N` on both engines, for a query that uses
+/// a parameter twice (which a bare `?` cannot).
+pub fn numbered(first: usize, n: usize) -> String {
+    let mut out = String::with_capacity(n * 6);
+    for i in first..first + n {
+        if i > first {
+            out.push_str(", ");
         }
+        push_marker(&mut out, Marker::Numbered, i);
     }
     out
 }
@@ -220,9 +234,18 @@ pub fn values(conn: &AnyConnection, rows: usize, width: usize) -> String {
 
 /// The `n`th parameter (from 1), where it comes after all those before it.
 pub fn placeholder(conn: &AnyConnection, n: usize) -> String {
-    match marker(conn) {
-        Marker::Numbered => format!("${n}"),
-        Marker::Positional => "?".to_owned(),
+    let mut out = String::new();
+    push_marker(&mut out, marker(conn), n);
+    out
+}
+
+fn push_marker(out: &mut String, marker: Marker, n: usize) {
+    match marker {
+        Marker::Numbered => {
+            out.push('$');
+            out.push_str(&n.to_string());
+        }
+        Marker::Positional => out.push('?'),
     }
 }
 
@@ -266,13 +289,7 @@ fn groups(marker: Marker, rows: usize, width: usize) -> String {
                 out.push_str(", ");
             }
             n += 1;
-            match marker {
-                Marker::Numbered => {
-                    out.push('$');
-                    out.push_str(&n.to_string());
-                }
-                Marker::Positional => out.push('?'),
-            }
+            push_marker(&mut out, marker, n);
         }
         out.push(')');
     }
