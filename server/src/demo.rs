@@ -9,9 +9,8 @@ use crate::invitations::tokens::{resolve, Lookup};
 use crate::invitations::{self, Event, InvitationKind, Target};
 use crate::jobs::{self, JobKind, JobStatus};
 use crate::outreach::decision::DecisionRequest;
-use crate::outreach::invitation_email::{expiry_job, SendInvitation};
+use crate::outreach::invitation_email::SendInvitation;
 use crate::outreach::store::{record_decision, Planner};
-use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::Db;
 use crate::programs::definition::ProgramRequest;
 use crate::programs::store::Programs;
@@ -223,30 +222,20 @@ async fn seed_quarter(db: &Db, planner: &Planner, now: DateTime<Utc>) -> anyhow:
         for invitation in recorded.invitations.iter().filter(|i| i.created) {
             let id = &invitation.invitation_id;
             invitations::apply(db.pool(), Target::Invitation(id), Event::Send, at).await?;
-            // Their emails and reminders went out in the simulated past.
+            // Its email and reminders went out in the simulated past: what is left of its
+            // job is the expiry, at its planned time.
             sqlx::query(
-                "update jobs set status = $1, done_at = $2
-                 where status = $3 and (dedupe_key = $4 or dedupe_key = $5 or dedupe_key like $6)",
+                "update jobs set kind = $1,
+                     run_at = coalesce((select expires_at from invitations where id = $2), run_at)
+                 where status = $3 and (dedupe_key = $4 or dedupe_key = $5)",
             )
-            .bind(JobStatus::Done.as_str())
-            .bind(to_db(at))
+            .bind(JobKind::InvitationExpiry.as_str())
+            .bind(id)
             .bind(JobStatus::Pending.as_str())
             .bind(format!("{}:{id}", JobKind::SurveyInvitation))
             .bind(format!("{}:{id}", JobKind::InterviewInvitation))
-            .bind(format!("reminder:{id}:%"))
             .execute(db.pool())
             .await?;
-            // What is left of their course: the expiry, at its planned time.
-            let (expires_at,): (Option<String>,) =
-                sqlx::query_as("select expires_at from invitations where id = $1")
-                    .bind(id)
-                    .fetch_one(db.pool())
-                    .await?;
-            if let Some(expires_at) = expires_at {
-                let expiry = expiry_job(id, from_db(&expires_at)?)?;
-                let mut conn = db.pool().acquire().await?;
-                jobs::enqueue_many(&mut conn, vec![expiry], at).await?;
-            }
             if invitation.kind == InvitationKind::Survey && rng.random_bool(0.5) {
                 let nps = match decision.outcome {
                     crate::outreach::Outcome::Won => rng.random_range(6..=10),
@@ -286,10 +275,8 @@ async fn send_one_now(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Option<Stri
         db,
         &format!("{}:{id}", JobKind::SurveyInvitation),
         &SendInvitation {
-            invitation_id: id.clone(),
-            reminder: None,
             any_hour: true,
-            chained: true,
+            ..SendInvitation::step(&id, None)
         },
         now,
     )

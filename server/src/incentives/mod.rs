@@ -99,24 +99,24 @@ pub async fn fulfil(
     by: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    let (id, reference) = match which {
-        Fulfilment::One { id } => (Some(id), None),
-        Fulfilment::Payout { reference } => (None, Some(reference)),
+    // `$5` is the one incentive's id, or the payout batch's reference.
+    let (reference, only, value) = match which {
+        Fulfilment::One { id } => ("", "and id = $5", id),
+        Fulfilment::Payout { reference } => (", payout_reference = $5", "", reference),
     };
-    Ok(sqlx::query(
-        "update incentives set status = $1, fulfilled_at = $2, fulfilled_by = $3,
-             payout_reference = coalesce($4, payout_reference)
-         where status = $5 and ($6 is null or id = $6)",
-    )
-    .bind(IncentiveStatus::Fulfilled.as_str())
-    .bind(to_db(now))
-    .bind(by)
-    .bind(reference)
-    .bind(IncentiveStatus::Earned.as_str())
-    .bind(id)
-    .execute(conn)
-    .await?
-    .rows_affected())
+    let sql = format!(
+        "update incentives set status = $1, fulfilled_at = $2, fulfilled_by = $3 {reference}
+         where status = $4 {only}"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(IncentiveStatus::Fulfilled.as_str())
+        .bind(to_db(now))
+        .bind(by)
+        .bind(IncentiveStatus::Earned.as_str())
+        .bind(value)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }
 
 /// The invitation closed unanswered: the offer lapses and its budget is free again.

@@ -52,11 +52,12 @@ pub async fn release(
     };
     let kind: InvitationKind = kind.parse().map_err(anyhow::Error::msg)?;
     let tz: Tz = time_zone.parse().map_err(anyhow::Error::msg)?;
-    let program = match version {
-        Some(v) => planner.programs.version(&db, v).await?,
-        None => None,
-    }
-    .unwrap_or_else(|| std::sync::Arc::new(crate::programs::Program::built_in()));
+    // Version 0 is the built-in program.
+    let program = planner
+        .programs
+        .version(&db, version.unwrap_or(0))
+        .await?
+        .unwrap_or_else(|| std::sync::Arc::new(crate::programs::Program::built_in()));
     // Invitations from before programs were versioned have no segment: the built-in
     // program's only one applies.
     let Some(segment) = program

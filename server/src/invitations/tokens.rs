@@ -177,6 +177,9 @@ pub struct Invitation {
     pub contact_email: String,
     pub status: InvitationStatus,
     pub locale: Locale,
+    /// The rule version and segment that chose it; none before programs were versioned.
+    pub program_version: Option<i64>,
+    pub segment_key: Option<String>,
 }
 
 #[derive(Debug)]
@@ -204,8 +207,20 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
     if !looks_like_token(token) {
         return Ok(Lookup::Unknown);
     }
-    let row: Option<(String, String, String, String, String, String)> = sqlx::query_as(
-        "select i.id, i.kind, p.email, i.status, c.locale, t.expires_at
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        kind: String,
+        email: String,
+        status: String,
+        locale: String,
+        expires_at: String,
+        program_version: Option<i64>,
+        segment_key: Option<String>,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "select i.id, i.kind, p.email, i.status, c.locale, t.expires_at, i.program_version,
+                i.segment_key
          from invitation_tokens t
          join invitations i on i.id = t.invitation_id
          join contacts c on c.id = i.contact_id
@@ -215,19 +230,21 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
     .bind(hash_secret(token))
     .fetch_optional(db.pool())
     .await?;
-    let Some((id, kind, contact_email, status, locale, expires_at)) = row else {
+    let Some(row) = row else {
         return Ok(Lookup::Unknown);
     };
     let invitation = Invitation {
-        id,
-        kind: kind.parse().map_err(anyhow::Error::msg)?,
-        contact_email,
-        status: status.parse().map_err(anyhow::Error::msg)?,
-        locale: Locale::parse(&locale).map_err(anyhow::Error::msg)?,
+        id: row.id,
+        kind: row.kind.parse().map_err(anyhow::Error::msg)?,
+        contact_email: row.email,
+        status: row.status.parse().map_err(anyhow::Error::msg)?,
+        locale: Locale::parse(&row.locale).map_err(anyhow::Error::msg)?,
+        program_version: row.program_version,
+        segment_key: row.segment_key,
     };
     // A completed survey keeps answering "already answered" after expiry: kinder than
     // "expired" to the buyer who did answer.
-    let expired = invitation.status == InvitationStatus::Expired || from_db(&expires_at)? < now;
+    let expired = invitation.status == InvitationStatus::Expired || from_db(&row.expires_at)? < now;
     if expired && invitation.status != InvitationStatus::Completed {
         return Ok(Lookup::Expired(invitation));
     }

@@ -3,10 +3,11 @@
 //! like any other. The buyer asked for it, so the contact policy's cooldowns do not hold
 //! it back; a suppression still would (the survey is closed to an opted-out buyer).
 
-use super::store::{schedule_job, Planner, INVITATIONS};
+use super::store::{schedule_job, NewInvitation, Planner, INVITATIONS};
+use crate::invitations::tokens::Invitation;
 use crate::invitations::{InvitationKind, InvitationStatus};
-use crate::platform::db::rows::{insert_many, Param};
-use crate::platform::db::{self, time::to_db, Db};
+use crate::platform::db::rows::insert_many;
+use crate::platform::db::{self, Db};
 use crate::programs::{Method, Segment};
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
@@ -15,18 +16,14 @@ use sqlx::AnyConnection;
 pub async fn offered(
     db: &Db,
     planner: &Planner,
-    invitation_id: &str,
+    invitation: &Invitation,
 ) -> anyhow::Result<Option<Segment>> {
     // Invitations from before programs existed have neither version nor segment.
-    let row: Option<(String, Option<i64>, Option<String>)> =
-        sqlx::query_as("select kind, program_version, segment_key from invitations where id = $1")
-            .bind(invitation_id)
-            .fetch_optional(db.pool())
-            .await?;
-    let Some((kind, Some(version), Some(segment_key))) = row else {
+    let (Some(version), Some(segment_key)) = (invitation.program_version, &invitation.segment_key)
+    else {
         return Ok(None);
     };
-    if kind != InvitationKind::Survey.as_str() {
+    if invitation.kind != InvitationKind::Survey {
         return Ok(None);
     }
     let Some(program) = planner.programs.version(db, version).await? else {
@@ -35,7 +32,7 @@ pub async fn offered(
     Ok(program
         .segments
         .iter()
-        .find(|s| s.key == segment_key && s.method == Method::SurveyThenInterview)
+        .find(|s| &s.key == segment_key && s.method == Method::SurveyThenInterview)
         .cloned())
 }
 
@@ -46,8 +43,8 @@ pub struct FollowUp<'a> {
 }
 
 /// In the answer's transaction: the interview invitation for the buyer of
-/// `survey_invitation_id`, with its link and jobs (the email at the buyer's next business
-/// hour, reminders, expiry). `None` when the buyer already has one on this deal.
+/// `survey_invitation_id`, with its link and its job (the email at the buyer's next
+/// business hour, then its reminders and expiry). `None` when the buyer already has one on this deal.
 pub async fn invite(
     tx: &mut AnyConnection,
     follow_up: &FollowUp<'_>,
@@ -74,23 +71,23 @@ pub async fn invite(
         .planner
         .timing
         .schedule(now, tz, &follow_up.segment);
-    let row = vec![
-        db::new_id().into(),
-        deal_id.into(),
-        contact_id.into(),
-        InvitationKind::Interview.as_str().into(),
-        InvitationStatus::Scheduled.as_str().into(),
-        "asked_in_survey".into(),
-        to_db(send_at).into(),
-        to_db(now).into(),
-        person_id.into(),
-        account_id.into(),
-        version.into(),
-        follow_up.segment.key.as_str().into(),
-        Param::Text(None),
-        Param::Text(None),
-        to_db(expires_at).into(),
-    ];
+    let row = NewInvitation {
+        id: &db::new_id(),
+        deal_id: &deal_id,
+        contact_id: &contact_id,
+        person_id: &person_id,
+        account_id: &account_id,
+        kind: InvitationKind::Interview,
+        status: InvitationStatus::Scheduled,
+        status_reason: Some("asked_in_survey"),
+        scheduled_for: send_at,
+        expires_at,
+        program_version: version,
+        segment_key: Some(&follow_up.segment.key),
+        survey_key: None,
+        incentive_key: None,
+    }
+    .row(now);
     let inserted: Vec<(String,)> = insert_many(
         tx,
         INVITATIONS,

@@ -50,6 +50,19 @@ pub struct SendInvitation {
     pub chained: bool,
 }
 
+impl SendInvitation {
+    /// A step of an invitation's job: its email (`reminder` none), or a reminder; the job
+    /// goes on after it.
+    pub fn step(invitation_id: &str, reminder: Option<u32>) -> SendInvitation {
+        SendInvitation {
+            invitation_id: invitation_id.to_owned(),
+            reminder,
+            any_hour: false,
+            chained: true,
+        }
+    }
+}
+
 /// What sending needs, shared by the handlers of each email kind.
 pub struct EmailContext {
     pub db: Db,
@@ -568,12 +581,7 @@ fn next_step(
         .unwrap_or_default();
     let done = sent.reminder.unwrap_or(0);
     let went_out = invitation.sent_at.unwrap_or(now);
-    let payload = |reminder| SendInvitation {
-        invitation_id: sent.invitation_id.clone(),
-        reminder,
-        any_hour: false,
-        chained: true,
-    };
+    let payload = |reminder| SendInvitation::step(&sent.invitation_id, reminder);
     if let Some(&day) = days.get(done as usize) {
         // A reminder sent late (a long outage) is not followed by the next one at once.
         let earliest = (went_out + chrono::Duration::days(i64::from(day)))
@@ -609,17 +617,11 @@ impl Effect for QueueExpiry {
 
 /// An invitation's expiry as a job of its own, for an invitation whose job will not reach
 /// it (see [`next_step`]).
-pub fn expiry_job(invitation_id: &str, at: DateTime<Utc>) -> anyhow::Result<NewJob> {
-    let payload = SendInvitation {
-        invitation_id: invitation_id.to_owned(),
-        reminder: None,
-        any_hour: false,
-        chained: false,
-    };
+fn expiry_job(invitation_id: &str, at: DateTime<Utc>) -> anyhow::Result<NewJob> {
     NewJob::new(
         JobKind::InvitationExpiry,
         format!("expiry:{invitation_id}"),
-        &payload,
+        &SendInvitation::step(invitation_id, None),
         at,
     )
 }

@@ -2,9 +2,9 @@
 //! deals are planned under the program in force when each was decided, then written with
 //! their accounts, buyers and the plan: the invitations, their links, the incentive
 //! offers and each invitation's job (its email, then on the same row its reminders and
-//! expiry). Posting the same deal again updates it
-//! and never duplicates an invitation. Every statement writes many rows at once, so an
-//! import of 100,000 deals costs a few hundred statements, not a million.
+//! expiry). Posting the same deal again updates it and never duplicates an invitation.
+//! Every statement writes many rows at once, so an import of 100,000 deals costs a few
+//! hundred statements, not a million.
 
 use super::decision::Decision;
 use super::history;
@@ -15,7 +15,7 @@ use crate::invitations::tokens::Tokens;
 use crate::invitations::{InvitationKind, InvitationStatus};
 use crate::jobs::{self, JobKind, NewJob};
 use crate::people;
-use crate::platform::db::rows::{execute_many, insert_many, list, upsert_keyed, Keyed};
+use crate::platform::db::rows::{execute_many, insert_many, list, upsert_keyed, Keyed, Param};
 use crate::platform::db::{self, time::to_db, Db};
 use crate::programs::store::Programs;
 use crate::programs::Method;
@@ -146,7 +146,6 @@ pub async fn record_decisions(
 #[derive(Debug)]
 pub struct Recorded {
     pub deal_id: String,
-    pub account_id: String,
     /// True when this call created the deal; false when it updated it.
     pub created: bool,
     pub plan: Plan,
@@ -374,23 +373,23 @@ async fn write_run(
                 .ok_or_else(|| anyhow::anyhow!("the plan names a buyer the deal does not have"))?;
             planned_by_contact.insert(contact_id.clone(), (i, planned));
             let id = db::new_id();
-            let row = vec![
-                id.clone().into(),
-                deal_id.clone().into(),
-                contact_id.clone().into(),
-                planned.kind.as_str().into(),
-                planned.status.as_str().into(),
-                planned.status_reason.into(),
-                to_db(planned.scheduled_for).into(),
-                (&stamp).into(),
-                person_id.into(),
-                account_id.clone().into(),
-                plan.program_version.into(),
-                plan.segment.as_deref().into(),
-                planned.survey.map(|s| s.as_str()).into(),
-                planned.incentive.as_ref().map(|i| i.key.as_str()).into(),
-                to_db(planned.expires_at).into(),
-            ];
+            let row = NewInvitation {
+                id: &id,
+                deal_id: &deal_id,
+                contact_id: &contact_id,
+                person_id: &person_id,
+                account_id: &account_id,
+                kind: planned.kind,
+                status: planned.status,
+                status_reason: planned.status_reason,
+                scheduled_for: planned.scheduled_for,
+                expires_at: planned.expires_at,
+                program_version: plan.program_version,
+                segment_key: plan.segment.as_deref(),
+                survey_key: planned.survey.map(|s| s.as_str()),
+                incentive_key: planned.incentive.as_ref().map(|i| i.key.as_str()),
+            }
+            .row(now);
             if fresh.contains(d.crm_id.as_str()) {
                 inserted.push((contact_id, id));
                 new_rows.push(row);
@@ -453,7 +452,6 @@ async fn write_run(
             Ok(Recorded {
                 created: deal_id == new_id,
                 deal_id,
-                account_id: account_of(d)?,
                 plan,
                 created_invitations,
             })
@@ -474,24 +472,59 @@ fn invitation_job(
         InvitationKind::Survey => JobKind::SurveyInvitation,
         InvitationKind::Interview => JobKind::InterviewInvitation,
     };
-    let payload = SendInvitation {
-        invitation_id: invitation_id.to_owned(),
-        reminder: None,
-        any_hour: false,
-        chained: true,
-    };
     NewJob::new(
         job_kind,
         format!("{job_kind}:{invitation_id}"),
-        &payload,
+        &SendInvitation::step(invitation_id, None),
         send_at,
     )
 }
 
-/// The head of an invitation insert; rows give these values in this order.
+/// The head of an invitation insert; [`NewInvitation::row`] gives the values.
 pub(crate) const INVITATIONS: &str = "insert into invitations (id, deal_id, contact_id, kind,
      status, status_reason, scheduled_for, created_at, person_id, account_id, program_version,
      segment_key, survey_key, incentive_key, expires_at)";
+
+/// An invitation to write, planned here or asked for in a survey (`follow_up`).
+pub(crate) struct NewInvitation<'a> {
+    pub id: &'a str,
+    pub deal_id: &'a str,
+    pub contact_id: &'a str,
+    pub person_id: &'a str,
+    pub account_id: &'a str,
+    pub kind: InvitationKind,
+    pub status: InvitationStatus,
+    pub status_reason: Option<&'a str>,
+    pub scheduled_for: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub program_version: i64,
+    pub segment_key: Option<&'a str>,
+    pub survey_key: Option<&'a str>,
+    pub incentive_key: Option<&'a str>,
+}
+
+impl NewInvitation<'_> {
+    /// Its values for [`INVITATIONS`], created `now`.
+    pub fn row(&self, now: DateTime<Utc>) -> Vec<Param> {
+        vec![
+            self.id.into(),
+            self.deal_id.into(),
+            self.contact_id.into(),
+            self.kind.as_str().into(),
+            self.status.as_str().into(),
+            self.status_reason.into(),
+            to_db(self.scheduled_for).into(),
+            to_db(now).into(),
+            self.person_id.into(),
+            self.account_id.into(),
+            self.program_version.into(),
+            self.segment_key.into(),
+            self.survey_key.into(),
+            self.incentive_key.into(),
+            to_db(self.expires_at).into(),
+        ]
+    }
+}
 
 /// Queues one invitation's job (see [`invitation_job`]).
 pub async fn schedule_job(
@@ -517,36 +550,33 @@ async fn invitations_of(
          where i.deal_id in ({}) order by i.created_at, p.email",
         list(tx, deal_ids.len())
     );
-    let mut query = sqlx::query_as::<
-        _,
-        (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-        ),
-    >(&sql);
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        deal_id: String,
+        id: String,
+        email: String,
+        kind: String,
+        status: String,
+        scheduled_for: String,
+        incentive_key: Option<String>,
+    }
+    let mut query = sqlx::query_as::<_, Row>(&sql);
     for id in deal_ids {
         query = query.bind(*id);
     }
     let mut by_deal: HashMap<String, Vec<RecordedInvitation>> = HashMap::new();
-    for (deal_id, id, email, kind, status, scheduled_for, incentive) in
-        query.fetch_all(&mut *tx).await?
-    {
+    for row in query.fetch_all(&mut *tx).await? {
         by_deal
-            .entry(deal_id)
+            .entry(row.deal_id)
             .or_default()
             .push(RecordedInvitation {
                 created: false,
-                invitation_id: id,
-                contact_email: email,
-                kind: kind.parse().map_err(anyhow::Error::msg)?,
-                status: status.parse().map_err(anyhow::Error::msg)?,
-                scheduled_for,
-                incentive,
+                invitation_id: row.id,
+                contact_email: row.email,
+                kind: row.kind.parse().map_err(anyhow::Error::msg)?,
+                status: row.status.parse().map_err(anyhow::Error::msg)?,
+                scheduled_for: row.scheduled_for,
+                incentive: row.incentive_key,
             });
     }
     Ok(by_deal)

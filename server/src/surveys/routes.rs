@@ -84,7 +84,7 @@ async fn get_survey(
         SurveyStatus::Open
     };
     let offers_interview = status == SurveyStatus::Open
-        && follow_up::offered(&db, &planner, &invitation.id)
+        && follow_up::offered(&db, &planner, &invitation)
             .await?
             .is_some();
     Ok(HttpResponse::Ok()
@@ -132,7 +132,7 @@ async fn post_response(
     let answer = body.0.validate().map_err(ApiError::Validation)?;
     // Only a "yes" needs the program: a plain answer costs no extra read.
     let follow_up = if answer.interview {
-        let Some(segment) = follow_up::offered(&db, &planner, &invitation.id).await? else {
+        let Some(segment) = follow_up::offered(&db, &planner, &invitation).await? else {
             return Err(ApiError::field(
                 "interview",
                 "this survey does not offer a follow-up conversation",
