@@ -98,6 +98,12 @@ impl From<anyhow::Error> for Failure {
 
 pub type JobResult = (Job, Result<Outcome, Failure>);
 
+/// Jobs claimed for a pass, and the instant they were claimed at.
+struct Claimed {
+    jobs: Vec<Job>,
+    now: DateTime<Utc>,
+}
+
 /// Performs the jobs of one kind. Handlers live in their feature folders and are
 /// registered at start-up.
 pub trait Handler: Send + Sync + 'static {
@@ -220,8 +226,17 @@ impl Runner {
     pub async fn run(self, waker: Waker, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut recording: Option<tokio::task::JoinHandle<anyhow::Result<Pass>>> = None;
+        // The next pass's jobs, claimed before the last pass was recorded.
+        let mut claimed: Option<Claimed> = None;
         loop {
-            let perform = self.perform_due();
+            let ahead = claimed.take();
+            let perform = async {
+                let claim = match ahead {
+                    Some(claim) => claim,
+                    None => self.claim().await?,
+                };
+                Ok::<_, anyhow::Error>(self.perform(claim).await)
+            };
             tokio::pin!(perform);
             let performed = tokio::select! {
                 performed = &mut perform => performed,
@@ -250,6 +265,18 @@ impl Runner {
             }
             let busy = match performed {
                 Ok(results) if !results.is_empty() => {
+                    // The next pass is claimed before this one is recorded, not during:
+                    // on SQLite both write, and a claim that found the recording's
+                    // transaction open would sleep in SQLite's busy handler (1, 2, 5,
+                    // 10 ms…) while the SMTP connections wait for work.
+                    claimed = match self.claim().await {
+                        Ok(claim) if !claim.jobs.is_empty() => Some(claim),
+                        Ok(_) => None,
+                        Err(e) => {
+                            tracing::error!(error = ?e, "claiming jobs failed");
+                            None
+                        }
+                    };
                     let runner = self.clone();
                     recording = Some(tokio::spawn(async move { runner.record(results).await }));
                     true
@@ -273,19 +300,27 @@ impl Runner {
     /// One pass: claims the jobs due now, performs them and records the results. Tests
     /// call this directly after moving the clock.
     pub async fn run_once(&self) -> anyhow::Result<Pass> {
-        let results = self.perform_due().await?;
+        let claim = self.claim().await?;
+        let results = self.perform(claim).await;
         if results.is_empty() {
             return Ok(Pass::default());
         }
         self.record(results).await
     }
 
-    /// Claims the jobs due now and hands each kind's batch to its handler.
-    async fn perform_due(&self) -> anyhow::Result<Vec<JobResult>> {
+    /// Claims the jobs due now.
+    async fn claim(&self) -> anyhow::Result<Claimed> {
         let now = self.clock.now();
-        let jobs = self.claim_due(now).await?;
+        Ok(Claimed {
+            jobs: self.claim_due(now).await?,
+            now,
+        })
+    }
+
+    /// Hands each kind's batch of claimed jobs to its handler.
+    async fn perform(&self, Claimed { jobs, now }: Claimed) -> Vec<JobResult> {
         if jobs.is_empty() {
-            return Ok(Vec::new());
+            return Vec::new();
         }
         let mut by_kind: HashMap<JobKind, Vec<Job>> = HashMap::new();
         for job in jobs {
@@ -304,7 +339,7 @@ impl Runner {
         for batch in futures_util::future::join_all(batches).await {
             results.extend(batch);
         }
-        Ok(results)
+        results
     }
 
     async fn claim_due(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<Job>> {

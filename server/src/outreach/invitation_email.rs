@@ -15,9 +15,9 @@ use crate::jobs::runner::{Effect, Effects, Failure, Handler, JobResult, Outcome}
 use crate::jobs::{Job, JobKind, NewJob, Next};
 use crate::outreach::decision::Money;
 use crate::people::suppressions::{self, SuppressionSource};
-use crate::platform::db::rows;
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::Db;
+use crate::platform::db::{dialect, rows};
 use crate::programs::store::Programs;
 use crate::programs::{IncentiveKind, SurveyKey};
 use anyhow::Context;
@@ -26,8 +26,9 @@ use chrono_tz::Tz;
 use debrief_common::{Locale, NpsScore};
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
+use lettre::message::header::ContentTransferEncoding;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -103,7 +104,7 @@ impl InvitationEmails {
 }
 
 /// What the handler needs to know about an invitation to email it.
-#[derive(sqlx::FromRow)]
+#[derive(Deserialize)]
 struct Row {
     id: String,
     kind: String,
@@ -212,35 +213,61 @@ async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, ToSend>
     }
     // The latest sends to the same person and account on other deals: the contact policy
     // is checked again here, since two deals planned at once cannot see each other.
+    const FIELDS: &[(&str, &str)] = &[
+        ("id", "i.id"),
+        ("kind", "i.kind"),
+        ("status", "i.status"),
+        ("survey_key", "i.survey_key"),
+        ("program_version", "i.program_version"),
+        ("segment_key", "i.segment_key"),
+        ("sent_at", "i.sent_at"),
+        ("expires_at", "i.expires_at"),
+        (
+            "suppression",
+            "(select s.source from suppressions s
+              where s.email = p.email and s.lifted_at is null)",
+        ),
+        (
+            "person_last_sent",
+            "(select max(o.sent_at) from invitations o
+              where o.person_id = i.person_id and o.deal_id <> i.deal_id)",
+        ),
+        (
+            "account_last_sent",
+            "(select max(o.sent_at) from invitations o
+              where o.account_id = i.account_id and o.deal_id <> i.deal_id)",
+        ),
+        ("contact_name", "c.name"),
+        ("contact_email", "p.email"),
+        ("locale", "c.locale"),
+        ("time_zone", "c.time_zone"),
+        ("manager_name", "d.account_manager_name"),
+        ("manager_email", "d.account_manager_email"),
+        ("request_kind", "d.request_kind"),
+        ("incentive_kind", "n.kind"),
+        ("incentive_amount", "n.amount_minor"),
+        ("incentive_currency", "n.currency"),
+        ("incentive_quantity", "n.quantity"),
+        ("incentive_label", "n.label"),
+    ];
     let sql = format!(
-        "select i.id, i.kind, i.status, i.survey_key, i.program_version, i.segment_key,
-                i.sent_at, i.expires_at,
-                (select s.source from suppressions s
-                 where s.email = p.email and s.lifted_at is null) as suppression,
-                (select max(o.sent_at) from invitations o
-                 where o.person_id = i.person_id and o.deal_id <> i.deal_id) as person_last_sent,
-                (select max(o.sent_at) from invitations o
-                 where o.account_id = i.account_id and o.deal_id <> i.deal_id) as account_last_sent,
-                c.name as contact_name, p.email as contact_email, c.locale, c.time_zone,
-                d.account_manager_name as manager_name, d.account_manager_email as manager_email,
-                d.request_kind,
-                n.kind as incentive_kind, n.amount_minor as incentive_amount,
-                n.currency as incentive_currency, n.quantity as incentive_quantity,
-                n.label as incentive_label
+        "select {}
          from invitations i
          join contacts c on c.id = i.contact_id
          join persons p on p.id = i.person_id
          join deals d on d.id = i.deal_id
          left join incentives n on n.invitation_id = i.id and n.status <> $1
          where i.id in ({})",
+        dialect::json_rows(db.backend(), FIELDS),
         rows::numbered(2, ids.len())
     );
     let mut query =
-        sqlx::query_as::<_, Row>(&sql).bind(incentives::IncentiveStatus::Cancelled.as_str());
+        sqlx::query_as::<_, (String,)>(&sql).bind(incentives::IncentiveStatus::Cancelled.as_str());
     for id in ids {
         query = query.bind(id);
     }
-    let rows: Vec<Row> = query.fetch_all(db.pool()).await?;
+    let (json,) = query.fetch_one(db.pool()).await?;
+    let rows: Vec<Row> = serde_json::from_str(&json).context("reading invitations")?;
     rows.into_iter().map(parse_row).collect()
 }
 
@@ -370,7 +397,8 @@ impl InvitationEmails {
         if now >= job.lease_until {
             return Err(Failure::temporary("the lease ran out before sending"));
         }
-        let message = self.build(job, id, payload.reminder, &invitation)?;
+        let eight_bit = self.ctx.mailer.eight_bit().await;
+        let message = self.build(job, id, payload.reminder, &invitation, eight_bit)?;
         let next = if payload.chained {
             next_step(
                 payload,
@@ -436,6 +464,7 @@ impl InvitationEmails {
         invitation_id: &str,
         reminder: Option<u32>,
         invitation: &ToSend,
+        eight_bit: bool,
     ) -> anyhow::Result<Message> {
         let ctx = &self.ctx;
         let token = ctx.tokens.for_invitation(invitation_id);
@@ -509,16 +538,59 @@ impl InvitationEmails {
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_PLAIN)
-                            .body(rendered.text),
+                            .body(body(rendered.text, eight_bit)),
                     )
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_HTML)
-                            .body(rendered.html),
+                            .body(body(rendered.html, eight_bit)),
                     ),
             )
             .context("building the message")
     }
+}
+
+/// A part's body as it is when it is ASCII or the server takes 8-bit text, with CRLF line
+/// ends; encoded (quoted-printable or base64, as lettre picks) when the server does not
+/// take 8-bit text or a line is too long for SMTP. lettre's own check encodes any line
+/// past 76 characters, which every HTML email has; SMTP's limit is 998 (RFC 5322 2.1.1).
+fn body(mut text: String, eight_bit: bool) -> Body {
+    const MAX_LINE: usize = 998;
+    // SMTP allows a carriage return only before a line feed; lettre lets a stray one
+    // through, so every line end becomes a line feed first, and CRLF below.
+    if text.contains('\r') {
+        text = text.replace("\r\n", "\n").replace('\r', "\n");
+    }
+    let bytes = text.as_bytes();
+    let ascii = bytes.is_ascii();
+    let mut line_start = 0;
+    let lines_fit = memchr::memchr_iter(b'\n', bytes)
+        .chain(std::iter::once(bytes.len()))
+        .all(|end| {
+            let fits = end - line_start <= MAX_LINE;
+            line_start = end + 1;
+            fits
+        });
+    let as_is = (ascii || eight_bit) && lines_fit && memchr::memchr(0, bytes).is_none();
+    if !as_is {
+        return Body::new(text);
+    }
+    let mut crlf = Vec::with_capacity(bytes.len() + bytes.len() / 32);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', bytes) {
+        crlf.extend_from_slice(&bytes[start..end]);
+        crlf.extend_from_slice(b"\r\n");
+        start = end + 1;
+    }
+    crlf.extend_from_slice(&bytes[start..]);
+    let encoding = if ascii {
+        ContentTransferEncoding::SevenBit
+    } else {
+        ContentTransferEncoding::EightBit
+    };
+    // Checked above: no line past SMTP's limit, no NUL, CRLF line ends only, and 8-bit
+    // text only for a server that announced 8BITMIME.
+    Body::dangerous_pre_encoded(crlf, encoding)
 }
 
 #[derive(Serialize)]
@@ -794,5 +866,43 @@ impl Effect for Suppress {
                 .await?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::body;
+    use lettre::message::header::ContentTransferEncoding;
+
+    #[test]
+    fn a_body_goes_as_it_is_only_where_smtp_allows_it() {
+        let french = "Bonjour Zoë,\nà bientôt\n".to_owned();
+        let sent = body(french.clone(), true);
+        assert_eq!(sent.encoding(), ContentTransferEncoding::EightBit);
+        assert_eq!(
+            sent.into_vec(),
+            b"Bonjour Zo\xc3\xab,\r\n\xc3\xa0 bient\xc3\xb4t\r\n"
+        );
+        // A server without 8BITMIME gets it encoded.
+        assert_ne!(
+            body(french, false).encoding(),
+            ContentTransferEncoding::EightBit
+        );
+        assert_eq!(
+            body("Hello\nthere".into(), false).encoding(),
+            ContentTransferEncoding::SevenBit
+        );
+        // A line past 998 bytes is encoded.
+        let long = format!("{}\nend", "x".repeat(999));
+        assert_ne!(
+            body(long, true).encoding(),
+            ContentTransferEncoding::SevenBit
+        );
+        assert_eq!(
+            body("x".repeat(998), true).encoding(),
+            ContentTransferEncoding::SevenBit
+        );
+        // A stray carriage return ends its line.
+        assert_eq!(body("a\rb".into(), true).into_vec(), b"a\r\nb");
     }
 }

@@ -18,13 +18,14 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 /// Concurrent SMTP sends (and open connections) per process.
-pub const SMTP_CONNECTIONS: usize = 8;
+pub const SMTP_CONNECTIONS: usize = 16;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -118,6 +119,7 @@ impl Mailer {
                 hello: ClientId::default(),
                 idle: Mutex::new(Vec::new()),
                 permits: Semaphore::new(SMTP_CONNECTIONS),
+                eight_bit: AtomicU8::new(UNKNOWN),
             }),
         })
     }
@@ -130,6 +132,18 @@ impl Mailer {
                 "no SMTP server configured: emails are written as .eml files to {}",
                 dir.display()
             ),
+        }
+    }
+
+    /// Whether messages may carry 8-bit text as it is (RFC 6152 8BITMIME). An email in
+    /// French would otherwise be quoted-printable: a third larger, and encoded for every
+    /// message. Learned from the SMTP server's greeting, connecting once if no connection
+    /// was opened yet; false while the server cannot be reached (the send will retry).
+    pub async fn eight_bit(&self) -> bool {
+        match self {
+            Mailer::Smtp(pool) => pool.eight_bit().await,
+            // Files are read by people and tests, not relayed.
+            Mailer::Files { .. } => true,
         }
     }
 
@@ -153,9 +167,29 @@ pub struct SmtpPool {
     hello: ClientId,
     idle: Mutex<Vec<AsyncSmtpConnection>>,
     permits: Semaphore,
+    /// What the server said of 8BITMIME: [`UNKNOWN`], [`NO`] or [`YES`].
+    eight_bit: AtomicU8,
 }
 
+const UNKNOWN: u8 = 0;
+const NO: u8 = 1;
+const YES: u8 = 2;
+
 impl SmtpPool {
+    async fn eight_bit(&self) -> bool {
+        if self.eight_bit.load(Ordering::Relaxed) == UNKNOWN {
+            // The connection opened to ask is kept for the first send.
+            if let Ok(_permit) = self.permits.acquire().await {
+                if self.eight_bit.load(Ordering::Relaxed) == UNKNOWN {
+                    if let Ok(conn) = self.connect().await {
+                        self.give_back(conn);
+                    }
+                }
+            }
+        }
+        self.eight_bit.load(Ordering::Relaxed) == YES
+    }
+
     async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
         let _permit = self
             .permits
@@ -245,6 +279,9 @@ impl SmtpPool {
                 .await
                 .map_err(|e| SendError::from_smtp(&e, Step::Connect))?;
         }
+        let eight_bit = conn.server_info().supports_feature(Extension::EightBitMime);
+        self.eight_bit
+            .store(if eight_bit { YES } else { NO }, Ordering::Relaxed);
         if let Some(credentials) = &self.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
                 .await

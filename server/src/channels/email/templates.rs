@@ -5,6 +5,8 @@ use anyhow::Context;
 use debrief_common::Locale;
 use handlebars::Handlebars;
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// One template, in every locale: `(locale, subject, text, html)`.
 macro_rules! template_set {
@@ -55,12 +57,36 @@ pub struct Templates {
     html: Handlebars<'static>,
     /// No escaping: for the subject and the text part, which are not markup.
     plain: Handlebars<'static>,
+    /// Each template rendered once per locale and shape (see [`Templates::render`]).
+    shapes: RwLock<HashMap<String, Arc<Compiled>>>,
 }
 
 pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+/// Shapes kept per process: two templates, two locales and a few flags make a few dozen;
+/// the bound only guards against data whose shape never repeats.
+const MAX_SHAPES: usize = 1_024;
+
+/// Marks the `n`th value in a template rendered with stand-ins: characters of Unicode's
+/// private use area, which no template, escaping or value of ours produces.
+const OPEN: char = '\u{E000}';
+const CLOSE: char = '\u{E001}';
+
+/// A template rendered with stand-ins for its values, cut at each one.
+struct Compiled {
+    subject: Vec<Piece>,
+    text: Vec<Piece>,
+    html: Vec<Piece>,
+}
+
+enum Piece {
+    Literal(String),
+    /// The `n`th string value of the data.
+    Value(usize),
 }
 
 impl Templates {
@@ -90,22 +116,221 @@ impl Templates {
                     .with_context(|| format!("{template} html template"))?;
             }
         }
-        Ok(Templates { html, plain })
+        Ok(Templates {
+            html,
+            plain,
+            shapes: RwLock::new(HashMap::new()),
+        })
     }
 
+    /// Renders a template's three parts for `data`.
+    ///
+    /// An outbox pass renders thousands of emails that differ only in their values (the
+    /// buyer's name, links), and handlebars would walk the same templates for each. So a
+    /// template is rendered once per locale and shape (the data with every non-empty
+    /// string replaced by a numbered stand-in: what its conditions and loops see), and
+    /// each email fills in its values, HTML-escaped in the HTML part as handlebars would.
+    /// This holds because the templates only test a value's presence (`#if`), never
+    /// compare it or print it unescaped; the tests below check both ways agree.
     pub fn render(
         &self,
         template: &str,
         locale: Locale,
         data: &impl Serialize,
     ) -> anyhow::Result<Rendered> {
-        let name = |part: &str| format!("{}/{template}.{part}", locale.code());
-        let subject = self.plain.render(&name("subject"), data)?;
+        let mut values = Vec::new();
+        let shape = stand_ins(serde_json::to_value(data)?, &mut values);
+        let key = format!("{}/{template}/{shape}", locale.code());
+        let known = self
+            .shapes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        let compiled = match known {
+            Some(compiled) => compiled,
+            None => {
+                let compiled = Arc::new(self.compile(template, locale, &shape)?);
+                let mut shapes = self.shapes.write().unwrap_or_else(|e| e.into_inner());
+                if shapes.len() < MAX_SHAPES {
+                    shapes.insert(key, compiled.clone());
+                }
+                compiled
+            }
+        };
+        let subject = fill(&compiled.subject, &values, false);
         Ok(Rendered {
             // A subject is one line: a newline from data would start a new header.
             subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
-            text: self.plain.render(&name("text"), data)?,
-            html: self.html.render(&name("html"), data)?,
+            text: fill(&compiled.text, &values, false),
+            html: fill(&compiled.html, &values, true),
         })
+    }
+
+    fn compile(
+        &self,
+        template: &str,
+        locale: Locale,
+        shape: &serde_json::Value,
+    ) -> anyhow::Result<Compiled> {
+        let name = |part: &str| format!("{}/{template}.{part}", locale.code());
+        Ok(Compiled {
+            subject: pieces(&self.plain.render(&name("subject"), shape)?)?,
+            text: pieces(&self.plain.render(&name("text"), shape)?)?,
+            html: pieces(&self.html.render(&name("html"), shape)?)?,
+        })
+    }
+}
+
+/// `value` with each non-empty string replaced by a stand-in for it, the strings moved to
+/// `values` in order. An empty string stays: `#if` treats it as absent.
+fn stand_ins(value: serde_json::Value, values: &mut Vec<String>) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if !s.is_empty() => {
+            let stand_in = format!("{OPEN}{}{CLOSE}", values.len());
+            values.push(s);
+            Value::String(stand_in)
+        }
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| stand_ins(v, values)).collect())
+        }
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, stand_ins(v, values)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// A rendering with stand-ins, cut into literal text and values.
+fn pieces(rendered: &str) -> anyhow::Result<Vec<Piece>> {
+    let mut pieces = Vec::new();
+    let mut rest = rendered;
+    while let Some(open) = rest.find(OPEN) {
+        if open > 0 {
+            pieces.push(Piece::Literal(rest[..open].to_owned()));
+        }
+        let after = &rest[open + OPEN.len_utf8()..];
+        let close = after
+            .find(CLOSE)
+            .context("a value's stand-in was cut by its template")?;
+        let n = after[..close]
+            .parse()
+            .context("a value's stand-in was changed by its template")?;
+        pieces.push(Piece::Value(n));
+        rest = &after[close + CLOSE.len_utf8()..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Literal(rest.to_owned()));
+    }
+    Ok(pieces)
+}
+
+fn fill(pieces: &[Piece], values: &[String], escape: bool) -> String {
+    let mut out = String::with_capacity(
+        pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Literal(s) => s.len(),
+                Piece::Value(_) => 64,
+            })
+            .sum(),
+    );
+    for piece in pieces {
+        match piece {
+            Piece::Literal(s) => out.push_str(s),
+            Piece::Value(n) => {
+                let value = values.get(*n).map(String::as_str).unwrap_or_default();
+                if escape {
+                    out.push_str(&handlebars::html_escape(value));
+                } else {
+                    out.push_str(value);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The template rendered by handlebars for this very data, as before shapes existed.
+    fn directly(
+        templates: &Templates,
+        template: &str,
+        locale: Locale,
+        data: &serde_json::Value,
+    ) -> Rendered {
+        let name = |part: &str| format!("{}/{template}.{part}", locale.code());
+        let subject = templates
+            .plain
+            .render(&name("subject"), data)
+            .expect("subject");
+        Rendered {
+            subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+            text: templates.plain.render(&name("text"), data).expect("text"),
+            html: templates.html.render(&name("html"), data).expect("html"),
+        }
+    }
+
+    #[test]
+    fn filling_in_a_shape_gives_what_handlebars_renders_for_every_buyer() {
+        let templates = Templates::load().expect("templates");
+        let names = [
+            "Camille Martin",
+            "<script>alert('x')</script> & \"Co\" = `1`",
+            "Zoë\nWinter",
+            "\u{E000}0\u{E001}",
+            "",
+        ];
+        let mut checked = 0;
+        for locale in [Locale::En, Locale::Fr] {
+            for (i, name) in names.iter().enumerate() {
+                for flags in 0..16u8 {
+                    let bit = |n: u8| flags & (1 << n) != 0;
+                    let survey_url = format!("https://debrief.example/s/tok{i}=&<");
+                    let data = json!({
+                        "contact_name": name,
+                        "company": "Acme & Sons",
+                        "account_manager_name": names[(i + 1) % names.len()],
+                        "scores": (0..=10).map(|s| json!({ "score": s, "url": format!("{survey_url}?score={s}") })).collect::<Vec<_>>(),
+                        "survey_url": survey_url,
+                        "opt_out_url": format!("https://debrief.example/u/tok{i}"),
+                        "reminder": bit(0),
+                        "declined_request": bit(1),
+                        "request_kind": if bit(2) { Some(*name) } else { None },
+                        "incentive": if bit(3) { Some("un bon de 50 € <b>") } else { None },
+                    });
+                    for template in ["survey_invitation", "interview_invitation"] {
+                        let filled = templates.render(template, locale, &data).expect("filled");
+                        let direct = directly(&templates, template, locale, &data);
+                        assert_eq!(
+                            filled.subject, direct.subject,
+                            "{template} {locale:?} {name:?} {flags}"
+                        );
+                        assert_eq!(
+                            filled.text, direct.text,
+                            "{template} {locale:?} {name:?} {flags}"
+                        );
+                        assert_eq!(
+                            filled.html, direct.html,
+                            "{template} {locale:?} {name:?} {flags}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 5 * 16 * 2);
+        // Buyers share shapes: one per locale, template, flags and empty value (none, the
+        // name, the manager's name), whatever the names.
+        let shapes = templates.shapes.read().expect("shapes").len();
+        assert_eq!(shapes, 2 * 2 * 16 * 3, "{checked} emails");
     }
 }
