@@ -66,9 +66,14 @@ impl Db {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run during a write; busy_timeout makes a second
                         // writer wait instead of failing; foreign keys are off by default.
+                        // An import rewrites the same index pages chunk after chunk: a
+                        // 64 MiB WAL before each checkpoint copies each page back once
+                        // rather than at every 4 MiB, and a 64 MiB page cache (2 MiB by
+                        // default) keeps them from being read back from the file.
                         conn.execute(
                             "pragma journal_mode = wal; pragma synchronous = normal; \
-                             pragma busy_timeout = 5000; pragma foreign_keys = on;",
+                             pragma busy_timeout = 5000; pragma foreign_keys = on; \
+                             pragma wal_autocheckpoint = 16384; pragma cache_size = -65536;",
                         )
                         .await?;
                     }
