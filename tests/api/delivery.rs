@@ -2,6 +2,7 @@
 //! are, and nothing is sent twice.
 
 use debrief_server::auth::Role;
+use debrief_tests::mail::Invitation;
 use debrief_tests::smtp::{free_port, SmtpServer};
 use debrief_tests::{both_backends, lost_deal, spawn_app_with, Backend, TestApp};
 use serde_json::json;
@@ -136,7 +137,57 @@ async fn only_delivery_managers_see_and_replay_dead_letters(app: TestApp) {
     assert_eq!(bad.error_fields(), ["limit"]);
 }
 
+/// The wire form of each part's body: its Content-Transfer-Encoding headers, in order.
+fn transfer_encodings(data: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(data)
+        .lines()
+        .filter_map(|l| l.strip_prefix("Content-Transfer-Encoding: "))
+        .map(|e| e.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// The buyer's mail client shows the French text, accents and score links intact.
+fn reads_in_french(mail: &debrief_tests::smtp::ReceivedMail) {
+    let invitation = Invitation::parse(mail);
+    assert!(
+        invitation.text.contains("très probable"),
+        "{}",
+        invitation.text
+    );
+    assert!(invitation.html.contains("Très probable"));
+    assert_eq!(invitation.score_links.len(), 11);
+}
+
+async fn a_french_invitation_goes_out_as_8bit_text_where_the_relay_takes_it(mut app: TestApp) {
+    app.post_decision(&lost_deal("D-8BIT")).await;
+    assert_eq!(app.deliver().await.sent, 1);
+    let mail = app.smtp.next_mail().await;
+    assert_eq!(transfer_encodings(&mail.data), ["8bit", "8bit"]);
+    reads_in_french(&mail);
+}
+
+async fn a_relay_without_8bitmime_gets_the_french_invitation_encoded_and_it_reads_the_same(
+    mut app: TestApp,
+) {
+    app.smtp.without_8bitmime();
+    app.post_decision(&lost_deal("D-7BIT")).await;
+    assert_eq!(app.deliver().await.sent, 1);
+    let mail = app.smtp.next_mail().await;
+    let encodings = transfer_encodings(&mail.data);
+    assert_eq!(encodings.len(), 2);
+    assert!(
+        encodings
+            .iter()
+            .all(|e| e == "quoted-printable" || e == "base64"),
+        "{encodings:?}"
+    );
+    assert!(mail.data.is_ascii(), "7-bit text only on the wire");
+    reads_in_french(&mail);
+}
+
 both_backends!(
+    a_french_invitation_goes_out_as_8bit_text_where_the_relay_takes_it,
+    a_relay_without_8bitmime_gets_the_french_invitation_encoded_and_it_reads_the_same,
     a_mailbox_that_does_not_exist_bounces_and_is_never_emailed_again,
     a_temporary_failure_is_retried_and_then_delivered,
     staff_see_a_dead_email_with_its_reason_and_replay_it,

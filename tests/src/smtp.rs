@@ -22,6 +22,8 @@ pub struct SmtpServer {
     reject_with: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     /// How long the server takes to accept each message (a slow relay).
     slowness: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Whether EHLO announces 8BITMIME (RFC 6152), as nearly every relay does.
+    eight_bit: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl SmtpServer {
@@ -39,12 +41,14 @@ impl SmtpServer {
         let (tx, inbox) = mpsc::unbounded_channel();
         let reject_with = std::sync::Arc::new(std::sync::Mutex::new(None));
         let slowness = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (reject, slow) = (reject_with.clone(), slowness.clone());
+        let eight_bit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (reject, slow, eight) = (reject_with.clone(), slowness.clone(), eight_bit.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let (tx, reject, slow) = (tx.clone(), reject.clone(), slow.clone());
+                let eight = eight.load(std::sync::atomic::Ordering::Relaxed);
                 tokio::spawn(async move {
-                    let _ = session(stream, tx, reject, slow).await;
+                    let _ = session(stream, tx, reject, slow, eight).await;
                 });
             }
         });
@@ -53,6 +57,7 @@ impl SmtpServer {
             inbox,
             reject_with,
             slowness,
+            eight_bit,
         }
     }
 
@@ -61,6 +66,13 @@ impl SmtpServer {
         let ms = u64::try_from(per_message.as_millis()).unwrap_or(u64::MAX);
         self.slowness
             .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Makes the server stop announcing 8BITMIME to new connections: an old relay that
+    /// takes 7-bit text only.
+    pub fn without_8bitmime(&self) {
+        self.eight_bit
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Makes the server refuse recipients with `reply` (e.g. `550 5.1.1 no such user`).
@@ -87,6 +99,7 @@ async fn session(
     inbox: mpsc::UnboundedSender<ReceivedMail>,
     reject: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     slowness: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    eight_bit: bool,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let (read, mut write) = stream.into_split();
@@ -106,7 +119,8 @@ async fn session(
             .unwrap_or("")
             .to_ascii_uppercase();
         let reply: String = match verb.as_str() {
-            "EHLO" => "250-debrief-test-smtp\r\n250-8BITMIME\r\n250 SMTPUTF8".into(),
+            "EHLO" if eight_bit => "250-debrief-test-smtp\r\n250-8BITMIME\r\n250 SMTPUTF8".into(),
+            "EHLO" => "250-debrief-test-smtp\r\n250 SMTPUTF8".into(),
             "HELO" => "250 debrief-test-smtp".into(),
             "MAIL" => {
                 from = address(&command);

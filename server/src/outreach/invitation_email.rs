@@ -397,7 +397,17 @@ impl InvitationEmails {
         if now >= job.lease_until {
             return Err(Failure::temporary("the lease ran out before sending"));
         }
-        let eight_bit = self.ctx.mailer.eight_bit().await;
+        let eight_bit = match self.ctx.mailer.eight_bit().await {
+            Ok(eight_bit) => eight_bit,
+            Err(e) => {
+                self.ctx.metrics.email_failed(self.kind, e.permanent, false);
+                return Err(Failure {
+                    permanent: e.permanent,
+                    message: e.message,
+                    if_final: Self::gave_up(id, payload, &invitation),
+                });
+            }
+        };
         let message = self.build(job, id, payload.reminder, &invitation, eight_bit)?;
         let next = if payload.chained {
             next_step(
@@ -441,18 +451,21 @@ impl InvitationEmails {
             Err(e) => Err(Failure {
                 permanent: e.permanent,
                 message: e.message,
-                if_final: match (reminder, &invitation.expires_at) {
-                    // A reminder given up on still leaves the invitation to expire.
-                    (true, Some(at)) if payload.chained => {
-                        vec![Box::new(QueueExpiry {
-                            invitation_id: id.to_owned(),
-                            at: *at,
-                        })]
-                    }
-                    (true, _) => Vec::new(),
-                    (false, _) => vec![event(id, Event::Fail)],
-                },
+                if_final: Self::gave_up(id, payload, &invitation),
             }),
+        }
+    }
+
+    /// What giving up on an email writes: a failed invitation, or, for a reminder, the
+    /// invitation left to expire.
+    fn gave_up(id: &str, payload: &SendInvitation, invitation: &ToSend) -> Effects {
+        match (payload.reminder.is_some(), &invitation.expires_at) {
+            (true, Some(at)) if payload.chained => vec![Box::new(QueueExpiry {
+                invitation_id: id.to_owned(),
+                at: *at,
+            })],
+            (true, _) => Vec::new(),
+            (false, _) => vec![event(id, Event::Fail)],
         }
     }
 

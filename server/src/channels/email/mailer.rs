@@ -136,14 +136,15 @@ impl Mailer {
     }
 
     /// Whether messages may carry 8-bit text as it is (RFC 6152 8BITMIME). An email in
-    /// French would otherwise be quoted-printable: a third larger, and encoded for every
-    /// message. Learned from the SMTP server's greeting, connecting once if no connection
-    /// was opened yet; false while the server cannot be reached (the send will retry).
-    pub async fn eight_bit(&self) -> bool {
+    /// French would otherwise be encoded: a third larger, and encoded for every message.
+    /// Learned from the SMTP server's greeting, connecting once if no connection was
+    /// opened yet (that connection is kept for the next send). An unreachable server is
+    /// the send's own failure, reported without a second try to connect.
+    pub async fn eight_bit(&self) -> Result<bool, SendError> {
         match self {
             Mailer::Smtp(pool) => pool.eight_bit().await,
             // Files are read by people and tests, not relayed.
-            Mailer::Files { .. } => true,
+            Mailer::Files { .. } => Ok(true),
         }
     }
 
@@ -176,18 +177,20 @@ const NO: u8 = 1;
 const YES: u8 = 2;
 
 impl SmtpPool {
-    async fn eight_bit(&self) -> bool {
+    async fn eight_bit(&self) -> Result<bool, SendError> {
         if self.eight_bit.load(Ordering::Relaxed) == UNKNOWN {
-            // The connection opened to ask is kept for the first send.
-            if let Ok(_permit) = self.permits.acquire().await {
-                if self.eight_bit.load(Ordering::Relaxed) == UNKNOWN {
-                    if let Ok(conn) = self.connect().await {
-                        self.give_back(conn);
-                    }
-                }
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .map_err(|e| SendError::other(e.to_string()))?;
+            // Another send may have connected while this one waited for a permit.
+            if self.eight_bit.load(Ordering::Relaxed) == UNKNOWN {
+                let conn = self.connect().await?;
+                self.give_back(conn);
             }
         }
-        self.eight_bit.load(Ordering::Relaxed) == YES
+        Ok(self.eight_bit.load(Ordering::Relaxed) == YES)
     }
 
     async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
