@@ -45,7 +45,49 @@ async fn two_simultaneous_answers_store_one(mut app: TestApp) {
     assert_eq!(app.count("responses").await, 1);
 }
 
+async fn a_worker_that_outran_its_lease_leaves_the_job_to_the_one_that_took_it_over(
+    mut app: TestApp,
+) {
+    app.post_decision(&lost_deal("C-L")).await;
+    // A relay so slow that the first worker's send outlasts its lease.
+    app.smtp.slow_down(std::time::Duration::from_millis(1_500));
+    let first = tokio::spawn({
+        let worker = app.worker.clone();
+        async move { worker.run_once().await.expect("pass") }
+    });
+    // Once the first worker holds the job, its lease runs out and a second instance
+    // claims the job again.
+    loop {
+        let (owner,): (Option<String>,) = sqlx::query_as("select lease_owner from jobs")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("job");
+        if owner.is_some() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    app.clock.advance(chrono::Duration::minutes(3));
+    let second = app.second_worker().run_once().await.expect("pass");
+    let first = first.await.expect("first worker");
+    // Both sent (the documented at-least-once window), but only the job's current owner
+    // recorded its send: one invitation sent, its job on to its first reminder.
+    assert_eq!(first.sent + second.sent, 1, "{first:?} {second:?}");
+    let (status, attempts, owner): (String, i64, Option<String>) =
+        sqlx::query_as("select status, attempts, lease_owner from jobs")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("job");
+    assert_eq!((status.as_str(), attempts, owner), ("pending", 0, None));
+    assert_eq!(app.participation().await.body["overall"]["sent"], 1);
+    // The two copies carry one Message-ID, so the buyer's mail server keeps one.
+    let (a, b) = (app.next_invitation().await, app.next_invitation().await);
+    assert_eq!(a.message_id, b.message_id);
+    assert!(a.message_id.is_some());
+}
+
 both_backends!(
     two_workers_on_one_database_send_each_email_exactly_once,
     two_simultaneous_answers_store_one,
+    a_worker_that_outran_its_lease_leaves_the_job_to_the_one_that_took_it_over,
 );

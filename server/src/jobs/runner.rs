@@ -98,6 +98,9 @@ impl From<anyhow::Error> for Failure {
 
 pub type JobResult = (Job, Result<Outcome, Failure>);
 
+/// Why a pass is recorded job by job: a job outran its lease and another runner took it.
+const LEASE_LOST: &str = "a job of the pass is no longer ours (its lease ran out)";
+
 /// Jobs claimed for a pass, and the instant they were claimed at.
 struct Claimed {
     jobs: Vec<Job>,
@@ -422,24 +425,30 @@ impl Runner {
             .filter(|(_, r)| matches!(r, Ok(Outcome::Performed(_) | Outcome::Skipped(_))))
             .map(|(job, _)| job.id.as_str())
             .collect();
-        let mut ours = HashSet::with_capacity(finished.len());
+        // Each update counts the rows it moved rather than returning them: sqlx's SQLite
+        // driver hands each returned row across a thread, and a pass's jobs are nearly
+        // always all still ours. When one is not (it outran its lease and another runner
+        // took it over), the count falls short, and the pass is recorded job by job,
+        // where each job's ownership is checked on its own.
         for chunk in finished.chunks(1_000) {
             let sql = format!(
                 "update jobs set status = {}, done_at = {}, lease_owner = null, lease_until = null
-                 where lease_owner = {} and id in ({}) returning id",
+                 where lease_owner = {} and id in ({})",
                 rows::placeholder(&tx, 1),
                 rows::placeholder(&tx, 2),
                 rows::placeholder(&tx, 3),
                 rows::list_from(&tx, 4, chunk.len()),
             );
-            let mut q = sqlx::query_as::<_, (String,)>(&sql)
+            let mut q = sqlx::query(&sql)
                 .bind(JobStatus::Done.as_str())
                 .bind(to_db(now))
                 .bind(&self.owner);
             for id in chunk {
                 q = q.bind(*id);
             }
-            ours.extend(q.fetch_all(&mut *tx).await?.into_iter().map(|(id,)| id));
+            if q.execute(&mut *tx).await?.rows_affected() != chunk.len() as u64 {
+                anyhow::bail!(LEASE_LOST);
+            }
         }
         let continued: Vec<(&str, &Next)> = results
             .iter()
@@ -449,8 +458,14 @@ impl Runner {
             })
             .collect();
         for chunk in continued.chunks(1_000) {
-            ours.extend(self.go_on(&mut tx, chunk).await?);
+            if self.go_on(&mut tx, chunk).await? != chunk.len() as u64 {
+                anyhow::bail!(LEASE_LOST);
+            }
         }
+        let ours: HashSet<&str> = finished
+            .into_iter()
+            .chain(continued.iter().map(|(id, _)| *id))
+            .collect();
         let mut pass = Pass::default();
         let mut writes: Vec<&dyn Effect> = Vec::new();
         for (job, result) in results {
@@ -461,7 +476,7 @@ impl Runner {
                     | Outcome::Skipped(effects),
                 ) => {
                     // Not ours: another runner took the job over and records it.
-                    if !ours.contains(&job.id) {
+                    if !ours.contains(job.id.as_str()) {
                         continue;
                     }
                     writes.extend(effects.iter().map(AsRef::as_ref));
@@ -514,10 +529,7 @@ impl Runner {
                         Outcome::Later(_) => (NO_EFFECTS, false, None),
                     };
                     let ours = match next {
-                        Some(next) => !self
-                            .go_on(&mut one, &[(job.id.as_str(), next)])
-                            .await?
-                            .is_empty(),
+                        Some(next) => self.go_on(&mut one, &[(job.id.as_str(), next)]).await? == 1,
                         None => {
                             self.finish(&mut one, job, JobStatus::Done, None, None, now)
                                 .await?
@@ -628,12 +640,8 @@ impl Runner {
         Ok(finished == 1)
     }
 
-    /// Moves jobs to their next step, pending again; the ids that were still ours.
-    async fn go_on(
-        &self,
-        conn: &mut AnyConnection,
-        steps: &[(&str, &Next)],
-    ) -> sqlx::Result<Vec<String>> {
+    /// Moves jobs to their next step, pending again; how many were still ours.
+    async fn go_on(&self, conn: &mut AnyConnection, steps: &[(&str, &Next)]) -> sqlx::Result<u64> {
         let n = steps.len();
         let sql = format!(
             // `update … from`, on both engines; `values` columns are `column1`… on both.
@@ -641,12 +649,11 @@ impl Runner {
                  attempts = 0, last_error = null, lease_owner = null, lease_until = null
              from (select column1 as id, column2 as kind, column3 as payload, column4 as run_at
                    from (values {}) as steps) as next
-             where jobs.id = next.id and jobs.lease_owner = {}
-             returning jobs.id",
+             where jobs.id = next.id and jobs.lease_owner = {}",
             rows::values(conn, n, 4),
             rows::placeholder(conn, 4 * n + 1),
         );
-        let mut query = sqlx::query_as::<_, (String,)>(&sql);
+        let mut query = sqlx::query(&sql);
         for (id, next) in steps {
             query = query
                 .bind(*id)
@@ -654,8 +661,7 @@ impl Runner {
                 .bind(&next.payload)
                 .bind(to_db(next.run_at));
         }
-        let moved = query.bind(&self.owner).fetch_all(conn).await?;
-        Ok(moved.into_iter().map(|(id,)| id).collect())
+        Ok(query.bind(&self.owner).execute(conn).await?.rows_affected())
     }
 
     /// Puts a job off to `at` without counting the attempt. False when the lease is no
