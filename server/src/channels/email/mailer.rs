@@ -12,6 +12,8 @@
 use crate::app::config::{MailTransport, SmtpTls};
 use anyhow::Context;
 use lettre::address::Envelope;
+use lettre::message::header::ContentTransferEncoding;
+use lettre::message::Body;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
@@ -390,9 +392,53 @@ impl lettre::transport::smtp::client::AsyncTokioStream for ImplicitTls {
     }
 }
 
+/// A part's body as it is when it is ASCII or the server takes 8-bit text, with CRLF line
+/// ends; encoded (quoted-printable or base64, as lettre picks) when the server does not
+/// take 8-bit text or a line is too long for SMTP. lettre's own check encodes any line
+/// past 76 characters, which every HTML email has; SMTP's limit is 998 (RFC 5322 2.1.1).
+pub fn body(mut text: String, eight_bit: bool) -> Body {
+    const MAX_LINE: usize = 998;
+    // SMTP allows a carriage return only before a line feed; lettre lets a stray one
+    // through, so every line end becomes a line feed first, and CRLF below.
+    if text.contains('\r') {
+        text = text.replace("\r\n", "\n").replace('\r', "\n");
+    }
+    let bytes = text.as_bytes();
+    let ascii = bytes.is_ascii();
+    let mut line_start = 0;
+    let lines_fit = memchr::memchr_iter(b'\n', bytes)
+        .chain(std::iter::once(bytes.len()))
+        .all(|end| {
+            let fits = end - line_start <= MAX_LINE;
+            line_start = end + 1;
+            fits
+        });
+    let as_is = (ascii || eight_bit) && lines_fit && memchr::memchr(0, bytes).is_none();
+    if !as_is {
+        return Body::new(text);
+    }
+    let mut crlf = Vec::with_capacity(bytes.len() + bytes.len() / 32);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', bytes) {
+        crlf.extend_from_slice(&bytes[start..end]);
+        crlf.extend_from_slice(b"\r\n");
+        start = end + 1;
+    }
+    crlf.extend_from_slice(&bytes[start..]);
+    let encoding = if ascii {
+        ContentTransferEncoding::SevenBit
+    } else {
+        ContentTransferEncoding::EightBit
+    };
+    // Checked above: no line past SMTP's limit, no NUL, CRLF line ends only, and 8-bit
+    // text only for a server that announced 8BITMIME.
+    Body::dangerous_pre_encoded(crlf, encoding)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_mailbox_problem;
+    use super::{body, is_mailbox_problem};
+    use lettre::message::header::ContentTransferEncoding;
 
     #[test]
     fn only_a_missing_mailbox_is_a_hard_bounce() {
@@ -416,5 +462,37 @@ mod tests {
             Some("552"),
             "Recipient: permanent error (552): mailbox full"
         ));
+    }
+
+    #[test]
+    fn a_body_goes_as_it_is_only_where_smtp_allows_it() {
+        let french = "Bonjour Zoë,\nà bientôt\n".to_owned();
+        let sent = body(french.clone(), true);
+        assert_eq!(sent.encoding(), ContentTransferEncoding::EightBit);
+        assert_eq!(
+            sent.into_vec(),
+            b"Bonjour Zo\xc3\xab,\r\n\xc3\xa0 bient\xc3\xb4t\r\n"
+        );
+        // A server without 8BITMIME gets it encoded.
+        assert_ne!(
+            body(french, false).encoding(),
+            ContentTransferEncoding::EightBit
+        );
+        assert_eq!(
+            body("Hello\nthere".into(), false).encoding(),
+            ContentTransferEncoding::SevenBit
+        );
+        // A line past 998 bytes is encoded.
+        let long = format!("{}\nend", "x".repeat(999));
+        assert_ne!(
+            body(long, true).encoding(),
+            ContentTransferEncoding::SevenBit
+        );
+        assert_eq!(
+            body("x".repeat(998), true).encoding(),
+            ContentTransferEncoding::SevenBit
+        );
+        // A stray carriage return ends its line.
+        assert_eq!(body("a\rb".into(), true).into_vec(), b"a\r\nb");
     }
 }

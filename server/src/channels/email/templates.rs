@@ -4,7 +4,6 @@
 use anyhow::Context;
 use debrief_common::Locale;
 use handlebars::Handlebars;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -123,7 +122,8 @@ impl Templates {
         })
     }
 
-    /// Renders a template's three parts for `data`.
+    /// Renders a template's three parts for `data`, which the caller has already made JSON
+    /// (its shape is read from it, so it is not converted a second time).
     ///
     /// An outbox pass renders thousands of emails that differ only in their values (the
     /// buyer's name, links), and handlebars would walk the same templates for each. So a
@@ -136,10 +136,10 @@ impl Templates {
         &self,
         template: &str,
         locale: Locale,
-        data: &impl Serialize,
+        data: serde_json::Value,
     ) -> anyhow::Result<Rendered> {
         let mut values = Vec::new();
-        let shape = stand_ins(serde_json::to_value(data)?, &mut values);
+        let shape = stand_ins(data, &mut values);
         let key = format!("{}/{template}/{shape}", locale.code());
         let known = self
             .shapes
@@ -308,7 +308,9 @@ mod tests {
                         "incentive": if bit(3) { Some("un bon de 50 € <b>") } else { None },
                     });
                     for template in ["survey_invitation", "interview_invitation"] {
-                        let filled = templates.render(template, locale, &data).expect("filled");
+                        let filled = templates
+                            .render(template, locale, data.clone())
+                            .expect("filled");
                         let direct = directly(&templates, template, locale, &data);
                         assert_eq!(
                             filled.subject, direct.subject,
