@@ -137,7 +137,10 @@ impl Application {
             app.default_service(web::to(not_found))
         })
         .workers(2)
-        // On SIGTERM, requests in flight get this long; then the runner gets its own grace.
+        // SIGTERM and Ctrl-C are handled in `run_until_stopped`, which stops the job
+        // runner at once instead of after the requests have drained.
+        .disable_signals()
+        // On shutdown, requests in flight get this long.
         .shutdown_timeout(10)
         .listen(listener)?
         .run();
@@ -177,26 +180,49 @@ impl Application {
         self.runner.clone()
     }
 
-    /// Serves HTTP and runs the jobs until the server stops (SIGTERM or Ctrl-C). The
-    /// runner then claims nothing more and gets a bounded time to finish its pass.
+    /// Serves HTTP and runs the jobs until SIGTERM or Ctrl-C. Then the server stops
+    /// accepting connections, the runner claims nothing more and gets `shutdown_grace` to
+    /// finish and record its pass (or release its jobs), and only then do requests in
+    /// flight get their 10 s to finish: the HTTP workers' runtimes own some of the pooled
+    /// database connections, and the runner's last recording must not find them gone.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!("email delivery: {}", self.mail_description);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let runner = self.runner.clone();
         let waker = self.waker.clone();
         let runner_task = tokio::spawn(async move {
+            let mut stopped = stopped;
             runner
-                .run(waker, async {
-                    let _ = stopped.await;
+                .run(waker, async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
                 })
                 .await;
         });
-        let served = self.server.await;
-        let _ = stop.send(());
+        let handle = self.server.handle();
+        // A task of its own: the server acts on `pause` and `stop` only while polled.
+        let mut server = tokio::spawn(self.server);
+        let ended_alone = tokio::select! {
+            served = &mut server => Some(served),
+            () = shutdown_signal() => None,
+        };
+        if ended_alone.is_none() {
+            tracing::info!(
+                "shutting down: no new connections or jobs; the pass in flight finishes"
+            );
+            handle.pause().await;
+        }
+        stop.send_replace(true);
         if let Err(e) = runner_task.await {
             tracing::error!(error = ?e, "the job runner stopped abnormally");
         }
-        served.context("HTTP server")
+        let served = match ended_alone {
+            Some(served) => served,
+            None => {
+                handle.stop(true).await;
+                server.await
+            }
+        };
+        served.context("HTTP server task")?.context("HTTP server")
     }
 
     /// Serves HTTP only; the caller drives the jobs with [`Runner::run_once`]. For tests
@@ -247,4 +273,23 @@ async fn health(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such endpoint"))
+}
+
+/// SIGTERM (how service managers and orchestrators stop a process) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                return;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops"),
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
