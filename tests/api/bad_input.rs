@@ -82,6 +82,15 @@ async fn keys_are_required_and_roles_are_enforced(app: TestApp) {
         .contains("analyst"));
     assert_eq!(app.participation_as(&analyst).await.status, 200);
 
+    let manager = app.key_with_role(Role::AccountManager).await;
+    assert_eq!(
+        app.post_decision_raw(&manager, body.clone()).await.status,
+        403
+    );
+    assert_eq!(app.participation_as(&manager).await.status, 403);
+    let owner = app.key_with_role(Role::ProgramOwner).await;
+    assert_eq!(app.participation_as(&owner).await.status, 200);
+
     let crm = app.key_with_role(Role::Integration).await;
     assert_eq!(app.post_decision_raw(&crm, body).await.status, 201);
     assert_eq!(app.participation_as(&crm).await.status, 403);

@@ -162,6 +162,16 @@ async fn an_incentive_is_earned_once_and_a_spent_budget_sends_without_it(mut app
         .get_as(&app.api_key, "/api/v1/incentives?status=fulfilled")
         .await;
     assert!(fulfilled.body["incentives"][0]["fulfilled_at"].is_string());
+    // Paid is paid: marking it fulfilled again by hand is refused.
+    let id = fulfilled.body["incentives"][0]["id"].as_str().expect("id");
+    let again = app
+        .post_as(
+            &app.api_key,
+            &format!("/api/v1/incentives/{id}/fulfil"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
 }
 
 async fn a_spent_budget_holds_invitations_until_staff_release_them(mut app: TestApp) {
@@ -183,9 +193,13 @@ async fn a_spent_budget_holds_invitations_until_staff_release_them(mut app: Test
         .expect("id")
         .to_owned();
     let path = format!("/api/v1/invitations/{held}/release");
-    let analyst = app.key_with_role(Role::Analyst).await;
-    assert_eq!(app.post_as(&analyst, &path, &json!({})).await.status, 403);
-    let released = app.post_as(&app.api_key, &path, &json!({})).await;
+    for role in [Role::Analyst, Role::AccountManager, Role::Integration] {
+        let key = app.key_with_role(role).await;
+        let refused = app.post_as(&key, &path, &json!({})).await;
+        assert_eq!(refused.status, 403, "{role} may not release");
+    }
+    let owner = app.key_with_role(Role::ProgramOwner).await;
+    let released = app.post_as(&owner, &path, &json!({})).await;
     assert_eq!(released.status, 200, "{}", released.text);
     assert_eq!(app.deliver().await.sent, 1);
     let mail = app.next_invitation().await;

@@ -207,6 +207,8 @@ async fn a_faulty_program_is_refused_with_the_path_of_each_fault_and_nothing_is_
         .expect("segment")
         .remove("method");
     program["segments"][1]["reminder_days"] = json!([3, 40]);
+    // Expiring on day 5 leaves no room for the default reminder on day 7.
+    program["segments"][0]["expires_after_days"] = json!(5);
     let reply = app
         .put_as(&app.api_key, "/api/v1/program", &program, None)
         .await;
@@ -214,6 +216,7 @@ async fn a_faulty_program_is_refused_with_the_path_of_each_fault_and_nothing_is_
     assert_eq!(
         reply.error_fields(),
         [
+            "segments[0].expires_after_days",
             "segments[0].rules[0].attribute",
             "segments[0].rules[1].max",
             "segments[1].method",
@@ -349,6 +352,10 @@ async fn a_period_preview_replays_stored_deals_with_a_draft_and_warns_of_a_thin_
 
 async fn only_owners_change_the_program_and_analysts_read_it(app: TestApp) {
     let body = json!({ "deals": [lost_deal("R-1")] });
+    let first = app
+        .put_as(&app.api_key, "/api/v1/program", &win_loss_program(), None)
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
     for (role, read, write) in [
         (Role::Admin, 200, 200),
         (Role::ProgramOwner, 200, 200),
@@ -368,6 +375,11 @@ async fn only_owners_change_the_program_and_analysts_read_it(app: TestApp) {
             "{role} lists"
         );
         assert_eq!(
+            app.get_as(&key, "/api/v1/program/versions/1").await.status,
+            read,
+            "{role} reads an old version"
+        );
+        assert_eq!(
             app.post_as(&key, "/api/v1/program/preview", &body)
                 .await
                 .status,
@@ -382,6 +394,115 @@ async fn only_owners_change_the_program_and_analysts_read_it(app: TestApp) {
     assert_eq!(app.get_as("dbk_nope", "/api/v1/program").await.status, 401);
 }
 
+/// A deal of `account` decided now on the test clock, with one buyer per address.
+fn deal_at(app: &TestApp, crm_id: &str, account: &str, buyers: &[&str]) -> Value {
+    let mut deal = lost_deal(crm_id);
+    deal["decided_at"] = json!(app.clock.now().to_rfc3339());
+    deal["account"]["name"] = json!(account);
+    deal["contacts"] = buyers
+        .iter()
+        .map(|email| json!({ "name": "Buyer", "email": email, "locale": "en", "time_zone": "Europe/Paris" }))
+        .collect();
+    deal
+}
+
+fn invited(reply: &debrief_tests::Reply) -> Vec<(String, String)> {
+    reply.body["invitations"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|i| {
+                    let email = i["contact_email"].as_str().unwrap_or_default().to_owned();
+                    let incentive = i["incentive"].as_str().unwrap_or("none").to_owned();
+                    (email, incentive)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn an_account_rests_between_program_contacts_whoever_the_buyer(app: TestApp) {
+    app.put_program(&json!({
+        "name": "One contact a month per account",
+        "contact_policy": { "account_cooldown_days": 30 },
+        "segments": [{ "key": "all", "name": "All", "method": "survey" }]
+    }))
+    .await;
+    let first = app
+        .post_decision(&deal_at(
+            &app,
+            "AC-1",
+            "Globex",
+            &["camille@globex.example"],
+        ))
+        .await;
+    assert_eq!(invited(&first).len(), 1, "{}", first.text);
+
+    app.clock.advance(chrono::Duration::days(5));
+    let soon = deal_at(&app, "AC-2", "Globex", &["ida@globex.example"]);
+    let preview = app.preview(&json!({ "deals": [soon.clone()] })).await;
+    assert_eq!(
+        preview.body["plans"][0]["deal_excluded"], "account_cooldown",
+        "{}",
+        preview.text
+    );
+    let reply = app.post_decision(&soon).await;
+    assert_eq!(reply.body["excluded"], "account_cooldown", "{}", reply.text);
+    assert!(invited(&reply).is_empty());
+    // Another company is not held back by Globex's rest.
+    let other = app
+        .post_decision(&deal_at(&app, "AC-3", "Initech", &["sam@initech.example"]))
+        .await;
+    assert_eq!(invited(&other).len(), 1, "{}", other.text);
+
+    app.clock.advance(chrono::Duration::days(26));
+    let later = app
+        .post_decision(&deal_at(&app, "AC-4", "Globex", &["jon@globex.example"]))
+        .await;
+    assert_eq!(
+        invited(&later),
+        [("jon@globex.example".to_owned(), "none".to_owned())],
+        "31 days on, Globex may be asked again: {}",
+        later.text
+    );
+}
+
+async fn a_spent_account_budget_leaves_other_accounts_their_incentive(app: TestApp) {
+    app.put_program(&json!({
+        "name": "100 EUR per account",
+        "incentives": [{ "key": "eur_100", "kind": "money", "amount": { "minor_units": 10000, "currency": "EUR" } }],
+        "budget": { "currency": "EUR", "per_account_minor": 10000, "when_spent": "send_without" },
+        "segments": [{ "key": "all", "name": "All", "method": "survey", "incentive": "eur_100" }]
+    }))
+    .await;
+    let globex = app
+        .post_decision(&deal_at(
+            &app,
+            "AB-1",
+            "Globex",
+            &["camille@globex.example", "ida@globex.example"],
+        ))
+        .await;
+    assert_eq!(
+        invited(&globex),
+        [
+            ("camille@globex.example".to_owned(), "eur_100".to_owned()),
+            ("ida@globex.example".to_owned(), "none".to_owned()),
+        ],
+        "{}",
+        globex.text
+    );
+    let initech = app
+        .post_decision(&deal_at(&app, "AB-2", "Initech", &["sam@initech.example"]))
+        .await;
+    assert_eq!(
+        invited(&initech),
+        [("sam@initech.example".to_owned(), "eur_100".to_owned())],
+        "{}",
+        initech.text
+    );
+}
+
 both_backends!(
     a_strategic_loss_gets_an_interview_with_100_eur_and_small_wins_are_sampled,
     a_buyer_invited_ten_days_ago_is_skipped_and_a_fourth_contact_is_capped,
@@ -391,4 +512,6 @@ both_backends!(
     a_program_change_applies_to_deals_decided_after_it,
     a_period_preview_replays_stored_deals_with_a_draft_and_warns_of_a_thin_pool,
     only_owners_change_the_program_and_analysts_read_it,
+    an_account_rests_between_program_contacts_whoever_the_buyer,
+    a_spent_account_budget_leaves_other_accounts_their_incentive,
 );

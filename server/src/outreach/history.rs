@@ -301,14 +301,17 @@ pub async fn load(
                     period_tallies(&mut *conn, start, end, &segment_keys, Some(chunk)).await?;
                 for (key, own_tally) in own_tallies {
                     if let Some(t) = tallies.get_mut(&key) {
-                        t.completed -= own_tally.completed;
+                        // Two reads, not one snapshot: a completion or a cancellation
+                        // in between must not wrap the count around.
+                        t.completed = t.completed.saturating_sub(own_tally.completed);
                         for (outcome, n) in own_tally.invited_deals {
-                            *t.invited_deals.entry(outcome).or_default() -= n;
+                            let count = t.invited_deals.entry(outcome).or_default();
+                            *count = count.saturating_sub(n);
                         }
                     }
                 }
                 if period_budget {
-                    spent -= spent_in(&mut *conn, period, Some(chunk)).await?;
+                    spent = (spent - spent_in(&mut *conn, period, Some(chunk)).await?).max(0);
                 }
             }
         }

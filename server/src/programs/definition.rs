@@ -494,7 +494,21 @@ fn parse_segment(
         )
         .map(|d| d as u32);
     let reminders = match &s.reminder_days {
-        None => Some(DEFAULT_REMINDER_DAYS.to_vec()),
+        // The defaults must fit a short expiry too: a reminder the buyer could no longer
+        // act on would be dropped at send time without anyone having chosen that.
+        None => match (expires, DEFAULT_REMINDER_DAYS.last()) {
+            (Some(e), Some(&last)) if last >= e => {
+                f.push(
+                    at("expires_after_days"),
+                    format!(
+                        "comes on or before the default reminder on day {last}: \
+                         set reminder_days before day {e}, or a later expiry"
+                    ),
+                );
+                None
+            }
+            _ => Some(DEFAULT_REMINDER_DAYS.to_vec()),
+        },
         Some(days) if days.len() > MAX_REMINDERS => {
             f.push(
                 at("reminder_days"),
