@@ -46,6 +46,10 @@ async fn a_mailbox_that_does_not_exist_bounces_and_is_never_emailed_again(mut ap
     assert!(suppressions.body["suppressions"][0]["note"]
         .as_str()
         .is_some_and(|n| n.contains("no such user")));
+    // No reminder follows a bounce.
+    app.clock.advance(chrono::Duration::days(7));
+    assert_eq!(app.deliver().await.sent, 0);
+    assert!(app.smtp.try_next_mail().is_none());
 }
 
 async fn a_temporary_failure_is_retried_and_then_delivered(mut app: TestApp) {

@@ -37,6 +37,11 @@ async fn a_buyer_opts_out_from_the_email_and_is_never_surveyed_again(mut app: Te
         410
     );
 
+    // …its reminders stop…
+    app.clock.advance(chrono::Duration::days(7));
+    assert_eq!(app.deliver().await.sent, 0, "no reminder after an opt-out");
+    assert!(app.smtp.try_next_mail().is_none());
+
     // …and the same buyer on a later deal, spelled differently, is not emailed.
     let mut next = lost_deal("O-2");
     next["contacts"][0]["email"] = json!("Camille@Globex.example");
