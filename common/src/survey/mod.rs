@@ -1,4 +1,18 @@
-//! What the widget needs to show a buyer their survey.
+//! Surveys: the versioned definition a program owner writes, its logic, the answers a
+//! buyer gives and the one validator of both, plus what the widget needs to show a buyer
+//! their survey.
+
+pub mod answers;
+pub mod definition;
+pub mod logic;
+pub mod validate;
+
+pub use answers::{Answer, AnswerItem, AnswerValue, Influence};
+pub use definition::{
+    Choice, Definition, Driver, DriverFamily, Page, Question, QuestionKind, Text,
+};
+pub use logic::{Answers, Condition, DealAttribute, SurveyContext};
+pub use validate::{validate_answers, validate_definition, Completeness};
 
 use crate::locale::Locale;
 use serde::{Deserialize, Serialize};
@@ -26,3 +40,11 @@ pub struct SurveyView {
     #[serde(default)]
     pub offers_interview: bool,
 }
+
+/// The default win-loss survey, in English and French: NPS, the reasons ("price, and
+/// what else?"), twenty decision drivers in five families, the follow-ups for a low score
+/// and a lost deal, and the interview opt-in.
+pub const DEFAULT_WIN_LOSS: &str = include_str!("../../surveys/win_loss.json");
+
+#[cfg(test)]
+mod tests;

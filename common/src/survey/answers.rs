@@ -1,0 +1,125 @@
+//! Answers, one per question: what the widget and the no-JS form send, and what they mean
+//! once checked against the question. The server stores one row per answer.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One answer as sent: `{"question": "nps", "value": 9}`, with `text` for "Other, please
+/// say" or the times that suit an interview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerItem {
+    pub question: String,
+    pub value: AnswerValue,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// A value of whatever JSON shape; the question decides whether the shape is right.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AnswerValue {
+    Flag(bool),
+    Number(i64),
+    Text(String),
+    List(Vec<String>),
+    Map(BTreeMap<String, String>),
+}
+
+/// An answer checked against its question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Answer {
+    /// NPS or rating.
+    Score(i64),
+    Choice {
+        choice: String,
+        other: Option<String>,
+    },
+    Choices {
+        choices: Vec<String>,
+        other: Option<String>,
+    },
+    Text(String),
+    Drivers(BTreeMap<String, Influence>),
+    InterviewOptIn {
+        yes: bool,
+        times: Option<String>,
+    },
+    Consent(bool),
+}
+
+impl Answer {
+    pub fn number(&self) -> Option<i64> {
+        match self {
+            Answer::Score(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The choice ids picked, for conditions.
+    pub fn chosen(&self) -> Vec<&str> {
+        match self {
+            Answer::Choice { choice, .. } => vec![choice.as_str()],
+            Answer::Choices { choices, .. } => choices.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn flag(&self) -> Option<bool> {
+        match self {
+            Answer::InterviewOptIn { yes, .. } => Some(*yes),
+            Answer::Consent(ticked) => Some(*ticked),
+            _ => None,
+        }
+    }
+}
+
+/// How a decision driver weighed on the buyer's choice of us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Influence {
+    VeryNegative,
+    Negative,
+    Neutral,
+    Positive,
+    VeryPositive,
+    NotAFactor,
+}
+
+impl Influence {
+    pub const ALL: [Influence; 6] = [
+        Influence::VeryNegative,
+        Influence::Negative,
+        Influence::Neutral,
+        Influence::Positive,
+        Influence::VeryPositive,
+        Influence::NotAFactor,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Influence::VeryNegative => "very_negative",
+            Influence::Negative => "negative",
+            Influence::Neutral => "neutral",
+            Influence::Positive => "positive",
+            Influence::VeryPositive => "very_positive",
+            Influence::NotAFactor => "not_a_factor",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Influence> {
+        Influence::ALL.into_iter().find(|i| i.code() == code)
+    }
+
+    /// −2 to +2; none for "not a factor", which is left out of averages.
+    pub fn score(self) -> Option<i8> {
+        match self {
+            Influence::VeryNegative => Some(-2),
+            Influence::Negative => Some(-1),
+            Influence::Neutral => Some(0),
+            Influence::Positive => Some(1),
+            Influence::VeryPositive => Some(2),
+            Influence::NotAFactor => None,
+        }
+    }
+}
