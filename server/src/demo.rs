@@ -248,7 +248,9 @@ async fn seed_quarter(db: &Db, planner: &Planner, now: DateTime<Utc>) -> anyhow:
                 }
                 .validate()
                 .map_err(|e| anyhow::anyhow!("demo answer is invalid: {e:?}"))?;
-                record_answer(db, id, Locale::En, &answer, None, at + Duration::hours(5)).await?;
+                let answered_at = at + Duration::hours(5);
+                let programs = &planner.programs;
+                record_answer(db, programs, id, Locale::En, &answer, None, answered_at).await?;
             }
         }
     }

@@ -20,10 +20,16 @@ async fn an_email_queued_before_the_upgrade_goes_out_after_it(backend: Backend) 
                          'Ana', 'ana@acme.example', '{t}', '{t}')"),
         format!("insert into contacts (id, deal_id, name, email, locale, time_zone, created_at, updated_at)
                  values ('contact-1', 'deal-1', 'Camille', 'camille@globex.example', 'fr', 'Europe/Paris', '{t}', '{t}'),
-                        ('contact-2', 'deal-1', 'Sam', 'sam@globex.example', 'en', 'Europe/London', '{t}', '{t}')"),
+                        ('contact-2', 'deal-1', 'Sam', 'sam@globex.example', 'en', 'Europe/London', '{t}', '{t}'),
+                        ('contact-3', 'deal-1', 'Lou', 'lou@globex.example', 'en', 'Europe/London', '{t}', '{t}')"),
         format!("insert into invitations (id, deal_id, contact_id, kind, status, scheduled_for, created_at)
                  values ('inv-1', 'deal-1', 'contact-1', 'survey', 'scheduled', '{t}', '{t}'),
                         ('inv-2', 'deal-1', 'contact-2', 'survey', 'failed', '{t}', '{t}')"),
+        format!("insert into invitations (id, deal_id, contact_id, kind, status, scheduled_for, created_at,
+                     sent_at, completed_at)
+                 values ('inv-3', 'deal-1', 'contact-3', 'survey', 'completed', '{t}', '{t}', '{t}', '{t}')"),
+        format!("insert into responses (id, invitation_id, nps, reason, locale, submitted_at)
+                 values ('resp-1', 'inv-3', 10, 'Great fit', 'en', '{t}')"),
         format!("insert into outbox (id, kind, subject_id, status, attempts, next_attempt_at, created_at, last_error)
                  values ('job-1', 'survey_invitation', 'inv-1', 'pending', 2, '{t}', '{t}', '451 busy'),
                         ('job-2', 'survey_invitation', 'inv-2', 'dead', 8, '{t}', '{t}', '550 no such user')"),
@@ -44,17 +50,37 @@ async fn an_email_queued_before_the_upgrade_goes_out_after_it(backend: Backend) 
     assert_eq!(dead[0]["last_error"], "550 no such user");
     assert_eq!(dead[0]["attempts"], 8);
     let participation = app.participation().await;
-    assert_eq!(participation.body["overall"]["invited"], 2);
-    assert_eq!(participation.body["overall"]["sent"], 1);
+    assert_eq!(participation.body["overall"]["invited"], 3);
+    assert_eq!(participation.body["overall"]["sent"], 2);
+    // An answer given before the upgrade: its items, and the deal it was about.
+    let lost = &participation.body["by_outcome"]["lost"]["nps"];
+    assert_eq!(
+        (lost["sample_size"].as_u64(), lost["score"].as_f64()),
+        (Some(1), Some(100.0))
+    );
+    let items = app.response_items().await;
+    assert_eq!(
+        items,
+        [
+            ("nps".to_owned(), Some(10), None),
+            ("reason".to_owned(), None, Some("Great fit".to_owned()))
+        ]
+    );
+    let (band, period): (String, String) =
+        sqlx::query_as("select amount_band, period from responses")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("response");
+    assert_eq!((band.as_str(), period.as_str()), ("under_10k", "2026-Q4"));
 
     // The buyers became persons and the company an account, which a new deal reuses.
-    assert_eq!(app.count("persons").await, 2);
+    assert_eq!(app.count("persons").await, 3);
     assert_eq!(app.count("accounts").await, 1);
     let mut deal = debrief_tests::lost_deal("NEW-1");
     deal["account"]["name"] = serde_json::json!("GLOBEX");
     deal["contacts"][0]["email"] = serde_json::json!("Sam@Globex.example");
     assert_eq!(app.post_decision(&deal).await.status, 201);
-    assert_eq!(app.count("persons").await, 2, "Sam is the same person");
+    assert_eq!(app.count("persons").await, 3, "Sam is the same person");
     assert_eq!(app.count("accounts").await, 1, "Globex is the same account");
 }
 

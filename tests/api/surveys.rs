@@ -25,15 +25,60 @@ async fn a_buyer_answers_once_and_a_second_answer_is_refused(mut app: TestApp) {
     assert_eq!(again.body["error"], "already_answered");
     assert_eq!(app.get_survey(&token).await.body["status"], "completed");
 
-    let (nps, reason): (i64, String) = sqlx::query_as("select nps, reason from responses")
-        .fetch_one(app.db.pool())
-        .await
-        .expect("one response");
+    // One row per question.
+    let items = app.response_items().await;
     assert_eq!(
-        (nps, reason.as_str()),
-        (9, "Le prix"),
+        items,
+        [
+            ("nps".to_owned(), Some(9), None),
+            ("reason".to_owned(), None, Some("Le prix".to_owned()))
+        ],
         "the first answer stands"
     );
+}
+
+async fn an_answer_keeps_the_deal_as_it_was_when_the_crm_edits_it_later(mut app: TestApp) {
+    let deal = lost_deal("S-9");
+    app.post_decision(&deal).await;
+    let token = app.deliver_and_read_invitation().await.token();
+    let reply = app.post_response(&token, &json!({ "nps": 9 })).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+
+    // The CRM corrects the deal afterwards: now a win, in another region.
+    let mut edited = deal.clone();
+    edited["outcome"] = json!("won");
+    edited["region"] = json!("APAC");
+    assert_eq!(app.post_decision(&edited).await.status, 200);
+
+    let frozen: (String, Option<String>, Option<String>, String, String) =
+        sqlx::query_as("select outcome, competitor, region, amount_band, period from responses")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("one response");
+    let decided: chrono::DateTime<chrono::Utc> = deal["decided_at"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .expect("decided_at");
+    use chrono::Datelike;
+    let quarter = format!("{}-Q{}", decided.year(), (decided.month() - 1) / 3 + 1);
+    assert_eq!(
+        frozen,
+        (
+            "lost".to_owned(),
+            Some("Northwind".to_owned()),
+            Some("EMEA".to_owned()),
+            "10k_to_50k".to_owned(),
+            quarter
+        )
+    );
+    // Participation counts the score under the outcome the buyer answered about.
+    let p = app.participation().await;
+    assert_eq!(
+        p.body["by_outcome"]["lost"]["nps"]["sample_size"], 1,
+        "{}",
+        p.text
+    );
+    assert_eq!(p.body["by_outcome"]["won"]["nps"]["sample_size"], 0);
 }
 
 async fn invalid_answers_name_the_field_and_store_nothing(mut app: TestApp) {
@@ -156,6 +201,7 @@ async fn opening_and_starting_move_the_funnel_forward_only(mut app: TestApp) {
 
 both_backends!(
     a_buyer_answers_once_and_a_second_answer_is_refused,
+    an_answer_keeps_the_deal_as_it_was_when_the_crm_edits_it_later,
     invalid_answers_name_the_field_and_store_nothing,
     a_token_opens_only_its_own_buyers_survey,
     unknown_and_expired_links_get_a_clear_answer,

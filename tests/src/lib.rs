@@ -369,6 +369,14 @@ impl TestApp {
             .expect("count");
         n
     }
+
+    /// Stored answers, one row per question: (question, number, text), by question id.
+    pub async fn response_items(&self) -> Vec<(String, Option<i64>, Option<String>)> {
+        sqlx::query_as("select question_id, number, text from response_items order by question_id")
+            .fetch_all(self.db.pool())
+            .await
+            .expect("response items")
+    }
 }
 
 /// A decided deal as a CRM would post it: lost two hours ago, one French buyer in Paris.

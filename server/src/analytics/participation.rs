@@ -119,11 +119,11 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     // Counts per score; which scores promote or detract is decided in one place,
     // `NpsScore::category`, not again in SQL.
     let scores: Vec<(String, i64, i64)> = sqlx::query_as(
-        "select d.outcome, r.nps, count(*)
+        "select r.outcome, s.number, count(*)
          from responses r
-         join invitations i on i.id = r.invitation_id
-         join deals d on d.id = i.deal_id
-         group by d.outcome, r.nps",
+         join response_items s on s.response_id = r.id and s.question_id = 'nps' and s.item = ''
+         where r.outcome is not null and s.number is not null
+         group by r.outcome, s.number",
     )
     .fetch_all(db.pool())
     .await?;

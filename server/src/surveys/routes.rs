@@ -147,6 +147,7 @@ async fn post_response(
     };
     let recorded = record_answer(
         &db,
+        &planner.programs,
         &invitation.id,
         invitation.locale,
         &answer,
