@@ -147,7 +147,12 @@ async fn unknown_and_expired_links_get_a_clear_answer(mut app: TestApp) {
         .expect("expire");
     let page = app.survey_page(&format!("/s/{token}")).await;
     assert_eq!(page.status, 410);
-    assert!(page.text.contains("expired"));
+    // In the buyer's language, now that the link says who they are.
+    assert!(
+        page.text.contains("Ce lien de questionnaire a expiré"),
+        "{}",
+        page.text
+    );
     assert_eq!(
         app.post_response(&token, &json!({ "nps": 3 })).await.status,
         410

@@ -10,10 +10,9 @@ use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Invitation, Lookup};
 use crate::platform::db::Db;
 use crate::web::extract::read_body;
-use crate::web::html::{escape, html_page, invalid_link_page, message_page, server_error_page};
+use crate::web::pages::pages;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use debrief_common::Locale;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -25,7 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 fn failure(e: anyhow::Error) -> HttpResponse {
     tracing::error!(error = ?e, "opt-out failed");
-    server_error_page()
+    pages().message(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error")
 }
 
 /// An expired link still opts out: nobody should be stuck receiving mail.
@@ -49,28 +48,19 @@ async fn confirm_page(
 ) -> HttpResponse {
     let invitation = match invitation_for(&db, &token, clock.now()).await {
         Ok(Some(invitation)) => invitation,
-        Ok(None) => return invalid_link_page(),
+        Ok(None) => return pages().message(StatusCode::NOT_FOUND, None, "invalid_link"),
         Err(e) => return failure(e),
     };
-    let company = escape(&settings.company_name);
-    let (question, button) = match invitation.locale {
-        Locale::En => (
-            format!("Stop receiving feedback surveys from {company}?"),
-            "Yes, no more surveys",
-        ),
-        Locale::Fr => (
-            format!("Ne plus recevoir les questionnaires de {company} ?"),
-            "Oui, plus de questionnaires",
-        ),
-    };
     // The form has no action: it posts back to this same URL, token included.
-    let body = format!(
-        r#"<main class="debrief-page"><form method="post" class="debrief-widget">
-<p class="debrief-question">{question}</p>
-<button type="submit" class="debrief-submit">{button}</button>
-</form></main>"#
-    );
-    html_page(StatusCode::OK, invitation.locale, &company, &body)
+    let company = settings.company_name.as_str();
+    pages().render(
+        StatusCode::OK,
+        invitation.locale,
+        company,
+        "opt_out_confirm",
+        serde_json::Map::new(),
+        &[("company", company)],
+    )
 }
 
 #[utoipa::path(post, path = "/u/{token}", tag = "pages", params(("token" = String, Path, description = "The buyer's token from the email link")), responses((status = 200, description = "Opted out; also the RFC 8058 one-click target (HTML)", content_type = "text/html"), (status = 404, content_type = "text/html")))]
@@ -84,23 +74,15 @@ async fn opt_out(
     // The one-click body is `List-Unsubscribe=One-Click`; its content changes nothing, but
     // it is read so the connection stays usable.
     if read_body(&mut payload, 1024).await.is_err() {
-        return message_page(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Request too large.",
-            "Requête trop grande.",
-        );
+        return pages().message(StatusCode::PAYLOAD_TOO_LARGE, None, "request_too_large");
     }
     let invitation = match invitation_for(&db, &token, now).await {
         Ok(Some(invitation)) => invitation,
-        Ok(None) => return invalid_link_page(),
+        Ok(None) => return pages().message(StatusCode::NOT_FOUND, None, "invalid_link"),
         Err(e) => return failure(e),
     };
     if let Err(e) = opt_out_email(&db, &invitation.contact_email, now).await {
         return failure(e);
     }
-    message_page(
-        StatusCode::OK,
-        "Done: you will not receive any more feedback surveys from us.",
-        "C’est fait : vous ne recevrez plus nos questionnaires.",
-    )
+    pages().message(StatusCode::OK, Some(invitation.locale), "opted_out")
 }

@@ -6,10 +6,10 @@ use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Lookup};
 use crate::invitations::InvitationStatus;
 use crate::platform::db::Db;
-use crate::web::html::{escape, html_page, invalid_link_page, message_page, server_error_page};
+use crate::web::pages::{object, pages};
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use debrief_common::{Locale, NpsScore};
+use debrief_common::NpsScore;
 
 #[utoipa::path(get, path = "/s/{token}", tag = "pages", params(("token" = String, Path, description = "The buyer's token from the email link")), responses((status = 200, description = "The survey page (HTML) hosting the widget", content_type = "text/html"), (status = 404, description = "Invalid link page", content_type = "text/html"), (status = 410, description = "Expired link page", content_type = "text/html")))]
 #[get("/s/{token}")]
@@ -20,30 +20,24 @@ pub async fn survey_page(
     settings: web::Data<Settings>,
     clock: web::Data<Clock>,
 ) -> HttpResponse {
+    let pages = pages();
     let lookup = match resolve(&db, &token, clock.now()).await {
         Ok(lookup) => lookup.survey_only(),
         Err(e) => {
             tracing::error!(error = ?e, "survey page lookup failed");
-            return server_error_page();
+            return pages.message(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error");
         }
     };
     let invitation = match lookup {
         Lookup::Valid(invitation) => invitation,
-        Lookup::Expired(_) => {
-            return message_page(
-                StatusCode::GONE,
-                "This survey link has expired. Thank you for your time.",
-                "Ce lien de questionnaire a expiré. Merci pour votre temps.",
-            )
+        Lookup::Expired(invitation) => {
+            return pages.message(StatusCode::GONE, Some(invitation.locale), "survey_expired")
         }
-        Lookup::Unknown => return invalid_link_page(),
+        Lookup::Unknown => return pages.message(StatusCode::NOT_FOUND, None, "invalid_link"),
     };
+    let locale = invitation.locale;
     if invitation.status == InvitationStatus::OptedOut {
-        return message_page(
-            StatusCode::GONE,
-            "You asked not to receive our surveys, so this one is closed.",
-            "Vous avez demandé à ne plus recevoir nos questionnaires : celui-ci est donc fermé.",
-        );
+        return pages.message(StatusCode::GONE, Some(locale), "survey_opted_out");
     }
     // The score the buyer clicked in the email. Read by hand rather than with a typed
     // extractor: a mangled query (a duplicated or garbled parameter) must still open the
@@ -56,29 +50,15 @@ pub async fn survey_page(
         .and_then(|s| NpsScore::parse(s).ok())
         .map(|s| s.to_string())
         .unwrap_or_default();
-    let strings = invitation.locale.strings();
-    // The token was checked by `resolve` to be URL-safe base64, the score is digits, and
-    // every other value is escaped: nothing here can break out of its attribute.
-    let body = format!(
-        r#"<main class="debrief-page">
-  <div id="debrief-survey" data-token="{token}" data-score="{score}" data-locale="{locale}">
-    <p class="debrief-loading">{loading}</p>
-  </div>
-  <noscript>{noscript}</noscript>
-</main>
-<script type="module" src="/widget/boot.js"></script>"#,
-        token = escape(&token),
-        locale = invitation.locale.code(),
-        loading = escape(strings.loading),
-        noscript = escape(match invitation.locale {
-            Locale::Fr => "Ce questionnaire nécessite JavaScript.",
-            Locale::En => "This survey needs JavaScript.",
-        }),
-    );
-    html_page(
+    let data = serde_json::json!({
+        "token": token.as_str(), "score": score, "locale": locale.code(),
+    });
+    pages.render(
         StatusCode::OK,
-        invitation.locale,
-        &escape(&settings.company_name),
-        &body,
+        locale,
+        &settings.company_name,
+        "survey_host",
+        object(data),
+        &[],
     )
 }

@@ -5,32 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use debrief_common::Locale;
 
-pub fn invalid_link_page() -> HttpResponse {
-    message_page(
-        StatusCode::NOT_FOUND,
-        "This link is not valid. Please check that the whole link was copied.",
-        "Ce lien n’est pas valide. Vérifiez que le lien a été copié en entier.",
-    )
-}
-
-pub fn server_error_page() -> HttpResponse {
-    message_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong on our side. Please try again in a few minutes.",
-        "Une erreur est survenue de notre côté. Veuillez réessayer dans quelques minutes.",
-    )
-}
-
-/// A page with one message, in both languages: a dead link does not tell us the buyer's.
-pub fn message_page(status: StatusCode, english: &str, french: &str) -> HttpResponse {
-    let body = format!(
-        r#"<main class="debrief-page"><p role="alert" lang="en">{}</p><p lang="fr">{}</p></main>"#,
-        escape(english),
-        escape(french)
-    );
-    html_page(status, Locale::En, "Debrief", &body)
-}
-
+/// The shell of every page: `title` must be escaped already, `body` is markup.
 pub fn html_page(status: StatusCode, locale: Locale, title: &str, body: &str) -> HttpResponse {
     let html = format!(
         r#"<!doctype html>

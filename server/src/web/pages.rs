@@ -1,0 +1,181 @@
+//! Server-rendered pages: handlebars templates from `server/templates/` and one message
+//! catalogue per locale from `server/locales/`, both compiled into the binary. Every value
+//! a template prints is HTML-escaped by handlebars; buyer text never reaches a page any
+//! other way. The shell around each page (headers, CSP) is [`super::html::html_page`].
+
+use super::html::{escape, html_page};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use debrief_common::Locale;
+use handlebars::Handlebars;
+use serde_json::{Map, Value};
+use std::sync::LazyLock;
+
+/// `(name, source)` of every page template.
+const TEMPLATES: [(&str, &str); 3] = [
+    ("message", include_str!("../../templates/message.hbs")),
+    (
+        "survey_host",
+        include_str!("../../templates/survey_host.hbs"),
+    ),
+    (
+        "opt_out_confirm",
+        include_str!("../../templates/opt_out_confirm.hbs"),
+    ),
+];
+
+/// `(locale, catalogue)`: every sentence a page shows, by key.
+const CATALOGUES: [(Locale, &str); 2] = [
+    (Locale::En, include_str!("../../locales/en.json")),
+    (Locale::Fr, include_str!("../../locales/fr.json")),
+];
+
+pub struct Pages {
+    handlebars: Handlebars<'static>,
+    catalogues: Vec<(Locale, Map<String, Value>)>,
+}
+
+static PAGES: LazyLock<Pages> = LazyLock::new(|| {
+    // Both are compiled in and checked by the tests below: a failure here is a build
+    // that never passed them.
+    Pages::load().expect("the page templates and catalogues compiled into this build load")
+});
+
+/// A JSON object literal as template data.
+pub fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// The pages of this build.
+pub fn pages() -> &'static Pages {
+    &PAGES
+}
+
+impl Pages {
+    fn load() -> anyhow::Result<Pages> {
+        let mut handlebars = Handlebars::new();
+        // A key missing from a catalogue, or a value a template expects and the handler
+        // forgot, fails the render (and the tests) instead of printing nothing.
+        handlebars.set_strict_mode(true);
+        for (name, source) in TEMPLATES {
+            handlebars.register_template_string(name, source)?;
+        }
+        let catalogues = CATALOGUES
+            .iter()
+            .map(|(locale, json)| Ok((*locale, serde_json::from_str(json)?)))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Pages {
+            handlebars,
+            catalogues,
+        })
+    }
+
+    /// The catalogue of `locale`, with `{name}` replaced by each `(name, value)` given.
+    fn catalogue(&self, locale: Locale, values: &[(&str, &str)]) -> Map<String, Value> {
+        let mut out = self
+            .catalogues
+            .iter()
+            .find(|(l, _)| *l == locale)
+            .or_else(|| self.catalogues.first())
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default();
+        for text in out.values_mut() {
+            if let Value::String(s) = text {
+                for (name, value) in values {
+                    *s = s.replace(&format!("{{{name}}}"), value);
+                }
+            }
+        }
+        out
+    }
+
+    /// Renders `template` with `data` and the locale's catalogue as `t`, in the page shell.
+    /// `values` fill the catalogue's `{name}` placeholders (e.g. the company's name).
+    pub fn render(
+        &self,
+        status: StatusCode,
+        locale: Locale,
+        title: &str,
+        template: &str,
+        mut data: Map<String, Value>,
+        values: &[(&str, &str)],
+    ) -> HttpResponse {
+        data.insert("t".into(), Value::Object(self.catalogue(locale, values)));
+        match self.handlebars.render(template, &data) {
+            Ok(body) => html_page(status, locale, &escape(title), &body),
+            Err(e) => {
+                tracing::error!(error = %e, template, "a page failed to render");
+                self.message(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error")
+            }
+        }
+    }
+
+    /// A page with one message from the catalogue: in the buyer's language when known,
+    /// else in every language (a dead link does not tell us the buyer's).
+    pub fn message(&self, status: StatusCode, locale: Option<Locale>, key: &str) -> HttpResponse {
+        let messages: Vec<Value> = self
+            .catalogues
+            .iter()
+            .filter(|(l, _)| locale.is_none_or(|wanted| *l == wanted))
+            .map(|(l, c)| {
+                serde_json::json!({
+                    "lang": l.code(),
+                    "text": c.get(key).and_then(Value::as_str).unwrap_or(key),
+                })
+            })
+            .collect();
+        let data = serde_json::json!({ "messages": messages });
+        let body = self
+            .handlebars
+            .render("message", &data)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the message page failed to render");
+                String::new()
+            });
+        html_page(status, locale.unwrap_or_default(), "Debrief", &body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_locale_has_every_sentence_of_the_english_catalogue() {
+        let pages = Pages::load().expect("pages load");
+        let english: Vec<&String> = pages.catalogues[0].1.keys().collect();
+        for (locale, catalogue) in &pages.catalogues {
+            let keys: Vec<&String> = catalogue.keys().collect();
+            assert_eq!(keys, english, "{locale}");
+            assert!(
+                catalogue
+                    .values()
+                    .all(|v| v.as_str().is_some_and(|s| !s.trim().is_empty())),
+                "{locale} has an empty sentence"
+            );
+        }
+    }
+
+    #[test]
+    fn every_template_renders_in_every_locale_and_escapes_what_it_prints() {
+        let pages = Pages::load().expect("pages load");
+        let hostile = "<script>alert(1)</script>\"'&";
+        for (locale, _) in &pages.catalogues {
+            let t = Value::Object(pages.catalogue(*locale, &[("company", hostile)]));
+            let data = serde_json::json!({
+                "t": t, "token": hostile, "score": "7", "locale": locale.code(),
+                "messages": [{ "lang": locale.code(), "text": hostile }],
+            });
+            for (name, _) in TEMPLATES {
+                let html = pages.handlebars.render(name, &data).expect(name);
+                assert!(
+                    !html.contains("<script>alert"),
+                    "{name} in {locale}: {html}"
+                );
+            }
+        }
+    }
+}
