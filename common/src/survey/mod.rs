@@ -12,7 +12,7 @@ pub use definition::{
     Choice, Definition, Driver, DriverFamily, Page, Question, QuestionKind, Text,
 };
 pub use logic::{Answers, Condition, DealAttribute, SurveyContext};
-pub use validate::{validate_answers, validate_definition, Completeness};
+pub use validate::{validate_answers, validate_definition, Completeness, Hidden};
 
 use crate::locale::Locale;
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,10 @@ pub struct SurveyView {
 /// what else?"), twenty decision drivers in five families, the follow-ups for a low score
 /// and a lost deal, and the interview opt-in.
 pub const DEFAULT_WIN_LOSS: &str = include_str!("../../surveys/win_loss.json");
+
+/// The default survey for our own no-go: what the buyer needed that we could not offer,
+/// what they did instead, and whether they would come back.
+pub const DEFAULT_DECLINED_REQUEST: &str = include_str!("../../surveys/declined_request.json");
 
 #[cfg(test)]
 mod tests;

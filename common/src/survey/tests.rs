@@ -114,6 +114,7 @@ fn a_low_score_and_price_bring_their_follow_ups_and_a_complete_answer_needs_the_
         &Answers::new(),
         &first_page,
         Completeness::Partial,
+        Hidden::Refuse,
     )
     .expect("page one saves");
     assert_eq!(saved.len(), 3);
@@ -123,8 +124,15 @@ fn a_low_score_and_price_bring_their_follow_ups_and_a_complete_answer_needs_the_
         { "question": "nps", "value": 9 },
         { "question": "improve", "value": "Nothing" }
     ]));
-    let errors = validate_answers(&survey, &context, &saved, &hidden, Completeness::Partial)
-        .expect_err("hidden question");
+    let errors = validate_answers(
+        &survey,
+        &context,
+        &saved,
+        &hidden,
+        Completeness::Partial,
+        Hidden::Refuse,
+    )
+    .expect_err("hidden question");
     assert_eq!(fields(&errors), ["answers[1].question"]);
 
     // Finishing without the consent is refused, naming the question.
@@ -132,8 +140,15 @@ fn a_low_score_and_price_bring_their_follow_ups_and_a_complete_answer_needs_the_
         { "question": "improve", "value": "Faster answers" },
         { "question": "why_competitor", "value": "<b>Cheaper</b>" }
     ]));
-    let errors = validate_answers(&survey, &context, &saved, &last, Completeness::Complete)
-        .expect_err("consent missing");
+    let errors = validate_answers(
+        &survey,
+        &context,
+        &saved,
+        &last,
+        Completeness::Complete,
+        Hidden::Refuse,
+    )
+    .expect_err("consent missing");
     assert_eq!(fields(&errors), ["answers"]);
     assert!(errors[0].message.contains("consent"));
 
@@ -142,8 +157,15 @@ fn a_low_score_and_price_bring_their_follow_ups_and_a_complete_answer_needs_the_
         { "question": "why_competitor", "value": "<b>Cheaper</b>" },
         { "question": "consent", "value": true }
     ]));
-    let all = validate_answers(&survey, &context, &saved, &done, Completeness::Complete)
-        .expect("complete");
+    let all = validate_answers(
+        &survey,
+        &context,
+        &saved,
+        &done,
+        Completeness::Complete,
+        Hidden::Refuse,
+    )
+    .expect("complete");
     // Buyer text is kept as written; it is escaped where shown.
     assert_eq!(all["why_competitor"], Answer::Text("<b>Cheaper</b>".into()));
     assert_eq!(all["nps"], Answer::Score(4));
@@ -164,11 +186,19 @@ fn a_changed_score_drops_the_answer_to_the_follow_up_it_hides() {
         &Answers::new(),
         &low,
         Completeness::Partial,
+        Hidden::Refuse,
     )
     .expect("saved");
     let high = items(json!([{ "question": "nps", "value": 10 }]));
-    let now =
-        validate_answers(&survey, &context, &stored, &high, Completeness::Partial).expect("saved");
+    let now = validate_answers(
+        &survey,
+        &context,
+        &stored,
+        &high,
+        Completeness::Partial,
+        Hidden::Refuse,
+    )
+    .expect("saved");
     assert_eq!(now.get("improve"), None);
     assert_eq!(now["nps"], Answer::Score(10));
 }
@@ -192,6 +222,7 @@ fn wrong_types_ranges_lengths_and_unknown_questions_name_the_answer() {
         &Answers::new(),
         &bad,
         Completeness::Partial,
+        Hidden::Refuse,
     )
     .expect_err("invalid");
     let mut got = fields(&errors);
@@ -222,6 +253,7 @@ fn other_needs_its_text_and_drivers_take_the_five_point_scale_or_not_a_factor() 
         &Answers::new(),
         &other_alone,
         Completeness::Partial,
+        Hidden::Refuse,
     )
     .expect_err("other needs text");
     assert_eq!(fields(&errors), ["answers[0].text"]);
@@ -233,6 +265,7 @@ fn other_needs_its_text_and_drivers_take_the_five_point_scale_or_not_a_factor() 
         &Answers::new(),
         &rated,
         Completeness::Partial,
+        Hidden::Refuse,
     )
     .expect("rated");
     let Answer::Drivers(rated) = &answers["drivers"] else {
@@ -241,4 +274,57 @@ fn other_needs_its_text_and_drivers_take_the_five_point_scale_or_not_a_factor() 
     let scores: Vec<Option<i8>> = rated.values().map(|i| i.score()).collect();
     // By driver id: price, support_quality, trust.
     assert_eq!(scores, [Some(-2), None, Some(2)]);
+}
+
+#[test]
+fn a_page_needs_its_own_required_questions_and_the_form_drops_what_a_same_page_answer_hid() {
+    let survey = default_survey();
+    let context = SurveyContext::default();
+    let no_score = items(json!([{ "question": "reasons", "value": ["product_fit"] }]));
+    let errors = validate_answers(
+        &survey,
+        &context,
+        &Answers::new(),
+        &no_score,
+        Completeness::Page(0),
+        Hidden::Refuse,
+    )
+    .expect_err("the score is required on page one");
+    assert_eq!(fields(&errors), ["answers"]);
+    assert!(errors[0].message.contains("nps"), "{}", errors[0].message);
+    // Page two has nothing required: leaving it blank is fine.
+    let page_one = items(json!([
+        { "question": "nps", "value": 8 },
+        { "question": "reasons", "value": ["product_fit"] },
+        // Drawn while price was ticked; unticked in the same post.
+        { "question": "price_what_else", "value": "Support" }
+    ]));
+    let saved = validate_answers(
+        &survey,
+        &context,
+        &Answers::new(),
+        &page_one,
+        Completeness::Page(0),
+        Hidden::Drop,
+    )
+    .expect("page one is done");
+    assert_eq!(saved.get("price_what_else"), None);
+    let page_two = validate_answers(
+        &survey,
+        &context,
+        &saved,
+        &[],
+        Completeness::Page(1),
+        Hidden::Drop,
+    )
+    .expect("page two has nothing required");
+    assert_eq!(page_two, saved);
+}
+
+#[test]
+fn the_declined_request_survey_is_valid() {
+    let survey: Definition =
+        serde_json::from_str(DEFAULT_DECLINED_REQUEST).expect("the declined-request survey parses");
+    assert_eq!(validate_definition(&survey), Ok(()));
+    assert!(survey.question("needed").is_some_and(|q| q.required));
 }

@@ -368,8 +368,30 @@ fn short(s: &str) -> String {
 pub enum Completeness {
     /// Only what is given is checked: the buyer is still answering.
     Partial,
+    /// A page is done: its required questions that are shown must be answered.
+    Page(usize),
     /// Every required question that is shown must be answered.
     Complete,
+}
+
+impl Completeness {
+    fn requires(self, page: usize) -> bool {
+        match self {
+            Completeness::Partial => false,
+            Completeness::Page(p) => p == page,
+            Completeness::Complete => true,
+        }
+    }
+}
+
+/// What to do with an answer to a question the other answers hide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hidden {
+    /// The API: the client should not have sent it.
+    Refuse,
+    /// The no-JS form: the question was shown when the page was drawn, and an answer on
+    /// the same page has hidden it since.
+    Drop,
 }
 
 /// Checks answers against the exact definition they answer. `stored` are the answers saved
@@ -382,6 +404,7 @@ pub fn validate_answers(
     stored: &Answers,
     items: &[AnswerItem],
     completeness: Completeness,
+    hidden: Hidden,
 ) -> Result<Answers, Vec<FieldError>> {
     let mut f = Faults::default();
     let mut given: BTreeMap<&str, (usize, &AnswerItem)> = BTreeMap::new();
@@ -395,7 +418,7 @@ pub fn validate_answers(
     }
     let mut answers = Answers::new();
     let mut hidden_but_given = Vec::new();
-    for (_, q) in d.questions() {
+    for (page, q) in d.questions() {
         let shown = q
             .visible_if
             .as_ref()
@@ -419,17 +442,19 @@ pub fn validate_answers(
                 }
                 if let Some(previous) = stored.get(&q.id) {
                     answers.insert(q.id.clone(), previous.clone());
-                } else if q.required && completeness == Completeness::Complete {
+                } else if q.required && completeness.requires(page) {
                     f.push("answers", format!("question {:?} is required", q.id));
                 }
             }
         }
     }
-    for i in hidden_but_given {
-        f.push(
-            format!("answers[{i}].question"),
-            "is not shown for the answers given",
-        );
+    if hidden == Hidden::Refuse {
+        for i in hidden_but_given {
+            f.push(
+                format!("answers[{i}].question"),
+                "is not shown for the answers given",
+            );
+        }
     }
     for (_, (i, item)) in given {
         f.push(
