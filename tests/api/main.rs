@@ -13,4 +13,5 @@ mod openapi;
 mod opt_out;
 mod participation;
 mod program;
+mod survey_form;
 mod surveys;

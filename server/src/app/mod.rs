@@ -20,6 +20,7 @@ use crate::outreach::routes::{import_decisions, post_decision};
 use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::programs::store::Programs;
+use crate::surveys::definitions::Definitions;
 use crate::surveys::{page::survey_page, routes as survey_routes};
 use crate::web::error::ApiError;
 use actix_web::dev::Server;
@@ -82,6 +83,8 @@ impl Application {
             },
         };
         planner.tokens.backfill(&db, clock.now()).await?;
+        let definitions = Definitions::default();
+        definitions.ensure_builtin(&db, clock.now()).await?;
         let metrics = metrics::Metrics::new()?;
         let handlers = job_handlers(&db, &settings, mailer, &public_url, &planner, &metrics)?;
         let runner = Runner::new(db.clone(), clock.clone(), settings.jobs.clone(), handlers);
@@ -91,6 +94,7 @@ impl Application {
         let data_waker = web::Data::new(waker.clone());
         let data_clock = web::Data::new(clock.clone());
         let data_planner = web::Data::new(planner.clone());
+        let data_definitions = web::Data::new(definitions);
         let data_intake = web::Data::new(Intake::start(db.clone(), planner.clone(), clock.clone()));
         let data_metrics = web::Data::from(metrics.clone());
         let widget_dir = settings.widget_dir.clone();
@@ -111,6 +115,7 @@ impl Application {
                 .app_data(data_waker.clone())
                 .app_data(data_clock.clone())
                 .app_data(data_planner.clone())
+                .app_data(data_definitions.clone())
                 .app_data(data_intake.clone())
                 .app_data(data_metrics.clone())
                 .service(health)
@@ -125,6 +130,7 @@ impl Application {
                 .configure(crate::people::routes::configure)
                 .configure(crate::incentives::routes::configure)
                 .configure(survey_routes::configure)
+                .configure(crate::surveys::form::configure)
                 .service(survey_page)
                 .configure(crate::opt_out::routes::configure);
             if widget_built {

@@ -39,6 +39,8 @@ use utoipa::{Modify, OpenApi};
         crate::surveys::page::survey_page,
         crate::opt_out::routes::confirm_page,
         crate::opt_out::routes::opt_out,
+        crate::surveys::form::show,
+        crate::surveys::form::post,
         crate::app::health,
         crate::app::metrics::scrape,
         document,

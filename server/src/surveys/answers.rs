@@ -1,8 +1,8 @@
 //! The buyer's progress through a survey, and the answer itself.
 
+use super::progress::{store_rows, Row};
 use crate::invitations::{self, Event, Target};
 use crate::outreach::follow_up::{self, FollowUp};
-use crate::platform::db::rows::{execute_many, Param};
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::{self, Db};
 use crate::programs::store::Programs;
@@ -61,16 +61,63 @@ pub async fn record_answer(
     let response_id = db::new_id();
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    let inserted = sqlx::query(
+    let inserted = insert_response(
+        &mut tx,
+        &response_id,
+        invitation_id,
+        locale,
+        &deal,
+        None,
+        "complete",
+        &stamp,
+    )
+    .await?;
+    if inserted == 0 {
+        return Ok(Recorded::AlreadyAnswered);
+    }
+    let mut rows = vec![(
+        "nps",
+        Row::new("", Some(i64::from(answer.nps.value())), None),
+    )];
+    if let Some(reason) = &answer.reason {
+        rows.push(("reason", Row::new("", None, Some(reason))));
+    }
+    store_rows(&mut tx, &response_id, rows).await?;
+    let Some(interview) =
+        complete_in(&mut tx, invitation_id, follow_up, answer.interview, now).await?
+    else {
+        tx.rollback().await?;
+        return Ok(Recorded::Closed);
+    };
+    tx.commit().await?;
+    Ok(Recorded::Saved { interview })
+}
+
+/// Stores a response's row, with the deal frozen as it is now, unless the invitation has
+/// one already; gives the rows inserted (0 or 1). `survey` is the key and version
+/// answered; none for the fixed two questions of the JSON API.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert_response(
+    tx: &mut sqlx::AnyConnection,
+    response_id: &str,
+    invitation_id: &str,
+    locale: Locale,
+    deal: &FrozenDeal,
+    survey: Option<(&str, i64)>,
+    status: &str,
+    stamp: &str,
+) -> anyhow::Result<u64> {
+    Ok(sqlx::query(
         "insert into responses (id, invitation_id, locale, submitted_at, outcome, segment_key,
-             competitor, region, persona, product_line, amount_band, period)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             competitor, region, persona, product_line, amount_band, period, survey_key,
+             survey_version, status, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $4)
          on conflict (invitation_id) do nothing",
     )
-    .bind(&response_id)
+    .bind(response_id)
     .bind(invitation_id)
     .bind(locale.code())
-    .bind(&stamp)
+    .bind(stamp)
     .bind(&deal.outcome)
     .bind(&deal.segment_key)
     .bind(&deal.competitor)
@@ -79,17 +126,25 @@ pub async fn record_answer(
     .bind(&deal.product_line)
     .bind(deal.amount_band)
     .bind(&deal.period)
+    .bind(survey.map(|(key, _)| key))
+    .bind(survey.map(|(_, version)| version))
+    .bind(status)
     .execute(&mut *tx)
     .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(Recorded::AlreadyAnswered);
-    }
-    let mut items = vec![Item::number("nps", i64::from(answer.nps.value()))];
-    if let Some(reason) = &answer.reason {
-        items.push(Item::text("reason", reason));
-    }
-    store_items(&mut tx, &response_id, &items).await?;
+    .rows_affected())
+}
+
+/// Completes the invitation in the caller's transaction, with the answer stored in it:
+/// the incentive is earned once (the completion is what earns it), and the buyer who said
+/// yes to a conversation is invited with the answer or not at all. `None` when the
+/// invitation closed meanwhile (an opt-out): the caller rolls back.
+pub(super) async fn complete_in(
+    tx: &mut sqlx::AnyConnection,
+    invitation_id: &str,
+    follow_up: Option<&FollowUp<'_>>,
+    wants_interview: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Option<String>>> {
     // Guarded, so an opt-out that landed after the caller looked is not overwritten.
     let completed = invitations::apply(
         &mut *tx,
@@ -99,88 +154,36 @@ pub async fn record_answer(
     )
     .await?;
     if completed == 0 {
-        tx.rollback().await?;
-        return Ok(Recorded::Closed);
+        return Ok(None);
     }
-    // In the same transaction as the completion that earned it: exactly once.
-    crate::incentives::earn(&mut tx, invitation_id, now).await?;
-    // The buyer said yes to a conversation: invited with the answer, or not at all.
-    let interview = match follow_up.filter(|_| answer.interview) {
-        Some(follow_up) => follow_up::invite(&mut tx, follow_up, invitation_id, now).await?,
+    crate::incentives::earn(tx, invitation_id, now).await?;
+    let interview = match follow_up.filter(|_| wants_interview) {
+        Some(follow_up) => follow_up::invite(tx, follow_up, invitation_id, now).await?,
         None => None,
     };
-    tx.commit().await?;
-    Ok(Recorded::Saved { interview })
-}
-
-/// One row of `response_items`.
-struct Item<'a> {
-    question: &'a str,
-    number: Option<i64>,
-    text: Option<&'a str>,
-}
-
-impl<'a> Item<'a> {
-    fn number(question: &'a str, n: i64) -> Item<'a> {
-        Item {
-            question,
-            number: Some(n),
-            text: None,
-        }
-    }
-
-    fn text(question: &'a str, text: &'a str) -> Item<'a> {
-        Item {
-            question,
-            number: None,
-            text: Some(text),
-        }
-    }
-}
-
-async fn store_items(
-    conn: &mut sqlx::AnyConnection,
-    response_id: &str,
-    items: &[Item<'_>],
-) -> anyhow::Result<()> {
-    let rows = items
-        .iter()
-        .map(|i| {
-            vec![
-                Param::from(response_id),
-                i.question.into(),
-                "".into(),
-                i.number.into(),
-                i.text.into(),
-            ]
-        })
-        .collect();
-    execute_many(
-        conn,
-        "insert into response_items (response_id, question_id, item, number, text)",
-        "",
-        rows,
-    )
-    .await?;
-    Ok(())
+    Ok(Some(interview))
 }
 
 /// The deal as it stood when the buyer answered: analysis by segment reads this, not the
 /// deal the CRM may have edited since.
-struct FrozenDeal {
-    outcome: String,
-    segment_key: Option<String>,
+pub(super) struct FrozenDeal {
+    pub(super) outcome: String,
+    pub(super) segment_key: Option<String>,
     /// The first competitor met, if any.
-    competitor: Option<String>,
-    region: Option<String>,
-    persona: Option<String>,
-    product_line: Option<String>,
-    amount_band: &'static str,
-    period: String,
+    pub(super) competitor: Option<String>,
+    pub(super) region: Option<String>,
+    pub(super) persona: Option<String>,
+    pub(super) product_line: Option<String>,
+    pub(super) amount_band: &'static str,
+    pub(super) period: String,
 }
 
 impl FrozenDeal {
-    async fn load(db: &Db, programs: &Programs, invitation_id: &str) -> anyhow::Result<FrozenDeal> {
+    pub(super) async fn load(
+        db: &Db,
+        programs: &Programs,
+        invitation_id: &str,
+    ) -> anyhow::Result<FrozenDeal> {
         #[derive(sqlx::FromRow)]
         struct Row {
             outcome: String,

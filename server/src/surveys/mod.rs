@@ -1,5 +1,8 @@
 //! Surveys: the buyer's personal link, the page that hosts the widget, and the answers.
 
 pub mod answers;
+pub mod definitions;
+pub mod form;
 pub mod page;
+pub mod progress;
 pub mod routes;

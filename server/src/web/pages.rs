@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
 /// `(name, source)` of every page template.
-const TEMPLATES: [(&str, &str); 3] = [
+const TEMPLATES: [(&str, &str); 4] = [
     ("message", include_str!("../../templates/message.hbs")),
     (
         "survey_host",
@@ -21,6 +21,10 @@ const TEMPLATES: [(&str, &str); 3] = [
     (
         "opt_out_confirm",
         include_str!("../../templates/opt_out_confirm.hbs"),
+    ),
+    (
+        "survey_form",
+        include_str!("../../templates/survey_form.hbs"),
     ),
 ];
 
@@ -90,6 +94,23 @@ impl Pages {
             }
         }
         out
+    }
+
+    /// The catalogue of `locale` as a lookup: a key it lacks reads as itself.
+    pub fn sentences(&self, locale: Locale) -> impl Fn(&str) -> String + '_ {
+        let catalogue = self
+            .catalogues
+            .iter()
+            .find(|(l, _)| *l == locale)
+            .or_else(|| self.catalogues.first())
+            .map(|(_, c)| c);
+        move |key| {
+            catalogue
+                .and_then(|c| c.get(key))
+                .and_then(Value::as_str)
+                .unwrap_or(key)
+                .to_owned()
+        }
     }
 
     /// Renders `template` with `data` and the locale's catalogue as `t`, in the page shell.
@@ -165,10 +186,14 @@ mod tests {
         let hostile = "<script>alert(1)</script>\"'&";
         for (locale, _) in &pages.catalogues {
             let t = Value::Object(pages.catalogue(*locale, &[("company", hostile)]));
-            let data = serde_json::json!({
+            let mut data = crate::surveys::form::sample_view(*locale, hostile);
+            let extra = serde_json::json!({
                 "t": t, "token": hostile, "score": "7", "locale": locale.code(),
                 "messages": [{ "lang": locale.code(), "text": hostile }],
             });
+            for (k, v) in object(extra) {
+                data[k] = v;
+            }
             for (name, _) in TEMPLATES {
                 let html = pages.handlebars.render(name, &data).expect(name);
                 assert!(

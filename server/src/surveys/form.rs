@@ -1,0 +1,720 @@
+//! `/s/{token}/form`: the survey as a plain HTML form, for browsers without JavaScript or
+//! wasm (locked-down corporate ones). One page at a time, posted to the server, checked by
+//! the same validator as the API (`debrief_common::survey`), saved as the buyer goes, so
+//! that reopening the link resumes where they stopped.
+//!
+//! A question revealed by an answer on its own page (e.g. "price, and what else?") appears
+//! when that page is posted: the page comes back with it instead of moving on.
+
+use super::progress::{self, Progress, Saved};
+use crate::app::clock::Clock;
+use crate::app::config::Settings;
+use crate::invitations::tokens::{resolve, Invitation, Lookup};
+use crate::invitations::InvitationStatus;
+use crate::jobs::runner::Waker;
+use crate::outreach::follow_up::{self, FollowUp};
+use crate::outreach::store::Planner;
+use crate::platform::db::Db;
+use crate::surveys::definitions::Definitions;
+use crate::web::extract::read_body;
+use crate::web::pages::{object, pages};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use debrief_common::survey::definition::OTHER;
+use debrief_common::survey::logic::fill;
+use debrief_common::survey::{
+    validate_answers, Answer, AnswerItem, AnswerValue, Answers, Completeness, DealAttribute,
+    Definition, Hidden, Influence, Question, QuestionKind, SurveyContext,
+};
+use debrief_common::Locale;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A page of answers is small; anything larger is not a buyer's form.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/s/{token}/form")
+            .route(web::get().to(show))
+            .route(web::post().to(post)),
+    );
+}
+
+/// What a handler needs besides the request.
+struct Open {
+    invitation: Invitation,
+    progress: Progress,
+    context: SurveyContext,
+    locale: Locale,
+}
+
+async fn open(
+    db: &Db,
+    definitions: &Definitions,
+    settings: &Settings,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Open, HttpResponse> {
+    let pages = pages();
+    let failed = |e: anyhow::Error| {
+        tracing::error!(error = ?e, "survey form failed");
+        pages.message(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error")
+    };
+    let invitation = match resolve(db, token, now).await.map_err(failed)?.survey_only() {
+        Lookup::Valid(invitation) => invitation,
+        Lookup::Expired(invitation) => {
+            return Err(pages.message(StatusCode::GONE, Some(invitation.locale), "survey_expired"))
+        }
+        Lookup::Unknown => return Err(pages.message(StatusCode::NOT_FOUND, None, "invalid_link")),
+    };
+    if invitation.status == InvitationStatus::OptedOut {
+        let locale = Some(invitation.locale);
+        return Err(pages.message(StatusCode::GONE, locale, "survey_opted_out"));
+    }
+    let key = survey_key(db, &invitation.id).await.map_err(failed)?;
+    let Some(progress) = progress::load(db, definitions, &invitation.id, &key)
+        .await
+        .map_err(failed)?
+    else {
+        let locale = Some(invitation.locale);
+        return Err(pages.message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            locale,
+            "survey_unavailable",
+        ));
+    };
+    let context = survey_context(db, &invitation.id, &settings.company_name)
+        .await
+        .map_err(failed)?;
+    let locale = progress.definition.locale_for(invitation.locale);
+    Ok(Open {
+        invitation,
+        progress,
+        context,
+        locale,
+    })
+}
+
+/// The survey an invitation carries; the win-loss survey for invitations older than
+/// programs.
+async fn survey_key(db: &Db, invitation_id: &str) -> anyhow::Result<String> {
+    let (key,): (Option<String>,) =
+        sqlx::query_as("select survey_key from invitations where id = $1")
+            .bind(invitation_id)
+            .fetch_one(db.pool())
+            .await?;
+    Ok(key.unwrap_or_else(|| crate::programs::SurveyKey::WinLoss.as_str().to_owned()))
+}
+
+/// The deal as the survey reads it in conditions and texts.
+async fn survey_context(
+    db: &Db,
+    invitation_id: &str,
+    company: &str,
+) -> anyhow::Result<SurveyContext> {
+    #[allow(clippy::type_complexity)]
+    let row: (
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) = sqlx::query_as(
+        "select d.outcome, i.segment_key, d.competitors, d.region, d.persona, d.product_line,
+                    d.company_type
+             from invitations i join deals d on d.id = i.deal_id where i.id = $1",
+    )
+    .bind(invitation_id)
+    .fetch_one(db.pool())
+    .await?;
+    let (outcome, segment, competitors, region, persona, product_line, company_type) = row;
+    let competitor = serde_json::from_str::<Vec<String>>(&competitors)
+        .ok()
+        .and_then(|c| c.into_iter().next());
+    let deal = [
+        (DealAttribute::Outcome, Some(outcome)),
+        (DealAttribute::Segment, segment),
+        (DealAttribute::Competitor, competitor),
+        (DealAttribute::Region, region),
+        (DealAttribute::Persona, persona),
+        (DealAttribute::ProductLine, product_line),
+        (DealAttribute::CompanyType, company_type),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k, v?)))
+    .collect();
+    Ok(SurveyContext {
+        company: company.to_owned(),
+        deal,
+    })
+}
+
+#[utoipa::path(get, path = "/s/{token}/form", tag = "pages", params(("token" = String, Path, description = "The buyer's token from the email link"), ("page" = Option<usize>, Query, description = "The page to show, from 1; by default where the buyer stopped")), responses((status = 200, description = "A page of the survey as an HTML form, or the thanks page once answered", content_type = "text/html"), (status = 404, content_type = "text/html"), (status = 410, content_type = "text/html")))]
+async fn show(
+    token: web::Path<String>,
+    req: HttpRequest,
+    db: web::Data<Db>,
+    definitions: web::Data<Definitions>,
+    settings: web::Data<Settings>,
+    clock: web::Data<Clock>,
+) -> HttpResponse {
+    let open = match open(&db, &definitions, &settings, &token, clock.now()).await {
+        Ok(open) => open,
+        Err(page) => return page,
+    };
+    if open.progress.complete {
+        return pages().message(StatusCode::OK, Some(open.locale), "thanks");
+    }
+    let d = &open.progress.definition;
+    // A page asked for by number, else where the buyer stopped.
+    let asked = req
+        .query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("page="))
+        .and_then(|p| p.parse::<usize>().ok())
+        .filter(|p| (1..=d.pages.len()).contains(p))
+        .map(|p| p - 1);
+    let page = asked.unwrap_or_else(|| resume_page(d, &open.progress.answers, &open.context));
+    render(
+        &open,
+        page,
+        &open.progress.answers,
+        &Faults::default(),
+        StatusCode::OK,
+        &settings,
+    )
+}
+
+#[utoipa::path(post, path = "/s/{token}/form", tag = "pages", params(("token" = String, Path, description = "The buyer's token from the email link")), request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`page` (from 0), `nav` (`next` or `back`), and `q.<question id>` fields"), responses((status = 303, description = "Saved: on to the next page, or to the thanks page"), (status = 200, description = "The same page again, with questions its answers revealed", content_type = "text/html"), (status = 422, description = "The page again, each fault next to its question", content_type = "text/html"), (status = 404, content_type = "text/html"), (status = 410, content_type = "text/html"), (status = 413, content_type = "text/html")))]
+#[allow(clippy::too_many_arguments)]
+async fn post(
+    token: web::Path<String>,
+    mut payload: web::Payload,
+    db: web::Data<Db>,
+    planner: web::Data<Planner>,
+    definitions: web::Data<Definitions>,
+    settings: web::Data<Settings>,
+    waker: web::Data<Waker>,
+    clock: web::Data<Clock>,
+) -> HttpResponse {
+    let now = clock.now();
+    let Ok(body) = read_body(&mut payload, MAX_FORM_BYTES).await else {
+        return pages().message(StatusCode::PAYLOAD_TOO_LARGE, None, "request_too_large");
+    };
+    let open = match open(&db, &definitions, &settings, &token, now).await {
+        Ok(open) => open,
+        Err(page) => return page,
+    };
+    if open.progress.complete {
+        return see_other(&token, None);
+    }
+    let d = open.progress.definition.clone();
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(page) = field("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .filter(|p| *p < d.pages.len())
+    else {
+        let faults = Faults {
+            page: true,
+            ..Faults::default()
+        };
+        let page = resume_page(&d, &open.progress.answers, &open.context);
+        let stored = &open.progress.answers;
+        return render(
+            &open,
+            page,
+            stored,
+            &faults,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &settings,
+        );
+    };
+    let back = field("nav") == Some("back");
+
+    // This page's answers replace what was saved for it: a field left empty clears it.
+    let on_page: BTreeSet<&str> = d.pages[page]
+        .questions
+        .iter()
+        .map(|q| q.id.as_str())
+        .collect();
+    let mut stored = open.progress.answers.clone();
+    stored.retain(|id, _| !on_page.contains(id.as_str()));
+    let items: Vec<AnswerItem> = d.pages[page]
+        .questions
+        .iter()
+        .filter_map(|q| item_from_form(q, &fields))
+        .collect();
+    let completeness = match (back, page + 1 == d.pages.len()) {
+        (true, _) => Completeness::Partial,
+        (false, false) => Completeness::Page(page),
+        (false, true) => Completeness::Complete,
+    };
+    let checked = validate_answers(
+        &d,
+        &open.context,
+        &stored,
+        &items,
+        completeness,
+        Hidden::Drop,
+    );
+    let answers = match checked {
+        Ok(answers) => answers,
+        Err(errors) => {
+            // Redrawn with what was posted, each fault next to its question.
+            let mut shown = stored.clone();
+            let mut faults = Faults::default();
+            for e in &errors {
+                if let Some(item) = item_index(&e.field).and_then(|i| items.get(i)) {
+                    faults.invalid.insert(item.question.clone());
+                }
+            }
+            for item in &items {
+                if let Some(q) = d.question(&item.question) {
+                    if let Ok(answers) = validate_answers(
+                        &d,
+                        &open.context,
+                        &Answers::new(),
+                        std::slice::from_ref(item),
+                        Completeness::Partial,
+                        Hidden::Drop,
+                    ) {
+                        if let Some(a) = answers.get(&q.id) {
+                            shown.insert(q.id.clone(), a.clone());
+                        }
+                    }
+                }
+            }
+            faults.missing = missing_required(&d, page, &shown, &open.context, completeness);
+            return render(
+                &open,
+                page,
+                &shown,
+                &faults,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &settings,
+            );
+        }
+    };
+    let revealed =
+        !back && reveals_new_questions(&d, page, &open.progress.answers, &answers, &open.context);
+    let complete = completeness == Completeness::Complete && !revealed;
+    let follow_up = if complete && said_yes(&answers) {
+        match follow_up::offered(&db, &planner, &open.invitation).await {
+            Ok(Some(segment)) => Some(segment),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = ?e, "survey form: reading the follow-up failed");
+                return pages().message(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error");
+            }
+        }
+    } else {
+        None
+    };
+    let follow_up = follow_up.map(|segment| FollowUp {
+        segment,
+        planner: &planner,
+    });
+    let saved = progress::save(
+        &db,
+        &planner.programs,
+        &open.invitation.id,
+        open.invitation.locale,
+        &open.progress,
+        &answers,
+        complete,
+        follow_up.as_ref(),
+        now,
+    )
+    .await;
+    match saved {
+        Ok(Saved::Completed { interview }) => {
+            if interview.is_some() {
+                waker.wake();
+            }
+            see_other(&token, None)
+        }
+        Ok(Saved::Closed) => see_other(&token, None),
+        Ok(Saved::Page) if revealed => render(
+            &open,
+            page,
+            &answers,
+            &Faults::default(),
+            StatusCode::OK,
+            &settings,
+        ),
+        Ok(Saved::Page) => {
+            let next = if back {
+                page.saturating_sub(1)
+            } else {
+                page + 1
+            };
+            see_other(&token, Some(next))
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "survey form: saving failed");
+            pages().message(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error")
+        }
+    }
+}
+
+fn said_yes(answers: &Answers) -> bool {
+    answers
+        .values()
+        .any(|a| matches!(a, Answer::InterviewOptIn { yes: true, .. }))
+}
+
+/// `answers[3].value` → 3.
+fn item_index(field: &str) -> Option<usize> {
+    field
+        .strip_prefix("answers[")?
+        .split(']')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Post/redirect/get: a reload never posts twice.
+fn see_other(token: &str, page: Option<usize>) -> HttpResponse {
+    let location = match page {
+        Some(p) => format!("/s/{token}/form?page={}", p + 1),
+        None => format!("/s/{token}/form"),
+    };
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+/// Whether a question is shown, given the answers.
+fn shown(q: &Question, answers: &Answers, context: &SurveyContext) -> bool {
+    q.visible_if
+        .as_ref()
+        .is_none_or(|c| c.holds(answers, context))
+}
+
+/// The first page with a question shown and not answered; the last page when all are.
+fn resume_page(d: &Definition, answers: &Answers, context: &SurveyContext) -> usize {
+    if answers.is_empty() {
+        return 0;
+    }
+    d.pages
+        .iter()
+        .position(|p| {
+            p.questions
+                .iter()
+                .any(|q| shown(q, answers, context) && !answers.contains_key(&q.id))
+        })
+        .unwrap_or(d.pages.len().saturating_sub(1))
+}
+
+/// Questions of `page` that the new answers show and the old ones did not.
+fn reveals_new_questions(
+    d: &Definition,
+    page: usize,
+    before: &Answers,
+    after: &Answers,
+    context: &SurveyContext,
+) -> bool {
+    d.pages[page].questions.iter().any(|q| {
+        shown(q, after, context) && !shown(q, before, context) && !after.contains_key(&q.id)
+    })
+}
+
+fn missing_required(
+    d: &Definition,
+    page: usize,
+    answers: &Answers,
+    context: &SurveyContext,
+    completeness: Completeness,
+) -> BTreeSet<String> {
+    if completeness == Completeness::Partial {
+        return BTreeSet::new();
+    }
+    d.pages[page]
+        .questions
+        .iter()
+        .filter(|q| q.required && shown(q, answers, context) && !answers.contains_key(&q.id))
+        .map(|q| q.id.clone())
+        .collect()
+}
+
+/// The answer a page's fields give to `q`, if any field was filled in.
+fn item_from_form(q: &Question, fields: &[(String, String)]) -> Option<AnswerItem> {
+    let name = format!("q.{}", q.id);
+    let values: Vec<&str> = fields
+        .iter()
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let extra = |suffix: &str| {
+        let name = format!("{name}.{suffix}");
+        fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let first = values.first().map(|v| v.trim()).filter(|v| !v.is_empty());
+    let (value, text) = match &q.kind {
+        QuestionKind::Nps | QuestionKind::Rating { .. } => {
+            // A value that is not a number reaches the validator as text: "must be a
+            // whole number" is the answer to a tampered form too.
+            let v = first?;
+            let value = v
+                .parse::<i64>()
+                .map(AnswerValue::Number)
+                .unwrap_or_else(|_| AnswerValue::Text(v.to_owned()));
+            (value, None)
+        }
+        QuestionKind::SingleChoice { .. } => (AnswerValue::Text(first?.to_owned()), extra("other")),
+        QuestionKind::MultipleChoice { .. } => {
+            if values.is_empty() {
+                return None;
+            }
+            let picked = values.iter().map(|v| (*v).to_owned()).collect();
+            (AnswerValue::List(picked), extra("other"))
+        }
+        QuestionKind::FreeText { .. } => (AnswerValue::Text(first?.to_owned()), None),
+        QuestionKind::DriverMatrix { drivers } => {
+            let rated: BTreeMap<String, String> = drivers
+                .iter()
+                .filter_map(|driver| Some((driver.id.clone(), extra(&driver.id)?)))
+                .collect();
+            if rated.is_empty() {
+                return None;
+            }
+            (AnswerValue::Map(rated), None)
+        }
+        QuestionKind::InterviewOptIn => {
+            let yes = match first? {
+                "yes" => true,
+                "no" => false,
+                other => return Some(text_item(q, other)),
+            };
+            (AnswerValue::Flag(yes), extra("times").filter(|_| yes))
+        }
+        // An unticked checkbox sends nothing: consent not given, which a required consent
+        // reports as unanswered.
+        QuestionKind::Consent => (AnswerValue::Flag(first? == "yes"), None),
+    };
+    Some(AnswerItem {
+        question: q.id.clone(),
+        value,
+        text,
+    })
+}
+
+fn text_item(q: &Question, value: &str) -> AnswerItem {
+    AnswerItem {
+        question: q.id.clone(),
+        value: AnswerValue::Text(value.to_owned()),
+        text: None,
+    }
+}
+
+/// What to mark on a redrawn page.
+#[derive(Default)]
+struct Faults {
+    /// Questions whose answer was refused.
+    invalid: BTreeSet<String>,
+    /// Required questions left blank.
+    missing: BTreeSet<String>,
+    /// The form itself was tampered with (no page number).
+    page: bool,
+}
+
+impl Faults {
+    fn any(&self) -> bool {
+        self.page || !self.invalid.is_empty() || !self.missing.is_empty()
+    }
+}
+
+fn render(
+    open: &Open,
+    page: usize,
+    answers: &Answers,
+    faults: &Faults,
+    status: StatusCode,
+    settings: &Settings,
+) -> HttpResponse {
+    let data = view(
+        &open.progress.definition,
+        page,
+        answers,
+        &open.context,
+        open.locale,
+        faults,
+    );
+    let pages_count = open.progress.definition.pages.len().to_string();
+    let number = (page + 1).to_string();
+    pages().render(
+        status,
+        open.locale,
+        &settings.company_name,
+        "survey_form",
+        object(data),
+        &[("page", &number), ("pages", &pages_count)],
+    )
+}
+
+/// The template's data for one page: every value escaped by the template, every flag and
+/// list present (the templates are strict).
+fn view(
+    d: &Definition,
+    page: usize,
+    answers: &Answers,
+    context: &SurveyContext,
+    locale: Locale,
+    faults: &Faults,
+) -> Value {
+    let t = pages().sentences(locale);
+    let text = |t: &debrief_common::survey::Text| fill(t.get(locale, d.default_locale), context);
+    let p = &d.pages[page];
+    let questions: Vec<Value> = p
+        .questions
+        .iter()
+        .filter(|q| shown(q, answers, context))
+        .map(|q| {
+            let answer = answers.get(&q.id);
+            // A refused answer is not "missing": say what is wrong with it.
+            let error = if faults.invalid.contains(&q.id) {
+                t("answer_invalid")
+            } else if faults.missing.contains(&q.id) {
+                t("answer_required")
+            } else {
+                String::new()
+            };
+            let mut v = json!({
+                "id": q.id, "title": text(&q.title),
+                "help": q.help.as_ref().map(&text).unwrap_or_default(),
+                "required": q.required, "error": error,
+                "is_scale": false, "is_choice": false, "is_text": false, "is_matrix": false,
+                "is_opt_in": false, "is_consent": false,
+                "scale": [], "low": "", "high": "", "choices": [], "input": "radio",
+                "other": false, "other_text": "", "text": "", "max_chars": 0,
+                "drivers": [], "yes": false, "no": false,
+            });
+            match &q.kind {
+                QuestionKind::Nps | QuestionKind::Rating { .. } => {
+                    let (min, max) = match q.kind {
+                        QuestionKind::Rating { min, max } => (min, max),
+                        _ => (0, 10),
+                    };
+                    let picked = answer.and_then(Answer::number);
+                    v["is_scale"] = json!(true);
+                    v["scale"] = (min..=max)
+                        .map(|n| json!({ "value": n, "checked": picked == Some(n) }))
+                        .collect();
+                    if matches!(q.kind, QuestionKind::Nps) {
+                        v["low"] = json!(t("nps_low"));
+                        v["high"] = json!(t("nps_high"));
+                    }
+                }
+                QuestionKind::SingleChoice { choices, other }
+                | QuestionKind::MultipleChoice { choices, other } => {
+                    let picked: Vec<&str> = answer.map(Answer::chosen).unwrap_or_default();
+                    v["is_choice"] = json!(true);
+                    if matches!(q.kind, QuestionKind::MultipleChoice { .. }) {
+                        v["input"] = json!("checkbox");
+                    }
+                    let mut listed: Vec<Value> = choices
+                        .iter()
+                        .map(|c| {
+                            json!({ "value": c.id, "label": text(&c.text),
+                                    "checked": picked.contains(&c.id.as_str()) })
+                        })
+                        .collect();
+                    if *other {
+                        listed.push(json!({ "value": OTHER, "label": t("other_label"),
+                                            "checked": picked.contains(&OTHER) }));
+                        v["other"] = json!(true);
+                        v["other_text"] = json!(match answer {
+                            Some(Answer::Choice { other, .. } | Answer::Choices { other, .. }) =>
+                                other.clone().unwrap_or_default(),
+                            _ => String::new(),
+                        });
+                    }
+                    v["choices"] = Value::Array(listed);
+                }
+                QuestionKind::FreeText { max_chars } => {
+                    v["is_text"] = json!(true);
+                    v["max_chars"] = json!(max_chars);
+                    if let Some(Answer::Text(s)) = answer {
+                        v["text"] = json!(s);
+                    }
+                }
+                QuestionKind::DriverMatrix { drivers } => {
+                    v["is_matrix"] = json!(true);
+                    let rated = match answer {
+                        Some(Answer::Drivers(rated)) => Some(rated),
+                        _ => None,
+                    };
+                    v["drivers"] = drivers
+                        .iter()
+                        .map(|driver| {
+                            let mine = rated.and_then(|r| r.get(&driver.id)).copied();
+                            let options: Vec<Value> = Influence::ALL
+                                .iter()
+                                .map(|i| {
+                                    json!({ "value": i.code(),
+                                            "label": t(&format!("influence_{}", i.code())),
+                                            "checked": mine == Some(*i) })
+                                })
+                                .collect();
+                            json!({ "id": driver.id, "label": text(&driver.text), "options": options })
+                        })
+                        .collect();
+                }
+                QuestionKind::InterviewOptIn => {
+                    v["is_opt_in"] = json!(true);
+                    if let Some(Answer::InterviewOptIn { yes, times }) = answer {
+                        v["yes"] = json!(yes);
+                        v["no"] = json!(!yes);
+                        v["text"] = json!(times.clone().unwrap_or_default());
+                    }
+                }
+                QuestionKind::Consent => {
+                    v["is_consent"] = json!(true);
+                    v["yes"] = json!(matches!(answer, Some(Answer::Consent(true))));
+                }
+            }
+            v
+        })
+        .collect();
+    json!({
+        "pages": d.pages.len(), "page_number": page + 1, "page_index": page,
+        "page_title": p.title.as_ref().map(&text).unwrap_or_default(),
+        "has_errors": faults.any(), "questions": questions,
+        "can_go_back": page > 0, "last": page + 1 == d.pages.len(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) fn sample_view(locale: Locale, hostile: &str) -> Value {
+    let d: Definition =
+        serde_json::from_str(debrief_common::survey::DEFAULT_WIN_LOSS).expect("survey");
+    let context = SurveyContext {
+        company: hostile.to_owned(),
+        deal: [(DealAttribute::Competitor, hostile.to_owned())]
+            .into_iter()
+            .collect(),
+    };
+    let answers: Answers = [
+        ("nps".to_owned(), Answer::Score(3)),
+        ("improve".to_owned(), Answer::Text(hostile.to_owned())),
+    ]
+    .into_iter()
+    .collect();
+    let mut faults = Faults::default();
+    faults.missing.insert("improve".into());
+    view(&d, 1, &answers, &context, locale, &faults)
+}
