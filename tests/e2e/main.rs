@@ -315,12 +315,13 @@ async fn a_buyer_opts_out_in_a_real_browser() {
         .click()
         .await
         .expect("confirm");
+    // In the buyer's language (French): the link says who they are.
     let done = wait_for(&browser, "[role=alert]").await;
     assert!(done
         .text()
         .await
         .expect("text")
-        .contains("not receive any more"));
+        .contains("vous ne recevrez plus nos questionnaires"));
 
     browser
         .client
@@ -332,7 +333,7 @@ async fn a_buyer_opts_out_in_a_real_browser() {
         .text()
         .await
         .expect("text")
-        .contains("asked not to receive"));
+        .contains("Vous avez demandé à ne plus recevoir"));
     browser.close().await;
     assert_eq!(participation(&server).await["overall"]["opted_out"], 1);
 }
@@ -517,4 +518,74 @@ async fn sigterm_mid_batch_finishes_the_pass_and_exits_in_time() {
     }
     let distinct: std::collections::HashSet<&String> = received.iter().collect();
     assert_eq!(distinct.len(), DEALS, "no buyer got an invitation twice");
+}
+
+/// A buyer whose browser runs no JavaScript, on a 320 px phone, follows the email's link
+/// and answers the whole survey as plain forms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_without_javascript_answers_the_survey_on_a_phone() {
+    let mut smtp = SmtpServer::start().await;
+    let server = start_server(None, smtp.port).await;
+    server.post_decision(&lost_deal("E2E-NOJS")).await;
+    let invitation = Invitation::parse(&smtp.next_mail().await);
+    let browser = Browser::without_javascript(320, 640).await;
+    let c = &browser.client;
+    c.goto(invitation.link_for_score(3))
+        .await
+        .expect("open the link");
+    // The widget cannot start; the page offers the form instead.
+    let link = wait_for(&browser, "a[href$='/form']").await;
+    link.click().await.expect("follow the form link");
+
+    wait_for(&browser, "input[name='q.nps'][value='3']")
+        .await
+        .click()
+        .await
+        .expect("score");
+    wait_for(&browser, "input[name='q.reasons'][value='product_fit']")
+        .await
+        .click()
+        .await
+        .expect("reason");
+    // Nothing sticks out sideways: the form ends within the page's width.
+    let form = wait_for(&browser, "form.debrief-form").await;
+    let (x, _, width, _) = form.rectangle().await.expect("form size");
+    let page = wait_for(&browser, "html").await;
+    let (_, _, page_width, _) = page.rectangle().await.expect("page size");
+    assert!(x + width <= page_width, "{x} + {width} within {page_width}");
+    wait_for(&browser, "button[value='next']")
+        .await
+        .click()
+        .await
+        .expect("next");
+
+    // A low score asks what could have been better.
+    wait_for(&browser, "textarea[name='q.improve']")
+        .await
+        .send_keys("Un meilleur support <b>")
+        .await
+        .expect("type");
+    wait_for(&browser, "button[value='next']")
+        .await
+        .click()
+        .await
+        .expect("next");
+    wait_for(&browser, "input[name='q.consent']")
+        .await
+        .click()
+        .await
+        .expect("consent");
+    wait_for(&browser, "button[value='next']")
+        .await
+        .click()
+        .await
+        .expect("send");
+    let thanks = wait_for(&browser, "main p").await;
+    assert!(
+        thanks.text().await.expect("text").starts_with("Merci"),
+        "the thanks page"
+    );
+    let p = participation(&server).await;
+    assert_eq!(p["overall"]["completed"], 1, "{p}");
+    browser.close().await;
 }

@@ -23,6 +23,16 @@ fn free_port() -> u16 {
 impl Browser {
     /// Starts chromedriver and a headless Chromium window `width` CSS pixels wide.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Self::start_with(width, height, true).await
+    }
+
+    /// As [`Browser::start`], with JavaScript turned off as a locked-down corporate
+    /// browser has it (the page's own scripts; WebDriver still drives the window).
+    pub async fn without_javascript(width: u32, height: u32) -> Browser {
+        Self::start_with(width, height, false).await
+    }
+
+    async fn start_with(width: u32, height: u32, javascript: bool) -> Browser {
         let port = free_port();
         let driver_path =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
@@ -48,7 +58,11 @@ impl Browser {
                     "--disable-dev-shm-usage",
                     format!("--user-data-dir={}", profile.path().display()),
                     format!("--window-size={width},{height}")
-                ]
+                ],
+                "prefs": {
+                    "profile.managed_default_content_settings.javascript":
+                        if javascript { 1 } else { 2 }
+                }
             }
         });
         let capabilities = match capabilities {
