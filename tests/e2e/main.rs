@@ -580,7 +580,8 @@ async fn a_buyer_without_javascript_answers_the_survey_on_a_phone() {
         .click()
         .await
         .expect("send");
-    let thanks = wait_for(&browser, "main p").await;
+    // Only the thanks page has a paragraph in the alert role (an error shows a div).
+    let thanks = wait_for(&browser, "p[role=alert]").await;
     assert!(
         thanks.text().await.expect("text").starts_with("Merci"),
         "the thanks page"
