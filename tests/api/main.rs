@@ -5,6 +5,7 @@ mod concurrency;
 mod decisions;
 mod delivery;
 mod demo;
+mod email_scores;
 mod follow_up;
 mod import;
 mod metrics;

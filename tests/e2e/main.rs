@@ -534,14 +534,15 @@ async fn a_buyer_without_javascript_answers_the_survey_on_a_phone() {
         .await
         .expect("open the link");
     // The widget cannot start; the page offers the form instead.
-    let link = wait_for(&browser, "a[href$='/form']").await;
+    let link = wait_for(&browser, "a[href*='/form?score=3']").await;
     link.click().await.expect("follow the form link");
 
-    wait_for(&browser, "input[name='q.nps'][value='3']")
-        .await
-        .click()
-        .await
-        .expect("score");
+    // The score clicked in the email is ticked, for the buyer to confirm.
+    let score = wait_for(&browser, "input[name='q.nps'][value='3']").await;
+    assert!(
+        score.is_selected().await.expect("state"),
+        "3 is preselected"
+    );
     wait_for(&browser, "input[name='q.reasons'][value='product_fit']")
         .await
         .click()

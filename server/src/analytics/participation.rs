@@ -47,7 +47,22 @@ pub struct Segment {
     #[serde(flatten)]
     pub funnel: Funnel,
     pub rates: Rates,
+    /// Confirmed: answers the buyers sent from the survey.
     pub nps: Nps,
+    /// Provisional: scores clicked in the email by buyers who have not confirmed one,
+    /// where every click of the invitation agrees (a link scanner opens them all). Kept
+    /// apart: a click may be a gateway's, not the buyer's.
+    pub provisional_nps: Nps,
+}
+
+impl Nps {
+    fn of(summary: NpsSummary) -> Nps {
+        Nps {
+            score: summary.score(),
+            sample_size: summary.sample_size(),
+            counts: summary,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -59,7 +74,7 @@ pub struct Participation {
 }
 
 impl Segment {
-    fn new(funnel: Funnel, nps: NpsSummary) -> Segment {
+    fn new(funnel: Funnel, nps: NpsSummary, provisional: NpsSummary) -> Segment {
         let rate = |n: u64| (funnel.invited > 0).then(|| round3(n as f64 / funnel.invited as f64));
         Segment {
             rates: Rates {
@@ -68,11 +83,8 @@ impl Segment {
                 started: rate(funnel.started),
                 completed: rate(funnel.completed),
             },
-            nps: Nps {
-                score: nps.score(),
-                sample_size: nps.sample_size(),
-                counts: nps,
-            },
+            nps: Nps::of(nps),
+            provisional_nps: Nps::of(provisional),
             funnel,
         }
     }
@@ -128,6 +140,22 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     .fetch_all(db.pool())
     .await?;
 
+    // Per invitation with clicks and no confirmed score: its outcome, lowest and highest
+    // score clicked. Only where the two agree is it a provisional score.
+    let clicked: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select d.outcome, min(c.score), max(c.score)
+         from score_clicks c
+         join invitations i on i.id = c.invitation_id
+         join deals d on d.id = i.deal_id
+         where not exists (
+             select 1 from responses r
+             join response_items s on s.response_id = r.id and s.question_id = 'nps'
+             where r.invitation_id = c.invitation_id)
+         group by c.invitation_id, d.outcome",
+    )
+    .fetch_all(db.pool())
+    .await?;
+
     let mut by_funnel: BTreeMap<String, Funnel> = BTreeMap::new();
     for (outcome, invited, sent, opened, started, completed, opted_out, bounced) in funnels {
         by_funnel.insert(
@@ -149,18 +177,33 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
         by_nps.entry(outcome).or_default().add(score, count(n));
     }
 
+    let mut by_provisional: BTreeMap<String, NpsSummary> = BTreeMap::new();
+    for (outcome, low, high) in clicked {
+        if low != high {
+            continue;
+        }
+        let score = NpsScore::parse(low).map_err(anyhow::Error::msg)?;
+        by_provisional.entry(outcome).or_default().add(score, 1);
+    }
+
     let mut total_funnel = Funnel::default();
     let mut total_nps = NpsSummary::default();
+    let mut total_provisional = NpsSummary::default();
     let mut by_outcome = BTreeMap::new();
     for outcome in Outcome::ALL {
         let f = by_funnel.get(outcome.as_str()).copied().unwrap_or_default();
         let n = by_nps.get(outcome.as_str()).copied().unwrap_or_default();
+        let p = by_provisional
+            .get(outcome.as_str())
+            .copied()
+            .unwrap_or_default();
         total_funnel += f;
         total_nps += n;
-        by_outcome.insert(outcome.as_str(), Segment::new(f, n));
+        total_provisional += p;
+        by_outcome.insert(outcome.as_str(), Segment::new(f, n, p));
     }
     Ok(Participation {
-        overall: Segment::new(total_funnel, total_nps),
+        overall: Segment::new(total_funnel, total_nps, total_provisional),
         by_outcome,
     })
 }

@@ -178,10 +178,26 @@ async fn show(
         .filter(|p| (1..=d.pages.len()).contains(p))
         .map(|p| p - 1);
     let page = asked.unwrap_or_else(|| resume_page(d, &open.progress.answers, &open.context));
+    // The score clicked in the email is ticked for the buyer to confirm; it is not an
+    // answer until the page is posted.
+    let mut answers = open.progress.answers.clone();
+    let clicked = req
+        .query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("score="))
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|s| (0..=10).contains(s));
+    let nps = d
+        .questions()
+        .map(|(_, q)| q)
+        .find(|q| matches!(q.kind, QuestionKind::Nps));
+    if let (Some(score), Some(q)) = (clicked, nps) {
+        answers.entry(q.id.clone()).or_insert(Answer::Score(score));
+    }
     render(
         &open,
         page,
-        &open.progress.answers,
+        &answers,
         &Faults::default(),
         StatusCode::OK,
         &settings,

@@ -1,6 +1,7 @@
 //! Surveys: the buyer's personal link, the page that hosts the widget, and the answers.
 
 pub mod answers;
+pub mod clicks;
 pub mod definitions;
 pub mod form;
 pub mod page;

@@ -6,6 +6,7 @@ use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Lookup};
 use crate::invitations::InvitationStatus;
 use crate::platform::db::Db;
+use crate::surveys::clicks;
 use crate::web::pages::{object, pages};
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpRequest, HttpResponse};
@@ -42,14 +43,20 @@ pub async fn survey_page(
     // The score the buyer clicked in the email. Read by hand rather than with a typed
     // extractor: a mangled query (a duplicated or garbled parameter) must still open the
     // survey, just without a preselected score.
-    let score = req
+    let clicked = req
         .query_string()
         .split('&')
         .find_map(|pair| pair.strip_prefix("score="))
         .and_then(|s| s.parse::<i64>().ok())
-        .and_then(|s| NpsScore::parse(s).ok())
-        .map(|s| s.to_string())
-        .unwrap_or_default();
+        .and_then(|s| NpsScore::parse(s).ok());
+    // A provisional score only: a mail scanner's GET lands here too. The page is served
+    // whatever happens to the record.
+    if let Some(score) = clicked {
+        if let Err(e) = clicks::record(&db, &invitation.id, score, clock.now()).await {
+            tracing::error!(error = ?e, "recording a clicked score failed");
+        }
+    }
+    let score = clicked.map(|s| s.to_string()).unwrap_or_default();
     let data = serde_json::json!({
         "token": token.as_str(), "score": score, "locale": locale.code(),
     });
