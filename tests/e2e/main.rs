@@ -591,3 +591,27 @@ async fn a_buyer_without_javascript_answers_the_survey_on_a_phone() {
     assert_eq!(p["overall"]["completed"], 1, "{p}");
     browser.close().await;
 }
+
+/// A gateway that opens the email's score link in a headless browser, runs the page's
+/// scripts and does nothing else, leaves no answer: only a provisional score.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_headless_visit_that_does_nothing_creates_no_answer() {
+    let mut smtp = SmtpServer::start().await;
+    let server = start_server(None, smtp.port).await;
+    server.post_decision(&lost_deal("E2E-SCAN")).await;
+    let invitation = Invitation::parse(&smtp.next_mail().await);
+    let browser = Browser::start(800, 600).await;
+    browser
+        .client
+        .goto(invitation.link_for_score(10))
+        .await
+        .expect("open the link");
+    // The widget loads, with the clicked score ticked, and nobody sends it.
+    wait_for(&browser, "textarea#debrief-reason").await;
+    assert!(is_checked(&browser, 10).await);
+    browser.close().await;
+    let p = participation(&server).await;
+    assert_eq!(p["overall"]["nps"]["sample_size"], 0, "{p}");
+    assert_eq!(p["overall"]["provisional_nps"]["sample_size"], 1);
+    assert_eq!(p["overall"]["completed"], 0);
+}
