@@ -14,5 +14,6 @@ mod openapi;
 mod opt_out;
 mod participation;
 mod program;
+mod survey_api;
 mod survey_form;
 mod surveys;

@@ -306,6 +306,44 @@ impl TestApp {
         Reply::from(response).await
     }
 
+    /// The survey a buyer answers, as the widget reads it to render and to resume.
+    pub async fn survey_document(&self, token: &str) -> Reply {
+        let response = self
+            .http
+            .get(format!(
+                "{}/api/v1/surveys/{token}/definition",
+                self.address
+            ))
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
+    /// Saves answers as the buyer goes: `answers` is the list of `{question, value}`.
+    pub async fn save_answers(&self, token: &str, answers: Value) -> Reply {
+        let response = self
+            .http
+            .put(format!("{}/api/v1/surveys/{token}/answers", self.address))
+            .json(&json!({ "answers": answers }))
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
+    /// Finishes the survey, with last answers if any.
+    pub async fn complete_survey(&self, token: &str, answers: Value) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/surveys/{token}/complete", self.address))
+            .json(&json!({ "answers": answers }))
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
     pub async fn post_response(&self, token: &str, answer: &Value) -> Reply {
         let response = self
             .http

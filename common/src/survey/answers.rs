@@ -4,6 +4,13 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// `PUT /api/v1/surveys/{token}/answers`: answers to save, each replacing what was saved
+/// for its question (a retry stores nothing twice).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswersRequest {
+    pub answers: Vec<AnswerItem>,
+}
+
 /// One answer as sent: `{"question": "nps", "value": 9}`, with `text` for "Other, please
 /// say" or the times that suit an interview.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +56,34 @@ pub enum Answer {
 }
 
 impl Answer {
+    /// As it is sent: the inverse of the validator's reading, for a client resuming.
+    pub fn to_item(&self, question: &str) -> AnswerItem {
+        let (value, text) = match self {
+            Answer::Score(n) => (AnswerValue::Number(*n), None),
+            Answer::Choice { choice, other } => (AnswerValue::Text(choice.clone()), other.clone()),
+            Answer::Choices { choices, other } => {
+                (AnswerValue::List(choices.clone()), other.clone())
+            }
+            Answer::Text(t) => (AnswerValue::Text(t.clone()), None),
+            Answer::Drivers(rated) => (
+                AnswerValue::Map(
+                    rated
+                        .iter()
+                        .map(|(d, i)| (d.clone(), i.code().to_owned()))
+                        .collect(),
+                ),
+                None,
+            ),
+            Answer::InterviewOptIn { yes, times } => (AnswerValue::Flag(*yes), times.clone()),
+            Answer::Consent(ticked) => (AnswerValue::Flag(*ticked), None),
+        };
+        AnswerItem {
+            question: question.to_owned(),
+            value,
+            text,
+        }
+    }
+
     pub fn number(&self) -> Option<i64> {
         match self {
             Answer::Score(n) => Some(*n),

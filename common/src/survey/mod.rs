@@ -7,7 +7,7 @@ pub mod definition;
 pub mod logic;
 pub mod validate;
 
-pub use answers::{Answer, AnswerItem, AnswerValue, Influence};
+pub use answers::{Answer, AnswerItem, AnswerValue, AnswersRequest, Influence};
 pub use definition::{
     Choice, Definition, Driver, DriverFamily, Page, Question, QuestionKind, Text,
 };
@@ -39,6 +39,20 @@ pub struct SurveyView {
     /// The survey ends by asking whether the buyer would talk to us for 30 minutes.
     #[serde(default)]
     pub offers_interview: bool,
+}
+
+/// `GET /api/v1/surveys/{token}/definition`: the survey version a buyer answers, the deal
+/// as its conditions and texts read it, and what they saved so far, to resume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurveyDocument {
+    pub survey_key: String,
+    pub version: i64,
+    /// The buyer's language when the survey is written in it, else its default.
+    pub locale: Locale,
+    pub definition: Definition,
+    pub context: SurveyContext,
+    pub answers: Vec<AnswerItem>,
+    pub complete: bool,
 }
 
 /// The default win-loss survey, in English and French: NPS, the reasons ("price, and

@@ -328,3 +328,37 @@ fn the_declined_request_survey_is_valid() {
     assert_eq!(validate_definition(&survey), Ok(()));
     assert!(survey.question("needed").is_some_and(|q| q.required));
 }
+
+#[test]
+fn every_answer_sent_back_reads_as_the_same_answer() {
+    let survey = default_survey();
+    let context = SurveyContext::default();
+    let sent = items(json!([
+        { "question": "nps", "value": 3 },
+        { "question": "reasons", "value": ["price", "other"], "text": "Roadmap" },
+        { "question": "price_what_else", "value": "Support" },
+        { "question": "drivers", "value": { "price": "negative", "trust": "not_a_factor" } },
+        { "question": "interview", "value": true, "text": "Mornings" },
+        { "question": "consent", "value": true }
+    ]));
+    let read = validate_answers(
+        &survey,
+        &context,
+        &Answers::new(),
+        &sent,
+        Completeness::Partial,
+        Hidden::Refuse,
+    )
+    .expect("valid");
+    let back: Vec<AnswerItem> = read.iter().map(|(q, a)| a.to_item(q)).collect();
+    let again = validate_answers(
+        &survey,
+        &context,
+        &Answers::new(),
+        &back,
+        Completeness::Partial,
+        Hidden::Refuse,
+    )
+    .expect("still valid");
+    assert_eq!(again, read);
+}

@@ -7,15 +7,13 @@
 //! when that page is posted: the page comes back with it instead of moving on.
 
 use super::progress::{self, Progress, Saved};
-use crate::app::clock::Clock;
 use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Invitation, Lookup};
 use crate::invitations::InvitationStatus;
-use crate::jobs::runner::Waker;
 use crate::outreach::follow_up::{self, FollowUp};
-use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::surveys::definitions::Definitions;
+use crate::surveys::services::Surveying;
 use crate::web::extract::read_body;
 use crate::web::pages::{object, pages};
 use actix_web::http::StatusCode;
@@ -23,8 +21,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use debrief_common::survey::definition::OTHER;
 use debrief_common::survey::logic::fill;
 use debrief_common::survey::{
-    validate_answers, Answer, AnswerItem, AnswerValue, Answers, Completeness, DealAttribute,
-    Definition, Hidden, Influence, Question, QuestionKind, SurveyContext,
+    validate_answers, Answer, AnswerItem, AnswerValue, Answers, Completeness, Definition, Hidden,
+    Influence, Question, QuestionKind, SurveyContext,
 };
 use debrief_common::Locale;
 use serde_json::{json, Value};
@@ -72,7 +70,9 @@ async fn open(
         let locale = Some(invitation.locale);
         return Err(pages.message(StatusCode::GONE, locale, "survey_opted_out"));
     }
-    let key = survey_key(db, &invitation.id).await.map_err(failed)?;
+    let key = progress::survey_key(db, &invitation.id)
+        .await
+        .map_err(failed)?;
     let Some(progress) = progress::load(db, definitions, &invitation.id, &key)
         .await
         .map_err(failed)?
@@ -84,7 +84,7 @@ async fn open(
             "survey_unavailable",
         ));
     };
-    let context = survey_context(db, &invitation.id, &settings.company_name)
+    let context = progress::survey_context(db, &invitation.id, &settings.company_name)
         .await
         .map_err(failed)?;
     let locale = progress.definition.locale_for(invitation.locale);
@@ -96,72 +96,10 @@ async fn open(
     })
 }
 
-/// The survey an invitation carries; the win-loss survey for invitations older than
-/// programs.
-async fn survey_key(db: &Db, invitation_id: &str) -> anyhow::Result<String> {
-    let (key,): (Option<String>,) =
-        sqlx::query_as("select survey_key from invitations where id = $1")
-            .bind(invitation_id)
-            .fetch_one(db.pool())
-            .await?;
-    Ok(key.unwrap_or_else(|| crate::programs::SurveyKey::WinLoss.as_str().to_owned()))
-}
-
-/// The deal as the survey reads it in conditions and texts.
-async fn survey_context(
-    db: &Db,
-    invitation_id: &str,
-    company: &str,
-) -> anyhow::Result<SurveyContext> {
-    #[allow(clippy::type_complexity)]
-    let row: (
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    ) = sqlx::query_as(
-        "select d.outcome, i.segment_key, d.competitors, d.region, d.persona, d.product_line,
-                    d.company_type
-             from invitations i join deals d on d.id = i.deal_id where i.id = $1",
-    )
-    .bind(invitation_id)
-    .fetch_one(db.pool())
-    .await?;
-    let (outcome, segment, competitors, region, persona, product_line, company_type) = row;
-    let competitor = serde_json::from_str::<Vec<String>>(&competitors)
-        .ok()
-        .and_then(|c| c.into_iter().next());
-    let deal = [
-        (DealAttribute::Outcome, Some(outcome)),
-        (DealAttribute::Segment, segment),
-        (DealAttribute::Competitor, competitor),
-        (DealAttribute::Region, region),
-        (DealAttribute::Persona, persona),
-        (DealAttribute::ProductLine, product_line),
-        (DealAttribute::CompanyType, company_type),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| Some((k, v?)))
-    .collect();
-    Ok(SurveyContext {
-        company: company.to_owned(),
-        deal,
-    })
-}
-
 #[utoipa::path(get, path = "/s/{token}/form", tag = "pages", params(("token" = String, Path, description = "The buyer's token from the email link"), ("page" = Option<usize>, Query, description = "The page to show, from 1; by default where the buyer stopped")), responses((status = 200, description = "A page of the survey as an HTML form, or the thanks page once answered", content_type = "text/html"), (status = 404, content_type = "text/html"), (status = 410, content_type = "text/html")))]
-async fn show(
-    token: web::Path<String>,
-    req: HttpRequest,
-    db: web::Data<Db>,
-    definitions: web::Data<Definitions>,
-    settings: web::Data<Settings>,
-    clock: web::Data<Clock>,
-) -> HttpResponse {
-    let open = match open(&db, &definitions, &settings, &token, clock.now()).await {
+async fn show(token: web::Path<String>, req: HttpRequest, s: Surveying) -> HttpResponse {
+    let settings = &s.settings;
+    let open = match open(&s.db, &s.definitions, settings, &token, s.clock.now()).await {
         Ok(open) => open,
         Err(page) => return page,
     };
@@ -200,27 +138,18 @@ async fn show(
         &answers,
         &Faults::default(),
         StatusCode::OK,
-        &settings,
+        settings,
     )
 }
 
 #[utoipa::path(post, path = "/s/{token}/form", tag = "pages", params(("token" = String, Path, description = "The buyer's token from the email link")), request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`page` (from 0), `nav` (`next` or `back`), and `q.<question id>` fields"), responses((status = 303, description = "Saved: on to the next page, or to the thanks page"), (status = 200, description = "The same page again, with questions its answers revealed", content_type = "text/html"), (status = 422, description = "The page again, each fault next to its question", content_type = "text/html"), (status = 404, content_type = "text/html"), (status = 410, content_type = "text/html"), (status = 413, content_type = "text/html")))]
-#[allow(clippy::too_many_arguments)]
-async fn post(
-    token: web::Path<String>,
-    mut payload: web::Payload,
-    db: web::Data<Db>,
-    planner: web::Data<Planner>,
-    definitions: web::Data<Definitions>,
-    settings: web::Data<Settings>,
-    waker: web::Data<Waker>,
-    clock: web::Data<Clock>,
-) -> HttpResponse {
-    let now = clock.now();
+async fn post(token: web::Path<String>, mut payload: web::Payload, s: Surveying) -> HttpResponse {
+    let (db, planner, settings) = (&s.db, &s.planner, &s.settings);
+    let now = s.clock.now();
     let Ok(body) = read_body(&mut payload, MAX_FORM_BYTES).await else {
         return pages().message(StatusCode::PAYLOAD_TOO_LARGE, None, "request_too_large");
     };
-    let open = match open(&db, &definitions, &settings, &token, now).await {
+    let open = match open(db, &s.definitions, settings, &token, now).await {
         Ok(open) => open,
         Err(page) => return page,
     };
@@ -251,7 +180,7 @@ async fn post(
             stored,
             &faults,
             StatusCode::UNPROCESSABLE_ENTITY,
-            &settings,
+            settings,
         );
     };
     let back = field("nav") == Some("back");
@@ -316,7 +245,7 @@ async fn post(
                 &shown,
                 &faults,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &settings,
+                settings,
             );
         }
     };
@@ -324,7 +253,7 @@ async fn post(
         !back && reveals_new_questions(&d, page, &open.progress.answers, &answers, &open.context);
     let complete = completeness == Completeness::Complete && !revealed;
     let follow_up = if complete && said_yes(&answers) {
-        match follow_up::offered(&db, &planner, &open.invitation).await {
+        match follow_up::offered(db, planner, &open.invitation).await {
             Ok(Some(segment)) => Some(segment),
             Ok(None) => None,
             Err(e) => {
@@ -337,10 +266,10 @@ async fn post(
     };
     let follow_up = follow_up.map(|segment| FollowUp {
         segment,
-        planner: &planner,
+        planner: planner.get_ref(),
     });
     let saved = progress::save(
-        &db,
+        db,
         &planner.programs,
         &open.invitation.id,
         open.invitation.locale,
@@ -354,7 +283,7 @@ async fn post(
     match saved {
         Ok(Saved::Completed { interview }) => {
             if interview.is_some() {
-                waker.wake();
+                s.waker.wake();
             }
             see_other(&token, None)
         }
@@ -365,7 +294,7 @@ async fn post(
             &answers,
             &Faults::default(),
             StatusCode::OK,
-            &settings,
+            settings,
         ),
         Ok(Saved::Page) => {
             let next = if back {
@@ -720,9 +649,12 @@ pub(crate) fn sample_view(locale: Locale, hostile: &str) -> Value {
         serde_json::from_str(debrief_common::survey::DEFAULT_WIN_LOSS).expect("survey");
     let context = SurveyContext {
         company: hostile.to_owned(),
-        deal: [(DealAttribute::Competitor, hostile.to_owned())]
-            .into_iter()
-            .collect(),
+        deal: [(
+            debrief_common::survey::DealAttribute::Competitor,
+            hostile.to_owned(),
+        )]
+        .into_iter()
+        .collect(),
     };
     let answers: Answers = [
         ("nps".to_owned(), Answer::Score(3)),

@@ -7,3 +7,4 @@ pub mod form;
 pub mod page;
 pub mod progress;
 pub mod routes;
+pub mod services;

@@ -11,7 +11,9 @@ use crate::platform::db::time::to_db;
 use crate::platform::db::{self, Db};
 use crate::programs::store::Programs;
 use chrono::{DateTime, Utc};
-use debrief_common::survey::{Answer, Answers, Definition, Influence, Question, QuestionKind};
+use debrief_common::survey::{
+    Answer, Answers, DealAttribute, Definition, Influence, Question, QuestionKind, SurveyContext,
+};
 use debrief_common::Locale;
 use sqlx::{Acquire, AnyConnection};
 use std::collections::BTreeMap;
@@ -112,6 +114,62 @@ pub async fn load(
         answers,
         complete: status == "complete",
     }))
+}
+
+/// The survey an invitation carries; the win-loss survey for invitations older than
+/// programs.
+pub async fn survey_key(db: &Db, invitation_id: &str) -> anyhow::Result<String> {
+    let (key,): (Option<String>,) =
+        sqlx::query_as("select survey_key from invitations where id = $1")
+            .bind(invitation_id)
+            .fetch_one(db.pool())
+            .await?;
+    Ok(key.unwrap_or_else(|| crate::programs::SurveyKey::WinLoss.as_str().to_owned()))
+}
+
+/// The deal as the survey reads it in conditions and texts.
+pub async fn survey_context(
+    db: &Db,
+    invitation_id: &str,
+    company: &str,
+) -> anyhow::Result<SurveyContext> {
+    #[allow(clippy::type_complexity)]
+    let row: (
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) = sqlx::query_as(
+        "select d.outcome, i.segment_key, d.competitors, d.region, d.persona, d.product_line,
+                    d.company_type
+             from invitations i join deals d on d.id = i.deal_id where i.id = $1",
+    )
+    .bind(invitation_id)
+    .fetch_one(db.pool())
+    .await?;
+    let (outcome, segment, competitors, region, persona, product_line, company_type) = row;
+    let competitor = serde_json::from_str::<Vec<String>>(&competitors)
+        .ok()
+        .and_then(|c| c.into_iter().next());
+    let deal = [
+        (DealAttribute::Outcome, Some(outcome)),
+        (DealAttribute::Segment, segment),
+        (DealAttribute::Competitor, competitor),
+        (DealAttribute::Region, region),
+        (DealAttribute::Persona, persona),
+        (DealAttribute::ProductLine, product_line),
+        (DealAttribute::CompanyType, company_type),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k, v?)))
+    .collect();
+    Ok(SurveyContext {
+        company: company.to_owned(),
+        deal,
+    })
 }
 
 /// Stores the whole set of answers (already validated against `progress.definition`) in

@@ -2,6 +2,9 @@
 //! alone, so these routes allow any origin: the widget is embedded in customer portals.
 
 use super::answers::{mark_opened, mark_started, record_answer, Recorded};
+use super::definitions::Definitions;
+use super::progress::{self, Progress, Saved};
+use super::services::Surveying;
 use crate::app::clock::Clock;
 use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Invitation, Lookup};
@@ -15,6 +18,10 @@ use crate::web::extract::{read_body, Json};
 use actix_cors::Cors;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
+use debrief_common::survey::{
+    validate_answers, Answer, AnswerItem, Answers, AnswersRequest, Completeness, Hidden,
+    SurveyContext, SurveyDocument,
+};
 use debrief_common::ErrorBody;
 use debrief_common::{AnswerRequest, SurveyStatus, SurveyView};
 
@@ -30,6 +37,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(start_survey)),
     )
     .service(
+        web::resource("/api/v1/surveys/{token}/definition")
+            .wrap(buyer_cors())
+            .route(web::get().to(get_definition)),
+    )
+    .service(
+        web::resource("/api/v1/surveys/{token}/answers")
+            .wrap(buyer_cors())
+            .route(web::put().to(put_answers)),
+    )
+    .service(
+        web::resource("/api/v1/surveys/{token}/complete")
+            .wrap(buyer_cors())
+            .route(web::post().to(complete_survey)),
+    )
+    .service(
         web::resource("/api/v1/responses/{token}")
             .wrap(buyer_cors())
             .route(web::post().to(post_response)),
@@ -39,7 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn buyer_cors() -> Cors {
     Cors::default()
         .allow_any_origin()
-        .allowed_methods(["GET", "POST"])
+        .allowed_methods(["GET", "POST", "PUT"])
         .allowed_header(actix_web::http::header::CONTENT_TYPE)
         .max_age(3600)
 }
@@ -167,5 +189,141 @@ async fn post_response(
         }
         Recorded::AlreadyAnswered => Err(already_answered()),
         Recorded::Closed => Err(opted_out()),
+    }
+}
+
+/// An open invitation's survey: its progress and the deal as the survey reads it.
+async fn progress_of(
+    db: &Db,
+    definitions: &Definitions,
+    settings: &Settings,
+    invitation: &Invitation,
+) -> ApiResult<(Progress, SurveyContext)> {
+    let key = progress::survey_key(db, &invitation.id).await?;
+    let progress = progress::load(db, definitions, &invitation.id, &key)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no definition is stored for survey {key}"))?;
+    let context = progress::survey_context(db, &invitation.id, &settings.company_name).await?;
+    Ok((progress, context))
+}
+
+fn document(
+    invitation: &Invitation,
+    progress: &Progress,
+    context: SurveyContext,
+    answers: &Answers,
+) -> SurveyDocument {
+    SurveyDocument {
+        survey_key: progress.survey_key.clone(),
+        version: progress.version,
+        locale: progress.definition.locale_for(invitation.locale),
+        definition: (*progress.definition).clone(),
+        context,
+        answers: answers.iter().map(|(q, a)| a.to_item(q)).collect(),
+        complete: progress.complete,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/surveys/{token}/definition", tag = "widget", params(("token" = String, Path, description = "The buyer's token from the email link")), responses((status = 200, description = "`SurveyDocument`: the survey version this buyer answers (the one they started, else the newest), the deal as its conditions read it, and the answers saved so far", content_type = "application/json"), (status = 404, body = ErrorBody), (status = 410, description = "Expired, or the buyer opted out", body = ErrorBody)))]
+async fn get_definition(
+    token: web::Path<String>,
+    db: web::Data<Db>,
+    definitions: web::Data<Definitions>,
+    settings: web::Data<Settings>,
+    clock: web::Data<Clock>,
+) -> ApiResult<HttpResponse> {
+    let invitation = open(&db, &token, clock.now()).await?;
+    let (progress, context) = progress_of(&db, &definitions, &settings, &invitation).await?;
+    let answers = progress.answers.clone();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(document(&invitation, &progress, context, &answers)))
+}
+
+/// Answers saved from the API: checked against the version the buyer answers, each
+/// replacing what was saved for its question.
+async fn save_answers(
+    s: &Surveying,
+    token: &str,
+    items: &[AnswerItem],
+    completeness: Completeness,
+) -> ApiResult<(Invitation, Progress, SurveyContext, Answers, Saved)> {
+    let (db, planner) = (&s.db, &s.planner);
+    let now = s.clock.now();
+    let invitation = open(db, token, now).await?;
+    let (progress, context) = progress_of(db, &s.definitions, &s.settings, &invitation).await?;
+    if progress.complete {
+        return Err(already_answered());
+    }
+    let answers = validate_answers(
+        &progress.definition,
+        &context,
+        &progress.answers,
+        items,
+        completeness,
+        Hidden::Refuse,
+    )
+    .map_err(ApiError::Validation)?;
+    let complete = completeness == Completeness::Complete;
+    let wants_interview = answers
+        .values()
+        .any(|a| matches!(a, Answer::InterviewOptIn { yes: true, .. }));
+    let segment = if complete && wants_interview {
+        follow_up::offered(db, planner, &invitation).await?
+    } else {
+        None
+    };
+    let follow_up = segment.map(|segment| FollowUp {
+        segment,
+        planner: planner.get_ref(),
+    });
+    let saved = progress::save(
+        db,
+        &planner.programs,
+        &invitation.id,
+        invitation.locale,
+        &progress,
+        &answers,
+        complete,
+        follow_up.as_ref(),
+        now,
+    )
+    .await?;
+    Ok((invitation, progress, context, answers, saved))
+}
+
+#[utoipa::path(put, path = "/api/v1/surveys/{token}/answers", tag = "widget", params(("token" = String, Path, description = "The buyer's token from the email link")), request_body(content = String, content_type = "application/json", description = "`{\"answers\": [{\"question\": \"nps\", \"value\": 9}, …]}`; each replaces what was saved for its question"), responses((status = 200, description = "Saved; the `SurveyDocument` as it now stands", content_type = "application/json"), (status = 422, description = "Invalid answers, each named (`answers[2].value`)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Already answered", body = ErrorBody), (status = 410, body = ErrorBody)))]
+async fn put_answers(
+    token: web::Path<String>,
+    body: Json<AnswersRequest>,
+    s: Surveying,
+) -> ApiResult<HttpResponse> {
+    let (invitation, progress, context, answers, saved) =
+        save_answers(&s, &token, &body.0.answers, Completeness::Partial).await?;
+    if saved == Saved::Closed {
+        return Err(already_answered());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(document(&invitation, &progress, context, &answers)))
+}
+
+#[utoipa::path(post, path = "/api/v1/surveys/{token}/complete", tag = "widget", params(("token" = String, Path, description = "The buyer's token from the email link")), request_body(content = String, content_type = "application/json", description = "`{\"answers\": […]}`: last answers to save with the completion (may be empty)"), responses((status = 201, description = "Complete: the invitation is answered and its incentive earned"), (status = 422, description = "A required question is unanswered, or an answer is invalid", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Already answered", body = ErrorBody), (status = 410, body = ErrorBody)))]
+async fn complete_survey(
+    token: web::Path<String>,
+    body: Json<AnswersRequest>,
+    s: Surveying,
+) -> ApiResult<HttpResponse> {
+    let (_, _, _, _, saved) =
+        save_answers(&s, &token, &body.0.answers, Completeness::Complete).await?;
+    match saved {
+        Saved::Completed { interview } => {
+            if interview.is_some() {
+                s.waker.wake();
+            }
+            Ok(HttpResponse::Created().finish())
+        }
+        Saved::Closed => Err(already_answered()),
+        Saved::Page => Err(anyhow::anyhow!("a completion was saved as a page").into()),
     }
 }
