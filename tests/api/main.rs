@@ -14,6 +14,7 @@ mod openapi;
 mod opt_out;
 mod participation;
 mod program;
+mod survey_admin;
 mod survey_api;
 mod survey_form;
 mod surveys;

@@ -1,8 +1,7 @@
 //! A program owner designs the win-loss program: segments pick who is asked and how, the
 //! contact policy protects buyers, and the preview shows the effect before anything goes.
 
-use debrief_server::auth::Role;
-use debrief_tests::{both_backends, lost_deal, TestApp};
+use debrief_tests::{both_backends, lost_deal, TestApp, PROGRAM_ACCESS};
 use serde_json::{json, Value};
 
 /// A program as a real team would start: strategic interviews, declined requests, and a
@@ -356,13 +355,7 @@ async fn only_owners_change_the_program_and_analysts_read_it(app: TestApp) {
         .put_as(&app.api_key, "/api/v1/program", &win_loss_program(), None)
         .await;
     assert_eq!(first.status, 200, "{}", first.text);
-    for (role, read, write) in [
-        (Role::Admin, 200, 200),
-        (Role::ProgramOwner, 200, 200),
-        (Role::Analyst, 200, 403),
-        (Role::AccountManager, 403, 403),
-        (Role::Integration, 403, 403),
-    ] {
+    for (role, read, write) in PROGRAM_ACCESS {
         let key = app.key_with_role(role).await;
         assert_eq!(
             app.get_as(&key, "/api/v1/program").await.status,

@@ -417,6 +417,16 @@ impl TestApp {
     }
 }
 
+/// Who may read and who may change the program and its surveys: (role, status of a read,
+/// status of a change).
+pub const PROGRAM_ACCESS: [(Role, u16, u16); 5] = [
+    (Role::Admin, 200, 200),
+    (Role::ProgramOwner, 200, 200),
+    (Role::Analyst, 200, 403),
+    (Role::AccountManager, 403, 403),
+    (Role::Integration, 403, 403),
+];
+
 /// A decided deal as a CRM would post it: lost two hours ago, one French buyer in Paris.
 pub fn lost_deal(crm_id: &str) -> Value {
     let decided = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();

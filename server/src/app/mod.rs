@@ -131,6 +131,7 @@ impl Application {
                 .configure(crate::incentives::routes::configure)
                 .configure(survey_routes::configure)
                 .configure(crate::surveys::form::configure)
+                .configure(crate::surveys::admin::configure)
                 .service(survey_page)
                 .configure(crate::opt_out::routes::configure);
             if widget_built {

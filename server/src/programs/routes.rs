@@ -17,7 +17,7 @@ use crate::outreach::plan::{self, History, Plan};
 use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
-use crate::web::extract::Json;
+use crate::web::extract::{if_match, Json};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -60,25 +60,6 @@ async fn get_program(staff: Staff, db: web::Data<Db>) -> ApiResult<HttpResponse>
         .json(current))
 }
 
-/// The version an `If-Match` header names, if any.
-fn expected_version(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|v| v.parse::<i64>().ok())
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::field(
-                "If-Match",
-                "must be the ETag of GET /api/v1/program, e.g. \"3\"",
-            )
-        })
-}
-
 #[utoipa::path(put, path = "/api/v1/program", tag = "program", request_body = ProgramRequest, params(("If-Match" = Option<String>, Header, description = "The ETag read; a newer version makes this a 409")), responses((status = 200, description = "Stored as the next version", body = StoredVersion), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 409, description = "The program changed meanwhile", body = ErrorBody), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 async fn put_program(
     staff: Staff,
@@ -89,7 +70,7 @@ async fn put_program(
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::ManageProgram)?;
-    let expected = expected_version(&req)?;
+    let expected = if_match(&req)?;
     match planner
         .programs
         .save(&db, &body.0, expected, &staff.name, clock.now())

@@ -6,6 +6,7 @@ use crate::platform::db::Db;
 use crate::programs::SurveyKey;
 use chrono::{DateTime, Utc};
 use debrief_common::survey::{self, Definition};
+use sqlx::Acquire;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -87,7 +88,118 @@ impl Definitions {
         Ok(Some(definition))
     }
 
+    /// Stores an edited survey as the next version of its key; versions are never changed,
+    /// so answers keep the version they answered. With `expected`, refuses when another
+    /// version was stored since (two owners editing at once).
+    pub async fn store(
+        &self,
+        db: &Db,
+        key: &str,
+        definition: &Definition,
+        expected: Option<i64>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let mut conn = db.pool().acquire().await.map_err(anyhow::Error::from)?;
+        let mut tx = conn.begin().await.map_err(anyhow::Error::from)?;
+        let (newest,): (Option<i64>,) =
+            sqlx::query_as("select max(version) from survey_versions where survey_key = $1")
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(anyhow::Error::from)?;
+        let newest = newest.unwrap_or(0);
+        if expected.is_some_and(|e| e != newest) {
+            return Err(StoreError::Stale { newest });
+        }
+        let json = serde_json::to_string(definition).map_err(anyhow::Error::from)?;
+        // Two owners saving at once both read the same newest version: the primary key
+        // lets one in and turns the other away as stale.
+        let inserted = sqlx::query(
+            "insert into survey_versions (survey_key, version, definition, created_at, created_by)
+             values ($1, $2, $3, $4, $5)
+             on conflict (survey_key, version) do nothing",
+        )
+        .bind(key)
+        .bind(newest + 1)
+        .bind(json)
+        .bind(to_db(now))
+        .bind(by)
+        .execute(&mut *tx)
+        .await
+        .map_err(anyhow::Error::from)?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::Stale { newest: newest + 1 });
+        }
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(newest + 1)
+    }
+
+    /// A stored version with its provenance.
+    pub async fn stored(
+        &self,
+        db: &Db,
+        key: &str,
+        version: Option<i64>,
+    ) -> anyhow::Result<Option<StoredSurvey>> {
+        let version = match version {
+            Some(v) => v,
+            None => match self.latest(db, key).await? {
+                Some((v, _)) => v,
+                None => return Ok(None),
+            },
+        };
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "select definition, created_at, created_by from survey_versions
+             where survey_key = $1 and version = $2",
+        )
+        .bind(key)
+        .bind(version)
+        .fetch_optional(db.pool())
+        .await?;
+        let Some((json, created_at, created_by)) = row else {
+            return Ok(None);
+        };
+        let (responses,): (i64,) = sqlx::query_as(
+            "select count(*) from responses where survey_key = $1 and survey_version = $2",
+        )
+        .bind(key)
+        .bind(version)
+        .fetch_one(db.pool())
+        .await?;
+        Ok(Some(StoredSurvey {
+            survey_key: key.to_owned(),
+            version,
+            created_at,
+            created_by,
+            responses,
+            definition: serde_json::from_str(&json)?,
+        }))
+    }
+
     fn cached(&self, id: &VersionId) -> Option<Arc<Definition>> {
         self.parsed.read().ok()?.get(id).cloned()
     }
+}
+
+/// A survey version as staff see it.
+#[derive(Debug, serde::Serialize)]
+pub struct StoredSurvey {
+    pub survey_key: String,
+    pub version: i64,
+    pub created_at: String,
+    /// The staff key's name, or `built-in`.
+    pub created_by: String,
+    /// Responses that answer this version (partial ones included).
+    pub responses: i64,
+    pub definition: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the survey changed meanwhile: version {newest} is the newest")]
+    Stale { newest: i64 },
+    #[error(transparent)]
+    Database(#[from] anyhow::Error),
 }

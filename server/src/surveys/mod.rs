@@ -1,5 +1,6 @@
 //! Surveys: the buyer's personal link, the page that hosts the widget, and the answers.
 
+pub mod admin;
 pub mod answers;
 pub mod clicks;
 pub mod definitions;

@@ -95,3 +95,18 @@ fn strip_position(message: &str) -> String {
         None => message.to_owned(),
     }
 }
+
+/// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`), if any: how a staff
+/// client says which version it edited, so that a newer one makes its change a 409.
+pub fn if_match(req: &actix_web::HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(value) = req.headers().get(actix_web::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::field("If-Match", "must be the ETag read, e.g. \"3\""))
+}
