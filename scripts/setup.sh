@@ -46,6 +46,14 @@ fi
 
 [ "$what" = widget ] && exit 0
 
+# --- SurveyJS's own library, which the tests load exported surveys into.
+if [ ! -f "$TOOLS_DIR/npm/node_modules/survey-core/package.json" ]; then
+  command -v npm >/dev/null || apt_install nodejs npm
+  log "installing survey-core from npm (for the SurveyJS export test)"
+  mkdir -p "$TOOLS_DIR/npm"
+  (cd "$TOOLS_DIR/npm" && npm install --silent --no-audit --no-fund survey-core@3.1.1 >/dev/null)
+fi
+
 # --- Test tools: headless Chromium with its WebDriver, and PostgreSQL's client and server
 # binaries (for a throwaway cluster when none is running).
 apt_install chromium chromium-driver postgresql-client

@@ -17,6 +17,8 @@ drop_test_databases
 trap 'drop_test_databases; stop_throwaway_postgres' EXIT
 
 log "running the tests (PostgreSQL: ${DEBRIEF_TEST_PG_URL%%\?*})"
+# SurveyJS's own library (scripts/setup.sh installs it), for the export test.
+export DEBRIEF_NODE_MODULES="$TOOLS_DIR/npm/node_modules"
 # The server binary is built first: the end-to-end test starts it as a separate process.
 export DEBRIEF_BIN
 DEBRIEF_BIN=$(cargo build -q -p debrief-server --bin debrief --message-format=json \

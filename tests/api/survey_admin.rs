@@ -1,7 +1,8 @@
 //! A program owner edits the win-loss survey: each edit is a new version, buyers who have
 //! started keep theirs, and a faulty definition is refused with the path of each fault.
 
-use debrief_tests::{both_backends, lost_deal, TestApp, PROGRAM_ACCESS};
+use debrief_common::survey::Definition;
+use debrief_tests::{both_backends, lost_deal, surveyjs_load, TestApp, PROGRAM_ACCESS};
 use serde_json::{json, Value};
 
 const WIN_LOSS: &str = "/api/v1/program/surveys/win_loss";
@@ -129,8 +130,98 @@ async fn owners_edit_surveys_and_analysts_read_them(app: TestApp) {
     assert_eq!(app.get_as("dbk_nope", WIN_LOSS).await.status, 401);
 }
 
+async fn the_survey_goes_out_to_surveyjs_and_comes_back_the_same(app: TestApp) {
+    let exported = app
+        .get_as(&app.api_key, &format!("{WIN_LOSS}?format=surveyjs"))
+        .await;
+    assert_eq!(exported.status, 200, "{}", exported.text);
+
+    // SurveyJS's own library loads it without a complaint, speaks French, and its own
+    // expression engine shows the follow-ups as the survey means them.
+    let low = surveyjs_load(
+        &exported.body,
+        &json!({ "nps": 4, "reasons": ["price"] }),
+        "improve",
+    );
+    assert_eq!(low["errors"], json!([]), "{low:#}");
+    assert_eq!(low["pages"], 3);
+    assert_eq!(low["title"], "Qu'aurions-nous pu mieux faire ?");
+    let visible = |l: &Value, q: &str| {
+        l["visible"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|n| n == q))
+    };
+    assert!(visible(&low, "improve") && visible(&low, "price_what_else"));
+    let high = surveyjs_load(
+        &exported.body,
+        &json!({ "nps": 9, "reasons": ["product_fit"] }),
+        "nps",
+    );
+    assert!(!visible(&high, "improve") && !visible(&high, "price_what_else"));
+
+    // What SurveyJS writes back imports as the same survey, with nothing lost.
+    let back = app
+        .put_as(
+            &app.api_key,
+            &format!("{WIN_LOSS}?format=surveyjs"),
+            &low["json"],
+            Some(1),
+        )
+        .await;
+    assert_eq!(back.status, 200, "{}", back.text);
+    assert_eq!(back.body["version"], 2);
+    let first = app
+        .get_as(&app.api_key, &format!("{WIN_LOSS}/versions/1"))
+        .await;
+    // The same survey; version 1 is the built-in file, which leaves defaults unwritten.
+    let read = |v: &Value| -> Definition {
+        serde_json::from_value(v["definition"].clone()).expect("a definition")
+    };
+    assert_eq!(read(&back.body), read(&first.body));
+}
+
+async fn a_surveyjs_import_reports_what_it_cannot_map_and_stores_only_when_accepted(app: TestApp) {
+    let survey = json!({
+        "pages": [{ "name": "p1", "elements": [
+            { "type": "rating", "name": "nps", "rateMin": 0, "rateMax": 10, "isRequired": true,
+              "title": { "default": "Would you recommend us?", "fr": "Nous recommanderiez-vous ?" } },
+            { "type": "dropdown", "name": "country", "choices": ["FR", "DE"] },
+            { "type": "comment", "name": "why", "visibleIf": "{nps} <= 6",
+              "title": { "default": "Why?", "fr": "Pourquoi ?" } }
+        ] }]
+    });
+    let path = format!("{WIN_LOSS}?format=surveyjs");
+    let refused = app.put_as(&app.api_key, &path, &survey, None).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert_eq!(refused.error_fields(), ["pages[0].elements[1].type"]);
+    assert_eq!(app.get_as(&app.api_key, WIN_LOSS).await.body["version"], 1);
+
+    let accepted = app
+        .put_as(
+            &app.api_key,
+            &format!("{path}&accept_unmapped=true"),
+            &survey,
+            None,
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    let questions = &accepted.body["definition"]["pages"][0]["questions"];
+    assert_eq!(questions.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        questions[1]["visible_if"],
+        json!({ "answer": "nps", "at_most": 6 })
+    );
+
+    let bad_format = app
+        .get_as(&app.api_key, &format!("{WIN_LOSS}?format=xml"))
+        .await;
+    assert_eq!(bad_format.error_fields(), ["format"]);
+}
+
 both_backends!(
     an_edit_is_a_new_version_and_a_started_buyer_keeps_theirs,
     a_faulty_survey_is_refused_with_the_path_of_each_fault_and_nothing_is_stored,
     owners_edit_surveys_and_analysts_read_them,
+    the_survey_goes_out_to_surveyjs_and_comes_back_the_same,
+    a_surveyjs_import_reports_what_it_cannot_map_and_stores_only_when_accepted,
 );

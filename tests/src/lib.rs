@@ -417,6 +417,54 @@ impl TestApp {
     }
 }
 
+/// Loads a survey's JSON into SurveyJS's own library (survey-core, under Node.js), as a
+/// SurveyJS user would, and reports what it made of it: its JSON errors, its questions,
+/// which of them are visible for the given answers (by SurveyJS's own expression engine),
+/// the title of `title_of` in French, and the survey as SurveyJS writes it back.
+pub fn surveyjs_load(survey: &Value, answers: &Value, title_of: &str) -> Value {
+    let modules = std::env::var("DEBRIEF_NODE_MODULES").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/debrief/tools/npm/node_modules",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    assert!(
+        std::path::Path::new(&modules).join("survey-core").exists(),
+        "survey-core is not installed under {modules}: run scripts/setup.sh"
+    );
+    let script = r#"
+        const [modules, surveyJson, answersJson, titleOf] = process.argv.slice(1);
+        const { Model } = require(modules + "/survey-core");
+        const survey = new Model(JSON.parse(surveyJson));
+        survey.data = JSON.parse(answersJson);
+        survey.locale = "fr";
+        const title = survey.getQuestionByName(titleOf);
+        console.log(JSON.stringify({
+            errors: (survey.jsonErrors || []).map(e => String(e.message || e)),
+            pages: survey.pages.length,
+            questions: survey.getAllQuestions().map(q => q.name),
+            visible: survey.getAllQuestions().filter(q => q.isVisible).map(q => q.name),
+            title: title ? title.title : null,
+            json: survey.toJSON(),
+        }));
+    "#;
+    let output = std::process::Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .arg(&modules)
+        .arg(survey.to_string())
+        .arg(answers.to_string())
+        .arg(title_of)
+        .output()
+        .expect("run node (scripts/setup.sh installs it)");
+    assert!(
+        output.status.success(),
+        "survey-core failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("node printed JSON")
+}
+
 /// Who may read and who may change the program and its surveys: (role, status of a read,
 /// status of a change).
 pub const PROGRAM_ACCESS: [(Role, u16, u16); 5] = [

@@ -9,3 +9,4 @@ pub mod page;
 pub mod progress;
 pub mod routes;
 pub mod services;
+pub mod surveyjs;
