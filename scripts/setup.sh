@@ -46,13 +46,16 @@ fi
 
 [ "$what" = widget ] && exit 0
 
-# --- SurveyJS's own library, which the tests load exported surveys into.
-if [ ! -f "$TOOLS_DIR/npm/node_modules/survey-core/package.json" ]; then
-  command -v npm >/dev/null || apt_install nodejs npm
-  log "installing survey-core from npm (for the SurveyJS export test)"
-  mkdir -p "$TOOLS_DIR/npm"
-  (cd "$TOOLS_DIR/npm" && npm install --silent --no-audit --no-fund survey-core@3.1.1 >/dev/null)
-fi
+# --- Test libraries from npm: SurveyJS's own (the tests load exported surveys into it)
+# and axe-core (the accessibility checks run it in headless Chromium).
+for pkg in survey-core@3.1.1 axe-core@4.14.1; do
+  if [ ! -f "$TOOLS_DIR/npm/node_modules/${pkg%@*}/package.json" ]; then
+    command -v npm >/dev/null || apt_install nodejs npm
+    log "installing $pkg from npm (for the tests)"
+    mkdir -p "$TOOLS_DIR/npm"
+    (cd "$TOOLS_DIR/npm" && npm install --silent --no-audit --no-fund "$pkg" >/dev/null)
+  fi
+done
 
 # --- Test tools: headless Chromium with its WebDriver, and PostgreSQL's client and server
 # binaries (for a throwaway cluster when none is running).

@@ -148,6 +148,15 @@ async fn wait_for(browser: &Browser, css: &str) -> fantoccini::elements::Element
 }
 
 /// The radio button for one score on the widget's scale.
+/// Waits for an element and clicks it, as a buyer would.
+async fn click(browser: &Browser, css: &str) {
+    wait_for(browser, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
 async fn radio(browser: &Browser, score: u8) -> fantoccini::elements::Element {
     browser
         .client
@@ -310,11 +319,7 @@ async fn a_buyer_opts_out_in_a_real_browser() {
         .goto(&opt_out)
         .await
         .expect("open opt-out link");
-    wait_for(&browser, "form button[type=submit]")
-        .await
-        .click()
-        .await
-        .expect("confirm");
+    click(&browser, "form button[type=submit]").await;
     // In the buyer's language (French): the link says who they are.
     let done = wait_for(&browser, "[role=alert]").await;
     assert!(done
@@ -543,22 +548,14 @@ async fn a_buyer_without_javascript_answers_the_survey_on_a_phone() {
         score.is_selected().await.expect("state"),
         "3 is preselected"
     );
-    wait_for(&browser, "input[name='q.reasons'][value='product_fit']")
-        .await
-        .click()
-        .await
-        .expect("reason");
+    click(&browser, "input[name='q.reasons'][value='product_fit']").await;
     // Nothing sticks out sideways: the form ends within the page's width.
     let form = wait_for(&browser, "form.debrief-form").await;
     let (x, _, width, _) = form.rectangle().await.expect("form size");
     let page = wait_for(&browser, "html").await;
     let (_, _, page_width, _) = page.rectangle().await.expect("page size");
     assert!(x + width <= page_width, "{x} + {width} within {page_width}");
-    wait_for(&browser, "button[value='next']")
-        .await
-        .click()
-        .await
-        .expect("next");
+    click(&browser, "button[value='next']").await;
 
     // A low score asks what could have been better.
     wait_for(&browser, "textarea[name='q.improve']")
@@ -566,21 +563,9 @@ async fn a_buyer_without_javascript_answers_the_survey_on_a_phone() {
         .send_keys("Un meilleur support <b>")
         .await
         .expect("type");
-    wait_for(&browser, "button[value='next']")
-        .await
-        .click()
-        .await
-        .expect("next");
-    wait_for(&browser, "input[name='q.consent']")
-        .await
-        .click()
-        .await
-        .expect("consent");
-    wait_for(&browser, "button[value='next']")
-        .await
-        .click()
-        .await
-        .expect("send");
+    click(&browser, "button[value='next']").await;
+    click(&browser, "input[name='q.consent']").await;
+    click(&browser, "button[value='next']").await;
     // Only the thanks page has a paragraph in the alert role (an error shows a div).
     let thanks = wait_for(&browser, "p[role=alert]").await;
     assert!(
@@ -614,4 +599,67 @@ async fn a_headless_visit_that_does_nothing_creates_no_answer() {
     assert_eq!(p["overall"]["nps"]["sample_size"], 0, "{p}");
     assert_eq!(p["overall"]["provisional_nps"]["sample_size"], 1);
     assert_eq!(p["overall"]["completed"], 0);
+}
+
+/// axe-core finds nothing wrong with any page a buyer meets: the form's pages (a question
+/// of every type, a page with faults marked, the thanks page), the widget as it loads, the
+/// opt-out page and a dead link's page, at 320 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_finds_no_violation_on_any_page_a_buyer_meets() {
+    let mut smtp = SmtpServer::start().await;
+    let server = start_server(None, smtp.port).await;
+    server.post_decision(&lost_deal("E2E-AXE")).await;
+    let invitation = Invitation::parse(&smtp.next_mail().await);
+    let browser = Browser::start(320, 800).await;
+    let c = &browser.client;
+    let check = |what: &'static str| {
+        let browser = &browser;
+        async move {
+            let violations = browser.axe_violations().await;
+            assert!(violations.is_empty(), "{what}: {violations:#?}");
+        }
+    };
+
+    c.goto(invitation.link_for_score(4))
+        .await
+        .expect("open the link");
+    wait_for(&browser, "textarea#debrief-reason").await;
+    check("the widget").await;
+
+    let form = format!("{}/s/{}/form", server.url, invitation.token());
+    c.goto(&form).await.expect("the form");
+    wait_for(&browser, "input[name='q.nps']").await;
+    check("the form's first page").await;
+    // Sent without the required answers: the page comes back with its faults marked.
+    click(&browser, "button[value='next']").await;
+    wait_for(&browser, ".debrief-errors").await;
+    check("a page with faults").await;
+    click(&browser, "input[name='q.nps'][value='4']").await;
+    click(&browser, "input[name='q.reasons'][value='price']").await;
+    click(&browser, "button[value='next']").await;
+    wait_for(&browser, "textarea[name='q.price_what_else']").await;
+    check("a page with a revealed question").await;
+    click(&browser, "button[value='next']").await;
+    wait_for(&browser, "input[name='q.drivers.price']").await;
+    check("the driver matrix").await;
+    click(&browser, "button[value='next']").await;
+    click(&browser, "input[name='q.consent']").await;
+    check("the last page").await;
+    click(&browser, "button[value='next']").await;
+    wait_for(&browser, "p[role=alert]").await;
+    check("the thanks page").await;
+
+    let opt_out = invitation
+        .list_unsubscribe
+        .clone()
+        .expect("List-Unsubscribe");
+    c.goto(&opt_out).await.expect("the opt-out page");
+    wait_for(&browser, "form button[type=submit]").await;
+    check("the opt-out page").await;
+    c.goto(&format!("{}/s/{}", server.url, "x".repeat(43)))
+        .await
+        .expect("a dead link");
+    wait_for(&browser, "[role=alert]").await;
+    check("a dead link").await;
+    browser.close().await;
 }

@@ -94,6 +94,33 @@ impl Browser {
         panic!("could not start headless Chromium: {last_error:?}");
     }
 
+    /// What axe-core (the accessibility engine, installed by scripts/setup.sh) finds wrong
+    /// with the page as it stands: each violation's rule, impact and elements.
+    pub async fn axe_violations(&self) -> Vec<serde_json::Value> {
+        let modules = std::env::var("DEBRIEF_NODE_MODULES").unwrap_or_else(|_| {
+            format!(
+                "{}/.cache/debrief/tools/npm/node_modules",
+                std::env::var("HOME").unwrap_or_default()
+            )
+        });
+        let path = format!("{modules}/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (scripts/setup.sh installs axe-core)"));
+        let script = format!(
+            "{axe}\n;const done = arguments[arguments.length - 1];\n\
+             axe.run(document).then(r => done(r.violations.map(v => ({{\n\
+               id: v.id, impact: v.impact,\n\
+               nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary) }}))),\n\
+               e => done([{{ id: 'axe-error', impact: String(e), nodes: [] }}]));"
+        );
+        let found = self
+            .client
+            .execute_async(&script, vec![])
+            .await
+            .expect("run axe-core");
+        found.as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill().await;

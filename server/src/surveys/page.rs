@@ -66,6 +66,6 @@ pub async fn survey_page(
         &settings.company_name,
         "survey_host",
         object(data),
-        &[],
+        &[("company", &settings.company_name)],
     )
 }

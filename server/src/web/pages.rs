@@ -148,7 +148,15 @@ impl Pages {
                 })
             })
             .collect();
-        let data = serde_json::json!({ "messages": messages });
+        // The page's heading, in the languages shown.
+        let title = self
+            .catalogues
+            .iter()
+            .filter(|(l, _)| locale.is_none_or(|wanted| *l == wanted))
+            .filter_map(|(_, c)| c.get("page_title").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let data = serde_json::json!({ "messages": messages, "title": title });
         let body = self
             .handlebars
             .render("message", &data)
@@ -190,6 +198,7 @@ mod tests {
             let extra = serde_json::json!({
                 "t": t, "token": hostile, "score": "7", "locale": locale.code(),
                 "messages": [{ "lang": locale.code(), "text": hostile }],
+                "title": hostile,
             });
             for (k, v) in object(extra) {
                 data[k] = v;
