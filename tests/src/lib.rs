@@ -438,13 +438,16 @@ pub fn surveyjs_load(survey: &Value, answers: &Value, title_of: &str) -> Value {
         const survey = new Model(JSON.parse(surveyJson));
         survey.data = JSON.parse(answersJson);
         survey.locale = "fr";
-        const title = survey.getQuestionByName(titleOf);
+        const question = survey.getQuestionByName(titleOf);
+        const title = question ? question.title : null;
+        // Written back as loaded, not in the language it was just shown in.
+        survey.locale = "";
         console.log(JSON.stringify({
             errors: (survey.jsonErrors || []).map(e => String(e.message || e)),
             pages: survey.pages.length,
             questions: survey.getAllQuestions().map(q => q.name),
             visible: survey.getAllQuestions().filter(q => q.isVisible).map(q => q.name),
-            title: title ? title.title : null,
+            title,
             json: survey.toJSON(),
         }));
     "#;

@@ -84,6 +84,16 @@ impl Answer {
         }
     }
 
+    /// Nothing picked, typed or rated: no answer at all.
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Answer::Choices { choices, .. } => choices.is_empty(),
+            Answer::Text(t) => t.is_empty(),
+            Answer::Drivers(rated) => rated.is_empty(),
+            _ => false,
+        }
+    }
+
     pub fn number(&self) -> Option<i64> {
         match self {
             Answer::Score(n) => Some(*n),

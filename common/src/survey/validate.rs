@@ -114,6 +114,13 @@ fn check_kind(f: &mut Faults, at: &str, q: &Question, d: &Definition) {
             }
             if *max <= *min || *max > 10 {
                 f.push(format!("{at}.max"), "must be above min and at most 10");
+            } else if (*min, *max) == (0, 10) {
+                // One meaning per scale: analytics, the email's score links and SurveyJS
+                // (a 0-10 rating) all read 0-10 as the recommendation score.
+                f.push(
+                    format!("{at}.max"),
+                    "a 0 to 10 scale is the nps question type",
+                );
             }
         }
         QuestionKind::SingleChoice { choices, other }
@@ -430,6 +437,8 @@ pub fn validate_answers(
                     continue;
                 }
                 match check_answer(q, item) {
+                    // Nothing picked, typed or rated: the same as no answer.
+                    Ok(answer) if answer.is_blank() => {}
                     Ok(answer) => {
                         answers.insert(q.id.clone(), answer);
                     }

@@ -468,7 +468,7 @@ fn text_item(q: &Question, value: &str) -> AnswerItem {
 
 /// What to mark on a redrawn page.
 #[derive(Default)]
-struct Faults {
+pub(super) struct Faults {
     /// Questions whose answer was refused.
     invalid: BTreeSet<String>,
     /// Required questions left blank.
@@ -513,7 +513,7 @@ fn render(
 
 /// The template's data for one page: every value escaped by the template, every flag and
 /// list present (the templates are strict).
-fn view(
+pub(super) fn view(
     d: &Definition,
     page: usize,
     answers: &Answers,

@@ -10,3 +10,6 @@ pub mod progress;
 pub mod routes;
 pub mod services;
 pub mod surveyjs;
+
+#[cfg(test)]
+mod properties;

@@ -266,7 +266,7 @@ impl Row {
 }
 
 /// An answer as rows: one per choice picked and per driver rated, else one.
-fn rows_of(answer: &Answer) -> Vec<Row> {
+pub(super) fn rows_of(answer: &Answer) -> Vec<Row> {
     match answer {
         Answer::Score(n) => vec![Row::new("", Some(*n), None)],
         Answer::Choice { choice, other } => vec![Row::new(choice, None, other.as_deref())],
@@ -298,7 +298,7 @@ fn rows_of(answer: &Answer) -> Vec<Row> {
 }
 
 /// The answer stored as `rows`, read as its question asks.
-fn answer_from_rows(q: &Question, rows: &[Row]) -> Option<Answer> {
+pub(super) fn answer_from_rows(q: &Question, rows: &[Row]) -> Option<Answer> {
     let first = rows.first()?;
     Some(match &q.kind {
         QuestionKind::Nps | QuestionKind::Rating { .. } => Answer::Score(first.number?),

@@ -180,10 +180,16 @@ pub fn import(json: &Value) -> Imported {
         });
     }
     let locales: Vec<Locale> = ctx.locales.iter().copied().collect();
-    let default_locale = if ctx.locales.contains(&Locale::En) || locales.is_empty() {
-        Locale::En
-    } else {
-        locales[0]
+    // The survey's own `locale`, when it is written in it; else English, else the first.
+    let stated = json
+        .get("locale")
+        .and_then(Value::as_str)
+        .and_then(|l| Locale::parse(l).ok())
+        .filter(|l| ctx.locales.contains(l));
+    let default_locale = match stated {
+        Some(l) => l,
+        None if ctx.locales.contains(&Locale::En) || locales.is_empty() => Locale::En,
+        None => locales[0],
     };
     Imported {
         definition: Definition {
@@ -503,8 +509,7 @@ pub fn export(d: &Definition) -> Value {
     let text = |t: &Text| -> Value {
         // "default" is SurveyJS's default language, English; the others by code.
         let mut map = Map::new();
-        let default = t.0.get(&Locale::En).or_else(|| t.0.get(&d.default_locale));
-        if let Some(s) = default {
+        if let Some(s) = t.0.get(&Locale::En) {
             map.insert("default".into(), json!(s));
         }
         for (locale, s) in &t.0 {
@@ -610,7 +615,12 @@ pub fn export(d: &Definition) -> Value {
             Value::Object(page)
         })
         .collect();
-    json!({ "pages": pages, "showProgressBar": "top" })
+    let mut survey = json!({ "pages": pages, "showProgressBar": "top" });
+    // SurveyJS's own default is English; a survey whose default is another language says so.
+    if d.default_locale != Locale::En {
+        survey["locale"] = json!(d.default_locale.code());
+    }
+    survey
 }
 
 /// SurveyJS expression for a condition (see [`parse_condition`] for the reverse).

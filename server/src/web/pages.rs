@@ -121,17 +121,28 @@ impl Pages {
         locale: Locale,
         title: &str,
         template: &str,
-        mut data: Map<String, Value>,
+        data: Map<String, Value>,
         values: &[(&str, &str)],
     ) -> HttpResponse {
-        data.insert("t".into(), Value::Object(self.catalogue(locale, values)));
-        match self.handlebars.render(template, &data) {
+        match self.body(locale, template, data, values) {
             Ok(body) => html_page(status, locale, &escape(title), &body),
             Err(e) => {
                 tracing::error!(error = %e, template, "a page failed to render");
                 self.message(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error")
             }
         }
+    }
+
+    /// The page's markup, inside the shell: `template` with `data` and the catalogue as `t`.
+    pub fn body(
+        &self,
+        locale: Locale,
+        template: &str,
+        mut data: Map<String, Value>,
+        values: &[(&str, &str)],
+    ) -> Result<String, handlebars::RenderError> {
+        data.insert("t".into(), Value::Object(self.catalogue(locale, values)));
+        self.handlebars.render(template, &data)
     }
 
     /// A page with one message from the catalogue: in the buyer's language when known,
