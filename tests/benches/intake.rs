@@ -5,14 +5,12 @@
 //!     DEBRIEF_BENCH_SECONDS=30 scripts/bench.sh intake
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use debrief_server::app::config::Settings;
-use debrief_server::app::Application;
 use debrief_server::auth::{self, Role};
 use debrief_server::demo::demo_program;
 use debrief_server::outreach::decision::DecisionRequest;
 use debrief_server::programs::definition::ProgramRequest;
+use debrief_tests::load::{baseline_then_debrief, bench_app};
 use debrief_tests::smtp::free_port;
-use std::io::Write;
 
 /// A deal as a CRM posts it: three buyers. `CRM_ID` is replaced per request by wrk.
 const DEAL: &str = r#"{"crm_id":"CRM_ID","outcome":"lost","decided_at":"DECIDED_AT",
@@ -63,43 +61,9 @@ async fn bare(body: web::Bytes) -> HttpResponse {
     }
 }
 
-struct Load {
-    requests_per_second: f64,
-    p99: String,
-    non_2xx: u64,
-}
-
-fn wrk(url: &str, script: &std::path::Path, seconds: u32) -> Load {
-    let out = std::process::Command::new("wrk")
-        .args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency", "-s"])
-        .arg(script)
-        .arg(url)
-        .output()
-        .expect("wrk runs (scripts/bench.sh installs it)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let field = |prefix: &str| {
-        text.lines()
-            .map(str::trim)
-            .find(|l| l.starts_with(prefix))
-            .map(|l| l[prefix.len()..].trim().to_owned())
-    };
-    Load {
-        requests_per_second: field("Requests/sec:")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no rate in wrk's output:\n{text}")),
-        p99: field("99%").unwrap_or_default(),
-        non_2xx: field("Non-2xx or 3xx responses:")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
-    }
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let seconds: u32 = std::env::var("DEBRIEF_BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
+    let seconds = debrief_tests::load::seconds();
     let dir = tempfile::tempdir().expect("temp dir");
 
     let bare_port = free_port();
@@ -111,21 +75,7 @@ async fn main() {
     let bare_server = server.handle();
     tokio::spawn(server);
 
-    let vars = [
-        ("DEBRIEF_BIND", "127.0.0.1:0".to_owned()),
-        (
-            "DEBRIEF_DATABASE_URL",
-            format!("sqlite://{}/bench.db", dir.path().display()),
-        ),
-        ("DEBRIEF_DATA_DIR", dir.path().display().to_string()),
-        ("DEBRIEF_COMPANY_NAME", "Acme Analytics".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let app = Application::build(Settings::from_vars(vars).expect("settings"))
-        .await
-        .expect("app starts");
+    let app = bench_app(dir.path(), &[]).await;
     let program: ProgramRequest = serde_json::from_value(demo_program()).expect("program");
     app.planner()
         .programs
@@ -145,22 +95,16 @@ async fn main() {
     let db = app.db().clone();
     tokio::spawn(app.run_until_stopped());
 
-    let script = dir.path().join("post.lua");
-    std::fs::File::create(&script)
-        .and_then(|mut f| f.write_all(lua(&key).as_bytes()))
-        .expect("script");
-
-    let baseline = wrk(
+    let (baseline, debrief) = baseline_then_debrief(
+        dir.path(),
+        &lua(&key),
         &format!("http://127.0.0.1:{bare_port}/api/v1/decisions"),
-        &script,
-        seconds,
-    );
-    bare_server.stop(true).await;
-    let debrief = wrk(
+        || bare_server.stop(true),
         &format!("http://127.0.0.1:{port}/api/v1/decisions"),
-        &script,
+        32,
         seconds,
-    );
+    )
+    .await;
     let (deals,): (i64,) = sqlx::query_as("select count(*) from deals")
         .fetch_one(db.pool())
         .await

@@ -3,6 +3,7 @@
 //! method per endpoint.
 
 pub mod browser;
+pub mod load;
 pub mod mail;
 pub mod smtp;
 

@@ -1,0 +1,162 @@
+//! Answer-ingest benchmark: `PUT /api/v1/surveys/{token}/answers` under wrk on loopback,
+//! each request a distinct buyer's token, on SQLite, against a bare actix-web handler that
+//! only parses the same JSON, in the same run. Afterwards every buyer who got a 2xx must
+//! have their answer stored.
+//!
+//!     scripts/bench.sh ingest               # 10 s per server
+//!     DEBRIEF_BENCH_SECONDS=30 scripts/bench.sh ingest
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use chrono::{Duration, Utc};
+use debrief_common::survey::AnswersRequest;
+use debrief_server::outreach::decision::DecisionRequest;
+use debrief_server::outreach::store::record_decisions;
+use debrief_tests::load::{baseline_then_debrief, bench_app};
+use debrief_tests::smtp::free_port;
+use serde_json::json;
+
+/// Buyers invited before the run, each with their own link: more than the run can use at
+/// today's rate, so that every request is a distinct buyer's first answer.
+const DEALS: usize = 20_000;
+const BODY: &str =
+    r#"{"answers":[{"question":"nps","value":8},{"question":"reasons","value":["price"]}]}"#;
+
+/// wrk's script: each thread takes every other token in turn.
+fn lua(tokens: &[String]) -> String {
+    let list = tokens
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        r#"local tokens = {{{list}}}
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+local n = 0
+function init(args) n = tid end
+wrk.method = "PUT"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[{BODY}]]
+function request()
+  local token = tokens[(n % #tokens) + 1]
+  n = n + 2
+  return wrk.format(nil, "/api/v1/surveys/" .. token .. "/answers")
+end
+"#
+    )
+}
+
+/// The baseline: the same route, parsing the same JSON into the same type, nothing else.
+async fn bare(_token: web::Path<String>, body: web::Bytes) -> HttpResponse {
+    match serde_json::from_slice::<AnswersRequest>(&body) {
+        Ok(request) => HttpResponse::Ok().json(json!({ "answers": request.answers.len() })),
+        Err(e) => HttpResponse::UnprocessableEntity().body(e.to_string()),
+    }
+}
+
+fn decisions(now: chrono::DateTime<Utc>) -> Vec<debrief_server::outreach::decision::Decision> {
+    (0..DEALS)
+        .map(|n| {
+            let contacts: Vec<_> = (0..3)
+                .map(|c| json!({ "name": format!("Buyer {n}-{c}"), "email": format!("b{n}.{c}@acc{n}.example"),
+                                 "locale": "en", "time_zone": "Europe/Berlin" }))
+                .collect();
+            let request: DecisionRequest = serde_json::from_value(json!({
+                "crm_id": format!("INGEST-{n}"), "outcome": "lost",
+                "decided_at": (now - Duration::hours(2)).to_rfc3339(),
+                "amount": { "minor_units": 500_000, "currency": "EUR" }, "sales_cycle_days": 60,
+                "competitors": ["Northwind"], "region": "EMEA",
+                "account": { "crm_id": format!("ACC-{n}"), "name": format!("Account {n}"),
+                             "manager": { "name": "Ana Duarte", "email": "ana@acme.example" } },
+                "contacts": contacts
+            }))
+            .expect("deal parses");
+            request.parse(now).expect("deal is valid")
+        })
+        .collect()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let seconds = debrief_tests::load::seconds();
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let bare_port = free_port();
+    let server = HttpServer::new(|| {
+        App::new().route("/api/v1/surveys/{token}/answers", web::put().to(bare))
+    })
+    .workers(2)
+    .bind(("127.0.0.1", bare_port))
+    .expect("bind")
+    .run();
+    let bare_server = server.handle();
+    tokio::spawn(server);
+
+    // The invitations' emails are not due during the run: only answers are measured.
+    let app = bench_app(dir.path(), &[("DEBRIEF_DELAY_MINUTES", "43200")]).await;
+    let now = Utc::now();
+    record_decisions(app.db(), app.planner(), &decisions(now), now)
+        .await
+        .expect("deals recorded");
+    let ids: Vec<(String,)> = sqlx::query_as("select id from invitations order by id")
+        .fetch_all(app.db().pool())
+        .await
+        .expect("invitations");
+    let tokens: Vec<String> = ids
+        .iter()
+        .map(|(id,)| app.planner().tokens.for_invitation(id))
+        .collect();
+    let port = app.port();
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+
+    let (baseline, debrief) = baseline_then_debrief(
+        dir.path(),
+        &lua(&tokens),
+        &format!("http://127.0.0.1:{bare_port}"),
+        || bare_server.stop(true),
+        &format!("http://127.0.0.1:{port}"),
+        64,
+        seconds,
+    )
+    .await;
+
+    // Every buyer whose answer got a 2xx has it stored: it was committed before the reply
+    // (a buyer reached twice, once the run has used every token, saves it again).
+    let answered = debrief.requests.min(tokens.len() as u64);
+    let (stored,): (i64,) = sqlx::query_as(
+        "select count(*) from response_items where question_id = 'nps' and number = 8",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("count");
+    assert_eq!(
+        baseline.non_2xx + debrief.non_2xx,
+        0,
+        "every request succeeded"
+    );
+    assert!(
+        stored as u64 >= answered,
+        "{stored} answers stored for {answered} buyers answered"
+    );
+    println!("| server | answers/s | p99 | ratio to baseline |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| bare actix-web handler, parse only (baseline) | {:.0} | {} | 1.00 |",
+        baseline.requests_per_second, baseline.p99
+    );
+    println!(
+        "| Debrief: validate against the version, save (SQLite) | {:.0} | {} | {:.3} |",
+        debrief.requests_per_second,
+        debrief.p99,
+        debrief.requests_per_second / baseline.requests_per_second
+    );
+    println!(
+        "{} buyers invited; {} answers sent, {stored} stored; wrk -t2 -c64 -d{seconds}s",
+        tokens.len(),
+        debrief.requests
+    );
+}
