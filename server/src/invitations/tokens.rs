@@ -180,6 +180,17 @@ pub struct Invitation {
     /// The rule version and segment that chose it; none before programs were versioned.
     pub program_version: Option<i64>,
     pub segment_key: Option<String>,
+    /// The survey it carries; none for invitations older than programs.
+    pub survey_key: Option<String>,
+}
+
+impl Invitation {
+    /// The survey it carries: the win-loss survey for invitations older than programs.
+    pub fn survey(&self) -> &str {
+        self.survey_key
+            .as_deref()
+            .unwrap_or(crate::programs::SurveyKey::WinLoss.as_str())
+    }
 }
 
 #[derive(Debug)]
@@ -217,10 +228,11 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
         expires_at: String,
         program_version: Option<i64>,
         segment_key: Option<String>,
+        survey_key: Option<String>,
     }
     let row: Option<Row> = sqlx::query_as(
         "select i.id, i.kind, p.email, i.status, c.locale, t.expires_at, i.program_version,
-                i.segment_key
+                i.segment_key, i.survey_key
          from invitation_tokens t
          join invitations i on i.id = t.invitation_id
          join contacts c on c.id = i.contact_id
@@ -241,6 +253,7 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
         locale: Locale::parse(&row.locale).map_err(anyhow::Error::msg)?,
         program_version: row.program_version,
         segment_key: row.segment_key,
+        survey_key: row.survey_key,
     };
     // A completed survey keeps answering "already answered" after expiry: kinder than
     // "expired" to the buyer who did answer.

@@ -8,6 +8,7 @@ use crate::platform::db::{self, Db};
 use crate::programs::store::Programs;
 use crate::programs::Period;
 use chrono::{DateTime, Utc};
+use debrief_common::survey::{DealAttribute, SurveyContext};
 use debrief_common::{Locale, ValidAnswer};
 use sqlx::Acquire;
 
@@ -179,11 +180,38 @@ pub(super) struct FrozenDeal {
 }
 
 impl FrozenDeal {
+    /// The deal behind one invitation, frozen now.
     pub(super) async fn load(
         db: &Db,
         programs: &Programs,
         invitation_id: &str,
     ) -> anyhow::Result<FrozenDeal> {
+        SurveyedDeal::load(db, invitation_id)
+            .await?
+            .frozen(db, programs)
+            .await
+    }
+}
+
+/// The deal behind an invitation as surveys read it, in one query: in conditions and
+/// texts ([`SurveyedDeal::context`]) and frozen with each response
+/// ([`SurveyedDeal::frozen`]).
+pub(super) struct SurveyedDeal {
+    outcome: String,
+    segment_key: Option<String>,
+    /// The first competitor met, if any.
+    competitor: Option<String>,
+    region: Option<String>,
+    persona: Option<String>,
+    product_line: Option<String>,
+    company_type: Option<String>,
+    amount_minor: i64,
+    decided_at: DateTime<Utc>,
+    program_version: Option<i64>,
+}
+
+impl SurveyedDeal {
+    pub(super) async fn load(db: &Db, invitation_id: &str) -> anyhow::Result<SurveyedDeal> {
         #[derive(sqlx::FromRow)]
         struct Row {
             outcome: String,
@@ -192,26 +220,21 @@ impl FrozenDeal {
             region: Option<String>,
             persona: Option<String>,
             product_line: Option<String>,
+            company_type: Option<String>,
             amount_minor: i64,
             decided_at: String,
             program_version: Option<i64>,
         }
         let row: Row = sqlx::query_as(
             "select d.outcome, i.segment_key, d.competitors, d.region, d.persona, d.product_line,
-                    d.amount_minor, d.decided_at, i.program_version
+                    d.company_type, d.amount_minor, d.decided_at, i.program_version
              from invitations i join deals d on d.id = i.deal_id
              where i.id = $1",
         )
         .bind(invitation_id)
         .fetch_one(db.pool())
         .await?;
-        let decided_at = from_db(&row.decided_at)?;
-        let period = match row.program_version {
-            Some(v) => programs.version(db, v).await?.map(|p| p.period),
-            None => None,
-        }
-        .unwrap_or(Period::Quarter);
-        Ok(FrozenDeal {
+        Ok(SurveyedDeal {
             outcome: row.outcome,
             segment_key: row.segment_key,
             competitor: serde_json::from_str::<Vec<String>>(&row.competitors)
@@ -220,8 +243,49 @@ impl FrozenDeal {
             region: row.region,
             persona: row.persona,
             product_line: row.product_line,
-            amount_band: amount_band(row.amount_minor),
-            period: period.label(decided_at),
+            company_type: row.company_type,
+            amount_minor: row.amount_minor,
+            decided_at: from_db(&row.decided_at)?,
+            program_version: row.program_version,
+        })
+    }
+
+    /// The deal as the survey's conditions and texts read it, with the vendor's name.
+    pub(super) fn context(&self, company: &str) -> SurveyContext {
+        let deal = [
+            (DealAttribute::Outcome, Some(&self.outcome)),
+            (DealAttribute::Segment, self.segment_key.as_ref()),
+            (DealAttribute::Competitor, self.competitor.as_ref()),
+            (DealAttribute::Region, self.region.as_ref()),
+            (DealAttribute::Persona, self.persona.as_ref()),
+            (DealAttribute::ProductLine, self.product_line.as_ref()),
+            (DealAttribute::CompanyType, self.company_type.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?.clone())))
+        .collect();
+        SurveyContext {
+            company: company.to_owned(),
+            deal,
+        }
+    }
+
+    /// As stored with a response: the period is the one of the program that invited.
+    pub(super) async fn frozen(&self, db: &Db, programs: &Programs) -> anyhow::Result<FrozenDeal> {
+        let period = match self.program_version {
+            Some(v) => programs.version(db, v).await?.map(|p| p.period),
+            None => None,
+        }
+        .unwrap_or(Period::Quarter);
+        Ok(FrozenDeal {
+            outcome: self.outcome.clone(),
+            segment_key: self.segment_key.clone(),
+            competitor: self.competitor.clone(),
+            region: self.region.clone(),
+            persona: self.persona.clone(),
+            product_line: self.product_line.clone(),
+            amount_band: amount_band(self.amount_minor),
+            period: period.label(self.decided_at),
         })
     }
 }

@@ -12,6 +12,7 @@ use crate::invitations::tokens::{resolve, Invitation, Lookup};
 use crate::invitations::InvitationStatus;
 use crate::outreach::follow_up::{self, FollowUp};
 use crate::platform::db::Db;
+use crate::surveys::answers::SurveyedDeal;
 use crate::surveys::definitions::Definitions;
 use crate::surveys::services::Surveying;
 use crate::web::extract::read_body;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct Open {
     invitation: Invitation,
     progress: Progress,
+    deal: SurveyedDeal,
     context: SurveyContext,
     locale: Locale,
 }
@@ -70,10 +72,7 @@ async fn open(
         let locale = Some(invitation.locale);
         return Err(pages.message(StatusCode::GONE, locale, "survey_opted_out"));
     }
-    let key = progress::survey_key(db, &invitation.id)
-        .await
-        .map_err(failed)?;
-    let Some(progress) = progress::load(db, definitions, &invitation.id, &key)
+    let Some((progress, deal)) = progress::open(db, definitions, &invitation)
         .await
         .map_err(failed)?
     else {
@@ -84,13 +83,12 @@ async fn open(
             "survey_unavailable",
         ));
     };
-    let context = progress::survey_context(db, &invitation.id, &settings.company_name)
-        .await
-        .map_err(failed)?;
+    let context = deal.context(&settings.company_name);
     let locale = progress.definition.locale_for(invitation.locale);
     Ok(Open {
         invitation,
         progress,
+        deal,
         context,
         locale,
     })
@@ -268,9 +266,16 @@ async fn post(token: web::Path<String>, mut payload: web::Payload, s: Surveying)
         segment,
         planner: planner.get_ref(),
     });
+    let frozen = match open.deal.frozen(db, &planner.programs).await {
+        Ok(frozen) => frozen,
+        Err(e) => {
+            tracing::error!(error = ?e, "survey form: reading the program failed");
+            return pages().message(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error");
+        }
+    };
     let saved = progress::save(
         db,
-        &planner.programs,
+        &frozen,
         &open.invitation.id,
         open.invitation.locale,
         &open.progress,

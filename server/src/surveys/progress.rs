@@ -2,18 +2,16 @@
 //! row per question (per choice picked, per driver rated), read back to resume, and the
 //! completion that closes the invitation and earns its incentive.
 
-use super::answers::{complete_in, insert_response, FrozenDeal};
+use super::answers::{complete_in, insert_response, FrozenDeal, SurveyedDeal};
 use super::definitions::Definitions;
+use crate::invitations::tokens::Invitation;
 use crate::invitations::{self, Event, Target};
 use crate::outreach::follow_up::FollowUp;
 use crate::platform::db::rows::{execute_many, Param};
 use crate::platform::db::time::to_db;
 use crate::platform::db::{self, Db};
-use crate::programs::store::Programs;
 use chrono::{DateTime, Utc};
-use debrief_common::survey::{
-    Answer, Answers, DealAttribute, Definition, Influence, Question, QuestionKind, SurveyContext,
-};
+use debrief_common::survey::{Answer, Answers, Definition, Influence, Question, QuestionKind};
 use debrief_common::Locale;
 use sqlx::{Acquire, AnyConnection};
 use std::collections::BTreeMap;
@@ -43,7 +41,7 @@ pub enum Saved {
 /// The buyer's progress on `survey_key`: the version they started, or the newest for a
 /// buyer who has not. `None` when no definition is stored for the key, or when the
 /// invitation was answered by the slice's fixed two questions (complete, no version).
-pub async fn load(
+async fn load(
     db: &Db,
     definitions: &Definitions,
     invitation_id: &str,
@@ -55,31 +53,11 @@ pub async fn load(
     .bind(invitation_id)
     .fetch_optional(db.pool())
     .await?;
-    let Some((response_id, Some(key), Some(version), status)) = started else {
-        if started.is_some() {
-            // Answered through the fixed two questions: complete, nothing to resume.
-            let (version, definition) = match definitions.latest(db, survey_key).await? {
-                Some(found) => found,
-                None => return Ok(None),
-            };
-            return Ok(Some(Progress {
-                survey_key: survey_key.to_owned(),
-                version,
-                definition,
-                answers: Answers::new(),
-                complete: true,
-            }));
-        }
-        return Ok(definitions
-            .latest(db, survey_key)
-            .await?
-            .map(|(version, definition)| Progress {
-                survey_key: survey_key.to_owned(),
-                version,
-                definition,
-                answers: Answers::new(),
-                complete: false,
-            }));
+    let (response_id, key, version, status) = match started {
+        Some((id, Some(key), Some(version), status)) => (id, key, version, status),
+        // Answered through the slice's fixed two questions: complete, nothing to resume.
+        Some(_) => return newest(db, definitions, survey_key, true).await,
+        None => return newest(db, definitions, survey_key, false).await,
     };
     let Some(definition) = definitions.version(db, &key, version).await? else {
         anyhow::bail!(
@@ -116,69 +94,49 @@ pub async fn load(
     }))
 }
 
-/// The survey an invitation carries; the win-loss survey for invitations older than
-/// programs.
-pub async fn survey_key(db: &Db, invitation_id: &str) -> anyhow::Result<String> {
-    let (key,): (Option<String>,) =
-        sqlx::query_as("select survey_key from invitations where id = $1")
-            .bind(invitation_id)
-            .fetch_one(db.pool())
-            .await?;
-    Ok(key.unwrap_or_else(|| crate::programs::SurveyKey::WinLoss.as_str().to_owned()))
+/// An open invitation's survey, for the form and the API alike: where the buyer stands,
+/// and the deal behind it, each read once. `None` when no definition of the invitation's
+/// survey is stored.
+pub(super) async fn open(
+    db: &Db,
+    definitions: &Definitions,
+    invitation: &Invitation,
+) -> anyhow::Result<Option<(Progress, SurveyedDeal)>> {
+    let Some(progress) = load(db, definitions, &invitation.id, invitation.survey()).await? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        progress,
+        SurveyedDeal::load(db, &invitation.id).await?,
+    )))
 }
 
-/// The deal as the survey reads it in conditions and texts.
-pub async fn survey_context(
+/// The newest version of a survey, for a buyer who has not started it.
+async fn newest(
     db: &Db,
-    invitation_id: &str,
-    company: &str,
-) -> anyhow::Result<SurveyContext> {
-    #[allow(clippy::type_complexity)]
-    let row: (
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    ) = sqlx::query_as(
-        "select d.outcome, i.segment_key, d.competitors, d.region, d.persona, d.product_line,
-                    d.company_type
-             from invitations i join deals d on d.id = i.deal_id where i.id = $1",
-    )
-    .bind(invitation_id)
-    .fetch_one(db.pool())
-    .await?;
-    let (outcome, segment, competitors, region, persona, product_line, company_type) = row;
-    let competitor = serde_json::from_str::<Vec<String>>(&competitors)
-        .ok()
-        .and_then(|c| c.into_iter().next());
-    let deal = [
-        (DealAttribute::Outcome, Some(outcome)),
-        (DealAttribute::Segment, segment),
-        (DealAttribute::Competitor, competitor),
-        (DealAttribute::Region, region),
-        (DealAttribute::Persona, persona),
-        (DealAttribute::ProductLine, product_line),
-        (DealAttribute::CompanyType, company_type),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| Some((k, v?)))
-    .collect();
-    Ok(SurveyContext {
-        company: company.to_owned(),
-        deal,
-    })
+    definitions: &Definitions,
+    survey_key: &str,
+    complete: bool,
+) -> anyhow::Result<Option<Progress>> {
+    Ok(definitions
+        .latest(db, survey_key)
+        .await?
+        .map(|(version, definition)| Progress {
+            survey_key: survey_key.to_owned(),
+            version,
+            definition,
+            answers: Answers::new(),
+            complete,
+        }))
 }
 
 /// Stores the whole set of answers (already validated against `progress.definition`) in
 /// place of what was saved, and completes the response when `complete`. The invitation is
 /// marked started on the first save. One transaction: a page is saved whole or not at all.
 #[allow(clippy::too_many_arguments)]
-pub async fn save(
+pub(super) async fn save(
     db: &Db,
-    programs: &Programs,
+    deal: &FrozenDeal,
     invitation_id: &str,
     locale: Locale,
     progress: &Progress,
@@ -188,7 +146,6 @@ pub async fn save(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Saved> {
     let stamp = to_db(now);
-    let deal = FrozenDeal::load(db, programs, invitation_id).await?;
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
     // Writes first (see `outreach::store::record_in`): the response row, if new.
@@ -199,7 +156,7 @@ pub async fn save(
         &new_id,
         invitation_id,
         locale,
-        &deal,
+        deal,
         survey,
         "partial",
         &stamp,

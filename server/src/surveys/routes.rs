@@ -1,6 +1,7 @@
 //! The buyer-facing JSON API the widget talks to. Authenticated by the token in the path
 //! alone, so these routes allow any origin: the widget is embedded in customer portals.
 
+use super::answers::SurveyedDeal;
 use super::answers::{mark_opened, mark_started, record_answer, Recorded};
 use super::definitions::Definitions;
 use super::progress::{self, Progress, Saved};
@@ -192,19 +193,17 @@ async fn post_response(
     }
 }
 
-/// An open invitation's survey: its progress and the deal as the survey reads it.
+/// An open invitation's survey: its progress and the deal behind it.
 async fn progress_of(
     db: &Db,
     definitions: &Definitions,
-    settings: &Settings,
     invitation: &Invitation,
-) -> ApiResult<(Progress, SurveyContext)> {
-    let key = progress::survey_key(db, &invitation.id).await?;
-    let progress = progress::load(db, definitions, &invitation.id, &key)
+) -> ApiResult<(Progress, SurveyedDeal)> {
+    Ok(progress::open(db, definitions, invitation)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("no definition is stored for survey {key}"))?;
-    let context = progress::survey_context(db, &invitation.id, &settings.company_name).await?;
-    Ok((progress, context))
+        .ok_or_else(|| {
+            anyhow::anyhow!("no definition is stored for survey {}", invitation.survey())
+        })?)
 }
 
 fn document(
@@ -233,7 +232,8 @@ async fn get_definition(
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     let invitation = open(&db, &token, clock.now()).await?;
-    let (progress, context) = progress_of(&db, &definitions, &settings, &invitation).await?;
+    let (progress, deal) = progress_of(&db, &definitions, &invitation).await?;
+    let context = deal.context(&settings.company_name);
     let answers = progress.answers.clone();
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -251,7 +251,8 @@ async fn save_answers(
     let (db, planner) = (&s.db, &s.planner);
     let now = s.clock.now();
     let invitation = open(db, token, now).await?;
-    let (progress, context) = progress_of(db, &s.definitions, &s.settings, &invitation).await?;
+    let (progress, deal) = progress_of(db, &s.definitions, &invitation).await?;
+    let context = deal.context(&s.settings.company_name);
     if progress.complete {
         return Err(already_answered());
     }
@@ -277,9 +278,10 @@ async fn save_answers(
         segment,
         planner: planner.get_ref(),
     });
+    let frozen = deal.frozen(db, &planner.programs).await?;
     let saved = progress::save(
         db,
-        &planner.programs,
+        &frozen,
         &invitation.id,
         invitation.locale,
         &progress,
