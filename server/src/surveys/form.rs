@@ -15,7 +15,7 @@ use crate::platform::db::Db;
 use crate::surveys::answers::SurveyedDeal;
 use crate::surveys::definitions::Definitions;
 use crate::surveys::services::Surveying;
-use crate::web::extract::read_body;
+use crate::web::extract::{clicked_score, query_value, read_body};
 use crate::web::pages::{object, pages};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -106,10 +106,7 @@ async fn show(token: web::Path<String>, req: HttpRequest, s: Surveying) -> HttpR
     }
     let d = &open.progress.definition;
     // A page asked for by number, else where the buyer stopped.
-    let asked = req
-        .query_string()
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("page="))
+    let asked = query_value(&req, "page")
         .and_then(|p| p.parse::<usize>().ok())
         .filter(|p| (1..=d.pages.len()).contains(p))
         .map(|p| p - 1);
@@ -117,17 +114,13 @@ async fn show(token: web::Path<String>, req: HttpRequest, s: Surveying) -> HttpR
     // The score clicked in the email is ticked for the buyer to confirm; it is not an
     // answer until the page is posted.
     let mut answers = open.progress.answers.clone();
-    let clicked = req
-        .query_string()
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("score="))
-        .and_then(|s| s.parse::<i64>().ok())
-        .filter(|s| (0..=10).contains(s));
+    let clicked = clicked_score(&req);
     let nps = d
         .questions()
         .map(|(_, q)| q)
         .find(|q| matches!(q.kind, QuestionKind::Nps));
     if let (Some(score), Some(q)) = (clicked, nps) {
+        let score = i64::from(score.value());
         answers.entry(q.id.clone()).or_insert(Answer::Score(score));
     }
     render(
@@ -212,30 +205,28 @@ async fn post(token: web::Path<String>, mut payload: web::Payload, s: Surveying)
     let answers = match checked {
         Ok(answers) => answers,
         Err(errors) => {
-            // Redrawn with what was posted, each fault next to its question.
-            let mut shown = stored.clone();
+            // Redrawn with what was posted, each fault next to its question, the answers
+            // that were fine kept as given.
             let mut faults = Faults::default();
             for e in &errors {
                 if let Some(item) = item_index(&e.field).and_then(|i| items.get(i)) {
                     faults.invalid.insert(item.question.clone());
                 }
             }
-            for item in &items {
-                if let Some(q) = d.question(&item.question) {
-                    if let Ok(answers) = validate_answers(
-                        &d,
-                        &open.context,
-                        &Answers::new(),
-                        std::slice::from_ref(item),
-                        Completeness::Partial,
-                        Hidden::Drop,
-                    ) {
-                        if let Some(a) = answers.get(&q.id) {
-                            shown.insert(q.id.clone(), a.clone());
-                        }
-                    }
-                }
-            }
+            let fine: Vec<AnswerItem> = items
+                .iter()
+                .filter(|item| !faults.invalid.contains(&item.question))
+                .cloned()
+                .collect();
+            let shown = validate_answers(
+                &d,
+                &open.context,
+                &stored,
+                &fine,
+                Completeness::Partial,
+                Hidden::Drop,
+            )
+            .unwrap_or(stored);
             faults.missing = missing_required(&d, page, &shown, &open.context, completeness);
             return render(
                 &open,

@@ -7,10 +7,10 @@ use crate::invitations::tokens::{resolve, Lookup};
 use crate::invitations::InvitationStatus;
 use crate::platform::db::Db;
 use crate::surveys::clicks;
+use crate::web::extract::clicked_score;
 use crate::web::pages::{object, pages};
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use debrief_common::NpsScore;
 
 #[utoipa::path(get, path = "/s/{token}", tag = "pages", params(("token" = String, Path, description = "The buyer's token from the email link")), responses((status = 200, description = "The survey page (HTML) hosting the widget", content_type = "text/html"), (status = 404, description = "Invalid link page", content_type = "text/html"), (status = 410, description = "Expired link page", content_type = "text/html")))]
 #[get("/s/{token}")]
@@ -40,15 +40,8 @@ pub async fn survey_page(
     if invitation.status == InvitationStatus::OptedOut {
         return pages.message(StatusCode::GONE, Some(locale), "survey_opted_out");
     }
-    // The score the buyer clicked in the email. Read by hand rather than with a typed
-    // extractor: a mangled query (a duplicated or garbled parameter) must still open the
-    // survey, just without a preselected score.
-    let clicked = req
-        .query_string()
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("score="))
-        .and_then(|s| s.parse::<i64>().ok())
-        .and_then(|s| NpsScore::parse(s).ok());
+    // The score the buyer clicked in the email; a mangled one opens the survey without it.
+    let clicked = clicked_score(&req);
     // A provisional score only: a mail scanner's GET lands here too. The page is served
     // whatever happens to the record.
     if let Some(score) = clicked {

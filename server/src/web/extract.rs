@@ -110,3 +110,18 @@ pub fn if_match(req: &actix_web::HttpRequest) -> Result<Option<i64>, ApiError> {
         .map(Some)
         .ok_or_else(|| ApiError::field("If-Match", "must be the ETag read, e.g. \"3\""))
 }
+
+/// One value of the query string, read by hand rather than with a typed extractor: a
+/// buyer's mangled link (a duplicated or garbled parameter) must still open its page.
+pub fn query_value<'r>(req: &'r actix_web::HttpRequest, name: &str) -> Option<&'r str> {
+    req.query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// The score a buyer clicked in the email (`?score=N`), when it is one.
+pub fn clicked_score(req: &actix_web::HttpRequest) -> Option<debrief_common::NpsScore> {
+    query_value(req, "score")
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|s| debrief_common::NpsScore::parse(s).ok())
+}

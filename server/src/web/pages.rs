@@ -77,15 +77,19 @@ impl Pages {
         })
     }
 
-    /// The catalogue of `locale`, with `{name}` replaced by each `(name, value)` given.
-    fn catalogue(&self, locale: Locale, values: &[(&str, &str)]) -> Map<String, Value> {
-        let mut out = self
-            .catalogues
+    /// The catalogue of `locale`, else the first (English): every locale has every key
+    /// (a test says so), so the fallback only covers a locale without a catalogue.
+    fn of(&self, locale: Locale) -> Option<&Map<String, Value>> {
+        self.catalogues
             .iter()
             .find(|(l, _)| *l == locale)
             .or_else(|| self.catalogues.first())
-            .map(|(_, c)| c.clone())
-            .unwrap_or_default();
+            .map(|(_, c)| c)
+    }
+
+    /// The catalogue of `locale`, with `{name}` replaced by each `(name, value)` given.
+    fn catalogue(&self, locale: Locale, values: &[(&str, &str)]) -> Map<String, Value> {
+        let mut out = self.of(locale).cloned().unwrap_or_default();
         for text in out.values_mut() {
             if let Value::String(s) = text {
                 for (name, value) in values {
@@ -98,12 +102,7 @@ impl Pages {
 
     /// The catalogue of `locale` as a lookup: a key it lacks reads as itself.
     pub fn sentences(&self, locale: Locale) -> impl Fn(&str) -> String + '_ {
-        let catalogue = self
-            .catalogues
-            .iter()
-            .find(|(l, _)| *l == locale)
-            .or_else(|| self.catalogues.first())
-            .map(|(_, c)| c);
+        let catalogue = self.of(locale);
         move |key| {
             catalogue
                 .and_then(|c| c.get(key))
@@ -148,23 +147,22 @@ impl Pages {
     /// A page with one message from the catalogue: in the buyer's language when known,
     /// else in every language (a dead link does not tell us the buyer's).
     pub fn message(&self, status: StatusCode, locale: Option<Locale>, key: &str) -> HttpResponse {
-        let messages: Vec<Value> = self
+        let shown: Vec<&(Locale, Map<String, Value>)> = self
             .catalogues
             .iter()
             .filter(|(l, _)| locale.is_none_or(|wanted| *l == wanted))
-            .map(|(l, c)| {
-                serde_json::json!({
-                    "lang": l.code(),
-                    "text": c.get(key).and_then(Value::as_str).unwrap_or(key),
-                })
-            })
+            .collect();
+        let text = |c: &Map<String, Value>, key: &str| {
+            c.get(key).and_then(Value::as_str).unwrap_or(key).to_owned()
+        };
+        let messages: Vec<Value> = shown
+            .iter()
+            .map(|(l, c)| serde_json::json!({ "lang": l.code(), "text": text(c, key) }))
             .collect();
         // The page's heading, in the languages shown.
-        let title = self
-            .catalogues
+        let title = shown
             .iter()
-            .filter(|(l, _)| locale.is_none_or(|wanted| *l == wanted))
-            .filter_map(|(_, c)| c.get("page_title").and_then(Value::as_str))
+            .map(|(_, c)| text(c, "page_title"))
             .collect::<Vec<_>>()
             .join(" · ");
         let data = serde_json::json!({ "messages": messages, "title": title });
