@@ -98,9 +98,6 @@ impl From<anyhow::Error> for Failure {
 
 pub type JobResult = (Job, Result<Outcome, Failure>);
 
-/// Why a pass is recorded job by job: a job outran its lease and another runner took it.
-const LEASE_LOST: &str = "a job of the pass is no longer ours (its lease ran out)";
-
 /// Jobs claimed for a pass, and the instant they were claimed at.
 struct Claimed {
     jobs: Vec<Job>,
@@ -405,7 +402,11 @@ impl Runner {
 
     async fn try_record(&self, results: &[JobResult]) -> anyhow::Result<Pass> {
         match self.record_at_once(results).await {
-            Ok(pass) => return Ok(pass),
+            Ok(Some(pass)) => return Ok(pass),
+            // A job outran its lease and another runner took it: expected, not a failure.
+            Ok(None) => {
+                tracing::debug!("a job of the pass is no longer ours; recording job by job")
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "recording a pass at once failed; recording job by job");
             }
@@ -414,9 +415,10 @@ impl Runner {
     }
 
     /// The usual case, in few statements: every finished job is marked done by one
-    /// update, then the handlers' writes follow, all in one transaction. Any error undoes
-    /// it all, and [`Runner::record_job_by_job`] takes over.
-    async fn record_at_once(&self, results: &[JobResult]) -> anyhow::Result<Pass> {
+    /// update, then the handlers' writes follow, all in one transaction. `None` when a job
+    /// is no longer ours (its lease ran out and another runner took it); that, or any
+    /// error, undoes it all, and [`Runner::record_job_by_job`] takes over.
+    async fn record_at_once(&self, results: &[JobResult]) -> anyhow::Result<Option<Pass>> {
         let now = self.clock.now();
         let mut conn = self.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;
@@ -447,7 +449,7 @@ impl Runner {
                 q = q.bind(*id);
             }
             if q.execute(&mut *tx).await?.rows_affected() != chunk.len() as u64 {
-                anyhow::bail!(LEASE_LOST);
+                return Ok(None);
             }
         }
         let continued: Vec<(&str, &Next)> = results
@@ -459,7 +461,7 @@ impl Runner {
             .collect();
         for chunk in continued.chunks(1_000) {
             if self.go_on(&mut tx, chunk).await? != chunk.len() as u64 {
-                anyhow::bail!(LEASE_LOST);
+                return Ok(None);
             }
         }
         // Every finished and continued job is ours: the counts above said so.
@@ -494,7 +496,7 @@ impl Runner {
         }
         apply_batched(&mut tx, writes, now).await?;
         tx.commit().await?;
-        Ok(pass)
+        Ok(Some(pass))
     }
 
     /// Each job in a savepoint of its own: one job's failing write must not undo the

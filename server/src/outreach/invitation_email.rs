@@ -6,7 +6,7 @@
 use super::plan::within;
 use super::schedule::BusinessHours;
 use crate::app::metrics::Metrics;
-use crate::channels::email::mailer::{body, Mailer, SMTP_CONNECTIONS};
+use crate::channels::email::mailer::{body, Mailer, SendError, SMTP_CONNECTIONS};
 use crate::channels::email::templates::Templates;
 use crate::incentives;
 use crate::invitations::tokens::Tokens;
@@ -396,17 +396,12 @@ impl InvitationEmails {
         if now >= job.lease_until {
             return Err(Failure::temporary("the lease ran out before sending"));
         }
-        let eight_bit = match self.ctx.mailer.eight_bit().await {
-            Ok(eight_bit) => eight_bit,
-            Err(e) => {
-                self.ctx.metrics.email_failed(self.kind, e.permanent, false);
-                return Err(Failure {
-                    permanent: e.permanent,
-                    message: e.message,
-                    if_final: Self::gave_up(id, payload, &invitation),
-                });
-            }
-        };
+        let eight_bit = self
+            .ctx
+            .mailer
+            .eight_bit()
+            .await
+            .map_err(|e| self.failed(e, id, payload, &invitation))?;
         let message = self.build(job, id, payload.reminder, &invitation, eight_bit)?;
         let next = if payload.chained {
             next_step(
@@ -424,34 +419,45 @@ impl InvitationEmails {
         } else {
             vec![event(id, Event::Send)]
         };
-        let result = self.ctx.mailer.send(&message).await;
-        match &result {
-            Ok(()) => self.ctx.metrics.email_sent(self.kind),
-            Err(e) => self
-                .ctx
-                .metrics
-                .email_failed(self.kind, e.permanent, e.hard_bounce),
+        match self.ctx.mailer.send(&message).await {
+            Ok(()) => {
+                self.ctx.metrics.email_sent(self.kind);
+                Ok(match next {
+                    Some(next) => Outcome::Continued(sent, next),
+                    None => Outcome::Performed(sent),
+                })
+            }
+            Err(e) => Err(self.failed(e, id, payload, &invitation)),
         }
-        match result {
-            Ok(()) => Ok(match next {
-                Some(next) => Outcome::Continued(sent, next),
-                None => Outcome::Performed(sent),
-            }),
-            // The mailbox does not exist: the invitation bounced and the address is never
-            // emailed again, on any deal.
-            Err(e) if e.hard_bounce => Err(Failure::permanent(e.message.clone()).if_final(vec![
+    }
+
+    /// A send that failed, counted, with what giving up on it will write: for a mailbox
+    /// that does not exist, a bounced invitation and an address never emailed again, on
+    /// any deal.
+    fn failed(
+        &self,
+        e: SendError,
+        id: &str,
+        payload: &SendInvitation,
+        invitation: &ToSend,
+    ) -> Failure {
+        self.ctx
+            .metrics
+            .email_failed(self.kind, e.permanent, e.hard_bounce);
+        if e.hard_bounce {
+            return Failure::permanent(e.message.clone()).if_final(vec![
                 event(id, Event::Bounce),
                 Box::new(Suppress {
                     email: invitation.contact_email.clone(),
                     source: SuppressionSource::HardBounce,
                     note: e.message,
                 }),
-            ])),
-            Err(e) => Err(Failure {
-                permanent: e.permanent,
-                message: e.message,
-                if_final: Self::gave_up(id, payload, &invitation),
-            }),
+            ]);
+        }
+        Failure {
+            permanent: e.permanent,
+            message: e.message,
+            if_final: Self::gave_up(id, payload, invitation),
         }
     }
 

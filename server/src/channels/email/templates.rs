@@ -51,13 +51,16 @@ macro_rules! template_set {
     };
 }
 
+/// A compiled shape's key: locale, template and the data's shape.
+type ShapeKey = (Locale, String, serde_json::Value);
+
 pub struct Templates {
     /// HTML escaping on: for the HTML part, where buyer-supplied names appear.
     html: Handlebars<'static>,
     /// No escaping: for the subject and the text part, which are not markup.
     plain: Handlebars<'static>,
     /// Each template rendered once per locale and shape (see [`Templates::render`]).
-    shapes: RwLock<HashMap<String, Arc<Compiled>>>,
+    shapes: RwLock<HashMap<ShapeKey, Arc<Compiled>>>,
 }
 
 pub struct Rendered {
@@ -104,7 +107,7 @@ impl Templates {
         ];
         for (template, parts) in sets {
             for (locale, subject, text, body) in parts {
-                let name = |part: &str| format!("{}/{template}.{part}", locale.code());
+                let name = |part: &str| part_name(locale, template, part);
                 plain
                     .register_template_string(&name("subject"), subject)
                     .with_context(|| format!("{template} subject template"))?;
@@ -139,8 +142,9 @@ impl Templates {
         data: serde_json::Value,
     ) -> anyhow::Result<Rendered> {
         let mut values = Vec::new();
-        let shape = stand_ins(data, &mut values);
-        let key = format!("{}/{template}/{shape}", locale.code());
+        // Keyed by the shape itself: serialising it to a string key cost an allocation of
+        // its whole text for every email.
+        let key = (locale, template.to_owned(), stand_ins(data, &mut values));
         let known = self
             .shapes
             .read()
@@ -150,7 +154,7 @@ impl Templates {
         let compiled = match known {
             Some(compiled) => compiled,
             None => {
-                let compiled = Arc::new(self.compile(template, locale, &shape)?);
+                let compiled = Arc::new(self.compile(template, locale, &key.2)?);
                 let mut shapes = self.shapes.write().unwrap_or_else(|e| e.into_inner());
                 if shapes.len() < MAX_SHAPES {
                     shapes.insert(key, compiled.clone());
@@ -158,10 +162,8 @@ impl Templates {
                 compiled
             }
         };
-        let subject = fill(&compiled.subject, &values, false);
         Ok(Rendered {
-            // A subject is one line: a newline from data would start a new header.
-            subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+            subject: one_line(&fill(&compiled.subject, &values, false)),
             text: fill(&compiled.text, &values, false),
             html: fill(&compiled.html, &values, true),
         })
@@ -173,13 +175,23 @@ impl Templates {
         locale: Locale,
         shape: &serde_json::Value,
     ) -> anyhow::Result<Compiled> {
-        let name = |part: &str| format!("{}/{template}.{part}", locale.code());
+        let name = |part: &str| part_name(locale, template, part);
         Ok(Compiled {
             subject: pieces(&self.plain.render(&name("subject"), shape)?)?,
             text: pieces(&self.plain.render(&name("text"), shape)?)?,
             html: pieces(&self.html.render(&name("html"), shape)?)?,
         })
     }
+}
+
+/// A template part's registered name, e.g. `fr/survey_invitation.html`.
+fn part_name(locale: Locale, template: &str, part: &str) -> String {
+    format!("{}/{template}.{part}", locale.code())
+}
+
+/// A subject is one line: a newline from data would start a new header.
+fn one_line(subject: &str) -> String {
+    subject.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `value` with each non-empty string replaced by a stand-in for it, the strings moved to
@@ -267,13 +279,13 @@ mod tests {
         locale: Locale,
         data: &serde_json::Value,
     ) -> Rendered {
-        let name = |part: &str| format!("{}/{template}.{part}", locale.code());
+        let name = |part: &str| part_name(locale, template, part);
         let subject = templates
             .plain
             .render(&name("subject"), data)
             .expect("subject");
         Rendered {
-            subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+            subject: one_line(&subject),
             text: templates.plain.render(&name("text"), data).expect("text"),
             html: templates.html.render(&name("html"), data).expect("html"),
         }
