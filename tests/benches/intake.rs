@@ -9,7 +9,7 @@ use debrief_server::auth::{self, Role};
 use debrief_server::demo::demo_program;
 use debrief_server::outreach::decision::DecisionRequest;
 use debrief_server::programs::definition::ProgramRequest;
-use debrief_tests::load::{baseline_then_debrief, bench_app};
+use debrief_tests::load::{baseline_then_debrief, bench_app, report};
 use debrief_tests::smtp::free_port;
 
 /// A deal as a CRM posts it: three buyers. `CRM_ID` is replaced per request by wrk.
@@ -110,22 +110,11 @@ async fn main() {
         .await
         .expect("count");
 
-    assert_eq!(
-        baseline.non_2xx + debrief.non_2xx,
-        0,
-        "every request succeeded"
-    );
-    println!("| server | req/s | p99 | ratio to baseline |");
-    println!("|---|---:|---:|---:|");
-    println!(
-        "| bare actix-web handler, parse only (baseline) | {:.0} | {} | 1.00 |",
-        baseline.requests_per_second, baseline.p99
-    );
-    println!(
-        "| Debrief: validate, plan, record (SQLite) | {:.0} | {} | {:.3} |",
-        debrief.requests_per_second,
-        debrief.p99,
-        debrief.requests_per_second / baseline.requests_per_second
+    report(
+        "req/s",
+        "validate, plan, record (SQLite)",
+        &baseline,
+        &debrief,
     );
     println!("deals recorded: {deals}; wrk -t2 -c32 -d{seconds}s");
 }

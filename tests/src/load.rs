@@ -110,3 +110,25 @@ pub fn seconds() -> u32 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10)
 }
+
+/// The benchmark's table: both servers' rate and p99, and Debrief's ratio to the baseline.
+/// Fails when any request of either run got an error.
+pub fn report(unit: &str, debrief_does: &str, baseline: &Load, debrief: &Load) {
+    assert_eq!(
+        baseline.non_2xx + debrief.non_2xx,
+        0,
+        "every request succeeded"
+    );
+    println!("| server | {unit} | p99 | ratio to baseline |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| bare actix-web handler, parse only (baseline) | {:.0} | {} | 1.00 |",
+        baseline.requests_per_second, baseline.p99
+    );
+    println!(
+        "| Debrief: {debrief_does} | {:.0} | {} | {:.3} |",
+        debrief.requests_per_second,
+        debrief.p99,
+        debrief.requests_per_second / baseline.requests_per_second
+    );
+}

@@ -49,12 +49,7 @@ impl Definitions {
         db: &Db,
         key: &str,
     ) -> anyhow::Result<Option<(i64, Arc<Definition>)>> {
-        let (newest,): (Option<i64>,) =
-            sqlx::query_as("select max(version) from survey_versions where survey_key = $1")
-                .bind(key)
-                .fetch_one(db.pool())
-                .await?;
-        let Some(version) = newest else {
+        let Some(version) = newest(&mut *db.pool().acquire().await?, key).await? else {
             return Ok(None);
         };
         Ok(self.version(db, key, version).await?.map(|d| (version, d)))
@@ -102,13 +97,7 @@ impl Definitions {
     ) -> Result<i64, StoreError> {
         let mut conn = db.pool().acquire().await.map_err(anyhow::Error::from)?;
         let mut tx = conn.begin().await.map_err(anyhow::Error::from)?;
-        let (newest,): (Option<i64>,) =
-            sqlx::query_as("select max(version) from survey_versions where survey_key = $1")
-                .bind(key)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(anyhow::Error::from)?;
-        let newest = newest.unwrap_or(0);
+        let newest = newest(&mut tx, key).await?.unwrap_or(0);
         if expected.is_some_and(|e| e != newest) {
             return Err(StoreError::Stale { newest });
         }
@@ -145,8 +134,9 @@ impl Definitions {
     ) -> anyhow::Result<Option<StoredSurvey>> {
         let version = match version {
             Some(v) => v,
-            None => match self.latest(db, key).await? {
-                Some((v, _)) => v,
+            // Only the number: the text is read below, once.
+            None => match newest(&mut *db.pool().acquire().await?, key).await? {
+                Some(v) => v,
                 None => return Ok(None),
             },
         };
@@ -181,6 +171,16 @@ impl Definitions {
     fn cached(&self, id: &VersionId) -> Option<Arc<Definition>> {
         self.parsed.read().ok()?.get(id).cloned()
     }
+}
+
+/// The newest version number of a survey, if it has one.
+async fn newest(conn: &mut sqlx::AnyConnection, key: &str) -> anyhow::Result<Option<i64>> {
+    let (newest,): (Option<i64>,) =
+        sqlx::query_as("select max(version) from survey_versions where survey_key = $1")
+            .bind(key)
+            .fetch_one(conn)
+            .await?;
+    Ok(newest)
 }
 
 /// A survey version as staff see it.
