@@ -33,7 +33,7 @@ raw_wasm=$(stat -c %s "$stage/debrief_widget_bg.wasm")
   --enable-nontrapping-float-to-int --enable-multivalue \
   "$stage/debrief_widget_bg.wasm" -o "$stage/opt.wasm"
 mv "$stage/opt.wasm" "$stage/debrief_widget_bg.wasm"
-cp "$ROOT/widget/static/boot.js" "$ROOT/widget/static/debrief.css" "$stage/"
+cp "$ROOT/widget/static/embed.js" "$ROOT/widget/static/debrief.css" "$stage/"
 rm -rf "$out" && mkdir -p "$out" && cp "$stage"/* "$out/"
 
 size() { stat -c %s "$1"; }

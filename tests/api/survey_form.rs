@@ -23,11 +23,13 @@ async fn a_french_buyer_answers_the_whole_survey_without_javascript_and_resumes_
     app.post_decision(&lost_deal("F-1")).await;
     let token = app.deliver_and_read_invitation().await.token();
 
-    // The widget's page points browsers without JavaScript to the form.
+    // The email's link opens the survey as a form that posts without any script; the
+    // widget, where it runs, takes it over.
     let host = app.survey_page(&format!("/s/{token}")).await;
     assert!(host
         .text
-        .contains(&format!("<noscript><p><a href=\"/s/{token}/form\">")));
+        .contains(&format!("<form method=\"post\" action=\"/s/{token}/form\"")));
+    assert!(host.text.contains("Page 1 sur 3"), "{}", host.text);
 
     let first = app.survey_page(&format!("/s/{token}/form")).await;
     assert_eq!(first.status, 200);

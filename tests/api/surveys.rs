@@ -166,18 +166,31 @@ async fn the_survey_page_hosts_the_widget_with_the_clicked_score(mut app: TestAp
 
     let page = app.survey_page(&link).await;
     assert_eq!(page.status, 200);
-    assert!(page.text.contains(r#"data-score="9""#), "{}", page.text);
+    assert!(
+        page.text.contains(r#"data-debrief-score="9""#),
+        "{}",
+        page.text
+    );
     assert!(page
         .text
-        .contains(&format!(r#"data-token="{}""#, invitation.token())));
+        .contains(&format!(r#"data-debrief-token="{}""#, invitation.token())));
+    // The page is the survey itself, answerable before the widget loads, with 9 ticked.
+    assert!(
+        page.text.contains(r#"name="q.nps" value="9" checked"#),
+        "{}",
+        page.text
+    );
+    assert!(page
+        .text
+        .contains(&format!(r#"action="/s/{}/form""#, invitation.token())));
     assert!(page.text.contains(r#"<html lang="fr">"#));
-    assert!(page.text.contains("/widget/boot.js"));
+    assert!(page.text.contains("/widget/embed.js"));
 
     // A tampered score is dropped, never echoed into the page.
     let hostile = format!("/s/{}?score=%22%3E%3Cscript%3E", invitation.token());
     let page = app.survey_page(&hostile).await;
     assert_eq!(page.status, 200);
-    assert!(page.text.contains(r#"data-score="""#));
+    assert!(page.text.contains(r#"data-debrief-score="""#));
     assert!(!page.text.contains("<script>"));
 }
 

@@ -147,7 +147,6 @@ async fn wait_for(browser: &Browser, css: &str) -> fantoccini::elements::Element
         .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
 }
 
-/// The radio button for one score on the widget's scale.
 /// Waits for an element and clicks it, as a buyer would.
 async fn click(browser: &Browser, css: &str) {
     wait_for(browser, css)
@@ -157,26 +156,85 @@ async fn click(browser: &Browser, css: &str) {
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
-async fn radio(browser: &Browser, score: u8) -> fantoccini::elements::Element {
-    browser
-        .client
-        .find(Locator::Css(&format!(
-            "input[name='debrief-nps'][value='{score}']"
-        )))
-        .await
-        .unwrap_or_else(|e| panic!("radio {score}: {e}"))
+/// The survey widget on Debrief's own page: it draws itself in the shadow root of
+/// `#debrief-survey`, out of reach of the page's CSS, so its elements are found there.
+struct Widget<'b> {
+    browser: &'b Browser,
+    host: &'static str,
 }
 
-async fn is_checked(browser: &Browser, score: u8) -> bool {
-    radio(browser, score)
-        .await
-        .is_selected()
-        .await
-        .expect("selected state")
+impl<'b> Widget<'b> {
+    fn on(browser: &'b Browser) -> Self {
+        Widget {
+            browser,
+            host: "#debrief-survey",
+        }
+    }
+
+    /// Waits until the widget shows an element matching `css`.
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        let mut last = String::new();
+        for _ in 0..300 {
+            match self.try_find(css).await {
+                Ok(element) => return element,
+                Err(e) => last = e,
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the widget never showed {css}: {last}");
+    }
+
+    async fn try_find(&self, css: &str) -> Result<fantoccini::elements::Element, String> {
+        let host = self
+            .browser
+            .client
+            .find(Locator::Css(self.host))
+            .await
+            .map_err(|e| e.to_string())?;
+        let shadow = host.shadow_root().await.map_err(|e| e.to_string())?;
+        shadow
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether the widget shows `css` now.
+    async fn shows(&self, css: &str) -> bool {
+        self.try_find(css).await.is_ok()
+    }
+
+    /// The radio or checkbox of `question` with `value`.
+    async fn input(&self, question: &str, value: &str) -> fantoccini::elements::Element {
+        self.find(&format!("input[name$='q.{question}'][value='{value}']"))
+            .await
+    }
+
+    async fn is_checked(&self, question: &str, value: &str) -> bool {
+        self.input(question, value)
+            .await
+            .is_selected()
+            .await
+            .expect("selected state")
+    }
+
+    /// Presses keys on an element, as a keyboard user does once it has the focus.
+    async fn press(&self, css: &str, keys: &str) {
+        self.find(css)
+            .await
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("keys on {css}: {e}"));
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("text")
+    }
 }
 
-/// A lost deal is posted; the buyer clicks 9 in the email, explains in the widget on a
-/// 320 px phone screen using the keyboard, and the program owner sees 1/1 and NPS 100.
+/// A lost deal is posted; the French buyer clicks 9 in the email and answers the
+/// three-page survey in the widget on a 320 px phone, by keyboard only: "price" asks what
+/// else weighed, the lost deal asks about the competitor, the driver matrix takes a
+/// rating. The program owner sees 1/1 and NPS 100.
 async fn a_buyer_answers_from_the_email_in_a_real_browser(database_url: Option<String>) {
     let mut smtp = SmtpServer::start().await;
     let server = start_server(database_url, smtp.port).await;
@@ -190,9 +248,11 @@ async fn a_buyer_answers_from_the_email_in_a_real_browser(database_url: Option<S
 
     let browser = Browser::start(320, 800).await;
     browser.client.goto(&link).await.expect("open the link");
-    let reason = wait_for(&browser, "textarea#debrief-reason").await;
+    let w = Widget::on(&browser);
+    // The widget has taken over the server-rendered page: its progress line is French.
+    assert_eq!(w.text(".debrief-progress").await, "Page 1 sur 3");
     assert!(
-        is_checked(&browser, 9).await,
+        w.is_checked("nps", "9").await,
         "score 9 is preselected from the email"
     );
 
@@ -211,58 +271,65 @@ async fn a_buyer_answers_from_the_email_in_a_real_browser(database_url: Option<S
     );
 
     // Keyboard: arrow keys move along the scale like any radio group.
-    radio(&browser, 9)
-        .await
-        .send_keys(&Key::Right.to_string())
-        .await
-        .expect("arrow right");
-    assert!(is_checked(&browser, 10).await, "arrow right selects 10");
-    radio(&browser, 10)
-        .await
-        .send_keys(&Key::Left.to_string())
-        .await
-        .expect("arrow left");
-    assert!(is_checked(&browser, 9).await, "arrow left returns to 9");
+    w.press("input[name$='q.nps'][value='9']", &Key::Right.to_string())
+        .await;
+    assert!(w.is_checked("nps", "10").await, "arrow right selects 10");
+    w.press("input[name$='q.nps'][value='10']", &Key::Left.to_string())
+        .await;
+    assert!(w.is_checked("nps", "9").await, "arrow left returns to 9");
 
-    // Screen readers: the scale has a legend, the text box a label.
-    let legend = browser
-        .client
-        .find(Locator::Css("fieldset.debrief-nps legend"))
+    // Screen readers: the question is the legend of its group, with the company's name.
+    assert!(w
+        .text("fieldset[id$='q-nps'] legend")
         .await
-        .expect("legend");
-    assert!(legend
-        .text()
-        .await
-        .expect("text")
         .contains("Acme Analytics"));
-    browser
-        .client
-        .find(Locator::Css("label[for='debrief-reason']"))
-        .await
-        .expect("the reason field is labelled");
 
-    reason
-        .send_keys("Le prix par siège ne convenait pas à notre équipe.")
+    // "Price" asks what else weighed on the decision, at once.
+    assert!(!w.shows("textarea").await);
+    w.press("input[name$='q.reasons'][value='price']", " ")
+        .await;
+    w.press(
+        "textarea",
+        "Le prix par siège, et le calendrier de déploiement.",
+    )
+    .await;
+    // Enter in a field sends the page, as in any form.
+    w.press(
+        "input[name$='q.reasons'][value='price']",
+        &Key::Enter.to_string(),
+    )
+    .await;
+
+    // Page 2: the drivers, and the competitor the deal was lost to.
+    assert_eq!(w.text(".debrief-progress").await, "Page 2 sur 3");
+    assert!(w
+        .text("fieldset[id$='q-why_competitor'] legend")
         .await
-        .expect("type");
-    browser
-        .client
-        .find(Locator::Css("button.debrief-submit"))
-        .await
-        .expect("submit button")
-        .click()
-        .await
-        .expect("submit");
-    let done = wait_for(&browser, ".debrief-done").await;
-    assert!(
-        done.text().await.expect("text").contains("Merci"),
-        "thanks in French"
-    );
+        .contains("Northwind"));
+    // A high score does not ask what we could have done better.
+    assert!(!w.shows("fieldset[id$='q-improve']").await);
+    w.press("input[name$='q.drivers.price'][value='very_negative']", " ")
+        .await;
+    w.press(
+        "input[name$='q.drivers.understood_need'][value='positive']",
+        " ",
+    )
+    .await;
+    w.press("button.debrief-submit", &Key::Enter.to_string())
+        .await;
+
+    // Page 3: the consent is required; space ticks it, Enter finishes.
+    assert_eq!(w.text(".debrief-progress").await, "Page 3 sur 3");
+    w.press("input[name$='q.consent']", " ").await;
+    w.press("button.debrief-submit", &Key::Enter.to_string())
+        .await;
+    let done = w.text(".debrief-done").await;
+    assert!(done.contains("Merci"), "thanks in French: {done}");
 
     // Opening the link again says it was answered.
     browser.client.goto(&link).await.expect("reopen");
-    let answered = wait_for(&browser, ".debrief-answered").await;
-    assert!(answered.text().await.expect("text").contains("déjà"));
+    let answered = wait_for(&browser, "[role=alert]").await;
+    assert!(answered.text().await.expect("text").contains("Merci"));
     browser.close().await;
 
     let p = participation(&server).await;
@@ -538,10 +605,7 @@ async fn a_buyer_without_javascript_answers_the_survey_on_a_phone() {
     c.goto(invitation.link_for_score(3))
         .await
         .expect("open the link");
-    // The widget cannot start; the page offers the form instead.
-    let link = wait_for(&browser, "a[href*='/form?score=3']").await;
-    link.click().await.expect("follow the form link");
-
+    // The page is the survey itself, as a form: no widget is needed to answer.
     // The score clicked in the email is ticked, for the buyer to confirm.
     let score = wait_for(&browser, "input[name='q.nps'][value='3']").await;
     assert!(
@@ -592,13 +656,83 @@ async fn a_headless_visit_that_does_nothing_creates_no_answer() {
         .await
         .expect("open the link");
     // The widget loads, with the clicked score ticked, and nobody sends it.
-    wait_for(&browser, "textarea#debrief-reason").await;
-    assert!(is_checked(&browser, 10).await);
+    let w = Widget::on(&browser);
+    w.find(".debrief-progress").await;
+    assert!(w.is_checked("nps", "10").await);
     browser.close().await;
     let p = participation(&server).await;
     assert_eq!(p["overall"]["nps"]["sample_size"], 0, "{p}");
     assert_eq!(p["overall"]["provisional_nps"]["sample_size"], 1);
     assert_eq!(p["overall"]["completed"], 0);
+}
+
+/// A buyer answers page 1 with a low score, sees the follow-up it asks for, and leaves.
+/// The same link, opened again later, resumes on page 2 with page 1's answers kept; the
+/// partial response counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_who_leaves_after_page_one_resumes_from_the_same_link() {
+    let mut smtp = SmtpServer::start().await;
+    let server = start_server(None, smtp.port).await;
+    server.post_decision(&lost_deal("E2E-RESUME")).await;
+    let invitation = Invitation::parse(&smtp.next_mail().await);
+    let link = format!("{}/s/{}", server.url, invitation.token());
+
+    let browser = Browser::start(320, 800).await;
+    browser.client.goto(&link).await.expect("open the link");
+    let w = Widget::on(&browser);
+    w.find(".debrief-progress").await;
+    w.input("nps", "3").await.click().await.expect("pick 3");
+    w.input("reasons", "vendor")
+        .await
+        .click()
+        .await
+        .expect("tick");
+    w.find("button.debrief-submit")
+        .await
+        .click()
+        .await
+        .expect("next");
+    // A score of 6 or less asks what we could have done better.
+    assert_eq!(w.text(".debrief-progress").await, "Page 2 sur 3");
+    assert!(w
+        .text("fieldset[id$='q-improve'] legend")
+        .await
+        .contains("mieux"));
+    // Nothing is left to save once the page says so (each answer was saved on the way).
+    wait_until_saved(&w).await;
+    browser.close().await;
+
+    let p = participation(&server).await;
+    assert_eq!(
+        p["overall"]["nps"]["sample_size"], 1,
+        "the partial response counts: {p}"
+    );
+    assert_eq!(p["overall"]["completed"], 0);
+
+    let browser = Browser::start(320, 800).await;
+    browser.client.goto(&link).await.expect("reopen the link");
+    let w = Widget::on(&browser);
+    assert_eq!(w.text(".debrief-progress").await, "Page 2 sur 3");
+    w.find("button.debrief-back")
+        .await
+        .click()
+        .await
+        .expect("back");
+    assert_eq!(w.text(".debrief-progress").await, "Page 1 sur 3");
+    assert!(w.is_checked("nps", "3").await);
+    assert!(w.is_checked("reasons", "vendor").await);
+    browser.close().await;
+}
+
+/// Waits until the widget has no answer left to save.
+async fn wait_until_saved(w: &Widget<'_>) {
+    for _ in 0..300 {
+        if w.text(".debrief-saving").await.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the widget never finished saving");
 }
 
 /// axe-core finds nothing wrong with any page a buyer meets: the form's pages (a question
@@ -620,11 +754,40 @@ async fn axe_finds_no_violation_on_any_page_a_buyer_meets() {
         }
     };
 
-    c.goto(invitation.link_for_score(4))
+    // The widget answers another buyer's survey: the form below starts from nothing.
+    let mut other = lost_deal("E2E-AXE-WIDGET");
+    other["account"]["name"] = "Initech".into();
+    other["contacts"][0]["email"] = "dominique@initech.example".into();
+    server.post_decision(&other).await;
+    let widget_invitation = Invitation::parse(&smtp.next_mail().await);
+    c.goto(widget_invitation.link_for_score(4))
         .await
         .expect("open the link");
-    wait_for(&browser, "textarea#debrief-reason").await;
-    check("the widget").await;
+    let w = Widget::on(&browser);
+    w.find(".debrief-progress").await;
+    check("the widget's first page").await;
+    // Sent without the required answers: the faults are marked.
+    w.find("button.debrief-submit")
+        .await
+        .click()
+        .await
+        .expect("next");
+    w.find(".debrief-errors").await;
+    check("the widget with faults").await;
+    w.input("reasons", "price")
+        .await
+        .click()
+        .await
+        .expect("tick");
+    w.find("textarea").await;
+    check("the widget with a revealed question").await;
+    w.find("button.debrief-submit")
+        .await
+        .click()
+        .await
+        .expect("next");
+    w.find("input[name$='q.drivers.price']").await;
+    check("the widget's driver matrix").await;
 
     let form = format!("{}/s/{}/form", server.url, invitation.token());
     c.goto(&form).await.expect("the form");

@@ -1,15 +1,19 @@
 //! The widget's calls to the server. One request function maps every HTTP outcome to one
 //! typed error, so components never look at status codes.
 
-use debrief_common::{AnswerRequest, ErrorBody, FieldError, SurveyView};
+use crate::wire;
+use debrief_common::survey::{AnswerItem, SurveyDocument};
+use debrief_common::FieldError;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
-    /// Unknown or expired link.
+    /// Unknown link.
     InvalidLink,
+    /// Expired, or the buyer opted out.
+    Closed,
     AlreadyAnswered,
     Refused(Vec<FieldError>),
     /// No answer, or one we could not read: worth retrying.
@@ -19,11 +23,12 @@ pub enum ApiError {
 async fn request(method: &str, url: &str, body: Option<String>) -> Result<(u16, String), ApiError> {
     let init = RequestInit::new();
     init.set_method(method);
+    let has_body = body.is_some();
     if let Some(body) = body {
         init.set_body(&body.into());
     }
     let request = Request::new_with_str_and_init(url, &init).map_err(|_| ApiError::Network)?;
-    if method == "POST" {
+    if has_body {
         request
             .headers()
             .set("Content-Type", "application/json")
@@ -43,24 +48,18 @@ async fn request(method: &str, url: &str, body: Option<String>) -> Result<(u16, 
     Ok((response.status(), text))
 }
 
-// JSON through the browser's own parser and serde-wasm-bindgen: compiling serde_json into
-// the widget would cost the buyer's download more than it saves.
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ()> {
-    let value = js_sys::JSON::parse(text).map_err(drop)?;
-    serde_wasm_bindgen::from_value(value).map_err(drop)
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Option<String> {
-    let value = serde_wasm_bindgen::to_value(value).ok()?;
-    js_sys::JSON::stringify(&value).ok()?.as_string()
+fn parse(text: &str) -> Option<wasm_bindgen::JsValue> {
+    js_sys::JSON::parse(text).ok()
 }
 
 fn classify(status: u16, body: &str) -> ApiError {
     match status {
-        404 | 410 => ApiError::InvalidLink,
+        404 => ApiError::InvalidLink,
+        410 => ApiError::Closed,
         409 => ApiError::AlreadyAnswered,
         422 => ApiError::Refused(
-            from_json::<ErrorBody>(body)
+            parse(body)
+                .and_then(|v| wire::error_body(&v))
                 .map(|b| b.fields)
                 .unwrap_or_default(),
         ),
@@ -68,17 +67,28 @@ fn classify(status: u16, body: &str) -> ApiError {
     }
 }
 
-/// Calls `base + path` and returns the body when the status is `expected`; any other
+fn url(base: &str, token: &str, tail: &str) -> String {
+    let mut url = String::from(base.trim_end_matches('/'));
+    url.push_str("/api/v1/surveys/");
+    // Tokens are URL-safe by construction; anything else cannot be a token.
+    url.extend(
+        token
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_'),
+    );
+    url.push_str(tail);
+    url
+}
+
+/// Calls the survey API and returns the body when the status is `expected`; any other
 /// answer becomes its typed error.
 async fn call(
     method: &str,
-    base: &str,
-    path: &str,
+    url: &str,
     body: Option<String>,
     expected: u16,
 ) -> Result<String, ApiError> {
-    let url = format!("{}{path}", base.trim_end_matches('/'));
-    let (status, text) = request(method, &url, body).await?;
+    let (status, text) = request(method, url, body).await?;
     if status == expected {
         Ok(text)
     } else {
@@ -86,20 +96,26 @@ async fn call(
     }
 }
 
-pub async fn load(base: &str, token: &str) -> Result<SurveyView, ApiError> {
-    let body = call("GET", base, &format!("/api/v1/surveys/{token}"), None, 200).await?;
-    from_json(&body).map_err(|_| ApiError::Network)
+/// The survey version the buyer answers, the deal behind it and what they saved so far.
+pub async fn load(base: &str, token: &str) -> Result<SurveyDocument, ApiError> {
+    let body = call("GET", &url(base, token, "/definition"), None, 200).await?;
+    parse(&body)
+        .and_then(|v| wire::document(&v))
+        .ok_or(ApiError::Network)
 }
 
-pub async fn report_start(base: &str, token: &str) -> Result<(), ApiError> {
-    let path = format!("/api/v1/surveys/{token}/start");
-    call("POST", base, &path, Some(String::new()), 204)
+/// Saves answers as the buyer goes; each replaces what was saved for its question.
+pub async fn save(base: &str, token: &str, answers: Vec<AnswerItem>) -> Result<(), ApiError> {
+    let body = wire::answers_json(&answers);
+    call("PUT", &url(base, token, "/answers"), Some(body), 200)
         .await
         .map(drop)
 }
 
-pub async fn submit(base: &str, token: &str, answer: &AnswerRequest) -> Result<(), ApiError> {
-    let body = to_json(answer).ok_or(ApiError::Network)?;
-    let path = format!("/api/v1/responses/{token}");
-    call("POST", base, &path, Some(body), 201).await.map(drop)
+/// Sends the last answers and records the response as complete.
+pub async fn complete(base: &str, token: &str, answers: Vec<AnswerItem>) -> Result<(), ApiError> {
+    let body = wire::answers_json(&answers);
+    call("POST", &url(base, token, "/complete"), Some(body), 201)
+        .await
+        .map(drop)
 }

@@ -1,87 +1,118 @@
-//! Debrief's buyer survey widget. Compiled to WebAssembly; a host page mounts it into any
-//! element:
+//! Debrief's buyer survey widget, compiled to WebAssembly. A portal embeds it with one
+//! script tag and an element:
+//!
+//! ```html
+//! <script type="module" src="https://debrief.example.com/widget/embed.js"></script>
+//! <div data-debrief-token="…" data-debrief-locale="fr"></div>
+//! ```
+//!
+//! or mounts it from its own script:
 //!
 //! ```js
-//! import init, { mount } from "/widget/debrief_widget.js";
+//! import init, { mount } from "https://debrief.example.com/widget/debrief_widget.js";
 //! await init();
 //! mount("#survey", { token: "…", score: 9, apiBase: "https://debrief.example.com" });
 //! ```
+//!
+//! The widget draws itself in a shadow root: the host page's CSS does not reach in, and the
+//! widget's does not leak out. The host themes it through CSS custom properties
+//! (`--debrief-accent`, `--debrief-font`, `--debrief-radius`…), which cross that boundary.
 
 pub mod api;
 pub mod components;
 pub mod state;
+pub mod wire;
 
 use components::survey::{Survey, SurveyProps};
 use debrief_common::{Locale, NpsScore};
-use serde::Deserialize;
+use std::sync::atomic::{AtomicU32, Ordering};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
-/// Options accepted by `mount`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MountOptions {
-    pub token: String,
-    /// The score clicked in the email (0–10); anything else is ignored.
-    #[serde(default)]
-    pub score: Option<f64>,
-    /// Origin of the Debrief server; defaults to the page's own origin.
-    #[serde(default)]
-    pub api_base: Option<String>,
-    /// Language to show while loading (`en`, `fr-CA`…); the survey's own locale wins.
-    #[serde(default)]
-    pub locale: Option<String>,
+/// Each widget on a page gets its own id prefix.
+static MOUNTED: AtomicU32 = AtomicU32::new(0);
+
+/// Reads a string option of `mount`'s options object.
+fn option(options: &JsValue, name: &str) -> Option<String> {
+    js_sys::Reflect::get(options, &JsValue::from_str(name))
+        .ok()
+        .and_then(|v| v.as_string().or_else(|| v.as_f64().map(number_text)))
+        .filter(|v| !v.is_empty())
 }
 
-/// Mounts the survey into the first element matching `selector`.
+/// A number given as an option, as the text the score parser reads ("9"), without
+/// formatting floats: a fraction cannot be a score, so it reads as no score.
+fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && (0.0..=10.0).contains(&n) {
+        (n as u8).to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// Mounts the survey into `target`: an element, or the first one matching a CSS selector.
+/// `options`: `token` (required), `score` (clicked in the email), `apiBase` (the Debrief
+/// server; the page's own origin by default), `locale` (shown while loading).
 #[wasm_bindgen]
-pub fn mount(selector: &str, options: JsValue) -> Result<(), JsValue> {
-    let options: MountOptions = serde_wasm_bindgen::from_value(options)
-        .map_err(|e| JsValue::from_str(&format!("debrief: invalid options: {e}")))?;
+pub fn mount(target: JsValue, options: JsValue) -> Result<(), JsValue> {
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or_else(|| JsValue::from_str("debrief: no document"))?;
-    let root = document
-        .query_selector(selector)?
-        .ok_or_else(|| JsValue::from_str(&format!("debrief: no element matches {selector:?}")))?;
-    install_style(&document)?;
-    let props = SurveyProps {
-        token: options.token.into(),
-        preselect: preselect(options.score),
-        api_base: options.api_base.unwrap_or_default().into(),
-        locale: options
-            .locale
-            .as_deref()
-            .and_then(|l| Locale::parse(l).ok())
-            .unwrap_or_default(),
+    let host: web_sys::Element = match target.as_string() {
+        Some(selector) => document
+            .query_selector(&selector)?
+            .ok_or_else(|| JsValue::from_str("debrief: no element matches the selector"))?,
+        None => target
+            .dyn_into()
+            .map_err(|_| JsValue::from_str("debrief: mount needs an element or a selector"))?,
     };
-    root.set_inner_html("");
+    let token = option(&options, "token")
+        .ok_or_else(|| JsValue::from_str("debrief: the token option is required"))?;
+    let n = MOUNTED.fetch_add(1, Ordering::Relaxed) + 1;
+    let props = SurveyProps {
+        token: token.into(),
+        preselect: preselect(option(&options, "score").as_deref()),
+        api_base: option(&options, "apiBase").unwrap_or_default().into(),
+        locale: option(&options, "locale")
+            .and_then(|l| Locale::parse(&l).ok())
+            .unwrap_or_default(),
+        prefix: format!("debrief{n}").into(),
+        host: Some(host.clone()),
+    };
+    let root = shadow_root(&document, &host)?;
     yew::Renderer::<Survey>::with_root_and_props(root, props).render();
     Ok(())
 }
 
 /// The score from the email link, if it is one: a mangled value is dropped, and the
 /// survey opens with nothing selected.
-pub fn preselect(score: Option<f64>) -> Option<NpsScore> {
-    // NaN and infinities have no zero fraction; `as` saturates the rest.
+pub fn preselect(score: Option<&str>) -> Option<NpsScore> {
     score
-        .filter(|s| s.fract() == 0.0)
-        .and_then(|s| NpsScore::parse(s as i64).ok())
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|s| NpsScore::parse(s).ok())
 }
 
-/// The widget carries its own style, so a host page needs nothing but the script. Class
-/// names are prefixed to stay out of the host's way.
-fn install_style(document: &web_sys::Document) -> Result<(), JsValue> {
-    const ID: &str = "debrief-widget-style";
-    if document.get_element_by_id(ID).is_some() {
-        return Ok(());
-    }
+/// A shadow root on `host` holding the widget's style and an element to draw in. What the
+/// host showed before (the server-rendered form on Debrief's own page) stays in the light
+/// DOM, shown through a slot until the survey has loaded: the buyer can start answering
+/// at once, and the widget takes those answers over.
+fn shadow_root(
+    document: &web_sys::Document,
+    host: &web_sys::Element,
+) -> Result<web_sys::Element, JsValue> {
+    let shadow = match host.shadow_root() {
+        Some(shadow) => {
+            shadow.set_inner_html("");
+            shadow
+        }
+        None => host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?,
+    };
     let style = document.create_element("style")?;
-    style.set_id(ID);
-    style.set_text_content(Some(include_str!("../static/widget.css")));
-    if let Some(head) = document.head() {
-        head.append_child(&style)?;
-    }
-    Ok(())
+    style.set_text_content(Some(include_str!("../static/debrief.css")));
+    shadow.append_child(&style)?;
+    let root = document.create_element("div")?;
+    shadow.append_child(&root)?;
+    Ok(root)
 }
 
 #[cfg(test)]
@@ -90,13 +121,13 @@ mod tests {
 
     #[test]
     fn a_mangled_score_in_the_link_is_ignored() {
-        assert_eq!(preselect(Some(9.0)).map(|s| s.value()), Some(9));
+        assert_eq!(preselect(Some("9")).map(|s| s.value()), Some(9));
         for bad in [
-            Some(42.0),
-            Some(-1.0),
-            Some(4.5),
-            Some(f64::NAN),
-            Some(f64::INFINITY),
+            Some("42"),
+            Some("-1"),
+            Some("4.5"),
+            Some("NaN"),
+            Some(""),
             None,
         ] {
             assert_eq!(preselect(bad), None, "{bad:?}");

@@ -1,62 +1,141 @@
 //! The survey's state as a pure reducer: every transition is a plain function, tested with
-//! native `cargo test`, no browser needed.
+//! native `cargo test`, no browser needed. What must reach the server is said as a
+//! [`Command`] with a sequence number; the component runs each command once.
+//!
+//! The rules are the shared ones (`debrief_common::survey`): the same validator and the
+//! same walk through the pages (`flow`) as the no-JS form and the server.
 
-use debrief_common::{AnswerRequest, FieldError, Locale, NpsScore, SurveyStatus, SurveyView};
+use debrief_common::survey::flow;
+use debrief_common::survey::{
+    validate_answers, Answer, AnswerItem, Answers, Completeness, Definition, Hidden, Question,
+    QuestionKind, SurveyContext, SurveyDocument, Text,
+};
+use debrief_common::{FieldError, Locale, NpsScore};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use yew::Reducible;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Loading,
+    /// Loading failed for a reason that may pass (the network).
+    LoadFailed,
     Open,
-    Submitting,
+    /// The last page was sent; waiting for the server to record the response.
+    Finishing,
     Done,
     AlreadyAnswered,
-    /// Unknown or expired link.
+    /// Unknown link.
     Invalid,
+    /// Expired, or the buyer opted out.
+    Closed,
+}
+
+/// Why a question is marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Required, shown and not answered.
+    Missing,
+    /// The answer was refused.
+    Invalid,
+}
+
+/// What the component must do for the state: each one once, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// `PUT …/answers` with these answers.
+    Save(Vec<AnswerItem>),
+    /// `POST …/complete` with the answers not saved yet.
+    Complete(Vec<AnswerItem>),
+    /// Dispatch [`Action::Retry`] after this many milliseconds.
+    RetryIn(u32),
+    /// Move the focus to the page's heading (a new page) or to the list of faults.
+    Focus(FocusTarget),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FocusTarget {
+    Page,
+    Faults,
+}
+
+/// The survey as loaded: the version the buyer answers, the deal its texts read, and the
+/// words around the questions.
+#[derive(Debug, PartialEq)]
+pub struct Survey {
+    pub definition: Definition,
+    pub context: SurveyContext,
+    pub sentences: BTreeMap<String, String>,
+}
+
+impl Survey {
+    /// A sentence of the catalogue; its key when the server sent none.
+    pub fn sentence<'a>(&'a self, key: &'a str) -> &'a str {
+        self.sentences.get(key).map_or(key, String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SurveyState {
     pub phase: Phase,
     pub locale: Locale,
-    pub company: String,
-    pub nps: Option<NpsScore>,
-    pub reason: String,
-    /// The survey ends by asking for a 30-minute conversation.
-    pub offers_interview: bool,
-    /// The buyer ticked "yes" to it.
-    pub interview: bool,
-    /// Messages next to fields, after a refused submit.
-    pub errors: Vec<FieldError>,
-    /// A sentence above the button, e.g. after a network failure.
-    pub banner: Option<&'static str>,
-    /// Whether the server was told the buyer started; sent once.
-    pub started_reported: bool,
+    pub survey: Option<Rc<Survey>>,
+    /// Every answer shown, checked by the shared validator.
+    pub answers: Answers,
+    /// What the buyer is typing, by field name, before it becomes an answer (on leaving
+    /// the field): the text is shown as typed, not as the validator trims it.
+    pub drafts: BTreeMap<String, String>,
+    pub page: usize,
+    /// Answers the server has not acknowledged, by question: the newest of each.
+    pub unsaved: BTreeMap<String, AnswerItem>,
+    /// Answers on their way to the server.
+    pub in_flight: Vec<AnswerItem>,
+    /// Failed attempts in a row; the buyer is told while it is not zero.
+    pub failures: u32,
+    pub faults: BTreeMap<String, Fault>,
+    /// The question holding a score clicked in the email: shown ticked, and saved only
+    /// once the buyer does something on the page (a scanner's visit confirms nothing).
+    pub provisional: Option<String>,
+    pub command: Option<(u32, Command)>,
+    seq: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// The survey loaded; `preselect` is the score clicked in the email, if any.
+    /// The survey loaded; `preselect` is the score clicked in the email, if any, and
+    /// `fields` what the buyer gave in the server-rendered form before the widget took
+    /// over, as the form would post it.
     Loaded {
-        view: SurveyView,
+        document: SurveyDocument,
         preselect: Option<NpsScore>,
+        fields: Vec<(String, String)>,
     },
-    LinkInvalid,
-    /// Loading failed for a reason that may pass (network).
     LoadFailed,
-    Pick(NpsScore),
-    EditReason(String),
-    /// The buyer ticked or unticked the follow-up conversation.
-    ToggleInterview(bool),
-    StartReported,
-    /// The answer was refused, by the shared rules before sending or (should the two ever
-    /// disagree) by the server: show why next to the fields.
-    Refused(Vec<FieldError>),
-    Submitting,
-    Submitted,
+    LinkInvalid,
+    Closed,
     AlreadyAnswered,
+    /// The buyer answered a question (picked, ticked, or left a text field).
+    Answer(AnswerItem),
+    /// The buyer is typing in a text field.
+    Draft {
+        field: String,
+        text: String,
+    },
+    Next,
+    Back,
+    Saved,
+    Completed,
+    /// The server refused answers: the fields name them by their place in what was sent.
+    Refused(Vec<FieldError>),
     NetworkFailed,
+    Retry,
+}
+
+/// The wait before the `n`th retry, in milliseconds: 1 s, 2 s, 4 s… up to 30 s.
+pub fn backoff(failures: u32) -> u32 {
+    1_000u32
+        .saturating_mul(1 << failures.saturating_sub(1).min(5))
+        .min(30_000)
 }
 
 impl SurveyState {
@@ -64,105 +143,386 @@ impl SurveyState {
         SurveyState {
             phase: Phase::Loading,
             locale,
-            company: String::new(),
-            nps: None,
-            reason: String::new(),
-            offers_interview: false,
-            interview: false,
-            errors: Vec::new(),
-            banner: None,
-            started_reported: false,
+            survey: None,
+            answers: Answers::new(),
+            drafts: BTreeMap::new(),
+            page: 0,
+            unsaved: BTreeMap::new(),
+            in_flight: Vec::new(),
+            failures: 0,
+            faults: BTreeMap::new(),
+            provisional: None,
+            command: None,
+            seq: 0,
         }
     }
 
-    /// The answer to send, or the reasons it cannot be sent yet: the same rules the
-    /// server applies.
-    pub fn submission(&self) -> Result<AnswerRequest, Vec<FieldError>> {
-        let request = AnswerRequest {
-            nps: self.nps.map(|s| i64::from(s.value())),
-            reason: self.reason.clone(),
-            interview: self.offers_interview && self.interview,
+    /// A text of the survey in the buyer's language, with the deal's attributes filled in.
+    pub fn text(&self, text: &Text) -> String {
+        match &self.survey {
+            Some(s) => debrief_common::survey::logic::fill(
+                text.get(self.locale, s.definition.default_locale),
+                &s.context,
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// The questions of the current page that the answers show.
+    pub fn questions(&self) -> Vec<&Question> {
+        let Some(s) = &self.survey else {
+            return Vec::new();
         };
-        request.validate().map(|_| request)
-    }
-
-    /// Whether the server should now hear that the buyer started.
-    pub fn should_report_start(&self) -> bool {
-        self.phase == Phase::Open && self.nps.is_some() && !self.started_reported
-    }
-
-    /// The localized message for a field, if it has an error.
-    pub fn error_for(&self, field: &str) -> Option<&'static str> {
-        let strings = self.locale.strings();
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|_| match field {
-                "nps" => strings.pick_a_score,
-                _ => strings.reason_too_long,
+        s.definition
+            .pages
+            .get(self.page)
+            .map_or_else(Vec::new, |p| {
+                p.questions
+                    .iter()
+                    .filter(|q| flow::shown(q, &self.answers, &s.context))
+                    .collect()
             })
+    }
+
+    /// Whether the current page is the last one the buyer will see.
+    pub fn is_last_page(&self) -> bool {
+        self.survey.as_ref().is_none_or(|s| {
+            flow::next_page(&s.definition, self.page, &self.answers, &s.context).is_none()
+        })
+    }
+
+    pub fn can_go_back(&self) -> bool {
+        self.survey.as_ref().is_some_and(|s| {
+            flow::previous_page(&s.definition, self.page, &self.answers, &s.context).is_some()
+        })
+    }
+
+    /// The text shown in a field: what is being typed, else what was saved.
+    pub fn field_text(&self, field: &str, saved: Option<&str>) -> String {
+        self.drafts
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| saved.unwrap_or_default().to_owned())
+    }
+
+    /// Whether answers wait to reach the server.
+    pub fn saving(&self) -> bool {
+        !self.unsaved.is_empty() || !self.in_flight.is_empty()
     }
 
     pub fn apply(&self, action: Action) -> SurveyState {
         let mut next = self.clone();
+        next.command = None;
         match action {
-            Action::Loaded { view, preselect } => {
-                next.locale = view.locale;
-                next.company = view.company;
-                next.offers_interview = view.offers_interview;
-                match view.status {
-                    SurveyStatus::Completed => next.phase = Phase::AlreadyAnswered,
-                    SurveyStatus::Open => {
-                        next.phase = Phase::Open;
-                        if preselect.is_some() {
-                            next.nps = preselect;
-                        }
+            Action::Loaded {
+                document,
+                preselect,
+                fields,
+            } => {
+                next.load(document, preselect);
+                next.take_over(&fields);
+            }
+            Action::LoadFailed => next.phase = Phase::LoadFailed,
+            Action::LinkInvalid => next.phase = Phase::Invalid,
+            Action::Closed => next.phase = Phase::Closed,
+            Action::AlreadyAnswered => next.phase = Phase::AlreadyAnswered,
+            Action::Answer(item) if self.phase == Phase::Open => {
+                next.confirm_provisional();
+                next.answer(item);
+                next.send();
+            }
+            Action::Draft { field, text } if self.phase == Phase::Open => {
+                next.drafts.insert(field, text);
+            }
+            Action::Next if self.phase == Phase::Open => next.go_next(),
+            Action::Back if self.phase == Phase::Open => {
+                if let Some(s) = &self.survey {
+                    if let Some(p) =
+                        flow::previous_page(&s.definition, self.page, &self.answers, &s.context)
+                    {
+                        next.page = p;
+                        next.faults.clear();
+                        next.issue(Command::Focus(FocusTarget::Page));
                     }
                 }
             }
-            Action::LinkInvalid => next.phase = Phase::Invalid,
-            Action::LoadFailed => {
-                next.banner = Some(next.locale.strings().load_error);
+            Action::Saved => {
+                next.in_flight.clear();
+                next.failures = 0;
+                next.send();
             }
-            Action::Pick(score) if self.phase == Phase::Open => {
-                next.nps = Some(score);
-                next.errors.retain(|e| e.field != "nps");
+            Action::Completed => {
+                next.in_flight.clear();
+                next.failures = 0;
+                next.phase = Phase::Done;
             }
-            Action::EditReason(text) if self.phase == Phase::Open => {
-                next.reason = text;
-                next.errors.retain(|e| e.field != "reason");
-            }
-            Action::ToggleInterview(yes) if self.phase == Phase::Open => next.interview = yes,
-            Action::StartReported => next.started_reported = true,
-            Action::Refused(errors) => {
-                next.phase = if self.phase == Phase::Submitting {
-                    Phase::Open
-                } else {
-                    self.phase
-                };
-                next.errors = errors;
-            }
-            Action::Submitting if self.phase == Phase::Open => {
-                next.phase = Phase::Submitting;
-                next.banner = None;
-                next.errors.clear();
-            }
-            Action::Submitted => next.phase = Phase::Done,
-            Action::AlreadyAnswered => next.phase = Phase::AlreadyAnswered,
+            Action::Refused(errors) => next.refused(&errors),
             Action::NetworkFailed => {
-                if self.phase == Phase::Submitting {
-                    next.phase = Phase::Open;
+                // What was on its way is kept, unless the buyer changed it since.
+                for item in std::mem::take(&mut next.in_flight) {
+                    next.unsaved.entry(item.question.clone()).or_insert(item);
                 }
-                next.banner = Some(next.locale.strings().network_error);
+                next.failures = next.failures.saturating_add(1);
+                next.issue(Command::RetryIn(backoff(next.failures)));
             }
-            // Input after the survey closed (a late click during submit) changes nothing.
-            Action::Pick(_)
-            | Action::EditReason(_)
-            | Action::ToggleInterview(_)
-            | Action::Submitting => {}
+            Action::Retry => next.send(),
+            // Input after the survey closed (a late click while finishing) changes nothing.
+            Action::Answer(_) | Action::Draft { .. } | Action::Next | Action::Back => {}
         }
         next
     }
+
+    fn issue(&mut self, command: Command) {
+        self.seq = self.seq.wrapping_add(1);
+        self.command = Some((self.seq, command));
+    }
+
+    fn load(&mut self, document: SurveyDocument, preselect: Option<NpsScore>) {
+        self.locale = document.locale;
+        if document.complete {
+            self.phase = Phase::AlreadyAnswered;
+            return;
+        }
+        // The saved answers as the validator reads them: a question since hidden is left
+        // out, as the server leaves it out.
+        let answers = validate_answers(
+            &document.definition,
+            &document.context,
+            &Answers::new(),
+            &document.answers,
+            Completeness::Partial,
+            Hidden::Drop,
+        )
+        .unwrap_or_default();
+        let nps = document
+            .definition
+            .questions()
+            .map(|(_, q)| q)
+            .find(|q| matches!(q.kind, QuestionKind::Nps))
+            .map(|q| q.id.clone());
+        self.answers = answers;
+        if let (Some(score), Some(id)) = (preselect, nps) {
+            if !self.answers.contains_key(&id) {
+                self.answers
+                    .insert(id.clone(), Answer::Score(i64::from(score.value())));
+                self.provisional = Some(id);
+            }
+        }
+        self.page = flow::resume_page(&document.definition, &self.answers, &document.context);
+        self.survey = Some(Rc::new(Survey {
+            definition: document.definition,
+            context: document.context,
+            sentences: document.sentences,
+        }));
+        self.phase = Phase::Open;
+    }
+
+    /// Answers the buyer gave in the server-rendered form before the widget loaded. A
+    /// field that only repeats what the page showed (the score from the email, ticked for
+    /// the buyer to confirm) changes nothing.
+    fn take_over(&mut self, fields: &[(String, String)]) {
+        let Some(s) = self.survey.clone() else {
+            return;
+        };
+        if self.phase != Phase::Open || fields.is_empty() {
+            return;
+        }
+        for (_, q) in s.definition.questions() {
+            let Some(item) = flow::item_from_fields(q, fields) else {
+                continue;
+            };
+            if self.answers.get(&q.id).map(|a| a.to_item(&q.id)) != Some(item.clone()) {
+                self.confirm_provisional();
+                self.answer(item);
+            }
+        }
+        self.send();
+    }
+
+    /// The buyer acted on the page: the score brought from the email is now theirs.
+    fn confirm_provisional(&mut self) {
+        if let Some(id) = self.provisional.take() {
+            if let Some(answer) = self.answers.get(&id) {
+                let item = answer.to_item(&id);
+                self.unsaved.insert(id, item);
+            }
+        }
+    }
+
+    /// Checks one answer against the shared rules, with the others as they stand.
+    fn answer(&mut self, item: AnswerItem) {
+        let Some(s) = self.survey.clone() else {
+            return;
+        };
+        let id = item.question.clone();
+        let checked = validate_answers(
+            &s.definition,
+            &s.context,
+            &self.answers,
+            std::slice::from_ref(&item),
+            Completeness::Partial,
+            Hidden::Drop,
+        );
+        match checked {
+            Ok(answers) => {
+                // Answers that this one hides are dropped here, as the server drops them.
+                self.answers = answers;
+                self.faults.remove(&id);
+                self.unsaved.insert(id, item);
+            }
+            Err(_) => {
+                self.faults.insert(id, Fault::Invalid);
+            }
+        }
+    }
+
+    /// The text fields of the current page that differ from their answers, as answers.
+    fn commit_drafts(&mut self) {
+        let questions: Vec<Question> = self.questions().into_iter().cloned().collect();
+        for q in &questions {
+            if let Some(item) = draft_item(q, &self.drafts, self.answers.get(&q.id)) {
+                if self.answers.get(&q.id).map(|a| a.to_item(&q.id)) != Some(item.clone()) {
+                    self.answer(item);
+                }
+            }
+        }
+    }
+
+    fn go_next(&mut self) {
+        let Some(s) = self.survey.clone() else {
+            return;
+        };
+        self.confirm_provisional();
+        self.commit_drafts();
+        let missing = flow::missing_required(&s.definition, self.page, &self.answers, &s.context);
+        let invalid = self.faults.values().any(|f| *f == Fault::Invalid);
+        if !missing.is_empty() || invalid {
+            for id in missing {
+                self.faults.insert(id.to_owned(), Fault::Missing);
+            }
+            self.send();
+            self.issue_after_send(Command::Focus(FocusTarget::Faults));
+            return;
+        }
+        match flow::next_page(&s.definition, self.page, &self.answers, &s.context) {
+            Some(p) => {
+                self.page = p;
+                self.send();
+                self.issue_after_send(Command::Focus(FocusTarget::Page));
+            }
+            None => {
+                self.phase = Phase::Finishing;
+                self.send();
+            }
+        }
+    }
+
+    /// Focus moves only when no request is to start: a request's command wins, and the
+    /// buyer's focus stays where it is, which is harmless.
+    fn issue_after_send(&mut self, command: Command) {
+        if self.command.is_none() {
+            self.issue(command);
+        }
+    }
+
+    /// Starts the next request when none is on its way.
+    fn send(&mut self) {
+        if !self.in_flight.is_empty() {
+            return;
+        }
+        let batch: Vec<AnswerItem> = std::mem::take(&mut self.unsaved).into_values().collect();
+        if self.phase == Phase::Finishing {
+            self.in_flight = batch.clone();
+            self.issue(Command::Complete(batch));
+        } else if !batch.is_empty() {
+            self.in_flight = batch.clone();
+            self.issue(Command::Save(batch));
+        }
+    }
+
+    /// A 422: each refused answer is marked; the survey goes back to the first page with
+    /// a mark.
+    fn refused(&mut self, errors: &[FieldError]) {
+        let sent = std::mem::take(&mut self.in_flight);
+        let mut marked = false;
+        for e in errors {
+            let index = e
+                .field
+                .strip_prefix("answers[")
+                .and_then(|rest| rest.split(']').next())
+                .and_then(|i| i.parse::<usize>().ok());
+            if let Some(item) = index.and_then(|i| sent.get(i)) {
+                self.faults.insert(item.question.clone(), Fault::Invalid);
+                marked = true;
+            }
+        }
+        if self.phase == Phase::Finishing {
+            self.phase = Phase::Open;
+            if let Some(s) = self.survey.clone() {
+                // "Question x is required": the server saw a gap the page did not.
+                for (p, page) in s.definition.pages.iter().enumerate() {
+                    let missing =
+                        flow::missing_required(&s.definition, p, &self.answers, &s.context);
+                    for id in &missing {
+                        self.faults.insert((*id).to_owned(), Fault::Missing);
+                    }
+                    if !missing.is_empty()
+                        || page
+                            .questions
+                            .iter()
+                            .any(|q| self.faults.contains_key(&q.id))
+                    {
+                        self.page = p;
+                        marked = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if marked {
+            self.issue(Command::Focus(FocusTarget::Faults));
+        }
+        self.send();
+    }
+}
+
+/// The answer a text field's draft gives, if the buyer typed in it: free text, the
+/// "other" note of a choice, or the times that suit an interview.
+fn draft_item(
+    q: &Question,
+    drafts: &BTreeMap<String, String>,
+    answer: Option<&Answer>,
+) -> Option<AnswerItem> {
+    let name = flow::field_name(&q.id);
+    match &q.kind {
+        QuestionKind::FreeText { .. } => {
+            let text = drafts.get(&name)?;
+            Some(AnswerItem {
+                question: q.id.clone(),
+                value: debrief_common::survey::AnswerValue::Text(text.clone()),
+                text: None,
+            })
+        }
+        QuestionKind::SingleChoice { .. }
+        | QuestionKind::MultipleChoice { .. }
+        | QuestionKind::InterviewOptIn => {
+            let note = drafts.get(&note_field(q))?;
+            let mut item = answer?.to_item(&q.id);
+            item.text = Some(note.clone()).filter(|t| !t.trim().is_empty());
+            Some(item)
+        }
+        _ => None,
+    }
+}
+
+/// The field of a question's note: "other, please say", or the times for an interview.
+pub fn note_field(q: &Question) -> String {
+    let mut name = flow::field_name(&q.id);
+    name.push_str(match q.kind {
+        QuestionKind::InterviewOptIn => ".times",
+        _ => ".other",
+    });
+    name
 }
 
 impl Reducible for SurveyState {
@@ -173,118 +533,4 @@ impl Reducible for SurveyState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use debrief_common::REASON_MAX_CHARS;
-
-    fn open(preselect: Option<i64>) -> SurveyState {
-        SurveyState::new(Locale::En).apply(Action::Loaded {
-            view: SurveyView {
-                status: SurveyStatus::Open,
-                locale: Locale::Fr,
-                company: "Acme".into(),
-                offers_interview: false,
-            },
-            preselect: preselect.map(score),
-        })
-    }
-
-    fn score(v: i64) -> NpsScore {
-        NpsScore::parse(v).expect("valid score")
-    }
-
-    #[test]
-    fn a_buyer_arriving_from_score_9_in_the_email_sees_9_selected_in_their_language() {
-        let s = open(Some(9));
-        assert_eq!(s.phase, Phase::Open);
-        assert_eq!(s.nps, Some(score(9)));
-        assert_eq!(s.locale, Locale::Fr);
-        assert!(s.should_report_start());
-    }
-
-    #[test]
-    fn submitting_without_a_score_shows_the_score_message_and_sends_nothing() {
-        let s = open(None);
-        let errors = s.submission().expect_err("no score yet");
-        let s = s.apply(Action::Refused(errors));
-        assert_eq!(s.phase, Phase::Open);
-        assert_eq!(s.error_for("nps"), Some(Locale::Fr.strings().pick_a_score));
-        // Picking a score clears the message.
-        let s = s.apply(Action::Pick(score(3)));
-        assert_eq!(s.error_for("nps"), None);
-    }
-
-    #[test]
-    fn an_overlong_reason_is_refused_by_the_shared_rule() {
-        let s = open(Some(7)).apply(Action::EditReason("x".repeat(REASON_MAX_CHARS + 1)));
-        let errors = s.submission().expect_err("too long");
-        assert_eq!(errors[0].field, "reason");
-    }
-
-    #[test]
-    fn a_full_answer_goes_through_submitting_to_done() {
-        let s = open(Some(9)).apply(Action::EditReason("Great onboarding".into()));
-        let request = s.submission().expect("valid");
-        assert_eq!(request.nps, Some(9));
-        let s = s.apply(Action::Submitting);
-        assert_eq!(s.phase, Phase::Submitting);
-        // A click during the submit does not change the answer being sent.
-        let s = s.apply(Action::Pick(score(1)));
-        assert_eq!(s.nps, Some(score(9)));
-        assert_eq!(s.apply(Action::Submitted).phase, Phase::Done);
-    }
-
-    #[test]
-    fn a_network_failure_keeps_the_answer_and_offers_a_retry() {
-        let s = open(Some(4))
-            .apply(Action::EditReason("Price".into()))
-            .apply(Action::Submitting)
-            .apply(Action::NetworkFailed);
-        assert_eq!(s.phase, Phase::Open);
-        assert_eq!(s.reason, "Price");
-        assert!(s.banner.is_some());
-    }
-
-    #[test]
-    fn an_answered_survey_says_so() {
-        let s = SurveyState::new(Locale::En).apply(Action::Loaded {
-            view: SurveyView {
-                status: SurveyStatus::Completed,
-                locale: Locale::En,
-                company: "Acme".into(),
-                offers_interview: false,
-            },
-            preselect: Some(score(9)),
-        });
-        assert_eq!(s.phase, Phase::AlreadyAnswered);
-        assert!(!s.should_report_start());
-    }
-
-    #[test]
-    fn start_is_reported_once() {
-        let s = open(Some(5)).apply(Action::StartReported);
-        assert!(!s.should_report_start());
-    }
-
-    #[test]
-    fn a_buyer_asks_for_a_conversation_only_where_the_survey_offers_one() {
-        let loaded = |offers_interview| {
-            SurveyState::new(Locale::En).apply(Action::Loaded {
-                view: SurveyView {
-                    status: SurveyStatus::Open,
-                    locale: Locale::En,
-                    company: "Acme".into(),
-                    offers_interview,
-                },
-                preselect: NpsScore::parse(9).ok(),
-            })
-        };
-        let yes = loaded(true).apply(Action::ToggleInterview(true));
-        assert!(yes.submission().expect("valid").interview);
-        let changed_mind = yes.apply(Action::ToggleInterview(false));
-        assert!(!changed_mind.submission().expect("valid").interview);
-        // Never sent where it was not asked, whatever the state says.
-        let not_offered = loaded(false).apply(Action::ToggleInterview(true));
-        assert!(!not_offered.submission().expect("valid").interview);
-    }
-}
+mod tests;

@@ -128,6 +128,31 @@ pub enum DriverFamily {
     CustomerSupport,
 }
 
+impl DriverFamily {
+    pub const ALL: [DriverFamily; 5] = [
+        DriverFamily::ProductService,
+        DriverFamily::SalesExperience,
+        DriverFamily::PriceAndPackaging,
+        DriverFamily::Company,
+        DriverFamily::CustomerSupport,
+    ];
+
+    /// As written in a definition: `price_and_packaging`.
+    pub fn code(self) -> &'static str {
+        match self {
+            DriverFamily::ProductService => "product_service",
+            DriverFamily::SalesExperience => "sales_experience",
+            DriverFamily::PriceAndPackaging => "price_and_packaging",
+            DriverFamily::Company => "company",
+            DriverFamily::CustomerSupport => "customer_support",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<DriverFamily> {
+        DriverFamily::ALL.into_iter().find(|f| f.code() == code)
+    }
+}
+
 /// A text in each of the survey's languages.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -4,6 +4,7 @@
 
 pub mod answers;
 pub mod definition;
+pub mod flow;
 pub mod logic;
 pub mod validate;
 
@@ -16,6 +17,7 @@ pub use validate::{validate_answers, validate_definition, Completeness, Hidden};
 
 use crate::locale::Locale;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Whether the buyer can still answer.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -53,7 +55,44 @@ pub struct SurveyDocument {
     pub context: SurveyContext,
     pub answers: Vec<AnswerItem>,
     pub complete: bool,
+    /// The words around the questions (buttons, scale ends, messages), from the same
+    /// catalogue as the no-JS form, in `locale`: keyed as in [`SENTENCES`].
+    #[serde(default)]
+    pub sentences: BTreeMap<String, String>,
 }
+
+/// The catalogue keys a survey's pages show around the questions, sent with the survey so
+/// that the widget and the no-JS form say the same thing in the buyer's language.
+pub const SENTENCES: &[&str] = &[
+    "form_progress",
+    "form_errors",
+    "required",
+    "answer_required",
+    "answer_invalid",
+    "next",
+    "back",
+    "finish",
+    "other_label",
+    "times_label",
+    "yes",
+    "no",
+    "consent_label",
+    "nps_low",
+    "nps_high",
+    "influence_very_negative",
+    "influence_negative",
+    "influence_neutral",
+    "influence_positive",
+    "influence_very_positive",
+    "influence_not_a_factor",
+    "thanks",
+    "page_title",
+    "saving",
+    "save_failed",
+    "sending",
+    "survey_closed",
+    "already_answered",
+];
 
 /// The default win-loss survey, in English and French: NPS, the reasons ("price, and
 /// what else?"), twenty decision drivers in five families, the follow-ups for a low score

@@ -362,3 +362,13 @@ fn every_answer_sent_back_reads_as_the_same_answer() {
     .expect("still valid");
     assert_eq!(again, read);
 }
+
+#[test]
+fn driver_family_codes_are_the_json_names() {
+    for family in DriverFamily::ALL {
+        let json = serde_json::to_string(&family).expect("serialises");
+        assert_eq!(json, format!("\"{}\"", family.code()));
+        assert_eq!(DriverFamily::parse(family.code()), Some(family));
+    }
+    assert_eq!(DriverFamily::parse("pricing"), None);
+}

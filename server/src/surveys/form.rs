@@ -20,14 +20,15 @@ use crate::web::pages::{object, pages};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use debrief_common::survey::definition::OTHER;
+use debrief_common::survey::flow;
 use debrief_common::survey::logic::fill;
 use debrief_common::survey::{
-    validate_answers, Answer, AnswerItem, AnswerValue, Answers, Completeness, Definition, Hidden,
-    Influence, Question, QuestionKind, SurveyContext,
+    validate_answers, Answer, AnswerItem, Answers, Completeness, Definition, Hidden, Influence,
+    QuestionKind, SurveyContext,
 };
 use debrief_common::Locale;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// A page of answers is small; anything larger is not a buyer's form.
 const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -96,8 +97,20 @@ async fn open(
 
 #[utoipa::path(get, path = "/s/{token}/form", tag = "pages", params(("token" = String, Path, description = "The buyer's token from the email link"), ("page" = Option<usize>, Query, description = "The page to show, from 1; by default where the buyer stopped")), responses((status = 200, description = "A page of the survey as an HTML form, or the thanks page once answered", content_type = "text/html"), (status = 404, content_type = "text/html"), (status = 410, content_type = "text/html")))]
 async fn show(token: web::Path<String>, req: HttpRequest, s: Surveying) -> HttpResponse {
+    landing(&token, &req, &s, false).await
+}
+
+/// A page of the survey as a form: the one asked for, else where the buyer stopped. With
+/// `host`, the page that `/s/{token}` serves: the same form inside the element the widget
+/// takes over, so the buyer can answer before (or without) the widget loading.
+pub(super) async fn landing(
+    token: &str,
+    req: &HttpRequest,
+    s: &Surveying,
+    host: bool,
+) -> HttpResponse {
     let settings = &s.settings;
-    let open = match open(&s.db, &s.definitions, settings, &token, s.clock.now()).await {
+    let open = match open(&s.db, &s.definitions, settings, token, s.clock.now()).await {
         Ok(open) => open,
         Err(page) => return page,
     };
@@ -106,15 +119,15 @@ async fn show(token: web::Path<String>, req: HttpRequest, s: Surveying) -> HttpR
     }
     let d = &open.progress.definition;
     // A page asked for by number, else where the buyer stopped.
-    let asked = query_value(&req, "page")
+    let asked = query_value(req, "page")
         .and_then(|p| p.parse::<usize>().ok())
         .filter(|p| (1..=d.pages.len()).contains(p))
         .map(|p| p - 1);
-    let page = asked.unwrap_or_else(|| resume_page(d, &open.progress.answers, &open.context));
+    let page = asked.unwrap_or_else(|| flow::resume_page(d, &open.progress.answers, &open.context));
     // The score clicked in the email is ticked for the buyer to confirm; it is not an
-    // answer until the page is posted.
+    // answer until the page is posted (or, in the widget, until the buyer acts).
     let mut answers = open.progress.answers.clone();
-    let clicked = clicked_score(&req);
+    let clicked = clicked_score(req);
     let nps = d
         .questions()
         .map(|(_, q)| q)
@@ -123,13 +136,22 @@ async fn show(token: web::Path<String>, req: HttpRequest, s: Surveying) -> HttpR
         let score = i64::from(score.value());
         answers.entry(q.id.clone()).or_insert(Answer::Score(score));
     }
+    let host = host.then(|| {
+        json!({
+            "token": token,
+            "score": clicked.map(|s| s.to_string()).unwrap_or_default(),
+            "locale": open.locale.code(),
+        })
+    });
     render(
         &open,
+        token,
         page,
         &answers,
         &Faults::default(),
         StatusCode::OK,
         settings,
+        host,
     )
 }
 
@@ -163,15 +185,17 @@ async fn post(token: web::Path<String>, mut payload: web::Payload, s: Surveying)
             page: true,
             ..Faults::default()
         };
-        let page = resume_page(&d, &open.progress.answers, &open.context);
+        let page = flow::resume_page(&d, &open.progress.answers, &open.context);
         let stored = &open.progress.answers;
         return render(
             &open,
+            &token,
             page,
             stored,
             &faults,
             StatusCode::UNPROCESSABLE_ENTITY,
             settings,
+            None,
         );
     };
     let back = field("nav") == Some("back");
@@ -187,9 +211,20 @@ async fn post(token: web::Path<String>, mut payload: web::Payload, s: Surveying)
     let items: Vec<AnswerItem> = d.pages[page]
         .questions
         .iter()
-        .filter_map(|q| item_from_form(q, &fields))
+        .filter_map(|q| flow::item_from_fields(q, &fields))
         .collect();
-    let completeness = match (back, page + 1 == d.pages.len()) {
+    // The last page is the last one that shows a question, given this page's answers: a
+    // lost deal's page is skipped for a buyer who won.
+    let last = validate_answers(
+        &d,
+        &open.context,
+        &stored,
+        &items,
+        Completeness::Partial,
+        Hidden::Drop,
+    )
+    .is_ok_and(|tentative| flow::next_page(&d, page, &tentative, &open.context).is_none());
+    let completeness = match (back, last) {
         (true, _) => Completeness::Partial,
         (false, false) => Completeness::Page(page),
         (false, true) => Completeness::Complete,
@@ -227,19 +262,26 @@ async fn post(token: web::Path<String>, mut payload: web::Payload, s: Surveying)
                 Hidden::Drop,
             )
             .unwrap_or(stored);
-            faults.missing = missing_required(&d, page, &shown, &open.context, completeness);
+            if completeness != Completeness::Partial {
+                faults.missing = flow::missing_required(&d, page, &shown, &open.context)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+            }
             return render(
                 &open,
+                &token,
                 page,
                 &shown,
                 &faults,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 settings,
+                None,
             );
         }
     };
-    let revealed =
-        !back && reveals_new_questions(&d, page, &open.progress.answers, &answers, &open.context);
+    let revealed = !back
+        && flow::reveals_new_questions(&d, page, &open.progress.answers, &answers, &open.context);
     let complete = completeness == Completeness::Complete && !revealed;
     let follow_up = if complete && said_yes(&answers) {
         match follow_up::offered(db, planner, &open.invitation).await {
@@ -286,17 +328,19 @@ async fn post(token: web::Path<String>, mut payload: web::Payload, s: Surveying)
         Ok(Saved::Closed) => see_other(&token, None),
         Ok(Saved::Page) if revealed => render(
             &open,
+            &token,
             page,
             &answers,
             &Faults::default(),
             StatusCode::OK,
             settings,
+            None,
         ),
         Ok(Saved::Page) => {
             let next = if back {
-                page.saturating_sub(1)
+                flow::previous_page(&d, page, &answers, &open.context).unwrap_or(0)
             } else {
-                page + 1
+                flow::next_page(&d, page, &answers, &open.context).unwrap_or(page)
             };
             see_other(&token, Some(next))
         }
@@ -335,133 +379,6 @@ fn see_other(token: &str, page: Option<usize>) -> HttpResponse {
         .finish()
 }
 
-/// Whether a question is shown, given the answers.
-fn shown(q: &Question, answers: &Answers, context: &SurveyContext) -> bool {
-    q.visible_if
-        .as_ref()
-        .is_none_or(|c| c.holds(answers, context))
-}
-
-/// The first page with a question shown and not answered; the last page when all are.
-fn resume_page(d: &Definition, answers: &Answers, context: &SurveyContext) -> usize {
-    if answers.is_empty() {
-        return 0;
-    }
-    d.pages
-        .iter()
-        .position(|p| {
-            p.questions
-                .iter()
-                .any(|q| shown(q, answers, context) && !answers.contains_key(&q.id))
-        })
-        .unwrap_or(d.pages.len().saturating_sub(1))
-}
-
-/// Questions of `page` that the new answers show and the old ones did not.
-fn reveals_new_questions(
-    d: &Definition,
-    page: usize,
-    before: &Answers,
-    after: &Answers,
-    context: &SurveyContext,
-) -> bool {
-    d.pages[page].questions.iter().any(|q| {
-        shown(q, after, context) && !shown(q, before, context) && !after.contains_key(&q.id)
-    })
-}
-
-fn missing_required(
-    d: &Definition,
-    page: usize,
-    answers: &Answers,
-    context: &SurveyContext,
-    completeness: Completeness,
-) -> BTreeSet<String> {
-    if completeness == Completeness::Partial {
-        return BTreeSet::new();
-    }
-    d.pages[page]
-        .questions
-        .iter()
-        .filter(|q| q.required && shown(q, answers, context) && !answers.contains_key(&q.id))
-        .map(|q| q.id.clone())
-        .collect()
-}
-
-/// The answer a page's fields give to `q`, if any field was filled in.
-fn item_from_form(q: &Question, fields: &[(String, String)]) -> Option<AnswerItem> {
-    let name = format!("q.{}", q.id);
-    let values: Vec<&str> = fields
-        .iter()
-        .filter(|(k, _)| *k == name)
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let extra = |suffix: &str| {
-        let name = format!("{name}.{suffix}");
-        fields
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let first = values.first().map(|v| v.trim()).filter(|v| !v.is_empty());
-    let (value, text) = match &q.kind {
-        QuestionKind::Nps | QuestionKind::Rating { .. } => {
-            // A value that is not a number reaches the validator as text: "must be a
-            // whole number" is the answer to a tampered form too.
-            let v = first?;
-            let value = v
-                .parse::<i64>()
-                .map(AnswerValue::Number)
-                .unwrap_or_else(|_| AnswerValue::Text(v.to_owned()));
-            (value, None)
-        }
-        QuestionKind::SingleChoice { .. } => (AnswerValue::Text(first?.to_owned()), extra("other")),
-        QuestionKind::MultipleChoice { .. } => {
-            if values.is_empty() {
-                return None;
-            }
-            let picked = values.iter().map(|v| (*v).to_owned()).collect();
-            (AnswerValue::List(picked), extra("other"))
-        }
-        QuestionKind::FreeText { .. } => (AnswerValue::Text(first?.to_owned()), None),
-        QuestionKind::DriverMatrix { drivers } => {
-            let rated: BTreeMap<String, String> = drivers
-                .iter()
-                .filter_map(|driver| Some((driver.id.clone(), extra(&driver.id)?)))
-                .collect();
-            if rated.is_empty() {
-                return None;
-            }
-            (AnswerValue::Map(rated), None)
-        }
-        QuestionKind::InterviewOptIn => {
-            let yes = match first? {
-                "yes" => true,
-                "no" => false,
-                other => return Some(text_item(q, other)),
-            };
-            (AnswerValue::Flag(yes), extra("times").filter(|_| yes))
-        }
-        // An unticked checkbox sends nothing: consent not given, which a required consent
-        // reports as unanswered.
-        QuestionKind::Consent => (AnswerValue::Flag(first? == "yes"), None),
-    };
-    Some(AnswerItem {
-        question: q.id.clone(),
-        value,
-        text,
-    })
-}
-
-fn text_item(q: &Question, value: &str) -> AnswerItem {
-    AnswerItem {
-        question: q.id.clone(),
-        value: AnswerValue::Text(value.to_owned()),
-        text: None,
-    }
-}
-
 /// What to mark on a redrawn page.
 #[derive(Default)]
 pub(super) struct Faults {
@@ -479,15 +396,18 @@ impl Faults {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render(
     open: &Open,
+    token: &str,
     page: usize,
     answers: &Answers,
     faults: &Faults,
     status: StatusCode,
     settings: &Settings,
+    host: Option<Value>,
 ) -> HttpResponse {
-    let data = view(
+    let mut data = view(
         &open.progress.definition,
         page,
         answers,
@@ -495,6 +415,8 @@ fn render(
         open.locale,
         faults,
     );
+    data["host"] = host.unwrap_or(Value::Bool(false));
+    data["action"] = json!(format!("/s/{token}/form"));
     let pages_count = open.progress.definition.pages.len().to_string();
     let number = (page + 1).to_string();
     pages().render(
@@ -503,7 +425,11 @@ fn render(
         &settings.company_name,
         "survey_form",
         object(data),
-        &[("page", &number), ("pages", &pages_count)],
+        &[
+            ("page", &number),
+            ("pages", &pages_count),
+            ("company", &settings.company_name),
+        ],
     )
 }
 
@@ -523,7 +449,7 @@ pub(super) fn view(
     let questions: Vec<Value> = p
         .questions
         .iter()
-        .filter(|q| shown(q, answers, context))
+        .filter(|q| flow::shown(q, answers, context))
         .map(|q| {
             let answer = answers.get(&q.id);
             // A refused answer is not "missing": say what is wrong with it.
@@ -635,7 +561,10 @@ pub(super) fn view(
         "pages": d.pages.len(), "page_number": page + 1, "page_index": page,
         "page_title": p.title.as_ref().map(&text).unwrap_or_default(),
         "has_errors": faults.any(), "questions": questions,
-        "can_go_back": page > 0, "last": page + 1 == d.pages.len(),
+        // Set by `render`: where the form posts, and the widget's element around it.
+        "action": "", "host": false,
+        "can_go_back": flow::previous_page(d, page, answers, context).is_some(),
+        "last": flow::next_page(d, page, answers, context).is_none(),
     })
 }
 

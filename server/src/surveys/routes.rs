@@ -16,12 +16,13 @@ use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::{read_body, Json};
+use crate::web::pages::pages;
 use actix_cors::Cors;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use debrief_common::survey::{
     validate_answers, Answer, AnswerItem, Answers, AnswersRequest, Completeness, Hidden,
-    SurveyContext, SurveyDocument,
+    SurveyContext, SurveyDocument, SENTENCES,
 };
 use debrief_common::ErrorBody;
 use debrief_common::{AnswerRequest, SurveyStatus, SurveyView};
@@ -212,14 +213,20 @@ fn document(
     context: SurveyContext,
     answers: &Answers,
 ) -> SurveyDocument {
+    let locale = progress.definition.locale_for(invitation.locale);
+    let sentence = pages().sentences(locale);
     SurveyDocument {
         survey_key: progress.survey_key.clone(),
         version: progress.version,
-        locale: progress.definition.locale_for(invitation.locale),
+        locale,
         definition: (*progress.definition).clone(),
         context,
         answers: answers.iter().map(|(q, a)| a.to_item(q)).collect(),
         complete: progress.complete,
+        sentences: SENTENCES
+            .iter()
+            .map(|key| ((*key).to_owned(), sentence(key)))
+            .collect(),
     }
 }
 

@@ -12,12 +12,8 @@ use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
 /// `(name, source)` of every page template.
-const TEMPLATES: [(&str, &str); 4] = [
+const TEMPLATES: [(&str, &str); 3] = [
     ("message", include_str!("../../templates/message.hbs")),
-    (
-        "survey_host",
-        include_str!("../../templates/survey_host.hbs"),
-    ),
     (
         "opt_out_confirm",
         include_str!("../../templates/opt_out_confirm.hbs"),

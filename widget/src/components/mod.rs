@@ -1,4 +1,4 @@
-//! The widget's components, one per file.
+//! The widget's components.
 
-pub mod nps_scale;
+pub mod question;
 pub mod survey;

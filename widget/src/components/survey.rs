@@ -1,11 +1,13 @@
-//! The survey: loads the buyer's survey, shows the questions, sends the answer.
+//! The survey: loads the buyer's survey version, shows its pages from the definition, and
+//! saves each answer as the buyer goes. The markup is the no-JS form's (same classes, same
+//! structure), so the widget takes over the server-rendered page without a jump.
 
-use super::nps_scale::NpsScale;
+use super::question::question;
 use crate::api::{self, ApiError};
-use crate::state::{Action, Phase, SurveyState};
-use debrief_common::{Locale, NpsScore, REASON_MAX_CHARS};
+use crate::state::{Action, Command, FocusTarget, Phase, SurveyState};
+use debrief_common::{Locale, NpsScore};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq, Clone)]
@@ -17,6 +19,88 @@ pub struct SurveyProps {
     pub api_base: AttrValue,
     /// The language to show while loading, before the server says which one to use.
     pub locale: Locale,
+    /// Makes every id of this widget unique on the page.
+    pub prefix: AttrValue,
+    /// The element the widget is mounted on: answers given in the form it held before
+    /// (the server-rendered page) are taken over.
+    pub host: Option<web_sys::Element>,
+}
+
+/// The fields of the form the host element held before the widget took over, as a
+/// browser would post them.
+fn fields_before(host: Option<&web_sys::Element>) -> Vec<(String, String)> {
+    let Some(form) = host
+        .and_then(|h| h.query_selector("form").ok().flatten())
+        .and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok())
+    else {
+        return Vec::new();
+    };
+    let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+        return Vec::new();
+    };
+    let Ok(Some(entries)) = js_sys::try_iter(&data) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let pair: js_sys::Array = entry.ok()?.dyn_into().ok()?;
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
+}
+
+/// Runs what the state asks of the outside world: requests, a timer, the focus.
+fn run(command: &Command, props: &SurveyProps, dispatch: Callback<Action>, refs: &Refs) {
+    let outcome = |result: Result<(), ApiError>, ok: Action| match result {
+        Ok(()) => ok,
+        Err(ApiError::InvalidLink) => Action::LinkInvalid,
+        Err(ApiError::Closed) => Action::Closed,
+        Err(ApiError::AlreadyAnswered) => Action::AlreadyAnswered,
+        Err(ApiError::Refused(errors)) => Action::Refused(errors),
+        Err(ApiError::Network) => Action::NetworkFailed,
+    };
+    match command {
+        Command::Save(items) => {
+            let (base, token, items) = (props.api_base.clone(), props.token.clone(), items.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                dispatch.emit(outcome(
+                    api::save(&base, &token, items).await,
+                    Action::Saved,
+                ));
+            });
+        }
+        Command::Complete(items) => {
+            let (base, token, items) = (props.api_base.clone(), props.token.clone(), items.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = api::complete(&base, &token, items).await;
+                dispatch.emit(outcome(result, Action::Completed));
+            });
+        }
+        Command::RetryIn(ms) => {
+            let retry = Closure::once_into_js(move || dispatch.emit(Action::Retry));
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    retry.unchecked_ref(),
+                    i32::try_from(*ms).unwrap_or(i32::MAX),
+                );
+            }
+        }
+        Command::Focus(target) => {
+            let node = match target {
+                FocusTarget::Page => &refs.heading,
+                FocusTarget::Faults => &refs.faults,
+            };
+            if let Some(element) = node.cast::<web_sys::HtmlElement>() {
+                let _ = element.focus();
+            }
+        }
+    }
+}
+
+#[derive(Clone, Default, PartialEq)]
+struct Refs {
+    heading: NodeRef,
+    faults: NodeRef,
 }
 
 #[function_component(Survey)]
@@ -25,46 +109,55 @@ pub fn survey(props: &SurveyProps) -> Html {
         let locale = props.locale;
         move || SurveyState::new(locale)
     });
+    let refs = use_state(Refs::default);
+    let dispatch = {
+        let state = state.clone();
+        Callback::from(move |action| state.dispatch(action))
+    };
 
     {
-        let (state, props) = (state.clone(), props.clone());
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::load(&props.api_base, &props.token).await {
-                    Ok(view) => state.dispatch(Action::Loaded {
-                        view,
-                        preselect: props.preselect,
-                    }),
-                    Err(ApiError::InvalidLink) => state.dispatch(Action::LinkInvalid),
-                    Err(_) => state.dispatch(Action::LoadFailed),
-                }
-            });
+        let (dispatch, props) = (dispatch.clone(), props.clone());
+        let attempt = state.phase == Phase::Loading;
+        use_effect_with(attempt, move |attempt| {
+            if *attempt {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let action = match api::load(&props.api_base, &props.token).await {
+                        Ok(document) => Action::Loaded {
+                            document,
+                            preselect: props.preselect,
+                            fields: fields_before(props.host.as_ref()),
+                        },
+                        Err(ApiError::InvalidLink) => Action::LinkInvalid,
+                        Err(ApiError::Closed) => Action::Closed,
+                        Err(ApiError::AlreadyAnswered) => Action::AlreadyAnswered,
+                        Err(_) => Action::LoadFailed,
+                    };
+                    dispatch.emit(action);
+                });
+            }
         });
     }
-
     {
-        // Tell the server once that the buyer engaged (a score picked, or brought from
-        // the email), for the participation funnel.
-        let should = state.should_report_start();
-        let (dispatcher, props) = (state.dispatcher(), props.clone());
-        use_effect_with(should, move |should| {
-            if *should {
-                dispatcher.dispatch(Action::StartReported);
-                wasm_bindgen_futures::spawn_local(async move {
-                    if let Err(ApiError::AlreadyAnswered) =
-                        api::report_start(&props.api_base, &props.token).await
-                    {
-                        dispatcher.dispatch(Action::AlreadyAnswered);
-                    }
-                });
+        let (dispatch, props, refs) = (dispatch.clone(), props.clone(), (*refs).clone());
+        use_effect_with(state.command.clone(), move |command| {
+            if let Some((_, command)) = command {
+                run(command, &props, dispatch, &refs);
             }
         });
     }
 
     let strings = state.locale.strings();
+    let status = |class: &'static str, text: String| {
+        html! { <p class={class} role="status">{ text }</p> }
+    };
     let body = match state.phase {
-        Phase::Loading => {
-            // A failed load is worth a retry: the buyer may be on a flaky connection.
+        // The page's own content (the server-rendered form) shows until the survey is
+        // loaded; on a host that had none, a line saying it is loading.
+        Phase::Loading => html! {
+            <slot><p class="debrief-loading" role="status">{ strings.loading }</p></slot>
+        },
+        Phase::LoadFailed => {
+            // Worth a retry: the buyer may be on a flaky connection.
             let reload = Callback::from(|_: MouseEvent| {
                 if let Some(window) = web_sys::window() {
                     let _ = window.location().reload();
@@ -72,126 +165,103 @@ pub fn survey(props: &SurveyProps) -> Html {
             });
             html! {
                 <>
-                    if let Some(banner) = state.banner {
-                        <p class="debrief-error" role="alert">{ banner }</p>
-                        <button type="button" class="debrief-submit" onclick={reload}>{ strings.try_again }</button>
-                    } else {
-                        <p class="debrief-status" role="status">{ strings.loading }</p>
-                    }
+                    <p class="debrief-error" role="alert">{ strings.load_error }</p>
+                    <button type="button" class="debrief-submit" onclick={reload}>{ strings.try_again }</button>
                 </>
             }
         }
-        Phase::Invalid => {
-            html! { <p class="debrief-status debrief-invalid" role="alert">{ strings.invalid_link }</p> }
-        }
-        Phase::AlreadyAnswered => {
-            html! { <p class="debrief-status debrief-answered" role="status">{ strings.already_answered }</p> }
-        }
-        Phase::Done => html! {
-            <div class="debrief-done" role="status" tabindex="-1">
-                <h2>{ strings.thanks_title }</h2>
-                <p>{ strings.thanks_body }</p>
-            </div>
-        },
-        Phase::Open | Phase::Submitting => {
-            let submitting = state.phase == Phase::Submitting;
-            let on_pick = {
-                let state = state.clone();
-                Callback::from(move |score| state.dispatch(Action::Pick(score)))
-            };
-            let on_input = {
-                let state = state.clone();
-                Callback::from(move |e: InputEvent| {
-                    if let Some(area) = e
-                        .target()
-                        .and_then(|t| t.dyn_into::<HtmlTextAreaElement>().ok())
-                    {
-                        state.dispatch(Action::EditReason(area.value()));
-                    }
-                })
-            };
-            let on_interview = {
-                let state = state.clone();
-                Callback::from(move |e: Event| {
-                    if let Some(input) = e
-                        .target()
-                        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-                    {
-                        state.dispatch(Action::ToggleInterview(input.checked()));
-                    }
-                })
-            };
-            let on_submit = {
-                let (state, props) = (state.clone(), props.clone());
-                Callback::from(move |e: SubmitEvent| {
-                    e.prevent_default();
-                    match state.submission() {
-                        Err(errors) => state.dispatch(Action::Refused(errors)),
-                        Ok(answer) => {
-                            state.dispatch(Action::Submitting);
-                            let (state, props) = (state.clone(), props.clone());
-                            wasm_bindgen_futures::spawn_local(async move {
-                                let action =
-                                    match api::submit(&props.api_base, &props.token, &answer).await
-                                    {
-                                        Ok(()) => Action::Submitted,
-                                        Err(ApiError::AlreadyAnswered) => Action::AlreadyAnswered,
-                                        Err(ApiError::InvalidLink) => Action::LinkInvalid,
-                                        Err(ApiError::Refused(errors)) => Action::Refused(errors),
-                                        Err(ApiError::Network) => Action::NetworkFailed,
-                                    };
-                                state.dispatch(action);
-                            });
-                        }
-                    }
-                })
-            };
-            let question = strings.nps_question(&state.company);
-            let reason_error = state.error_for("reason");
-            html! {
-                <form class="debrief-form" onsubmit={on_submit} novalidate=true>
-                    <NpsScale
-                        question={AttrValue::from(question)}
-                        low_label={strings.nps_low}
-                        high_label={strings.nps_high}
-                        selected={state.nps}
-                        error={state.error_for("nps").map(AttrValue::from)}
-                        disabled={submitting}
-                        {on_pick} />
-                    <div class="debrief-field">
-                        <label class="debrief-question" for="debrief-reason">{ strings.reason_question }</label>
-                        <p id="debrief-reason-hint" class="debrief-hint">{ strings.reason_hint }</p>
-                        <textarea id="debrief-reason" rows="4"
-                            maxlength={REASON_MAX_CHARS.to_string()}
-                            aria-describedby={if reason_error.is_some() { "debrief-reason-hint debrief-reason-error" } else { "debrief-reason-hint" }}
-                            aria-invalid={reason_error.is_some().then_some("true")}
-                            value={state.reason.clone()}
-                            disabled={submitting}
-                            oninput={on_input} />
-                        if let Some(error) = reason_error {
-                            <p id="debrief-reason-error" class="debrief-error" role="alert">{ error }</p>
-                        }
-                    </div>
-                    if state.offers_interview {
-                        <label class="debrief-field debrief-check">
-                            <input type="checkbox" checked={state.interview} disabled={submitting}
-                                onchange={on_interview} />
-                            { strings.interview_offer }
-                        </label>
-                    }
-                    if let Some(banner) = state.banner {
-                        <p class="debrief-error" role="alert">{ banner }</p>
-                    }
-                    <button type="submit" class="debrief-submit" disabled={submitting} aria-busy={submitting.then_some("true")}>
-                        { if submitting { strings.submitting } else { strings.submit } }
-                    </button>
-                </form>
-            }
-        }
+        Phase::Invalid => status("debrief-invalid", strings.invalid_link.into()),
+        Phase::Closed => status("debrief-closed", sentence(&state, "survey_closed")),
+        Phase::AlreadyAnswered => status("debrief-answered", strings.already_answered.into()),
+        Phase::Done => status("debrief-done", sentence(&state, "thanks")),
+        Phase::Open | Phase::Finishing => page(&state, &dispatch, props, &refs),
     };
     html! {
-        <section class="debrief-widget" lang={state.locale.code()}>
-            { body }
-        </section>
+        <div class="debrief-widget" lang={state.locale.code()}>{ body }</div>
+    }
+}
+
+fn sentence(state: &SurveyState, key: &str) -> String {
+    state
+        .survey
+        .as_ref()
+        .map_or(key, |s| s.sentence(key))
+        .to_owned()
+}
+
+fn page(
+    state: &UseReducerHandle<SurveyState>,
+    dispatch: &Callback<Action>,
+    props: &SurveyProps,
+    refs: &Refs,
+) -> Html {
+    let Some(survey) = state.survey.clone() else {
+        return Html::default();
+    };
+    let d = &survey.definition;
+    let finishing = state.phase == Phase::Finishing;
+    let title = d
+        .pages
+        .get(state.page)
+        .and_then(|p| p.title.as_ref())
+        .map_or_else(
+            || survey.sentence("page_title").to_owned(),
+            |t| state.text(t),
+        );
+    let progress = survey
+        .sentence("form_progress")
+        .replace("{page}", &(state.page + 1).to_string())
+        .replace("{pages}", &d.pages.len().to_string());
+    let prefix = &props.prefix;
+    let progress_id = format!("{prefix}-progress");
+    let onsubmit = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            dispatch.emit(Action::Next);
+        })
+    };
+    let back = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Action::Back))
+    };
+    let questions = state.questions();
+    let notice = if state.failures > 0 {
+        html! { <p class="debrief-error debrief-offline" role="alert">{ survey.sentence("save_failed") }</p> }
+    } else if finishing {
+        html! { <p class="debrief-saving" role="status">{ survey.sentence("sending") }</p> }
+    } else {
+        // Always in the page, so that a screen reader hears it change.
+        let text = if state.saving() {
+            survey.sentence("saving")
+        } else {
+            ""
+        };
+        html! { <p class="debrief-saving" role="status">{ text }</p> }
+    };
+    html! {
+        <form class="debrief-form" novalidate=true {onsubmit} aria-busy={finishing.then_some("true")}>
+            <p class="debrief-progress" id={progress_id.clone()}>{ progress }</p>
+            <progress max={d.pages.len().to_string()} value={(state.page + 1).to_string()}
+                aria-labelledby={progress_id} />
+            <h2 class="debrief-page-title" tabindex="-1" ref={refs.heading.clone()}>{ title }</h2>
+            <div tabindex="-1" ref={refs.faults.clone()}>
+                if !state.faults.is_empty() {
+                    <div role="alert" class="debrief-errors"><p>{ survey.sentence("form_errors") }</p></div>
+                }
+            </div>
+            { for questions.into_iter().map(|q| question(q, state, dispatch, prefix, finishing)) }
+            { notice }
+            <div class="debrief-nav">
+                if state.can_go_back() {
+                    <button type="button" class="debrief-back" onclick={back} disabled={finishing}>
+                        { survey.sentence("back") }
+                    </button>
+                }
+                <button type="submit" class="debrief-submit" disabled={finishing}>
+                    { survey.sentence(if state.is_last_page() { "finish" } else { "next" }) }
+                </button>
+            </div>
+        </form>
     }
 }
