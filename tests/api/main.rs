@@ -6,6 +6,7 @@ mod decisions;
 mod delivery;
 mod demo;
 mod email_scores;
+mod embedding;
 mod follow_up;
 mod import;
 mod metrics;

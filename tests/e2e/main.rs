@@ -3,6 +3,7 @@
 
 use debrief_tests::browser::Browser;
 use debrief_tests::mail::Invitation;
+use debrief_tests::portal::Portal;
 use debrief_tests::smtp::SmtpServer;
 use debrief_tests::{fresh_postgres_database, lost_deal, workspace_root};
 use fantoccini::{key::Key, Locator};
@@ -53,7 +54,7 @@ async fn start_server_with(
     let dir = tempfile::tempdir().expect("temp dir");
     let widget_dir = workspace_root().join("widget/dist");
     assert!(
-        widget_dir.join("debrief_widget_bg.wasm").exists(),
+        widget_dir.join("embed.js").exists(),
         "the widget is not built: run scripts/test.sh (it runs scripts/build-widget.sh)"
     );
     let mut command = Command::new(server_binary());
@@ -825,4 +826,136 @@ async fn axe_finds_no_violation_on_any_page_a_buyer_meets() {
     wait_for(&browser, "[role=alert]").await;
     check("a dead link").await;
     browser.close().await;
+}
+
+/// A page of a customer portal embedding two surveys with one script tag, themed through
+/// CSS custom properties, with CSS of its own that must not reach the widgets.
+fn portal_page(debrief: &str, tokens: &[String]) -> String {
+    let hosts: String = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!(r#"<div class="survey" id="survey-{i}" data-debrief-token="{t}" data-debrief-locale="fr"></div>"#)
+        })
+        .collect();
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme portal</title>
+<style>
+  button {{ background: rgb(255, 0, 0) !important; }}
+  legend {{ font-size: 40px; }}
+  #survey-1 {{ --debrief-accent: rgb(0, 128, 0); }}
+</style></head>
+<body><main><h1>Acme customer portal</h1>{hosts}<p id="portal-text">Portal text</p></main>
+<script type="module" src="{debrief}/widget/embed.js"></script></body></html>"#
+    )
+}
+
+/// A portal the program allows embeds two surveys on one page: both work, keep unique ids,
+/// take the portal's theme and none of its CSS. A portal the program does not list gets
+/// no survey: the browser is refused, and the buyer told plainly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_runs_in_an_allowed_portal_and_is_refused_in_another() {
+    let mut smtp = SmtpServer::start().await;
+    let server = start_server(None, smtp.port).await;
+    let mut tokens = Vec::new();
+    for (n, email) in ["camille@globex.example", "dominique@initech.example"]
+        .iter()
+        .enumerate()
+    {
+        let mut deal = lost_deal(&format!("E2E-PORTAL-{n}"));
+        deal["account"]["name"] = format!("Account {n}").into();
+        deal["contacts"][0]["email"] = (*email).into();
+        server.post_decision(&deal).await;
+        tokens.push(Invitation::parse(&smtp.next_mail().await).token());
+    }
+    let allowed = Portal::start(portal_page(&server.url, &tokens)).await;
+    let stranger = Portal::start(portal_page(&server.url, &tokens[..1])).await;
+    let program = serde_json::json!({
+        "name": "Win-loss",
+        "segments": [{ "key": "all", "name": "All decided deals", "method": "survey" }],
+        "embed_origins": [allowed.url],
+    });
+    let stored = reqwest::Client::new()
+        .put(format!("{}/api/v1/program", server.url))
+        .bearer_auth(server.key())
+        .json(&program)
+        .send()
+        .await
+        .expect("store the program");
+    assert_eq!(stored.status().as_u16(), 200);
+
+    let browser = Browser::start(360, 900).await;
+    browser.client.goto(&allowed.url).await.expect("the portal");
+    for host in ["#survey-0", "#survey-1"] {
+        let w = Widget {
+            browser: &browser,
+            host,
+        };
+        assert_eq!(w.text(".debrief-progress").await, "Page 1 sur 3", "{host}");
+    }
+    let w1 = Widget {
+        browser: &browser,
+        host: "#survey-1",
+    };
+    // Answering in the second widget touches the second survey only.
+    w1.input("nps", "7").await.click().await.expect("pick 7");
+    assert!(w1.is_checked("nps", "7").await);
+    assert!(
+        !Widget {
+            browser: &browser,
+            host: "#survey-0"
+        }
+        .is_checked("nps", "7")
+        .await
+    );
+    let checks = browser
+        .client
+        .execute(
+            r#"const roots = [...document.querySelectorAll('[data-debrief-token]')].map(h => h.shadowRoot);
+               const ids = roots.flatMap(r => [...r.querySelectorAll('[id]')].map(e => e.id));
+               const style = (r, css, p) => getComputedStyle(r.querySelector(css))[p];
+               return {
+                 ids: ids.length, unique: new Set(ids).size,
+                 button0: style(roots[0], 'button.debrief-submit', 'backgroundColor'),
+                 button1: style(roots[1], 'button.debrief-submit', 'backgroundColor'),
+                 legend: style(roots[0], 'legend', 'fontSize'),
+                 portalText: getComputedStyle(document.getElementById('portal-text')).fontSize,
+               };"#,
+            vec![],
+        )
+        .await
+        .expect("inspect");
+    assert!(checks["ids"].as_u64().unwrap_or(0) > 10, "{checks}");
+    assert_eq!(
+        checks["ids"], checks["unique"],
+        "ids are unique on the page"
+    );
+    // The portal's `button` rule does not reach in; its custom property does.
+    assert_eq!(checks["button0"], "rgb(29, 78, 216)", "{checks}");
+    assert_eq!(checks["button1"], "rgb(0, 128, 0)", "{checks}");
+    assert_ne!(checks["legend"], "40px", "{checks}");
+    // And the widget's style does not reach out.
+    assert_eq!(checks["portalText"], "16px", "{checks}");
+    check_axe(&browser, "a portal with two widgets").await;
+
+    browser
+        .client
+        .goto(&stranger.url)
+        .await
+        .expect("another site");
+    let w = Widget {
+        browser: &browser,
+        host: "#survey-0",
+    };
+    let refused = w.text(".debrief-error").await;
+    assert!(refused.contains("charger"), "{refused}");
+    browser.close().await;
+    // The refused page opened nothing: only the allowed portal's visits count.
+    let p = participation(&server).await;
+    assert_eq!(p["overall"]["opened"], 2, "{p}");
+}
+
+async fn check_axe(browser: &Browser, what: &str) {
+    let violations = browser.axe_violations().await;
+    assert!(violations.is_empty(), "{what}: {violations:#?}");
 }

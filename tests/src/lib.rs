@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod load;
 pub mod mail;
+pub mod portal;
 pub mod smtp;
 
 use debrief_server::app::clock::Clock;

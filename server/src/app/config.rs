@@ -17,7 +17,7 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub data_dir: PathBuf,
     pub database_url: String,
-    /// Where the built widget (`debrief_widget.js`, `debrief_widget_bg.wasm`) is served from.
+    /// Where the built widget (`embed.js` and its content-hashed script and wasm) is served from.
     pub widget_dir: PathBuf,
     /// The vendor's name, shown to buyers: "How likely are you to recommend Acme?"
     pub company_name: String,

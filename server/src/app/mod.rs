@@ -98,7 +98,7 @@ impl Application {
         let data_intake = web::Data::new(Intake::start(db.clone(), planner.clone(), clock.clone()));
         let data_metrics = web::Data::from(metrics.clone());
         let widget_dir = settings.widget_dir.clone();
-        let widget_built = widget_dir.join("debrief_widget_bg.wasm").exists();
+        let widget_built = widget_dir.join("embed.js").exists();
         if !widget_built {
             tracing::warn!(
                 dir = %widget_dir.display(),
@@ -107,6 +107,9 @@ impl Application {
         }
         let server = HttpServer::new(move || {
             let mut app = App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    crate::surveys::embedding::frame_ancestors,
+                ))
                 .wrap(Compress::default())
                 .wrap(actix_web::middleware::from_fn(metrics::middleware))
                 .wrap(telemetry::access_log())
@@ -135,10 +138,18 @@ impl Application {
                 .service(survey_page)
                 .configure(crate::opt_out::routes::configure);
             if widget_built {
+                // Module scripts and wasm are fetched with CORS: a portal embedding the
+                // widget loads them from here.
                 app = app.service(
-                    actix_files::Files::new("/widget", &widget_dir)
-                        .use_etag(true)
-                        .prefer_utf8(true),
+                    web::scope("/widget")
+                        .wrap(actix_web::middleware::from_fn(
+                            crate::web::assets::widget_headers,
+                        ))
+                        .service(
+                            actix_files::Files::new("", &widget_dir)
+                                .use_etag(true)
+                                .prefer_utf8(true),
+                        ),
                 );
             }
             app.default_service(web::to(not_found))

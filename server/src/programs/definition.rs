@@ -26,6 +26,11 @@ pub struct ProgramRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<BudgetRequest>,
     pub segments: Vec<SegmentRequest>,
+    /// Origins of the pages allowed to embed the survey widget (a customer portal), e.g.
+    /// `https://portal.example.com`: the buyer API answers them (CORS) and the survey page
+    /// may be framed by them (`frame-ancestors`). Debrief's own pages need no entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub embed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -196,6 +201,36 @@ fn slug(value: &str) -> Result<String, String> {
     }
 }
 
+const MAX_EMBED_ORIGINS: usize = 20;
+
+/// A web origin as browsers send it in `Origin`: `https://host` or `http://host:port`,
+/// lower-cased, with no path, query or wildcard.
+pub fn origin(value: &str) -> Result<String, String> {
+    let lowered = value.trim().trim_end_matches('/').to_ascii_lowercase();
+    let rest = lowered
+        .strip_prefix("https://")
+        .or_else(|| lowered.strip_prefix("http://"))
+        .ok_or("must start with https:// (or http://)")?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if !host_ok {
+        return Err("must be an origin such as https://portal.example.com, with no path".into());
+    }
+    if let Some(port) = port {
+        if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+            return Err("has an invalid port".into());
+        }
+    }
+    Ok(lowered)
+}
+
 fn label(value: &str) -> Result<String, String> {
     let value = value.trim();
     if value.is_empty() {
@@ -310,6 +345,27 @@ impl ProgramRequest {
             }
         }
 
+        if self.embed_origins.len() > MAX_EMBED_ORIGINS {
+            f.push(
+                "embed_origins",
+                format!("must list at most {MAX_EMBED_ORIGINS} origins"),
+            );
+        }
+        let mut embed_origins = Vec::new();
+        for (i, o) in self
+            .embed_origins
+            .iter()
+            .enumerate()
+            .take(MAX_EMBED_ORIGINS)
+        {
+            if let Some(o) = f.check(format!("embed_origins[{i}]"), origin(o)) {
+                if embed_origins.contains(&o) {
+                    f.push(format!("embed_origins[{i}]"), "appears twice");
+                }
+                embed_origins.push(o);
+            }
+        }
+
         match (name, period) {
             (Some(name), Some(period)) if f.0.is_empty() => Ok(Program {
                 version,
@@ -319,6 +375,7 @@ impl ProgramRequest {
                 incentives,
                 budget,
                 segments,
+                embed_origins,
             }),
             _ => Err(f.0),
         }

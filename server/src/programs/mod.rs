@@ -102,6 +102,8 @@ pub struct Program {
     pub incentives: Vec<Incentive>,
     pub budget: Option<Budget>,
     pub segments: Vec<Segment>,
+    /// Origins allowed to embed the widget (see `ProgramRequest::embed_origins`).
+    pub embed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

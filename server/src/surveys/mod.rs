@@ -1,9 +1,11 @@
-//! Surveys: the buyer's personal link, the page that hosts the widget, and the answers.
+//! Surveys: the buyer's personal link, the page that hosts the widget, where the widget may
+//! be embedded, and the answers.
 
 pub mod admin;
 pub mod answers;
 pub mod clicks;
 pub mod definitions;
+pub mod embedding;
 pub mod form;
 pub mod page;
 pub mod progress;

@@ -1,9 +1,11 @@
 //! The buyer-facing JSON API the widget talks to. Authenticated by the token in the path
-//! alone, so these routes allow any origin: the widget is embedded in customer portals.
+//! alone; browsers reach it from Debrief's own pages and from the origins the program
+//! allows to embed the widget (`embedding`).
 
 use super::answers::SurveyedDeal;
 use super::answers::{mark_opened, mark_started, record_answer, Recorded};
 use super::definitions::Definitions;
+use super::embedding;
 use super::progress::{self, Progress, Saved};
 use super::services::Surveying;
 use crate::app::clock::Clock;
@@ -17,7 +19,7 @@ use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::{read_body, Json};
 use crate::web::pages::pages;
-use actix_cors::Cors;
+use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use debrief_common::survey::{
@@ -30,42 +32,34 @@ use debrief_common::{AnswerRequest, SurveyStatus, SurveyView};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/v1/surveys/{token}")
-            .wrap(buyer_cors())
+            .wrap(from_fn(embedding::buyer_cors))
             .route(web::get().to(get_survey)),
     )
     .service(
         web::resource("/api/v1/surveys/{token}/start")
-            .wrap(buyer_cors())
+            .wrap(from_fn(embedding::buyer_cors))
             .route(web::post().to(start_survey)),
     )
     .service(
         web::resource("/api/v1/surveys/{token}/definition")
-            .wrap(buyer_cors())
+            .wrap(from_fn(embedding::buyer_cors))
             .route(web::get().to(get_definition)),
     )
     .service(
         web::resource("/api/v1/surveys/{token}/answers")
-            .wrap(buyer_cors())
+            .wrap(from_fn(embedding::buyer_cors))
             .route(web::put().to(put_answers)),
     )
     .service(
         web::resource("/api/v1/surveys/{token}/complete")
-            .wrap(buyer_cors())
+            .wrap(from_fn(embedding::buyer_cors))
             .route(web::post().to(complete_survey)),
     )
     .service(
         web::resource("/api/v1/responses/{token}")
-            .wrap(buyer_cors())
+            .wrap(from_fn(embedding::buyer_cors))
             .route(web::post().to(post_response)),
     );
-}
-
-fn buyer_cors() -> Cors {
-    Cors::default()
-        .allow_any_origin()
-        .allowed_methods(["GET", "POST", "PUT"])
-        .allowed_header(actix_web::http::header::CONTENT_TYPE)
-        .max_age(3600)
 }
 
 async fn open(db: &Db, token: &str, now: DateTime<Utc>) -> ApiResult<Invitation> {
@@ -238,7 +232,13 @@ async fn get_definition(
     settings: web::Data<Settings>,
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
-    let invitation = open(&db, &token, clock.now()).await?;
+    let now = clock.now();
+    let invitation = open(&db, &token, now).await?;
+    // Read by the widget once it runs: the buyer (or a gateway running scripts) opened
+    // the survey. A plain GET of the page, which scanners do, does not count.
+    if invitation.status != InvitationStatus::Completed {
+        mark_opened(&db, &invitation.id, now).await?;
+    }
     let (progress, deal) = progress_of(&db, &definitions, &invitation).await?;
     let context = deal.context(&settings.company_name);
     let answers = progress.answers.clone();

@@ -32,7 +32,7 @@ pub fn html_page(status: StatusCode, locale: Locale, title: &str, body: &str) ->
         .insert_header((
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
-             img-src 'self' data:; base-uri 'none'; form-action 'self'",
+             img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
         ))
         .body(html)
 }

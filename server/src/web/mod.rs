@@ -2,6 +2,7 @@
 //! its Content-Security-Policy) of the pages buyers see, and the pages themselves from
 //! templates and one message catalogue per locale.
 
+pub mod assets;
 pub mod error;
 pub mod extract;
 pub mod html;
