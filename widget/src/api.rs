@@ -59,8 +59,7 @@ fn classify(status: u16, body: &str) -> ApiError {
         409 => ApiError::AlreadyAnswered,
         422 => ApiError::Refused(
             parse(body)
-                .and_then(|v| wire::error_body(&v))
-                .map(|b| b.fields)
+                .and_then(|v| wire::error_fields(&v))
                 .unwrap_or_default(),
         ),
         _ => ApiError::Network,

@@ -6,6 +6,7 @@
 //! same walk through the pages (`flow`) as the no-JS form and the server.
 
 use debrief_common::survey::flow;
+use debrief_common::survey::validate::answer_index;
 use debrief_common::survey::{
     validate_answers, Answer, AnswerItem, Answers, Completeness, Definition, Hidden, Question,
     QuestionKind, SurveyContext, SurveyDocument, Text,
@@ -446,43 +447,38 @@ impl SurveyState {
         let sent = std::mem::take(&mut self.in_flight);
         let mut marked = false;
         for e in errors {
-            let index = e
-                .field
-                .strip_prefix("answers[")
-                .and_then(|rest| rest.split(']').next())
-                .and_then(|i| i.parse::<usize>().ok());
-            if let Some(item) = index.and_then(|i| sent.get(i)) {
+            if let Some(item) = answer_index(&e.field).and_then(|i| sent.get(i)) {
                 self.faults.insert(item.question.clone(), Fault::Invalid);
                 marked = true;
             }
         }
         if self.phase == Phase::Finishing {
             self.phase = Phase::Open;
-            if let Some(s) = self.survey.clone() {
-                // "Question x is required": the server saw a gap the page did not.
-                for (p, page) in s.definition.pages.iter().enumerate() {
-                    let missing =
-                        flow::missing_required(&s.definition, p, &self.answers, &s.context);
-                    for id in &missing {
-                        self.faults.insert((*id).to_owned(), Fault::Missing);
-                    }
-                    if !missing.is_empty()
-                        || page
-                            .questions
-                            .iter()
-                            .any(|q| self.faults.contains_key(&q.id))
-                    {
-                        self.page = p;
-                        marked = true;
-                        break;
-                    }
-                }
+            if let Some(page) = self.first_page_at_fault() {
+                self.page = page;
+                marked = true;
             }
         }
         if marked {
             self.issue(Command::Focus(FocusTarget::Faults));
         }
         self.send();
+    }
+
+    /// Marks the required questions left blank on every page ("question x is required":
+    /// the server saw a gap the page did not) and gives the first page with a mark.
+    fn first_page_at_fault(&mut self) -> Option<usize> {
+        let s = self.survey.clone()?;
+        let d = &s.definition;
+        (0..d.pages.len()).find(|&p| {
+            for id in flow::missing_required(d, p, &self.answers, &s.context) {
+                self.faults.insert(id.to_owned(), Fault::Missing);
+            }
+            d.pages[p]
+                .questions
+                .iter()
+                .any(|q| self.faults.contains_key(&q.id))
+        })
     }
 }
 

@@ -12,7 +12,7 @@ use debrief_common::survey::{
     AnswerItem, AnswerValue, Condition, DealAttribute, Definition, QuestionKind, SurveyContext,
     SurveyDocument, Text,
 };
-use debrief_common::{ErrorBody, FieldError, Locale};
+use debrief_common::{FieldError, Locale};
 use js_sys::{Array, Object, Reflect};
 use std::collections::BTreeMap;
 use wasm_bindgen::{JsCast, JsValue};
@@ -253,17 +253,13 @@ pub fn document(v: &JsValue) -> Option<SurveyDocument> {
     })
 }
 
-/// An API error body: only the fields are needed, to mark the answers at fault.
-pub fn error_body(v: &JsValue) -> Option<ErrorBody> {
-    Some(ErrorBody {
-        error: string(v, "error").unwrap_or_default(),
-        message: string(v, "message").unwrap_or_default(),
-        fields: list(v, "fields", |f| {
-            Some(FieldError {
-                field: string(f, "field")?,
-                message: string(f, "message").unwrap_or_default(),
-            })
-        })?,
+/// The fields an API error body names: where the answers at fault are.
+pub fn error_fields(v: &JsValue) -> Option<Vec<FieldError>> {
+    list(v, "fields", |f| {
+        Some(FieldError {
+            field: string(f, "field")?,
+            message: string(f, "message").unwrap_or_default(),
+        })
     })
 }
 

@@ -474,6 +474,17 @@ pub fn validate_answers(
     f.finish().map(|()| answers)
 }
 
+/// The place in the request of the answer a fault names: `answers[3].value` → 3. The
+/// no-JS form and the widget mark the question of that answer.
+pub fn answer_index(field: &str) -> Option<usize> {
+    field
+        .strip_prefix("answers[")?
+        .split(']')
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The answer if it fits the question, else the field at fault and why.
 fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str, String)> {
     let wrong = |what: &str| Err(("value", format!("must be {what}")));

@@ -6,6 +6,7 @@
 use crate::app::clock::Clock;
 use crate::outreach::store::Planner;
 use crate::platform::db::Db;
+use crate::web::html::FRAME_ANCESTORS;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -121,12 +122,12 @@ pub async fn frame_ancestors(
         .get(header::CONTENT_SECURITY_POLICY)
         .and_then(|v| v.to_str().ok())
         .map(|csp| {
-            let mut ancestors = String::from("frame-ancestors 'self'");
+            let mut ancestors = String::from(FRAME_ANCESTORS);
             for o in &origins {
                 ancestors.push(' ');
                 ancestors.push_str(o);
             }
-            csp.replace("frame-ancestors 'self'", &ancestors)
+            csp.replace(FRAME_ANCESTORS, &ancestors)
         });
     if let Some(policy) = policy.and_then(|p| HeaderValue::from_str(&p).ok()) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);

@@ -6,6 +6,7 @@
 //! A question revealed by an answer on its own page (e.g. "price, and what else?") appears
 //! when that page is posted: the page comes back with it instead of moving on.
 
+use super::clicks;
 use super::progress::{self, Progress, Saved};
 use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Invitation, Lookup};
@@ -22,6 +23,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use debrief_common::survey::definition::OTHER;
 use debrief_common::survey::flow;
 use debrief_common::survey::logic::fill;
+use debrief_common::survey::validate::answer_index;
 use debrief_common::survey::{
     validate_answers, Answer, AnswerItem, Answers, Completeness, Definition, Hidden, Influence,
     QuestionKind, SurveyContext,
@@ -114,6 +116,15 @@ pub(super) async fn landing(
         Ok(open) => open,
         Err(page) => return page,
     };
+    let clicked = clicked_score(req);
+    // The email's landing page: the score clicked there is recorded as provisional only,
+    // as a mail scanner's GET lands here too. The page is served whatever happens to the
+    // record.
+    if let (true, Some(score)) = (host, clicked) {
+        if let Err(e) = clicks::record(&s.db, &open.invitation.id, score, s.clock.now()).await {
+            tracing::error!(error = ?e, "recording a clicked score failed");
+        }
+    }
     if open.progress.complete {
         return pages().message(StatusCode::OK, Some(open.locale), "thanks");
     }
@@ -127,7 +138,6 @@ pub(super) async fn landing(
     // The score clicked in the email is ticked for the buyer to confirm; it is not an
     // answer until the page is posted (or, in the widget, until the buyer acts).
     let mut answers = open.progress.answers.clone();
-    let clicked = clicked_score(req);
     let nps = d
         .questions()
         .map(|(_, q)| q)
@@ -244,7 +254,7 @@ async fn post(token: web::Path<String>, mut payload: web::Payload, s: Surveying)
             // that were fine kept as given.
             let mut faults = Faults::default();
             for e in &errors {
-                if let Some(item) = item_index(&e.field).and_then(|i| items.get(i)) {
+                if let Some(item) = answer_index(&e.field).and_then(|i| items.get(i)) {
                     faults.invalid.insert(item.question.clone());
                 }
             }
@@ -355,16 +365,6 @@ fn said_yes(answers: &Answers) -> bool {
     answers
         .values()
         .any(|a| matches!(a, Answer::InterviewOptIn { yes: true, .. }))
-}
-
-/// `answers[3].value` → 3.
-fn item_index(field: &str) -> Option<usize> {
-    field
-        .strip_prefix("answers[")?
-        .split(']')
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// Post/redirect/get: a reload never posts twice.

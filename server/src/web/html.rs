@@ -5,6 +5,15 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use debrief_common::Locale;
 
+/// Who may frame a page: Debrief alone. The survey pages widen it to the origins allowed
+/// to embed the widget (`surveys::embedding`), by replacing this directive.
+pub const FRAME_ANCESTORS: &str = "frame-ancestors 'self'";
+
+const CONTENT_SECURITY_POLICY: &str = concat!(
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; ",
+    "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+);
+
 /// The shell of every page: `title` must be escaped already, `body` is markup.
 pub fn html_page(status: StatusCode, locale: Locale, title: &str, body: &str) -> HttpResponse {
     let html = format!(
@@ -29,11 +38,7 @@ pub fn html_page(status: StatusCode, locale: Locale, title: &str, body: &str) ->
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header((
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
-             img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
-        ))
+        .insert_header(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
         .body(html)
 }
 
@@ -55,7 +60,12 @@ pub fn escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, CONTENT_SECURITY_POLICY, FRAME_ANCESTORS};
+
+    #[test]
+    fn the_policy_carries_the_directive_survey_pages_widen() {
+        assert!(CONTENT_SECURITY_POLICY.ends_with(FRAME_ANCESTORS));
+    }
 
     #[test]
     fn markup_is_escaped() {

@@ -81,21 +81,17 @@ pub fn question(
     let error_id = format!("{id}-error");
     let note_id = format!("{id}-note");
     let note = note_field(q);
-    let note_text = |saved: Option<&String>| state.field_text(&note, saved.map(String::as_str));
+    // What is typed in a text field is a draft until the buyer leaves the field.
+    let draft = |field: String| {
+        dispatch.reform(move |e: InputEvent| Action::Draft {
+            field: field.clone(),
+            text: text_of(&e).unwrap_or_default(),
+        })
+    };
     // A note typed beside a choice: kept as a draft while typing, an answer on leaving.
     let note_input = |label: String, saved: Option<&String>, on_leave: Callback<String>| {
-        let field = note.clone();
-        let draft = dispatch.reform(move |e: InputEvent| {
-            let text = e
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-                .map(|i| i.value())
-                .unwrap_or_default();
-            Action::Draft {
-                field: field.clone(),
-                text,
-            }
-        });
+        let text = state.field_text(&note, saved.map(String::as_str));
+        let draft = draft(note.clone());
         let leave = Callback::from(move |e: Event| {
             if let Some(text) = text_of(&e) {
                 on_leave.emit(text);
@@ -104,7 +100,7 @@ pub fn question(
         html! {
             <>
                 <label class="debrief-choice" for={note_id.clone()}>{ label }</label>
-                <input type="text" id={note_id.clone()} value={note_text(saved)} maxlength="500"
+                <input type="text" id={note_id.clone()} value={text} maxlength="500"
                     {disabled} oninput={draft} onchange={leave} />
             </>
         }
@@ -200,22 +196,13 @@ pub fn question(
             }
         }
         QuestionKind::FreeText { max_chars } => {
-            let field = name_of(q);
+            let field = field_name(&q.id);
             let saved = match answer {
                 Some(Answer::Text(t)) => Some(t.as_str()),
                 _ => None,
             };
-            let draft = {
-                let field = field.clone();
-                dispatch.reform(move |e: InputEvent| Action::Draft {
-                    field: field.clone(),
-                    text: e
-                        .target()
-                        .and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
-                        .map(|t| t.value())
-                        .unwrap_or_default(),
-                })
-            };
+            let text = state.field_text(&field, saved);
+            let draft = draft(field);
             let leave = {
                 let q = q.clone();
                 dispatch.reform(move |e: Event| {
@@ -228,7 +215,7 @@ pub fn question(
             };
             html! {
                 <textarea rows="4" maxlength={max_chars.to_string()} aria-labelledby={format!("{id}-title")}
-                    value={state.field_text(&field, saved)} {disabled} oninput={draft} onchange={leave} />
+                    value={text} {disabled} oninput={draft} onchange={leave} />
             }
         }
         QuestionKind::DriverMatrix { drivers } => {
@@ -339,9 +326,4 @@ pub fn question(
             { body }
         </fieldset>
     }
-}
-
-/// The field a free-text answer is typed in.
-fn name_of(q: &Question) -> String {
-    field_name(&q.id)
 }

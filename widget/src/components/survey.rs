@@ -97,7 +97,8 @@ fn run(command: &Command, props: &SurveyProps, dispatch: Callback<Action>, refs:
     }
 }
 
-#[derive(Clone, Default, PartialEq)]
+/// The elements the focus moves to.
+#[derive(Clone)]
 struct Refs {
     heading: NodeRef,
     faults: NodeRef,
@@ -109,7 +110,10 @@ pub fn survey(props: &SurveyProps) -> Html {
         let locale = props.locale;
         move || SurveyState::new(locale)
     });
-    let refs = use_state(Refs::default);
+    let refs = Refs {
+        heading: use_node_ref(),
+        faults: use_node_ref(),
+    };
     let dispatch = {
         let state = state.clone();
         Callback::from(move |action| state.dispatch(action))
@@ -138,7 +142,7 @@ pub fn survey(props: &SurveyProps) -> Html {
         });
     }
     {
-        let (dispatch, props, refs) = (dispatch.clone(), props.clone(), (*refs).clone());
+        let (dispatch, props, refs) = (dispatch.clone(), props.clone(), refs.clone());
         use_effect_with(state.command.clone(), move |command| {
             if let Some((_, command)) = command {
                 run(command, &props, dispatch, &refs);
