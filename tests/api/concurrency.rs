@@ -86,8 +86,89 @@ async fn a_worker_that_outran_its_lease_leaves_the_job_to_the_one_that_took_it_o
     assert!(a.message_id.is_some());
 }
 
+/// Saves that arrive together are written together; each buyer is still told what
+/// happened to their own answers, and only the valid ones are stored.
+async fn buyers_saving_at_once_each_get_their_own_outcome(mut app: TestApp) {
+    for i in 0..6 {
+        let mut deal = lost_deal(&format!("G-{i}"));
+        deal["contacts"][0]["email"] = json!(format!("buyer{i}@globex.example"));
+        assert_eq!(app.post_decision(&deal).await.status, 201);
+    }
+    app.deliver().await;
+    let mut tokens = Vec::new();
+    for _ in 0..6 {
+        tokens.push(app.next_invitation().await.token());
+    }
+    // The last buyer has finished already.
+    let done = &tokens[5];
+    assert_eq!(
+        app.save_answers(
+            done,
+            json!([{ "question": "nps", "value": 10 }, { "question": "reasons", "value": ["price"] }])
+        )
+            .await
+            .status,
+        200
+    );
+    let completed = app
+        .complete_survey(done, json!([{ "question": "consent", "value": true }]))
+        .await;
+    assert_eq!(completed.status, 201, "{}", completed.text);
+
+    let nps = |n: i64| json!([{ "question": "nps", "value": n }]);
+    let unknown = "A".repeat(43);
+    let (a, b, c, d, again, invalid, late, nobody) = tokio::join!(
+        app.save_answers(&tokens[0], nps(1)),
+        app.save_answers(&tokens[1], nps(2)),
+        app.save_answers(&tokens[2], nps(3)),
+        // One buyer twice at once (a retry racing its original): both saved, one row.
+        app.save_answers(&tokens[3], nps(4)),
+        app.save_answers(&tokens[3], nps(4)),
+        app.save_answers(&tokens[4], json!([{ "question": "nps", "value": "nine" }])),
+        app.save_answers(done, nps(0)),
+        app.save_answers(&unknown, nps(5)),
+    );
+    for (reply, n) in [(&a, 1), (&b, 2), (&c, 3), (&d, 4), (&again, 4)] {
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(reply.body["answered"], json!(["nps"]));
+        assert_eq!(reply.body["version"], 1);
+        let document = app.survey_document(&tokens[n - 1]).await;
+        assert_eq!(
+            document.body["answers"],
+            json!([{ "question": "nps", "value": n }]),
+            "buyer {n}"
+        );
+    }
+    assert_eq!(invalid.status, 422);
+    assert_eq!(invalid.error_fields(), ["answers[0].value"]);
+    assert_eq!(
+        app.survey_document(&tokens[4]).await.body["answers"],
+        json!([])
+    );
+    assert_eq!(late.status, 409, "{}", late.text);
+    assert_eq!(nobody.status, 404);
+    // The finished buyer's answer stands.
+    let (score,): (Option<i64>,) = sqlx::query_as(
+        "select number from response_items where question_id = 'nps' and number in (0, 10)",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .expect("the finished buyer's score");
+    assert_eq!(score, Some(10));
+    // Four buyers saved, one finished: five responses, one score each.
+    assert_eq!(app.count("responses").await, 5);
+    let scores: i64 = app
+        .response_items()
+        .await
+        .iter()
+        .filter(|(q, _, _)| q == "nps")
+        .count() as i64;
+    assert_eq!(scores, 5);
+}
+
 both_backends!(
     two_workers_on_one_database_send_each_email_exactly_once,
     two_simultaneous_answers_store_one,
+    buyers_saving_at_once_each_get_their_own_outcome,
     a_worker_that_outran_its_lease_leaves_the_job_to_the_one_that_took_it_over,
 );

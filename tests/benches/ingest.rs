@@ -3,6 +3,9 @@
 //! only parses the same JSON, in the same run. Afterwards every buyer who got a 2xx must
 //! have their answer stored.
 //!
+//! The same run measures Debrief on PostgreSQL too, where one is reachable (the script
+//! uses the machine's, or starts a throwaway cluster as the tests do).
+//!
 //!     scripts/bench.sh ingest               # 10 s per server
 //!     DEBRIEF_BENCH_SECONDS=30 scripts/bench.sh ingest
 
@@ -11,13 +14,14 @@ use chrono::{Duration, Utc};
 use debrief_common::survey::AnswersRequest;
 use debrief_server::outreach::decision::DecisionRequest;
 use debrief_server::outreach::store::record_decisions;
-use debrief_tests::load::{baseline_then_debrief, bench_app, report};
+use debrief_tests::load::{baseline_then_debrief, bench_app, report_rows, write_script, wrk, Load};
 use debrief_tests::smtp::free_port;
 use serde_json::json;
 
-/// Buyers invited before the run, each with their own link: more than the run can use at
-/// today's rate, so that every request is a distinct buyer's first answer.
-const DEALS: usize = 20_000;
+/// Deals decided before the run, three buyers each, each buyer with their own link: more
+/// than a 10 s run uses at 20,000 answers/s, so that every request is a distinct buyer's
+/// first answer.
+const DEALS: usize = 70_000;
 const BODY: &str =
     r#"{"answers":[{"question":"nps","value":8},{"question":"reasons","value":["price"]}]}"#;
 
@@ -79,6 +83,60 @@ fn decisions(now: chrono::DateTime<Utc>) -> Vec<debrief_server::outreach::decisi
         .collect()
 }
 
+/// One engine's Debrief, ready to answer: its buyers invited, its server running.
+struct Prepared {
+    db: debrief_server::platform::db::Db,
+    url: String,
+    tokens: Vec<String>,
+}
+
+async fn prepare(dir: &std::path::Path, database_url: &str) -> Prepared {
+    // The invitations' emails are not due during the run: only answers are measured.
+    let app = bench_app(
+        dir,
+        &[
+            ("DEBRIEF_DELAY_MINUTES", "43200"),
+            ("DEBRIEF_DATABASE_URL", database_url),
+        ],
+    )
+    .await;
+    let now = Utc::now();
+    for chunk in decisions(now).chunks(5_000) {
+        record_decisions(app.db(), app.planner(), chunk, now)
+            .await
+            .expect("deals recorded");
+    }
+    let ids: Vec<(String,)> = sqlx::query_as("select id from invitations order by id")
+        .fetch_all(app.db().pool())
+        .await
+        .expect("invitations");
+    let tokens: Vec<String> = ids
+        .iter()
+        .map(|(id,)| app.planner().tokens.for_invitation(id))
+        .collect();
+    let url = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    Prepared { db, url, tokens }
+}
+
+/// Every buyer whose answer got a 2xx has it stored: it was committed before the reply
+/// (a buyer reached twice, once the run has used every token, saves it again).
+async fn check_stored(prepared: &Prepared, load: &Load) -> i64 {
+    let answered = load.requests.min(prepared.tokens.len() as u64);
+    let (stored,): (i64,) = sqlx::query_as(
+        "select count(*) from response_items where question_id = 'nps' and number = 8",
+    )
+    .fetch_one(prepared.db.pool())
+    .await
+    .expect("count");
+    assert!(
+        stored as u64 >= answered,
+        "{stored} answers stored for {answered} buyers answered"
+    );
+    stored
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let seconds = debrief_tests::load::seconds();
@@ -95,57 +153,47 @@ async fn main() {
     let bare_server = server.handle();
     tokio::spawn(server);
 
-    // The invitations' emails are not due during the run: only answers are measured.
-    let app = bench_app(dir.path(), &[("DEBRIEF_DELAY_MINUTES", "43200")]).await;
-    let now = Utc::now();
-    record_decisions(app.db(), app.planner(), &decisions(now), now)
-        .await
-        .expect("deals recorded");
-    let ids: Vec<(String,)> = sqlx::query_as("select id from invitations order by id")
-        .fetch_all(app.db().pool())
-        .await
-        .expect("invitations");
-    let tokens: Vec<String> = ids
-        .iter()
-        .map(|(id,)| app.planner().tokens.for_invitation(id))
-        .collect();
-    let port = app.port();
-    let db = app.db().clone();
-    tokio::spawn(app.run_until_stopped());
-
-    let (baseline, debrief) = baseline_then_debrief(
+    let sqlite_url = format!("sqlite://{}/bench.db", dir.path().display());
+    let sqlite = prepare(dir.path(), &sqlite_url).await;
+    let (baseline, on_sqlite) = baseline_then_debrief(
         dir.path(),
-        &lua(&tokens),
+        &lua(&sqlite.tokens),
         &format!("http://127.0.0.1:{bare_port}"),
         || bare_server.stop(true),
-        &format!("http://127.0.0.1:{port}"),
+        &sqlite.url,
         64,
         seconds,
     )
     .await;
+    let stored_sqlite = check_stored(&sqlite, &on_sqlite).await;
+    let mut rows = vec![("validate against the version, save (SQLite)", &on_sqlite)];
+    let mut notes = vec![format!(
+        "SQLite: {} buyers invited; {} answers sent, {stored_sqlite} stored",
+        sqlite.tokens.len(),
+        on_sqlite.requests
+    )];
 
-    // Every buyer whose answer got a 2xx has it stored: it was committed before the reply
-    // (a buyer reached twice, once the run has used every token, saves it again).
-    let answered = debrief.requests.min(tokens.len() as u64);
-    let (stored,): (i64,) = sqlx::query_as(
-        "select count(*) from response_items where question_id = 'nps' and number = 8",
-    )
-    .fetch_one(db.pool())
-    .await
-    .expect("count");
-    assert!(
-        stored as u64 >= answered,
-        "{stored} answers stored for {answered} buyers answered"
-    );
-    report(
-        "answers/s",
-        "validate against the version, save (SQLite)",
-        &baseline,
-        &debrief,
-    );
-    println!(
-        "{} buyers invited; {} answers sent, {stored} stored; wrk -t2 -c64 -d{seconds}s",
-        tokens.len(),
-        debrief.requests
-    );
+    // PostgreSQL, where scripts/bench.sh found or started one.
+    let on_postgres;
+    if std::env::var("DEBRIEF_TEST_PG_URL").is_ok() {
+        let postgres = prepare(dir.path(), &debrief_tests::fresh_postgres_database().await).await;
+        let script = write_script(dir.path(), "postgres.lua", &lua(&postgres.tokens));
+        on_postgres = wrk(&postgres.url, &script, 64, seconds);
+        let stored = check_stored(&postgres, &on_postgres).await;
+        rows.push((
+            "validate against the version, save (PostgreSQL)",
+            &on_postgres,
+        ));
+        notes.push(format!(
+            "PostgreSQL: {} buyers invited; {} answers sent, {stored} stored",
+            postgres.tokens.len(),
+            on_postgres.requests
+        ));
+    }
+
+    report_rows("answers/s", &baseline, &rows);
+    for note in notes {
+        println!("{note}");
+    }
+    println!("wrk -t2 -c64 -d{seconds}s, each server alone on the machine");
 }

@@ -65,15 +65,18 @@ pub async fn baseline_then_debrief<F: std::future::Future<Output = ()>>(
     connections: u32,
     seconds: u32,
 ) -> (Load, Load) {
-    use std::io::Write;
-    let path = dir.join("load.lua");
-    std::fs::File::create(&path)
-        .and_then(|mut f| f.write_all(script.as_bytes()))
-        .expect("wrk's script");
+    let path = write_script(dir, "load.lua", script);
     let baseline = wrk(baseline_url, &path, connections, seconds);
     stop_baseline().await;
     let debrief = wrk(debrief_url, &path, connections, seconds);
     (baseline, debrief)
+}
+
+/// Writes a wrk Lua script into `dir`; gives its path.
+pub fn write_script(dir: &std::path::Path, name: &str, script: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, script).expect("wrk's script");
+    path
 }
 
 /// Debrief as the HTTP benchmarks run it: on SQLite in `dir`, on a free loopback port,
@@ -114,21 +117,25 @@ pub fn seconds() -> u32 {
 /// The benchmark's table: both servers' rate and p99, and Debrief's ratio to the baseline.
 /// Fails when any request of either run got an error.
 pub fn report(unit: &str, debrief_does: &str, baseline: &Load, debrief: &Load) {
-    assert_eq!(
-        baseline.non_2xx + debrief.non_2xx,
-        0,
-        "every request succeeded"
-    );
+    report_rows(unit, baseline, &[(debrief_does, debrief)]);
+}
+
+/// As [`report`], with a row for each of Debrief's runs (one per engine, say).
+pub fn report_rows(unit: &str, baseline: &Load, runs: &[(&str, &Load)]) {
+    let failed: u64 = runs.iter().map(|(_, load)| load.non_2xx).sum();
+    assert_eq!(baseline.non_2xx + failed, 0, "every request succeeded");
     println!("| server | {unit} | p99 | ratio to baseline |");
     println!("|---|---:|---:|---:|");
     println!(
         "| bare actix-web handler, parse only (baseline) | {:.0} | {} | 1.00 |",
         baseline.requests_per_second, baseline.p99
     );
-    println!(
-        "| Debrief: {debrief_does} | {:.0} | {} | {:.3} |",
-        debrief.requests_per_second,
-        debrief.p99,
-        debrief.requests_per_second / baseline.requests_per_second
-    );
+    for (debrief_does, debrief) in runs {
+        println!(
+            "| Debrief: {debrief_does} | {:.0} | {} | {:.3} |",
+            debrief.requests_per_second,
+            debrief.p99,
+            debrief.requests_per_second / baseline.requests_per_second
+        );
+    }
 }

@@ -93,16 +93,24 @@ impl Metrics {
     }
 }
 
-/// Times every request by its route pattern.
+/// The route pattern a request matched (`/s/{token}`, never the path with its token),
+/// found once by [`middleware`] for the metrics and the access log alike: finding it walks
+/// the routes again.
+#[derive(Clone)]
+pub struct Route(pub std::rc::Rc<str>);
+
+/// Times every request by its route pattern. The outermost middleware, so that the
+/// pattern it finds is there for the others.
 pub async fn middleware<B: MessageBody>(
     req: ServiceRequest,
     next: actix_web::middleware::Next<B>,
 ) -> Result<ServiceResponse<B>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().to_string();
-    let route = req
+    let route: std::rc::Rc<str> = req
         .match_pattern()
-        .unwrap_or_else(|| "(unmatched)".to_owned());
+        .map_or_else(|| "(unmatched)".into(), Into::into);
+    actix_web::HttpMessage::extensions_mut(&req).insert(Route(route.clone()));
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {

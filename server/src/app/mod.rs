@@ -21,6 +21,7 @@ use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::programs::store::Programs;
 use crate::surveys::definitions::Definitions;
+use crate::surveys::ingest::Ingest;
 use crate::surveys::{page::survey_page, routes as survey_routes};
 use crate::web::error::ApiError;
 use actix_web::dev::Server;
@@ -94,6 +95,13 @@ impl Application {
         let data_waker = web::Data::new(waker.clone());
         let data_clock = web::Data::new(clock.clone());
         let data_planner = web::Data::new(planner.clone());
+        let data_ingest = web::Data::new(Ingest::start(
+            db.clone(),
+            definitions.clone(),
+            planner.programs.clone(),
+            settings.company_name.clone(),
+            clock.clone(),
+        ));
         let data_definitions = web::Data::new(definitions);
         let data_intake = web::Data::new(Intake::start(db.clone(), planner.clone(), clock.clone()));
         let data_metrics = web::Data::from(metrics.clone());
@@ -111,8 +119,8 @@ impl Application {
                     crate::surveys::embedding::frame_ancestors,
                 ))
                 .wrap(Compress::default())
-                .wrap(actix_web::middleware::from_fn(metrics::middleware))
                 .wrap(telemetry::access_log())
+                .wrap(actix_web::middleware::from_fn(metrics::middleware))
                 .app_data(data_db.clone())
                 .app_data(data_settings.clone())
                 .app_data(data_waker.clone())
@@ -120,6 +128,7 @@ impl Application {
                 .app_data(data_planner.clone())
                 .app_data(data_definitions.clone())
                 .app_data(data_intake.clone())
+                .app_data(data_ingest.clone())
                 .app_data(data_metrics.clone())
                 .service(health)
                 .route("/metrics", web::get().to(metrics::scrape))

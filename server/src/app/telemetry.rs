@@ -25,10 +25,12 @@ pub fn access_log() -> Logger {
     Logger::new("%{route}xi %s %Dms").custom_request_replace("route", route_of)
 }
 
+/// The pattern `metrics::middleware` found: matching it again would cost as much as the
+/// routing did.
 fn route_of(req: &ServiceRequest) -> String {
-    format!(
-        "{} {}",
-        req.method(),
-        req.match_pattern().as_deref().unwrap_or("(unmatched)")
-    )
+    let extensions = actix_web::HttpMessage::extensions(req);
+    let route = extensions
+        .get::<super::metrics::Route>()
+        .map_or("(unmatched)", |r| &r.0);
+    format!("{} {route}", req.method())
 }

@@ -4,7 +4,7 @@
 //! opens one invitation and nothing else.
 
 use crate::auth::{hash_secret, random_secret};
-use crate::platform::db::rows::execute_many;
+use crate::platform::db::rows::{self, execute_many};
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::Db;
 use anyhow::Context;
@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use debrief_common::Locale;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{InvitationKind, InvitationStatus};
@@ -214,12 +215,23 @@ impl Lookup {
     }
 }
 
+/// The invitation a buyer's token opens, as of `now`.
 pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result<Lookup> {
-    if !looks_like_token(token) {
-        return Ok(Lookup::Unknown);
-    }
+    let mut conn = db.pool().acquire().await?;
+    let mut lookups = resolve_many(&mut conn, &[token], now).await?;
+    Ok(lookups.pop().unwrap_or(Lookup::Unknown))
+}
+
+/// The invitations many tokens open, in the tokens' order, read in one query: answers
+/// saved together (see `surveys::ingest`) look up their links together.
+pub async fn resolve_many(
+    conn: &mut sqlx::AnyConnection,
+    tokens: &[&str],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Lookup>> {
     #[derive(sqlx::FromRow)]
     struct Row {
+        token_hash: String,
         id: String,
         kind: String,
         email: String,
@@ -230,38 +242,63 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
         segment_key: Option<String>,
         survey_key: Option<String>,
     }
-    let row: Option<Row> = sqlx::query_as(
-        "select i.id, i.kind, p.email, i.status, c.locale, t.expires_at, i.program_version,
-                i.segment_key, i.survey_key
-         from invitation_tokens t
-         join invitations i on i.id = t.invitation_id
-         join contacts c on c.id = i.contact_id
-         join persons p on p.id = i.person_id
-         where t.token_hash = $1",
-    )
-    .bind(hash_secret(token))
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(row) = row else {
-        return Ok(Lookup::Unknown);
-    };
-    let invitation = Invitation {
-        id: row.id,
-        kind: row.kind.parse().map_err(anyhow::Error::msg)?,
-        contact_email: row.email,
-        status: row.status.parse().map_err(anyhow::Error::msg)?,
-        locale: Locale::parse(&row.locale).map_err(anyhow::Error::msg)?,
-        program_version: row.program_version,
-        segment_key: row.segment_key,
-        survey_key: row.survey_key,
-    };
-    // A completed survey keeps answering "already answered" after expiry: kinder than
-    // "expired" to the buyer who did answer.
-    let expired = invitation.status == InvitationStatus::Expired || from_db(&row.expires_at)? < now;
-    if expired && invitation.status != InvitationStatus::Completed {
-        return Ok(Lookup::Expired(invitation));
+    // A malformed token matches nothing: it never reaches the database.
+    let hashes: Vec<Option<String>> = tokens
+        .iter()
+        .map(|t| looks_like_token(t).then(|| hash_secret(t)))
+        .collect();
+    let wanted: Vec<&String> = hashes.iter().flatten().collect();
+    let mut found: HashMap<String, Row> = HashMap::with_capacity(wanted.len());
+    if !wanted.is_empty() {
+        for chunk in wanted.chunks(rows::MAX_LIST) {
+            let sql = format!(
+                "select t.token_hash, i.id, i.kind, p.email, i.status, c.locale, t.expires_at,
+                        i.program_version, i.segment_key, i.survey_key
+                 from invitation_tokens t
+                 join invitations i on i.id = t.invitation_id
+                 join contacts c on c.id = i.contact_id
+                 join persons p on p.id = i.person_id
+                 where t.token_hash in ({})",
+                rows::list(conn, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, Row>(&sql);
+            for hash in chunk {
+                query = query.bind(hash.as_str());
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                found.insert(row.token_hash.clone(), row);
+            }
+        }
     }
-    Ok(Lookup::Valid(invitation))
+    hashes
+        .iter()
+        .map(|hash| {
+            let Some(row) = hash.as_ref().and_then(|h| found.get(h)) else {
+                return Ok(Lookup::Unknown);
+            };
+            let invitation = Invitation {
+                id: row.id.clone(),
+                kind: row.kind.parse().map_err(anyhow::Error::msg)?,
+                contact_email: row.email.clone(),
+                status: row.status.parse().map_err(anyhow::Error::msg)?,
+                locale: Locale::parse(&row.locale).map_err(anyhow::Error::msg)?,
+                program_version: row.program_version,
+                segment_key: row.segment_key.clone(),
+                survey_key: row.survey_key.clone(),
+            };
+            // A completed survey keeps answering "already answered" after expiry: kinder
+            // than "expired" to the buyer who did answer.
+            let expired =
+                invitation.status == InvitationStatus::Expired || from_db(&row.expires_at)? < now;
+            Ok(
+                if expired && invitation.status != InvitationStatus::Completed {
+                    Lookup::Expired(invitation)
+                } else {
+                    Lookup::Valid(invitation)
+                },
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use super::decision::Decision;
 use super::store::{record_decision, record_group, Planner, RecordedDecision};
 use crate::app::clock::Clock;
 use crate::platform::db::Db;
+use crate::platform::group_commit::next_group;
 use futures_util::FutureExt;
-use std::collections::HashSet;
 use tokio::sync::{mpsc, oneshot};
 
 /// Decisions per group: a transaction short enough that nothing else waits long.
@@ -54,28 +54,13 @@ impl Intake {
 
 async fn write(db: Db, planner: Planner, clock: Clock, mut posted: mpsc::Receiver<Posted>) {
     let mut held_over: Option<Posted> = None;
-    loop {
-        let first = match held_over.take() {
-            Some(post) => post,
-            None => match posted.recv().await {
-                Some(post) => post,
-                None => return,
-            },
-        };
-        let mut group = vec![first];
-        let mut crm_ids: HashSet<String> = HashSet::from([group[0].decision.crm_id.clone()]);
-        while group.len() < GROUP_MAX {
-            let Ok(post) = posted.try_recv() else {
-                break;
-            };
-            // The same deal twice goes in the next group: the second post updates what
-            // the first recorded, as it would one after the other.
-            if !crm_ids.insert(post.decision.crm_id.clone()) {
-                held_over = Some(post);
-                break;
-            }
-            group.push(post);
-        }
+    // The same deal twice goes in the next group: the second post updates what the
+    // first recorded, as it would one after the other.
+    while let Some(group) = next_group(&mut posted, &mut held_over, GROUP_MAX, |p| {
+        p.decision.crm_id.clone()
+    })
+    .await
+    {
         // A panic while recording fails that group's posts (their replies are dropped),
         // not every post after it.
         let recording = record(&db, &planner, clock.now(), group);

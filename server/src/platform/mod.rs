@@ -2,4 +2,5 @@
 //! PostgreSQL) and statuses stored as constrained text.
 
 pub mod db;
+pub mod group_commit;
 pub mod text_enum;

@@ -4,13 +4,14 @@ use super::progress::{store_rows, Row};
 use crate::invitations::{self, Event, Target};
 use crate::outreach::follow_up::{self, FollowUp};
 use crate::platform::db::time::{from_db, to_db};
-use crate::platform::db::{self, Db};
+use crate::platform::db::{self, rows, Db};
 use crate::programs::store::Programs;
 use crate::programs::Period;
 use chrono::{DateTime, Utc};
 use debrief_common::survey::{DealAttribute, SurveyContext};
 use debrief_common::{Locale, ValidAnswer};
 use sqlx::Acquire;
+use std::collections::HashMap;
 
 pub async fn mark_opened(db: &Db, invitation_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
     invitations::apply(
@@ -212,8 +213,22 @@ pub(super) struct SurveyedDeal {
 
 impl SurveyedDeal {
     pub(super) async fn load(db: &Db, invitation_id: &str) -> anyhow::Result<SurveyedDeal> {
+        let mut conn = db.pool().acquire().await?;
+        SurveyedDeal::load_many(&mut conn, &[invitation_id])
+            .await?
+            .remove(invitation_id)
+            .ok_or_else(|| anyhow::anyhow!("invitation {invitation_id} has no deal"))
+    }
+
+    /// The deals behind many invitations, by invitation id, in one query per
+    /// [`rows::MAX_LIST`] invitations.
+    pub(super) async fn load_many(
+        conn: &mut sqlx::AnyConnection,
+        invitation_ids: &[&str],
+    ) -> anyhow::Result<HashMap<String, SurveyedDeal>> {
         #[derive(sqlx::FromRow)]
         struct Row {
+            invitation_id: String,
             outcome: String,
             segment_key: Option<String>,
             competitors: String,
@@ -225,29 +240,39 @@ impl SurveyedDeal {
             decided_at: String,
             program_version: Option<i64>,
         }
-        let row: Row = sqlx::query_as(
-            "select d.outcome, i.segment_key, d.competitors, d.region, d.persona, d.product_line,
-                    d.company_type, d.amount_minor, d.decided_at, i.program_version
-             from invitations i join deals d on d.id = i.deal_id
-             where i.id = $1",
-        )
-        .bind(invitation_id)
-        .fetch_one(db.pool())
-        .await?;
-        Ok(SurveyedDeal {
-            outcome: row.outcome,
-            segment_key: row.segment_key,
-            competitor: serde_json::from_str::<Vec<String>>(&row.competitors)
-                .ok()
-                .and_then(|c| c.into_iter().next()),
-            region: row.region,
-            persona: row.persona,
-            product_line: row.product_line,
-            company_type: row.company_type,
-            amount_minor: row.amount_minor,
-            decided_at: from_db(&row.decided_at)?,
-            program_version: row.program_version,
-        })
+        let mut deals = HashMap::with_capacity(invitation_ids.len());
+        for chunk in invitation_ids.chunks(rows::MAX_LIST) {
+            let sql = format!(
+                "select i.id as invitation_id, d.outcome, i.segment_key, d.competitors, d.region,
+                        d.persona, d.product_line, d.company_type, d.amount_minor, d.decided_at,
+                        i.program_version
+                 from invitations i join deals d on d.id = i.deal_id
+                 where i.id in ({})",
+                rows::list(conn, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, Row>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let deal = SurveyedDeal {
+                    outcome: row.outcome,
+                    segment_key: row.segment_key,
+                    competitor: serde_json::from_str::<Vec<String>>(&row.competitors)
+                        .ok()
+                        .and_then(|c| c.into_iter().next()),
+                    region: row.region,
+                    persona: row.persona,
+                    product_line: row.product_line,
+                    company_type: row.company_type,
+                    amount_minor: row.amount_minor,
+                    decided_at: from_db(&row.decided_at)?,
+                    program_version: row.program_version,
+                };
+                deals.insert(row.invitation_id, deal);
+            }
+        }
+        Ok(deals)
     }
 
     /// The deal as the survey's conditions and texts read it, with the vendor's name.

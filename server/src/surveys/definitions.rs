@@ -6,7 +6,7 @@ use crate::platform::db::Db;
 use crate::programs::SurveyKey;
 use chrono::{DateTime, Utc};
 use debrief_common::survey::{self, Definition};
-use sqlx::Acquire;
+use sqlx::{Acquire, AnyConnection};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -46,19 +46,22 @@ impl Definitions {
     /// The newest version of a survey, for a buyer who has not started it.
     pub async fn latest(
         &self,
-        db: &Db,
+        conn: &mut AnyConnection,
         key: &str,
     ) -> anyhow::Result<Option<(i64, Arc<Definition>)>> {
-        let Some(version) = newest(&mut *db.pool().acquire().await?, key).await? else {
+        let Some(version) = newest(conn, key).await? else {
             return Ok(None);
         };
-        Ok(self.version(db, key, version).await?.map(|d| (version, d)))
+        Ok(self
+            .version(conn, key, version)
+            .await?
+            .map(|d| (version, d)))
     }
 
     /// One version, as its answers were given against it.
     pub async fn version(
         &self,
-        db: &Db,
+        conn: &mut AnyConnection,
         key: &str,
         version: i64,
     ) -> anyhow::Result<Option<Arc<Definition>>> {
@@ -71,7 +74,7 @@ impl Definitions {
         )
         .bind(key)
         .bind(version)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
         let Some((json,)) = stored else {
             return Ok(None);

@@ -7,6 +7,7 @@ pub mod clicks;
 pub mod definitions;
 pub mod embedding;
 pub mod form;
+pub mod ingest;
 pub mod page;
 pub mod progress;
 pub mod routes;

@@ -7,14 +7,14 @@ use super::definitions::Definitions;
 use crate::invitations::tokens::Invitation;
 use crate::invitations::{self, Event, Target};
 use crate::outreach::follow_up::FollowUp;
-use crate::platform::db::rows::{execute_many, Param};
+use crate::platform::db::rows::{self, execute_many, Param};
 use crate::platform::db::time::to_db;
 use crate::platform::db::{self, Db};
 use chrono::{DateTime, Utc};
 use debrief_common::survey::{Answer, Answers, Definition, Influence, Question, QuestionKind};
 use debrief_common::Locale;
 use sqlx::{Acquire, AnyConnection};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Where a buyer stands in their survey.
@@ -38,62 +38,6 @@ pub enum Saved {
     Closed,
 }
 
-/// The buyer's progress on `survey_key`: the version they started, or the newest for a
-/// buyer who has not. `None` when no definition is stored for the key, or when the
-/// invitation was answered by the slice's fixed two questions (complete, no version).
-async fn load(
-    db: &Db,
-    definitions: &Definitions,
-    invitation_id: &str,
-    survey_key: &str,
-) -> anyhow::Result<Option<Progress>> {
-    let started: Option<(String, Option<String>, Option<i64>, String)> = sqlx::query_as(
-        "select id, survey_key, survey_version, status from responses where invitation_id = $1",
-    )
-    .bind(invitation_id)
-    .fetch_optional(db.pool())
-    .await?;
-    let (response_id, key, version, status) = match started {
-        Some((id, Some(key), Some(version), status)) => (id, key, version, status),
-        // Answered through the slice's fixed two questions: complete, nothing to resume.
-        Some(_) => return newest(db, definitions, survey_key, true).await,
-        None => return newest(db, definitions, survey_key, false).await,
-    };
-    let Some(definition) = definitions.version(db, &key, version).await? else {
-        anyhow::bail!(
-            "response {response_id} answers survey {key} v{version}, which is not stored"
-        );
-    };
-    let rows: Vec<(String, String, Option<i64>, Option<String>)> = sqlx::query_as(
-        "select question_id, item, number, text from response_items where response_id = $1
-         order by question_id, item",
-    )
-    .bind(&response_id)
-    .fetch_all(db.pool())
-    .await?;
-    let mut by_question: BTreeMap<String, Vec<Row>> = BTreeMap::new();
-    for (question, item, number, text) in rows {
-        by_question
-            .entry(question)
-            .or_default()
-            .push(Row { item, number, text });
-    }
-    let answers = definition
-        .questions()
-        .filter_map(|(_, q)| {
-            let rows = by_question.get(&q.id)?;
-            Some((q.id.clone(), answer_from_rows(q, rows)?))
-        })
-        .collect();
-    Ok(Some(Progress {
-        survey_key: key,
-        version,
-        definition,
-        answers,
-        complete: status == "complete",
-    }))
-}
-
 /// An open invitation's survey, for the form and the API alike: where the buyer stands,
 /// and the deal behind it, each read once. `None` when no definition of the invitation's
 /// survey is stored.
@@ -102,32 +46,271 @@ pub(super) async fn open(
     definitions: &Definitions,
     invitation: &Invitation,
 ) -> anyhow::Result<Option<(Progress, SurveyedDeal)>> {
-    let Some(progress) = load(db, definitions, &invitation.id, invitation.survey()).await? else {
-        return Ok(None);
-    };
-    Ok(Some((
-        progress,
-        SurveyedDeal::load(db, &invitation.id).await?,
-    )))
+    let mut conn = db.pool().acquire().await?;
+    Ok(open_many(&mut conn, definitions, &[invitation])
+        .await?
+        .pop()
+        .flatten())
 }
 
-/// The newest version of a survey, for a buyer who has not started it.
-async fn newest(
-    db: &Db,
+/// Many open invitations' surveys, in their order, read in a few queries whatever their
+/// number (answers saved together are checked together, see `ingest`). Each buyer
+/// answers the version they started, or the newest if they have not; `None` where no
+/// definition of the invitation's survey is stored.
+pub(super) async fn open_many(
+    conn: &mut AnyConnection,
     definitions: &Definitions,
-    survey_key: &str,
+    invitations: &[&Invitation],
+) -> anyhow::Result<Vec<Option<(Progress, SurveyedDeal)>>> {
+    let ids: Vec<&str> = invitations.iter().map(|i| i.id.as_str()).collect();
+    let mut started = started_responses(conn, &ids).await?;
+    let response_ids: Vec<&str> = started.values().map(|r| r.id.as_str()).collect();
+    let mut items = response_items(conn, &response_ids).await?;
+    let mut deals = SurveyedDeal::load_many(conn, &ids).await?;
+    // Several buyers of one survey who have not started it share one read of its newest
+    // version.
+    let mut newest: HashMap<&str, Option<(i64, Arc<Definition>)>> = HashMap::new();
+    let mut opened = Vec::with_capacity(invitations.len());
+    for invitation in invitations {
+        let Some(deal) = deals.remove(&invitation.id) else {
+            anyhow::bail!("invitation {} has no deal", invitation.id);
+        };
+        let progress = match started.remove(&invitation.id) {
+            Some(Started {
+                id,
+                survey: Some((key, version)),
+                complete,
+            }) => {
+                let Some(definition) = definitions.version(conn, &key, version).await? else {
+                    anyhow::bail!(
+                        "response {id} answers survey {key} v{version}, which is not stored"
+                    );
+                };
+                let by_question = items.remove(&id).unwrap_or_default();
+                let answers = definition
+                    .questions()
+                    .filter_map(|(_, q)| {
+                        let rows = by_question.get(&q.id)?;
+                        Some((q.id.clone(), answer_from_rows(q, rows)?))
+                    })
+                    .collect();
+                Some(Progress {
+                    survey_key: key,
+                    version,
+                    definition,
+                    answers,
+                    complete,
+                })
+            }
+            // Answered through the slice's fixed two questions: complete, nothing to
+            // resume; or not started: the newest version.
+            started => {
+                let key = invitation.survey();
+                let latest = match newest.get(key) {
+                    Some(latest) => latest.clone(),
+                    None => {
+                        let latest = definitions.latest(conn, key).await?;
+                        newest.insert(key, latest.clone());
+                        latest
+                    }
+                };
+                latest.map(|(version, definition)| Progress {
+                    survey_key: key.to_owned(),
+                    version,
+                    definition,
+                    answers: Answers::new(),
+                    complete: started.is_some(),
+                })
+            }
+        };
+        opened.push(progress.map(|p| (p, deal)));
+    }
+    Ok(opened)
+}
+
+/// A response row: the survey version it answers (none for the slice's fixed questions).
+struct Started {
+    id: String,
+    survey: Option<(String, i64)>,
     complete: bool,
-) -> anyhow::Result<Option<Progress>> {
-    Ok(definitions
-        .latest(db, survey_key)
-        .await?
-        .map(|(version, definition)| Progress {
-            survey_key: survey_key.to_owned(),
-            version,
-            definition,
-            answers: Answers::new(),
-            complete,
-        }))
+}
+
+/// The responses of these invitations, by invitation id.
+async fn started_responses(
+    conn: &mut AnyConnection,
+    invitation_ids: &[&str],
+) -> anyhow::Result<HashMap<String, Started>> {
+    let mut started = HashMap::with_capacity(invitation_ids.len());
+    for chunk in invitation_ids.chunks(rows::MAX_LIST) {
+        let sql = format!(
+            "select invitation_id, id, survey_key, survey_version, status from responses
+             where invitation_id in ({})",
+            rows::list(conn, chunk.len())
+        );
+        let mut query =
+            sqlx::query_as::<_, (String, String, Option<String>, Option<i64>, String)>(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for (invitation_id, id, key, version, status) in query.fetch_all(&mut *conn).await? {
+            let survey = key.zip(version);
+            let complete = status == "complete";
+            started.insert(
+                invitation_id,
+                Started {
+                    id,
+                    survey,
+                    complete,
+                },
+            );
+        }
+    }
+    Ok(started)
+}
+
+/// The stored answer rows of these responses, by response and question.
+async fn response_items(
+    conn: &mut AnyConnection,
+    response_ids: &[&str],
+) -> anyhow::Result<HashMap<String, BTreeMap<String, Vec<Row>>>> {
+    let mut items: HashMap<String, BTreeMap<String, Vec<Row>>> = HashMap::new();
+    for chunk in response_ids.chunks(rows::MAX_LIST) {
+        let sql = format!(
+            "select response_id, question_id, item, number, text from response_items
+             where response_id in ({}) order by response_id, question_id, item",
+            rows::list(conn, chunk.len())
+        );
+        let mut query =
+            sqlx::query_as::<_, (String, String, String, Option<i64>, Option<String>)>(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for (response, question, item, number, text) in query.fetch_all(&mut *conn).await? {
+            items
+                .entry(response)
+                .or_default()
+                .entry(question)
+                .or_default()
+                .push(Row { item, number, text });
+        }
+    }
+    Ok(items)
+}
+
+/// One buyer's answers to save as they go, validated against `progress.definition`.
+pub(super) struct Page<'a> {
+    pub deal: &'a FrozenDeal,
+    pub invitation_id: &'a str,
+    pub locale: Locale,
+    pub progress: &'a Progress,
+    pub answers: &'a Answers,
+}
+
+/// Saves many buyers' answers in one transaction: on SQLite a commit costs more than the
+/// rows it writes, so answers that arrive together are committed together (see
+/// `ingest`). Each page replaces what its buyer saved before, and marks the invitation
+/// started; a response completed meanwhile (a second tab) keeps what it stored and its
+/// page gives [`Saved::Closed`]. Gives each page's outcome, in order. The invitations
+/// must be distinct: two saves of one buyer go in two calls, one after the other.
+pub(super) async fn save_pages(
+    conn: &mut AnyConnection,
+    pages: &[Page<'_>],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Saved>> {
+    if pages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stamp = to_db(now);
+    let mut tx = conn.begin().await?;
+    // Writes first (see `outreach::store::record_in`): the responses not stored yet.
+    let new_responses = pages
+        .iter()
+        .map(|page| {
+            let deal = &page.deal;
+            vec![
+                Param::from(db::new_id()),
+                Param::from(page.invitation_id),
+                Param::from(page.locale.code()),
+                Param::from(&stamp),
+                Param::from(&deal.outcome),
+                Param::from(deal.segment_key.as_deref()),
+                Param::from(deal.competitor.as_deref()),
+                Param::from(deal.region.as_deref()),
+                Param::from(deal.persona.as_deref()),
+                Param::from(deal.product_line.as_deref()),
+                Param::from(deal.amount_band),
+                Param::from(&deal.period),
+                Param::from(page.progress.survey_key.as_str()),
+                Param::from(page.progress.version),
+                Param::from("partial"),
+                Param::from(&stamp),
+            ]
+        })
+        .collect();
+    execute_many(
+        &mut tx,
+        "insert into responses (id, invitation_id, locale, submitted_at, outcome, segment_key,
+             competitor, region, persona, product_line, amount_band, period, survey_key,
+             survey_version, status, updated_at)",
+        "on conflict (invitation_id) do nothing",
+        new_responses,
+    )
+    .await?;
+    let ids: Vec<&str> = pages.iter().map(|p| p.invitation_id).collect();
+    let stored = started_responses(&mut tx, &ids).await?;
+    let mut saved = Vec::with_capacity(pages.len());
+    let mut open_responses = Vec::with_capacity(pages.len());
+    let mut open_invitations = Vec::with_capacity(pages.len());
+    let mut items = Vec::new();
+    for page in pages {
+        let Some(response) = stored.get(page.invitation_id) else {
+            anyhow::bail!(
+                "the response of invitation {} was not stored",
+                page.invitation_id
+            );
+        };
+        if response.complete {
+            // A second tab finished first: what it stored stands.
+            saved.push(Saved::Closed);
+            continue;
+        }
+        saved.push(Saved::Page);
+        open_responses.push(response.id.as_str());
+        open_invitations.push(page.invitation_id.to_owned());
+        items.extend(item_rows(
+            &response.id,
+            &page.progress.definition,
+            page.answers,
+        ));
+    }
+    for chunk in open_responses.chunks(rows::MAX_LIST) {
+        let sql = format!(
+            "delete from response_items where response_id in ({})",
+            rows::list(&tx, chunk.len())
+        );
+        let mut delete = sqlx::query(&sql);
+        for id in chunk {
+            delete = delete.bind(*id);
+        }
+        delete.execute(&mut *tx).await?;
+    }
+    execute_many(&mut tx, INSERT_ITEMS, "", items).await?;
+    for chunk in open_responses.chunks(rows::MAX_LIST) {
+        let sql = format!(
+            "update responses set updated_at = $1 where id in ({})",
+            rows::numbered(2, chunk.len())
+        );
+        let mut update = sqlx::query(&sql).bind(&stamp);
+        for id in chunk {
+            update = update.bind(*id);
+        }
+        update.execute(&mut *tx).await?;
+    }
+    for chunk in open_invitations.chunks(rows::MAX_LIST) {
+        invitations::apply(&mut *tx, Target::Invitations(chunk), Event::Start, now).await?;
+    }
+    tx.commit().await?;
+    Ok(saved)
 }
 
 /// Stores the whole set of answers (already validated against `progress.definition`) in
@@ -145,6 +328,18 @@ pub(super) async fn save(
     follow_up: Option<&FollowUp<'_>>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Saved> {
+    if !complete {
+        let page = Page {
+            deal,
+            invitation_id,
+            locale,
+            progress,
+            answers,
+        };
+        let mut conn = db.pool().acquire().await?;
+        let saved = save_pages(&mut conn, &[page], now).await?.pop();
+        return saved.ok_or_else(|| anyhow::anyhow!("a saved page gave no outcome"));
+    }
     let stamp = to_db(now);
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
@@ -175,10 +370,10 @@ pub(super) async fn save(
         .bind(&response_id)
         .execute(&mut *tx)
         .await?;
-    store_items(&mut tx, &response_id, &progress.definition, answers).await?;
-    sqlx::query("update responses set updated_at = $1, status = $2 where id = $3")
+    let items = item_rows(&response_id, &progress.definition, answers);
+    execute_many(&mut tx, INSERT_ITEMS, "", items).await?;
+    sqlx::query("update responses set updated_at = $1, status = 'complete' where id = $2")
         .bind(&stamp)
-        .bind(if complete { "complete" } else { "partial" })
         .bind(&response_id)
         .execute(&mut *tx)
         .await?;
@@ -189,10 +384,6 @@ pub(super) async fn save(
         now,
     )
     .await?;
-    if !complete {
-        tx.commit().await?;
-        return Ok(Saved::Page);
-    }
     let said_yes = answers
         .values()
         .any(|a| matches!(a, Answer::InterviewOptIn { yes: true, .. }));
@@ -281,19 +472,32 @@ pub(super) fn answer_from_rows(q: &Question, rows: &[Row]) -> Option<Answer> {
     })
 }
 
-async fn store_items(
-    conn: &mut AnyConnection,
-    response_id: &str,
-    definition: &Definition,
-    answers: &Answers,
-) -> anyhow::Result<()> {
+const INSERT_ITEMS: &str =
+    "insert into response_items (response_id, question_id, item, number, text)";
+
+/// The rows that store a response's answers, in the definition's order.
+fn item_rows(response_id: &str, definition: &Definition, answers: &Answers) -> Vec<Vec<Param>> {
     let mut rows = Vec::new();
     for (_, q) in definition.questions() {
         if let Some(answer) = answers.get(&q.id) {
-            rows.extend(rows_of(answer).into_iter().map(|row| (q.id.as_str(), row)));
+            rows.extend(
+                rows_of(answer)
+                    .into_iter()
+                    .map(|row| item_row(response_id, &q.id, row)),
+            );
         }
     }
-    store_rows(conn, response_id, rows).await
+    rows
+}
+
+fn item_row(response_id: &str, question: &str, row: Row) -> Vec<Param> {
+    vec![
+        Param::from(response_id),
+        Param::from(question),
+        Param::from(row.item),
+        Param::from(row.number),
+        Param::from(row.text),
+    ]
 }
 
 /// Writes answer rows, each with its question's id.
@@ -304,23 +508,9 @@ pub(super) async fn store_rows(
 ) -> anyhow::Result<()> {
     let rows = rows
         .into_iter()
-        .map(|(question, row)| {
-            vec![
-                Param::from(response_id),
-                Param::from(question),
-                Param::from(row.item),
-                Param::from(row.number),
-                Param::from(row.text),
-            ]
-        })
+        .map(|(question, row)| item_row(response_id, question, row))
         .collect();
-    execute_many(
-        conn,
-        "insert into response_items (response_id, question_id, item, number, text)",
-        "",
-        rows,
-    )
-    .await?;
+    execute_many(conn, INSERT_ITEMS, "", rows).await?;
     Ok(())
 }
 

@@ -6,11 +6,12 @@ use super::answers::SurveyedDeal;
 use super::answers::{mark_opened, mark_started, record_answer, Recorded};
 use super::definitions::Definitions;
 use super::embedding;
+use super::ingest::{already_answered, opened, opted_out};
 use super::progress::{self, Progress, Saved};
 use super::services::Surveying;
 use crate::app::clock::Clock;
 use crate::app::config::Settings;
-use crate::invitations::tokens::{resolve, Invitation, Lookup};
+use crate::invitations::tokens::{resolve, Invitation};
 use crate::invitations::InvitationStatus;
 use crate::jobs::runner::Waker;
 use crate::outreach::follow_up::{self, FollowUp};
@@ -63,26 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn open(db: &Db, token: &str, now: DateTime<Utc>) -> ApiResult<Invitation> {
-    match resolve(db, token, now).await?.survey_only() {
-        // An opted-out buyer's survey is closed for every purpose.
-        Lookup::Valid(invitation) if invitation.status == InvitationStatus::OptedOut => {
-            Err(opted_out())
-        }
-        Lookup::Valid(invitation) => Ok(invitation),
-        Lookup::Expired(_) => Err(ApiError::Gone("this survey link has expired")),
-        Lookup::Unknown => Err(ApiError::NotFound("no survey matches this link")),
-    }
-}
-
-fn already_answered() -> ApiError {
-    ApiError::Conflict {
-        code: "already_answered",
-        message: "this survey has already been answered".into(),
-    }
-}
-
-fn opted_out() -> ApiError {
-    ApiError::Gone("this buyer asked not to be surveyed")
+    opened(resolve(db, token, now).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/surveys/{token}", tag = "widget", params(("token" = String, Path, description = "The buyer's token from the email link")), responses((status = 200, body = debrief_common::SurveyView), (status = 404, body = ErrorBody), (status = 410, description = "Expired, or the buyer opted out", body = ErrorBody)))]
@@ -247,14 +229,11 @@ async fn get_definition(
         .json(document(&invitation, &progress, context, &answers)))
 }
 
-/// Answers saved from the API: checked against the version the buyer answers, each
-/// replacing what was saved for its question.
-async fn save_answers(
-    s: &Surveying,
-    token: &str,
-    items: &[AnswerItem],
-    completeness: Completeness,
-) -> ApiResult<(Invitation, Progress, SurveyContext, Answers, Saved)> {
+/// The last answers and the completion: checked against the version the buyer answers,
+/// then stored with the response marked complete, the incentive earned and the interview
+/// asked for, in one transaction. Rarer than saves as the buyer goes (one per buyer), it
+/// is written on its own rather than in a group (see `ingest`).
+async fn complete_answers(s: &Surveying, token: &str, items: &[AnswerItem]) -> ApiResult<Saved> {
     let (db, planner) = (&s.db, &s.planner);
     let now = s.clock.now();
     let invitation = open(db, token, now).await?;
@@ -268,15 +247,14 @@ async fn save_answers(
         &context,
         &progress.answers,
         items,
-        completeness,
+        Completeness::Complete,
         Hidden::Refuse,
     )
     .map_err(ApiError::Validation)?;
-    let complete = completeness == Completeness::Complete;
     let wants_interview = answers
         .values()
         .any(|a| matches!(a, Answer::InterviewOptIn { yes: true, .. }));
-    let segment = if complete && wants_interview {
+    let segment = if wants_interview {
         follow_up::offered(db, planner, &invitation).await?
     } else {
         None
@@ -286,35 +264,30 @@ async fn save_answers(
         planner: planner.get_ref(),
     });
     let frozen = deal.frozen(db, &planner.programs).await?;
-    let saved = progress::save(
+    Ok(progress::save(
         db,
         &frozen,
         &invitation.id,
         invitation.locale,
         &progress,
         &answers,
-        complete,
+        true,
         follow_up.as_ref(),
         now,
     )
-    .await?;
-    Ok((invitation, progress, context, answers, saved))
+    .await?)
 }
 
-#[utoipa::path(put, path = "/api/v1/surveys/{token}/answers", tag = "widget", params(("token" = String, Path, description = "The buyer's token from the email link")), request_body(content = String, content_type = "application/json", description = "`{\"answers\": [{\"question\": \"nps\", \"value\": 9}, …]}`; each replaces what was saved for its question"), responses((status = 200, description = "Saved; the `SurveyDocument` as it now stands", content_type = "application/json"), (status = 422, description = "Invalid answers, each named (`answers[2].value`)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Already answered", body = ErrorBody), (status = 410, body = ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/surveys/{token}/answers", tag = "widget", params(("token" = String, Path, description = "The buyer's token from the email link")), request_body(content = String, content_type = "application/json", description = "`{\"answers\": [{\"question\": \"nps\", \"value\": 9}, …]}`; each replaces what was saved for its question"), responses((status = 200, description = "Saved: `{\"survey_key\", \"version\", \"answered\": [question ids]}`, the version answered and every question that now holds an answer", content_type = "application/json"), (status = 422, description = "Invalid answers, each named (`answers[2].value`)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Already answered", body = ErrorBody), (status = 410, body = ErrorBody)))]
 async fn put_answers(
     token: web::Path<String>,
     body: Json<AnswersRequest>,
     s: Surveying,
 ) -> ApiResult<HttpResponse> {
-    let (invitation, progress, context, answers, saved) =
-        save_answers(&s, &token, &body.0.answers, Completeness::Partial).await?;
-    if saved == Saved::Closed {
-        return Err(already_answered());
-    }
+    let saved = s.ingest.save(token.into_inner(), body.0.answers).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(document(&invitation, &progress, context, &answers)))
+        .json(saved))
 }
 
 #[utoipa::path(post, path = "/api/v1/surveys/{token}/complete", tag = "widget", params(("token" = String, Path, description = "The buyer's token from the email link")), request_body(content = String, content_type = "application/json", description = "`{\"answers\": […]}`: last answers to save with the completion (may be empty)"), responses((status = 201, description = "Complete: the invitation is answered and its incentive earned"), (status = 422, description = "A required question is unanswered, or an answer is invalid", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Already answered", body = ErrorBody), (status = 410, body = ErrorBody)))]
@@ -323,9 +296,7 @@ async fn complete_survey(
     body: Json<AnswersRequest>,
     s: Surveying,
 ) -> ApiResult<HttpResponse> {
-    let (_, _, _, _, saved) =
-        save_answers(&s, &token, &body.0.answers, Completeness::Complete).await?;
-    match saved {
+    match complete_answers(&s, &token, &body.0.answers).await? {
         Saved::Completed { interview } => {
             if interview.is_some() {
                 s.waker.wake();

@@ -2,6 +2,7 @@
 //! the application, taken from the request in one extractor.
 
 use super::definitions::Definitions;
+use super::ingest::Ingest;
 use crate::app::clock::Clock;
 use crate::app::config::Settings;
 use crate::jobs::runner::Waker;
@@ -15,6 +16,7 @@ pub struct Surveying {
     pub db: web::Data<Db>,
     pub planner: web::Data<Planner>,
     pub definitions: web::Data<Definitions>,
+    pub ingest: web::Data<Ingest>,
     pub settings: web::Data<Settings>,
     pub waker: web::Data<Waker>,
     pub clock: web::Data<Clock>,
@@ -36,6 +38,7 @@ impl FromRequest for Surveying {
                 db: data(req)?,
                 planner: data(req)?,
                 definitions: data(req)?,
+                ingest: data(req)?,
                 settings: data(req)?,
                 waker: data(req)?,
                 clock: data(req)?,

@@ -57,6 +57,9 @@ impl From<Option<i64>> for Param {
 /// Parameters per statement: well under SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_PARAMS: usize = 8_000;
 
+/// Values in one `in (…)` list: a longer list is read in chunks of this many.
+pub const MAX_LIST: usize = MAX_PARAMS;
+
 /// Runs `{head} values (…), (…) {tail}` over `rows` (each with the same number of values),
 /// in as few statements as the parameter limits allow, and collects what `tail`'s
 /// `returning` clause gives back.

@@ -1,0 +1,304 @@
+//! Group commit for answers saved as buyers go. The widget saves after every question,
+//! and a survey sent to a whole segment is answered by many buyers at once; each save in
+//! its own transaction would queue for SQLite's single writer, and read its buyer's link,
+//! progress and deal in queries of its own. Instead, saves that arrive while a group is
+//! being written wait together: their links, progress and deals are read in a few
+//! queries, each page is checked against the version its buyer answers, and every valid
+//! page is written in one transaction. A lone save is written at once: nothing waits for
+//! company. Each buyer is still told exactly what happened to their own answers.
+
+use super::answers::SurveyedDeal;
+use super::definitions::Definitions;
+use super::progress::{self, Page, Progress, Saved};
+use crate::app::clock::Clock;
+use crate::invitations::tokens::{resolve_many, Invitation, Lookup};
+use crate::invitations::InvitationStatus;
+use crate::platform::db::Db;
+use crate::platform::group_commit::next_group;
+use crate::programs::store::Programs;
+use crate::web::error::{ApiError, ApiResult};
+use chrono::{DateTime, Utc};
+use debrief_common::survey::{validate_answers, AnswerItem, Completeness, Hidden};
+use futures_util::FutureExt;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection};
+use tokio::sync::{mpsc, oneshot};
+
+/// Saves per group: a transaction short enough that nothing else waits long for SQLite's
+/// writer.
+const GROUP_MAX: usize = 256;
+
+/// Saves waiting for the writer, beyond which a request waits to be queued.
+const QUEUE: usize = 4_096;
+
+/// What a save tells the buyer's browser: the version answered and the questions that
+/// now hold an answer. Small on purpose: the widget saves after every question.
+#[derive(Debug, serde::Serialize)]
+pub struct SavedAnswers {
+    pub survey_key: String,
+    pub version: i64,
+    pub answered: Vec<String>,
+}
+
+struct Posted {
+    token: String,
+    items: Vec<AnswerItem>,
+    reply: oneshot::Sender<ApiResult<SavedAnswers>>,
+}
+
+/// What the writer reads and writes with.
+struct Writer {
+    db: Db,
+    definitions: Definitions,
+    programs: Programs,
+    company: String,
+    clock: Clock,
+}
+
+/// The queue in front of the answer writer; one per application.
+#[derive(Clone)]
+pub struct Ingest {
+    queue: mpsc::Sender<Posted>,
+}
+
+impl Ingest {
+    /// Starts the writer task, which ends when the last `Ingest` is dropped.
+    pub fn start(
+        db: Db,
+        definitions: Definitions,
+        programs: Programs,
+        company: String,
+        clock: Clock,
+    ) -> Ingest {
+        let (queue, posted) = mpsc::channel(QUEUE);
+        let writer = Writer {
+            db,
+            definitions,
+            programs,
+            company,
+            clock,
+        };
+        tokio::spawn(writer.run(posted));
+        Ingest { queue }
+    }
+
+    /// Saves a buyer's answers, each replacing what was saved for its question, with the
+    /// others that arrive meanwhile; answers once committed.
+    pub async fn save(&self, token: String, items: Vec<AnswerItem>) -> ApiResult<SavedAnswers> {
+        let (reply, saved) = oneshot::channel();
+        self.queue
+            .send(Posted {
+                token,
+                items,
+                reply,
+            })
+            .await
+            .map_err(|_| anyhow::anyhow!("the answer writer has stopped"))?;
+        saved
+            .await
+            .map_err(|_| anyhow::anyhow!("the answer writer stopped before saving"))?
+    }
+}
+
+impl Writer {
+    async fn run(self, mut posted: mpsc::Receiver<Posted>) {
+        // The writer's own connection, kept from one group to the next: SQLite empties a
+        // connection's page cache when another connection has written since it last read,
+        // so a writer taking whichever pooled connection is free would read the indexes
+        // back from the file at every group.
+        let mut held: Option<PoolConnection<Any>> = None;
+        let mut held_over: Option<Posted> = None;
+        // One buyer twice (a retry racing its original) goes in the next group: the
+        // second save reads what the first stored, as one after the other.
+        while let Some(group) =
+            next_group(&mut posted, &mut held_over, GROUP_MAX, |p| p.token.clone()).await
+        {
+            // A panic while saving fails that group's saves (their replies are dropped),
+            // not every save after it.
+            if std::panic::AssertUnwindSafe(self.save_group(&mut held, group))
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                tracing::error!("saving a group of answers panicked");
+            }
+        }
+    }
+
+    async fn save_group(&self, held: &mut Option<PoolConnection<Any>>, group: Vec<Posted>) {
+        let now = self.clock.now();
+        let (saves, replies): (Vec<_>, Vec<_>) = group
+            .into_iter()
+            .map(|p| ((p.token, p.items), p.reply))
+            .unzip();
+        match self.save_held(held, &saves, now).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    // The buyer may have gone; what was saved stays saved.
+                    let _ = reply.send(outcome);
+                }
+            }
+            // One buyer's failure must not fail the others: each alone, then.
+            Err(e) if saves.len() > 1 => {
+                tracing::warn!(error = %e, saves = saves.len(), "saving a group of answers failed; saving them one by one");
+                for (reply, save) in replies.into_iter().zip(&saves) {
+                    let one = std::slice::from_ref(save);
+                    let outcome = match self.save_held(held, one, now).await {
+                        Ok(mut outcomes) => outcomes.pop().unwrap_or_else(|| {
+                            Err(anyhow::anyhow!("a save gave no outcome").into())
+                        }),
+                        Err(e) => Err(e.into()),
+                    };
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(e.into()));
+                }
+            }
+        }
+    }
+
+    /// [`Writer::save_all`] on the held connection, taking one if none is held. A
+    /// connection that failed may be broken: the next group takes another.
+    async fn save_held(
+        &self,
+        held: &mut Option<PoolConnection<Any>>,
+        saves: &[(String, Vec<AnswerItem>)],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<ApiResult<SavedAnswers>>> {
+        let conn = match held {
+            Some(conn) => conn,
+            None => held.insert(self.db.pool().acquire().await?),
+        };
+        let saved = self.save_all(conn, saves, now).await;
+        if saved.is_err() {
+            *held = None;
+        }
+        saved
+    }
+
+    /// Checks and saves each buyer's answers (distinct buyers); gives each its outcome, in
+    /// order. An error here is the storage's, not a buyer's.
+    async fn save_all(
+        &self,
+        conn: &mut AnyConnection,
+        saves: &[(String, Vec<AnswerItem>)],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<ApiResult<SavedAnswers>>> {
+        let tokens: Vec<&str> = saves.iter().map(|(t, _)| t.as_str()).collect();
+        let lookups = resolve_many(conn, &tokens, now).await?;
+
+        let mut outcomes: Vec<Option<ApiResult<SavedAnswers>>> = Vec::with_capacity(saves.len());
+        let mut open: Vec<(usize, Invitation)> = Vec::with_capacity(saves.len());
+        for (i, lookup) in lookups.into_iter().enumerate() {
+            match opened(lookup) {
+                Ok(invitation) => {
+                    open.push((i, invitation));
+                    outcomes.push(None);
+                }
+                Err(e) => outcomes.push(Some(Err(e))),
+            }
+        }
+        let invitations: Vec<&Invitation> = open.iter().map(|(_, inv)| inv).collect();
+        let progress = progress::open_many(conn, &self.definitions, &invitations).await?;
+
+        // Checked, each against the version its buyer answers.
+        struct Checked<'a> {
+            at: usize,
+            invitation: &'a Invitation,
+            progress: Progress,
+            answers: debrief_common::survey::Answers,
+            deal: super::answers::FrozenDeal,
+        }
+        let mut checked: Vec<Checked> = Vec::with_capacity(open.len());
+        for ((at, invitation), opened) in open.iter().zip(progress) {
+            let Some((progress, deal)) = opened else {
+                anyhow::bail!("no definition is stored for survey {}", invitation.survey());
+            };
+            match self.check(&progress, &deal, &saves[*at].1) {
+                Ok(answers) => checked.push(Checked {
+                    at: *at,
+                    invitation,
+                    deal: deal.frozen(&self.db, &self.programs).await?,
+                    progress,
+                    answers,
+                }),
+                Err(e) => outcomes[*at] = Some(Err(e)),
+            }
+        }
+
+        let pages: Vec<Page> = checked
+            .iter()
+            .map(|c| Page {
+                deal: &c.deal,
+                invitation_id: &c.invitation.id,
+                locale: c.invitation.locale,
+                progress: &c.progress,
+                answers: &c.answers,
+            })
+            .collect();
+        let saved = progress::save_pages(conn, &pages, now).await?;
+        for (c, saved) in checked.iter().zip(saved) {
+            outcomes[c.at] = Some(match saved {
+                Saved::Page => Ok(SavedAnswers {
+                    survey_key: c.progress.survey_key.clone(),
+                    version: c.progress.version,
+                    answered: c.answers.keys().cloned().collect(),
+                }),
+                _ => Err(already_answered()),
+            });
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(anyhow::anyhow!("a save was left out").into())))
+            .collect())
+    }
+
+    /// The buyer's answers merged into what they saved, if the version they answer takes
+    /// them.
+    fn check(
+        &self,
+        progress: &Progress,
+        deal: &SurveyedDeal,
+        items: &[AnswerItem],
+    ) -> ApiResult<debrief_common::survey::Answers> {
+        if progress.complete {
+            return Err(already_answered());
+        }
+        validate_answers(
+            &progress.definition,
+            &deal.context(&self.company),
+            &progress.answers,
+            items,
+            Completeness::Partial,
+            Hidden::Refuse,
+        )
+        .map_err(ApiError::Validation)
+    }
+}
+
+/// The invitation a survey link opens, or why it opens none.
+pub(super) fn opened(lookup: Lookup) -> ApiResult<Invitation> {
+    match lookup.survey_only() {
+        // An opted-out buyer's survey is closed for every purpose.
+        Lookup::Valid(invitation) if invitation.status == InvitationStatus::OptedOut => {
+            Err(opted_out())
+        }
+        Lookup::Valid(invitation) => Ok(invitation),
+        Lookup::Expired(_) => Err(ApiError::Gone("this survey link has expired")),
+        Lookup::Unknown => Err(ApiError::NotFound("no survey matches this link")),
+    }
+}
+
+pub(super) fn already_answered() -> ApiError {
+    ApiError::Conflict {
+        code: "already_answered",
+        message: "this survey has already been answered".into(),
+    }
+}
+
+pub(super) fn opted_out() -> ApiError {
+    ApiError::Gone("this buyer asked not to be surveyed")
+}
