@@ -326,6 +326,8 @@ async fn a_buyer_answers_from_the_email_in_a_real_browser(database_url: Option<S
         .await;
     let done = w.text(".debrief-done").await;
     assert!(done.contains("Merci"), "thanks in French: {done}");
+    // The page around the widget can tell too: the element says the survey is done.
+    wait_for(&browser, "#debrief-survey[data-debrief-state='done']").await;
 
     // Opening the link again says it was answered.
     browser.client.goto(&link).await.expect("reopen");

@@ -32,6 +32,23 @@ pub enum Phase {
     Closed,
 }
 
+impl Phase {
+    /// As the host element's `data-debrief-state` shows it to the page around: a portal
+    /// can style or wait on it, and a benchmark can time the widget taking over.
+    pub fn code(self) -> &'static str {
+        match self {
+            Phase::Loading => "loading",
+            Phase::LoadFailed => "failed",
+            Phase::Open => "open",
+            Phase::Finishing => "finishing",
+            Phase::Done => "done",
+            Phase::AlreadyAnswered => "answered",
+            Phase::Invalid => "invalid",
+            Phase::Closed => "closed",
+        }
+    }
+}
+
 /// Why a question is marked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {

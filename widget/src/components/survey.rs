@@ -150,6 +150,16 @@ pub fn survey(props: &SurveyProps) -> Html {
         });
     }
 
+    {
+        // After the render: the attribute changes once the survey is on screen.
+        let host = props.host.clone();
+        use_effect_with(state.phase, move |phase| {
+            if let Some(host) = host {
+                let _ = host.set_attribute("data-debrief-state", phase.code());
+            }
+        });
+    }
+
     let strings = state.locale.strings();
     let status = |class: &'static str, text: String| {
         html! { <p class={class} role="status">{ text }</p> }
