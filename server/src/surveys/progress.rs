@@ -223,12 +223,14 @@ pub(super) async fn save_pages(
     let stamp = to_db(now);
     let mut tx = conn.begin().await?;
     // Writes first (see `outreach::store::record_in`): the responses not stored yet.
+    let new_ids: Vec<String> = pages.iter().map(|_| db::new_id()).collect();
     let new_responses = pages
         .iter()
-        .map(|page| {
+        .zip(&new_ids)
+        .map(|(page, new_id)| {
             let deal = &page.deal;
             vec![
-                Param::from(db::new_id()),
+                Param::from(new_id),
                 Param::from(page.invitation_id),
                 Param::from(page.locale.code()),
                 Param::from(&stamp),
@@ -259,10 +261,12 @@ pub(super) async fn save_pages(
     let ids: Vec<&str> = pages.iter().map(|p| p.invitation_id).collect();
     let stored = started_responses(&mut tx, &ids).await?;
     let mut saved = Vec::with_capacity(pages.len());
-    let mut open_responses = Vec::with_capacity(pages.len());
+    // Responses stored before this transaction: only they have rows to replace and a time
+    // to update (a new one was inserted with both).
+    let mut earlier_responses = Vec::new();
     let mut open_invitations = Vec::with_capacity(pages.len());
     let mut items = Vec::new();
-    for page in pages {
+    for (page, new_id) in pages.iter().zip(&new_ids) {
         let Some(response) = stored.get(page.invitation_id) else {
             anyhow::bail!(
                 "the response of invitation {} was not stored",
@@ -275,7 +279,9 @@ pub(super) async fn save_pages(
             continue;
         }
         saved.push(Saved::Page);
-        open_responses.push(response.id.as_str());
+        if response.id != *new_id {
+            earlier_responses.push(response.id.as_str());
+        }
         open_invitations.push(page.invitation_id.to_owned());
         items.extend(item_rows(
             &response.id,
@@ -283,7 +289,7 @@ pub(super) async fn save_pages(
             page.answers,
         ));
     }
-    for chunk in open_responses.chunks(rows::MAX_LIST) {
+    for chunk in earlier_responses.chunks(rows::MAX_LIST) {
         let sql = format!(
             "delete from response_items where response_id in ({})",
             rows::list(&tx, chunk.len())
@@ -295,7 +301,7 @@ pub(super) async fn save_pages(
         delete.execute(&mut *tx).await?;
     }
     execute_many(&mut tx, INSERT_ITEMS, "", items).await?;
-    for chunk in open_responses.chunks(rows::MAX_LIST) {
+    for chunk in earlier_responses.chunks(rows::MAX_LIST) {
         let sql = format!(
             "update responses set updated_at = $1 where id in ({})",
             rows::numbered(2, chunk.len())
