@@ -247,29 +247,22 @@ pub async fn resolve_many(
         .iter()
         .map(|t| looks_like_token(t).then(|| hash_secret(t)))
         .collect();
-    let wanted: Vec<&String> = hashes.iter().flatten().collect();
-    let mut found: HashMap<String, Row> = HashMap::with_capacity(wanted.len());
-    if !wanted.is_empty() {
-        for chunk in wanted.chunks(rows::MAX_LIST) {
-            let sql = format!(
-                "select t.token_hash, i.id, i.kind, p.email, i.status, c.locale, t.expires_at,
-                        i.program_version, i.segment_key, i.survey_key
-                 from invitation_tokens t
-                 join invitations i on i.id = t.invitation_id
-                 join contacts c on c.id = i.contact_id
-                 join persons p on p.id = i.person_id
-                 where t.token_hash in ({})",
-                rows::list(conn, chunk.len())
-            );
-            let mut query = sqlx::query_as::<_, Row>(&sql);
-            for hash in chunk {
-                query = query.bind(hash.as_str());
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                found.insert(row.token_hash.clone(), row);
-            }
-        }
-    }
+    let wanted: Vec<&str> = hashes.iter().flatten().map(String::as_str).collect();
+    let found: HashMap<String, Row> = rows::fetch_in::<Row>(conn, &wanted, |list| {
+        format!(
+            "select t.token_hash, i.id, i.kind, p.email, i.status, c.locale, t.expires_at,
+                    i.program_version, i.segment_key, i.survey_key
+             from invitation_tokens t
+             join invitations i on i.id = t.invitation_id
+             join contacts c on c.id = i.contact_id
+             join persons p on p.id = i.person_id
+             where t.token_hash in ({list})"
+        )
+    })
+    .await?
+    .into_iter()
+    .map(|row| (row.token_hash.clone(), row))
+    .collect();
     hashes
         .iter()
         .map(|hash| {

@@ -240,37 +240,33 @@ impl SurveyedDeal {
             decided_at: String,
             program_version: Option<i64>,
         }
-        let mut deals = HashMap::with_capacity(invitation_ids.len());
-        for chunk in invitation_ids.chunks(rows::MAX_LIST) {
-            let sql = format!(
+        let rows = rows::fetch_in::<Row>(conn, invitation_ids, |list| {
+            format!(
                 "select i.id as invitation_id, d.outcome, i.segment_key, d.competitors, d.region,
                         d.persona, d.product_line, d.company_type, d.amount_minor, d.decided_at,
                         i.program_version
                  from invitations i join deals d on d.id = i.deal_id
-                 where i.id in ({})",
-                rows::list(conn, chunk.len())
-            );
-            let mut query = sqlx::query_as::<_, Row>(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                let deal = SurveyedDeal {
-                    outcome: row.outcome,
-                    segment_key: row.segment_key,
-                    competitor: serde_json::from_str::<Vec<String>>(&row.competitors)
-                        .ok()
-                        .and_then(|c| c.into_iter().next()),
-                    region: row.region,
-                    persona: row.persona,
-                    product_line: row.product_line,
-                    company_type: row.company_type,
-                    amount_minor: row.amount_minor,
-                    decided_at: from_db(&row.decided_at)?,
-                    program_version: row.program_version,
-                };
-                deals.insert(row.invitation_id, deal);
-            }
+                 where i.id in ({list})"
+            )
+        })
+        .await?;
+        let mut deals = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let deal = SurveyedDeal {
+                outcome: row.outcome,
+                segment_key: row.segment_key,
+                competitor: serde_json::from_str::<Vec<String>>(&row.competitors)
+                    .ok()
+                    .and_then(|c| c.into_iter().next()),
+                region: row.region,
+                persona: row.persona,
+                product_line: row.product_line,
+                company_type: row.company_type,
+                amount_minor: row.amount_minor,
+                decided_at: from_db(&row.decided_at)?,
+                program_version: row.program_version,
+            };
+            deals.insert(row.invitation_id, deal);
         }
         Ok(deals)
     }

@@ -7,7 +7,7 @@
 //! page is written in one transaction. A lone save is written at once: nothing waits for
 //! company. Each buyer is still told exactly what happened to their own answers.
 
-use super::answers::SurveyedDeal;
+use super::answers::{FrozenDeal, SurveyedDeal};
 use super::definitions::Definitions;
 use super::progress::{self, Page, Progress, Saved};
 use crate::app::clock::Clock;
@@ -18,7 +18,7 @@ use crate::platform::group_commit::next_group;
 use crate::programs::store::Programs;
 use crate::web::error::{ApiError, ApiResult};
 use chrono::{DateTime, Utc};
-use debrief_common::survey::{validate_answers, AnswerItem, Completeness, Hidden};
+use debrief_common::survey::{validate_answers, AnswerItem, Answers, Completeness, Hidden};
 use futures_util::FutureExt;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection};
@@ -209,8 +209,8 @@ impl Writer {
             at: usize,
             invitation: &'a Invitation,
             progress: Progress,
-            answers: debrief_common::survey::Answers,
-            deal: super::answers::FrozenDeal,
+            answers: Answers,
+            deal: FrozenDeal,
         }
         let mut checked: Vec<Checked> = Vec::with_capacity(open.len());
         for ((at, invitation), opened) in open.iter().zip(progress) {
@@ -263,7 +263,7 @@ impl Writer {
         progress: &Progress,
         deal: &SurveyedDeal,
         items: &[AnswerItem],
-    ) -> ApiResult<debrief_common::survey::Answers> {
+    ) -> ApiResult<Answers> {
         if progress.complete {
             return Err(already_answered());
         }

@@ -140,31 +140,28 @@ async fn started_responses(
     conn: &mut AnyConnection,
     invitation_ids: &[&str],
 ) -> anyhow::Result<HashMap<String, Started>> {
-    let mut started = HashMap::with_capacity(invitation_ids.len());
-    for chunk in invitation_ids.chunks(rows::MAX_LIST) {
-        let sql = format!(
-            "select invitation_id, id, survey_key, survey_version, status from responses
-             where invitation_id in ({})",
-            rows::list(conn, chunk.len())
-        );
-        let mut query =
-            sqlx::query_as::<_, (String, String, Option<String>, Option<i64>, String)>(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for (invitation_id, id, key, version, status) in query.fetch_all(&mut *conn).await? {
-            let survey = key.zip(version);
-            let complete = status == "complete";
-            started.insert(
-                invitation_id,
-                Started {
-                    id,
-                    survey,
-                    complete,
-                },
-            );
-        }
-    }
+    let rows = rows::fetch_in::<(String, String, Option<String>, Option<i64>, String)>(
+        conn,
+        invitation_ids,
+        |list| {
+            format!(
+                "select invitation_id, id, survey_key, survey_version, status from responses
+                 where invitation_id in ({list})"
+            )
+        },
+    )
+    .await?;
+    let started = rows
+        .into_iter()
+        .map(|(invitation_id, id, key, version, status)| {
+            let started = Started {
+                id,
+                survey: key.zip(version),
+                complete: status == "complete",
+            };
+            (invitation_id, started)
+        })
+        .collect();
     Ok(started)
 }
 
@@ -173,26 +170,25 @@ async fn response_items(
     conn: &mut AnyConnection,
     response_ids: &[&str],
 ) -> anyhow::Result<HashMap<String, BTreeMap<String, Vec<Row>>>> {
+    let rows = rows::fetch_in::<(String, String, String, Option<i64>, Option<String>)>(
+        conn,
+        response_ids,
+        |list| {
+            format!(
+                "select response_id, question_id, item, number, text from response_items
+                 where response_id in ({list}) order by response_id, question_id, item"
+            )
+        },
+    )
+    .await?;
     let mut items: HashMap<String, BTreeMap<String, Vec<Row>>> = HashMap::new();
-    for chunk in response_ids.chunks(rows::MAX_LIST) {
-        let sql = format!(
-            "select response_id, question_id, item, number, text from response_items
-             where response_id in ({}) order by response_id, question_id, item",
-            rows::list(conn, chunk.len())
-        );
-        let mut query =
-            sqlx::query_as::<_, (String, String, String, Option<i64>, Option<String>)>(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for (response, question, item, number, text) in query.fetch_all(&mut *conn).await? {
-            items
-                .entry(response)
-                .or_default()
-                .entry(question)
-                .or_default()
-                .push(Row { item, number, text });
-        }
+    for (response, question, item, number, text) in rows {
+        items
+            .entry(response)
+            .or_default()
+            .entry(question)
+            .or_default()
+            .push(Row { item, number, text });
     }
     Ok(items)
 }
@@ -289,29 +285,15 @@ pub(super) async fn save_pages(
             page.answers,
         ));
     }
-    for chunk in earlier_responses.chunks(rows::MAX_LIST) {
-        let sql = format!(
-            "delete from response_items where response_id in ({})",
-            rows::list(&tx, chunk.len())
-        );
-        let mut delete = sqlx::query(&sql);
-        for id in chunk {
-            delete = delete.bind(*id);
-        }
-        delete.execute(&mut *tx).await?;
-    }
+    rows::execute_in(&mut tx, &[], &earlier_responses, |list| {
+        format!("delete from response_items where response_id in ({list})")
+    })
+    .await?;
     execute_many(&mut tx, INSERT_ITEMS, "", items).await?;
-    for chunk in earlier_responses.chunks(rows::MAX_LIST) {
-        let sql = format!(
-            "update responses set updated_at = $1 where id in ({})",
-            rows::numbered(2, chunk.len())
-        );
-        let mut update = sqlx::query(&sql).bind(&stamp);
-        for id in chunk {
-            update = update.bind(*id);
-        }
-        update.execute(&mut *tx).await?;
-    }
+    rows::execute_in(&mut tx, &[&stamp], &earlier_responses, |list| {
+        format!("update responses set updated_at = $1 where id in ({list})")
+    })
+    .await?;
     for chunk in open_invitations.chunks(rows::MAX_LIST) {
         invitations::apply(&mut *tx, Target::Invitations(chunk), Event::Start, now).await?;
     }

@@ -109,6 +109,49 @@ pub async fn execute_many(
     Ok(affected)
 }
 
+/// Runs a `select` over many values of one column: `sql` is given the placeholders of an
+/// `in (…)` list and writes the statement, which runs once per [`MAX_LIST`] values.
+pub async fn fetch_in<R>(
+    conn: &mut AnyConnection,
+    values: &[&str],
+    sql: impl Fn(&str) -> String,
+) -> sqlx::Result<Vec<R>>
+where
+    R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+{
+    let mut found = Vec::new();
+    for chunk in values.chunks(MAX_LIST) {
+        let sql = sql(&list(conn, chunk.len()));
+        let mut query = sqlx::query_as::<_, R>(&sql);
+        for value in chunk {
+            query = query.bind(*value);
+        }
+        found.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
+}
+
+/// As [`fetch_in`], for a statement that returns nothing, with `before` bound ahead of
+/// the list (the placeholders given to `sql` are numbered after them); gives the rows
+/// affected.
+pub async fn execute_in(
+    conn: &mut AnyConnection,
+    before: &[&str],
+    values: &[&str],
+    sql: impl Fn(&str) -> String,
+) -> sqlx::Result<u64> {
+    let mut affected = 0;
+    for chunk in values.chunks(MAX_LIST) {
+        let sql = sql(&list_from(conn, before.len() + 1, chunk.len()));
+        let mut query = sqlx::query(&sql);
+        for value in before.iter().chain(chunk) {
+            query = query.bind(*value);
+        }
+        affected += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(affected)
+}
+
 /// Rows keyed by a unique column (`key`) with a generated id: how [`upsert_keyed`] writes
 /// them.
 pub struct Keyed<'a> {
