@@ -9,13 +9,14 @@
 //!     scripts/bench.sh ingest               # 10 s per server
 //!     DEBRIEF_BENCH_SECONDS=30 scripts/bench.sh ingest
 
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, HttpResponse};
 use chrono::{Duration, Utc};
 use debrief_common::survey::AnswersRequest;
 use debrief_server::outreach::decision::DecisionRequest;
 use debrief_server::outreach::store::record_decisions;
-use debrief_tests::load::{baseline_then_debrief, bench_app, report_rows, write_script, wrk, Load};
-use debrief_tests::smtp::free_port;
+use debrief_tests::load::{
+    bare_server, baseline_then_debrief, bench_app, report_rows, write_script, wrk, Load,
+};
 use serde_json::json;
 
 /// Deals decided before the run, three buyers each, each buyer with their own link: more
@@ -142,23 +143,16 @@ async fn main() {
     let seconds = debrief_tests::load::seconds();
     let dir = tempfile::tempdir().expect("temp dir");
 
-    let bare_port = free_port();
-    let server = HttpServer::new(|| {
-        App::new().route("/api/v1/surveys/{token}/answers", web::put().to(bare))
-    })
-    .workers(2)
-    .bind(("127.0.0.1", bare_port))
-    .expect("bind")
-    .run();
-    let bare_server = server.handle();
-    tokio::spawn(server);
+    let (bare_url, bare_server) = bare_server(2, |cfg| {
+        cfg.route("/api/v1/surveys/{token}/answers", web::put().to(bare));
+    });
 
     let sqlite_url = format!("sqlite://{}/bench.db", dir.path().display());
     let sqlite = prepare(dir.path(), &sqlite_url).await;
     let (baseline, on_sqlite) = baseline_then_debrief(
         dir.path(),
         &lua(&sqlite.tokens),
-        &format!("http://127.0.0.1:{bare_port}"),
+        &bare_url,
         || bare_server.stop(true),
         &sqlite.url,
         64,

@@ -4,13 +4,12 @@
 //!     scripts/bench.sh intake               # 10 s per server
 //!     DEBRIEF_BENCH_SECONDS=30 scripts/bench.sh intake
 
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, HttpResponse};
 use debrief_server::auth::{self, Role};
 use debrief_server::demo::demo_program;
 use debrief_server::outreach::decision::DecisionRequest;
 use debrief_server::programs::definition::ProgramRequest;
-use debrief_tests::load::{baseline_then_debrief, bench_app, report};
-use debrief_tests::smtp::free_port;
+use debrief_tests::load::{bare_server, baseline_then_debrief, bench_app, report};
 
 /// A deal as a CRM posts it: three buyers. `CRM_ID` is replaced per request by wrk.
 const DEAL: &str = r#"{"crm_id":"CRM_ID","outcome":"lost","decided_at":"DECIDED_AT",
@@ -66,14 +65,9 @@ async fn main() {
     let seconds = debrief_tests::load::seconds();
     let dir = tempfile::tempdir().expect("temp dir");
 
-    let bare_port = free_port();
-    let server = HttpServer::new(|| App::new().route("/api/v1/decisions", web::post().to(bare)))
-        .workers(2)
-        .bind(("127.0.0.1", bare_port))
-        .expect("bind")
-        .run();
-    let bare_server = server.handle();
-    tokio::spawn(server);
+    let (bare_url, bare_server) = bare_server(2, |cfg| {
+        cfg.route("/api/v1/decisions", web::post().to(bare));
+    });
 
     let app = bench_app(dir.path(), &[]).await;
     let program: ProgramRequest = serde_json::from_value(demo_program()).expect("program");
@@ -98,7 +92,7 @@ async fn main() {
     let (baseline, debrief) = baseline_then_debrief(
         dir.path(),
         &lua(&key),
-        &format!("http://127.0.0.1:{bare_port}/api/v1/decisions"),
+        &format!("{bare_url}/api/v1/decisions"),
         || bare_server.stop(true),
         &format!("http://127.0.0.1:{port}/api/v1/decisions"),
         32,

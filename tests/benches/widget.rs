@@ -14,13 +14,12 @@
 //!     scripts/bench.sh widget
 //!     DEBRIEF_BENCH_RUNS=30 scripts/bench.sh widget
 
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, HttpResponse};
 use chrono::Utc;
 use debrief_server::outreach::decision::DecisionRequest;
 use debrief_server::outreach::store::record_decisions;
 use debrief_tests::browser::Browser;
-use debrief_tests::load::bench_app;
-use debrief_tests::smtp::free_port;
+use debrief_tests::load::{bare_server, bench_app};
 use debrief_tests::{lost_deal, workspace_root};
 use serde_json::{json, Value};
 
@@ -120,22 +119,16 @@ async fn main() {
         "the widget is not built (scripts/bench.sh widget builds it)"
     );
 
-    let bare_port = free_port();
-    let bare = HttpServer::new(|| {
-        App::new().route(
+    let (bare_url, _bare_server) = bare_server(1, |cfg| {
+        cfg.route(
             "/",
             web::get().to(|| async {
                 HttpResponse::Ok()
                     .content_type("text/html; charset=utf-8")
                     .body("<!doctype html><html lang=en><title>Survey</title><p>Hello</p>")
             }),
-        )
-    })
-    .workers(1)
-    .bind(("127.0.0.1", bare_port))
-    .expect("bind")
-    .run();
-    tokio::spawn(bare);
+        );
+    });
 
     let widget_dir = widget_dir.display().to_string();
     let app = bench_app(
@@ -160,7 +153,7 @@ async fn main() {
     let token = app.planner().tokens.for_invitation(&invitation);
     let survey = format!("http://127.0.0.1:{}/s/{token}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let baseline_url = format!("http://127.0.0.1:{bare_port}/");
+    let baseline_url = format!("{bare_url}/");
 
     println!("| page | CPU | first contentful paint (median, worst) | ratio to baseline | widget ready (median, worst) |");
     println!("|---|---|---:|---:|---:|");

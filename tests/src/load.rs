@@ -72,6 +72,24 @@ pub async fn baseline_then_debrief<F: std::future::Future<Output = ()>>(
     (baseline, debrief)
 }
 
+/// A bare actix-web server on a free loopback port, with only the routes `configure`
+/// adds: the baseline a benchmark measures Debrief against. Gives its URL and a handle
+/// to stop it, so that it never shares the cores with the server measured after it.
+pub fn bare_server(
+    workers: usize,
+    configure: fn(&mut actix_web::web::ServiceConfig),
+) -> (String, actix_web::dev::ServerHandle) {
+    let port = crate::smtp::free_port();
+    let server = actix_web::HttpServer::new(move || actix_web::App::new().configure(configure))
+        .workers(workers)
+        .bind(("127.0.0.1", port))
+        .expect("bind")
+        .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    (format!("http://127.0.0.1:{port}"), handle)
+}
+
 /// Writes a wrk Lua script into `dir`; gives its path.
 pub fn write_script(dir: &std::path::Path, name: &str, script: &str) -> std::path::PathBuf {
     let path = dir.join(name);
