@@ -17,6 +17,18 @@ if [ "$route" = debian ]; then
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-22 \
     /usr/bin/cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget \
       -Zbuild-std=std,panic_abort --target-dir "$target_dir"
+elif [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
+  # std rebuilt for size: the buyer downloads every byte of it. A panic aborts at once
+  # instead of formatting a message nobody sees, panics carry no file paths, and `Debug`
+  # output is compiled out (nothing the widget shows goes through it). These options are
+  # unstable, hence RUSTC_BOOTSTRAP, for this one build only. Its own target directory:
+  # sharing the plain build's would rebuild everything at each switch.
+  log "std rebuilt for size (rustup's rust-src is here)"
+  target_dir=$target_dir/widget-std
+  RUSTC_BOOTSTRAP=1 \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
+    cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget \
+      -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size --target-dir "$target_dir"
 else
   cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget
 fi

@@ -31,3 +31,56 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
 }
+
+/// `s` (its first 40 characters) in double quotes, with quotes, backslashes, control
+/// characters and the invisible ones that reorder or hide text (bidi overrides, zero
+/// widths) escaped as Rust's `{:?}` writes them: a hostile id reads plainly in a message.
+/// Written out rather than through `Debug` or `char::escape_debug`, whose Unicode tables
+/// the widget would download (its build compiles `Debug` out).
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(160) + 2);
+    out.push('"');
+    for c in s.chars().take(40) {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_control() || is_invisible(c) => {
+                out.push_str("\\u{");
+                let code = u32::from(c);
+                let digits = (32 - code.leading_zeros()).div_ceil(4).max(1);
+                for shift in (0..digits).rev() {
+                    let nibble = (code >> (shift * 4)) & 0xf;
+                    out.push(char::from_digit(nibble, 16).unwrap_or('0'));
+                }
+                out.push('}');
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Characters that change how text around them reads without showing themselves.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn quoted_text_escapes_what_could_mislead_a_reader() {
+        assert_eq!(quoted("price"), r#""price""#);
+        assert_eq!(quoted("a\"b\\c'd"), r#""a\"b\\c'd""#);
+        // A right-to-left override and a NUL are shown, not obeyed.
+        assert_eq!(quoted("x\u{202e}y\0\u{1}"), r#""x\u{202e}y\0\u{1}""#);
+        assert_eq!(quoted("tab\there\n"), r#""tab\there\n""#);
+        assert_eq!(quoted(&"é".repeat(50)), format!("\"{}\"", "é".repeat(40)));
+    }
+}

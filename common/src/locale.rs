@@ -1,5 +1,6 @@
 //! The languages buyers are surveyed in, and the widget's own words in each.
 
+use crate::error::quoted;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -31,8 +32,8 @@ impl Locale {
             "en" => Ok(Locale::En),
             "fr" => Ok(Locale::Fr),
             _ => Err(format!(
-                "unsupported locale {:?}; supported: en, fr",
-                truncate(tag, 35)
+                "unsupported locale {}; supported: en, fr",
+                quoted(tag)
             )),
         }
     }
@@ -56,10 +57,6 @@ impl fmt::Display for Locale {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
     }
-}
-
-fn truncate(s: &str, max_chars: usize) -> String {
-    s.chars().take(max_chars).collect()
 }
 
 /// Every sentence the widget shows, in one language.

@@ -5,7 +5,7 @@
 use super::answers::{Answer, AnswerItem, AnswerValue, Influence};
 use super::definition::{Definition, Question, QuestionKind, Text, FORMAT, OTHER};
 use super::logic::{is_placeholder, Answers, Condition, SurveyContext};
-use crate::error::FieldError;
+use crate::error::{quoted, FieldError};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const MAX_PAGES: usize = 50;
@@ -66,7 +66,7 @@ pub fn validate_definition(d: &Definition) -> Result<(), Vec<FieldError>> {
         if !page_ids.insert(page.id.as_str()) {
             f.push(
                 format!("{at}.id"),
-                format!("page id {:?} is used twice", short(&page.id)),
+                format!("page id {} is used twice", quoted(&page.id)),
             );
         }
         if let Some(title) = &page.title {
@@ -81,7 +81,7 @@ pub fn validate_definition(d: &Definition) -> Result<(), Vec<FieldError>> {
             if earlier.contains_key(q.id.as_str()) {
                 f.push(
                     format!("{at}.id"),
-                    format!("question id {:?} is used twice", short(&q.id)),
+                    format!("question id {} is used twice", quoted(&q.id)),
                 );
             }
             check_text(&mut f, &format!("{at}.title"), &q.title, d);
@@ -191,7 +191,7 @@ fn check_listed<'a>(
         if !ids.insert(id) {
             f.push(
                 format!("{path}.id"),
-                format!("{what} id {:?} is used twice", short(id)),
+                format!("{what} id {} is used twice", quoted(id)),
             );
         }
         check_text(f, &format!("{path}.text"), text, d);
@@ -267,11 +267,11 @@ fn check_condition(
     let Some(question) = earlier.get(id) else {
         let why = if all_ids.contains(id) {
             format!(
-                "question {:?} comes later: a condition may only look back, so logic has no cycles",
-                short(id)
+                "question {} comes later: a condition may only look back, so logic has no cycles",
+                quoted(id)
             )
         } else {
-            format!("no question has the id {:?}", short(id))
+            format!("no question has the id {}", quoted(id))
         };
         f.push(format!("{at}.answer"), why);
         return;
@@ -292,7 +292,7 @@ fn check_condition(
                     if !known {
                         f.push(
                             format!("{at}.any_of[{i}]"),
-                            format!("{:?} is not a choice of {:?}", short(wanted), short(id)),
+                            format!("{} is not a choice of {}", quoted(wanted), quoted(id)),
                         );
                     }
                 }
@@ -305,7 +305,7 @@ fn check_condition(
         QuestionKind::FreeText { .. } | QuestionKind::DriverMatrix { .. } => false,
     };
     if !fits {
-        f.push(at, format!("this test does not apply to question {:?}: scores take at_most or at_least, choices any_of, yes/no questions is, and any question answered", short(id)));
+        f.push(at, format!("this test does not apply to question {}: scores take at_most or at_least, choices any_of, yes/no questions is, and any question answered", quoted(id)));
     }
 }
 
@@ -325,7 +325,10 @@ fn check_text(f: &mut Faults, at: &str, text: &Text, d: &Definition) {
                     if !is_placeholder(name) {
                         f.push(
                             format!("{at}.{locale}"),
-                            format!("{{{}}} is not a deal attribute or {{company}}", short(name)),
+                            format!(
+                                "{{{}}} is not a deal attribute or {{company}}",
+                                name.chars().take(40).collect::<String>()
+                            ),
                         );
                     }
                 }
@@ -364,10 +367,6 @@ fn check_id(f: &mut Faults, at: &str, id: &str) {
             format!("must be 1 to {MAX_ID_CHARS} characters of a-z, 0-9, _ and -"),
         );
     }
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(40).collect()
 }
 
 /// Whether an answer is a full submission or a page saved on the way.
@@ -452,7 +451,7 @@ pub fn validate_answers(
                 if let Some(previous) = stored.get(&q.id) {
                     answers.insert(q.id.clone(), previous.clone());
                 } else if q.required && completeness.requires(page) {
-                    f.push("answers", format!("question {:?} is required", q.id));
+                    f.push("answers", format!("question {} is required", quoted(&q.id)));
                 }
             }
         }
@@ -468,7 +467,7 @@ pub fn validate_answers(
     for (_, (i, item)) in given {
         f.push(
             format!("answers[{i}].question"),
-            format!("no question has the id {:?}", short(&item.question)),
+            format!("no question has the id {}", quoted(&item.question)),
         );
     }
     f.finish().map(|()| answers)
@@ -571,11 +570,11 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
                 if !drivers.iter().any(|d| &d.id == driver) {
                     return Err((
                         "value",
-                        format!("{:?} is not a driver of this question", short(driver)),
+                        format!("{} is not a driver of this question", quoted(driver)),
                     ));
                 }
                 let Some(influence) = Influence::parse(influence) else {
-                    return Err(("value", format!("{:?}: must be very_negative, negative, neutral, positive, very_positive or not_a_factor", short(driver))));
+                    return Err(("value", format!("{}: must be very_negative, negative, neutral, positive, very_positive or not_a_factor", quoted(driver))));
                 };
                 out.insert(driver.clone(), influence);
             }
