@@ -1,6 +1,7 @@
 //! Storage. One pool type (sqlx's `Any`) and one set of SQL for SQLite and PostgreSQL;
 //! the few places the dialects really differ live in [`dialect`].
 
+pub mod checkpoint;
 pub mod dialect;
 pub mod rows;
 pub mod time;
@@ -66,16 +67,17 @@ impl Db {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run during a write; busy_timeout makes a second
                         // writer wait instead of failing; foreign keys are off by default.
-                        // An import rewrites the same index pages chunk after chunk: a
-                        // 64 MiB WAL before each checkpoint copies each page back once
-                        // rather than at every 4 MiB, and an 8 MiB page cache (2 MiB by
-                        // default) keeps them from being read back from the file. Not
-                        // more: SQLite walks the cache at every commit, and at 64 MiB that
-                        // walk took a tenth of the CPU of saving answers in groups.
+                        // No automatic checkpoints: a task makes them, off the writers'
+                        // path (see `checkpoint`). An 8 MiB page cache (2 MiB by default)
+                        // keeps an import's index pages from being read back from the
+                        // file. Not more: SQLite walks the cache at every commit, and at
+                        // 64 MiB that walk took a tenth of the CPU of saving answers in
+                        // groups.
                         conn.execute(
                             "pragma journal_mode = wal; pragma synchronous = normal; \
                              pragma busy_timeout = 5000; pragma foreign_keys = on; \
-                             pragma wal_autocheckpoint = 16384; pragma cache_size = -8192;",
+                             pragma wal_autocheckpoint = 0; \
+                             pragma cache_size = -8192;",
                         )
                         .await?;
                     }
@@ -85,7 +87,11 @@ impl Db {
             .connect(&url)
             .await
             .context("connecting to the database")?;
-        Ok(Db { pool, backend })
+        let db = Db { pool, backend };
+        if backend == Backend::Sqlite {
+            checkpoint::start(db.clone());
+        }
+        Ok(db)
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
