@@ -7,6 +7,7 @@
 pub mod answer;
 pub mod error;
 pub mod locale;
+pub mod map;
 pub mod nps;
 pub mod survey;
 

@@ -5,6 +5,7 @@
 //! The rules are the shared ones (`debrief_common::survey`): the same validator and the
 //! same walk through the pages (`flow`) as the no-JS form and the server.
 
+use debrief_common::map::Map;
 use debrief_common::survey::flow;
 use debrief_common::survey::validate::answer_index;
 use debrief_common::survey::{
@@ -12,7 +13,6 @@ use debrief_common::survey::{
     QuestionKind, SurveyContext, SurveyDocument, Text,
 };
 use debrief_common::{FieldError, Locale, NpsScore};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -83,7 +83,7 @@ pub enum FocusTarget {
 pub struct Survey {
     pub definition: Definition,
     pub context: SurveyContext,
-    pub sentences: BTreeMap<String, String>,
+    pub sentences: Map<String, String>,
 }
 
 impl Survey {
@@ -102,15 +102,15 @@ pub struct SurveyState {
     pub answers: Answers,
     /// What the buyer is typing, by field name, before it becomes an answer (on leaving
     /// the field): the text is shown as typed, not as the validator trims it.
-    pub drafts: BTreeMap<String, String>,
+    pub drafts: Map<String, String>,
     pub page: usize,
     /// Answers the server has not acknowledged, by question: the newest of each.
-    pub unsaved: BTreeMap<String, AnswerItem>,
+    pub unsaved: Map<String, AnswerItem>,
     /// Answers on their way to the server.
     pub in_flight: Vec<AnswerItem>,
     /// Failed attempts in a row; the buyer is told while it is not zero.
     pub failures: u32,
-    pub faults: BTreeMap<String, Fault>,
+    pub faults: Map<String, Fault>,
     /// The question holding a score clicked in the email: shown ticked, and saved only
     /// once the buyer does something on the page (a scanner's visit confirms nothing).
     pub provisional: Option<String>,
@@ -163,12 +163,12 @@ impl SurveyState {
             locale,
             survey: None,
             answers: Answers::new(),
-            drafts: BTreeMap::new(),
+            drafts: Map::new(),
             page: 0,
-            unsaved: BTreeMap::new(),
+            unsaved: Map::new(),
             in_flight: Vec::new(),
             failures: 0,
-            faults: BTreeMap::new(),
+            faults: Map::new(),
             provisional: None,
             command: None,
             seq: 0,
@@ -278,7 +278,8 @@ impl SurveyState {
             Action::NetworkFailed => {
                 // What was on its way is kept, unless the buyer changed it since.
                 for item in std::mem::take(&mut next.in_flight) {
-                    next.unsaved.entry(item.question.clone()).or_insert(item);
+                    next.unsaved
+                        .get_or_insert_with(item.question.clone(), || item);
                 }
                 next.failures = next.failures.saturating_add(1);
                 next.issue(Command::RetryIn(backoff(next.failures)));
@@ -503,7 +504,7 @@ impl SurveyState {
 /// "other" note of a choice, or the times that suit an interview.
 fn draft_item(
     q: &Question,
-    drafts: &BTreeMap<String, String>,
+    drafts: &Map<String, String>,
     answer: Option<&Answer>,
 ) -> Option<AnswerItem> {
     let name = flow::field_name(&q.id);

@@ -7,6 +7,7 @@
 //! A value of the wrong shape makes the whole document unreadable (`None`): the server
 //! wrote it, so a fault means a mismatched build, and the widget says it cannot load.
 
+use debrief_common::map::Map;
 use debrief_common::survey::definition::{Choice, Driver, DriverFamily, Page, Question};
 use debrief_common::survey::{
     AnswerItem, AnswerValue, Condition, DealAttribute, Definition, QuestionKind, SurveyContext,
@@ -14,7 +15,6 @@ use debrief_common::survey::{
 };
 use debrief_common::{FieldError, Locale};
 use js_sys::{Array, Object, Reflect};
-use std::collections::BTreeMap;
 use wasm_bindgen::{JsCast, JsValue};
 
 fn get(v: &JsValue, key: &str) -> Option<JsValue> {
@@ -66,7 +66,7 @@ fn entries(v: &JsValue) -> Option<Vec<(String, JsValue)>> {
 }
 
 fn text(v: &JsValue) -> Option<Text> {
-    let mut by_locale = BTreeMap::new();
+    let mut by_locale = Map::new();
     for (locale, value) in entries(v)? {
         by_locale.insert(Locale::parse(&locale).ok()?, value.as_string()?);
     }
@@ -193,7 +193,7 @@ fn definition(v: &JsValue) -> Option<Definition> {
 }
 
 fn context(v: &JsValue) -> Option<SurveyContext> {
-    let mut deal = BTreeMap::new();
+    let mut deal = Map::new();
     if let Some(d) = get(v, "deal") {
         for (name, value) in entries(&d)? {
             deal.insert(deal_attribute(&name)?, value.as_string()?);
@@ -218,7 +218,7 @@ fn answer_value(v: &JsValue) -> Option<AnswerValue> {
     if v.as_f64().is_some() {
         return as_int(v).map(AnswerValue::Number);
     }
-    let mut map = BTreeMap::new();
+    let mut map = Map::new();
     for (key, value) in entries(v)? {
         map.insert(key, value.as_string()?);
     }
@@ -235,7 +235,7 @@ fn answer_item(v: &JsValue) -> Option<AnswerItem> {
 
 /// `GET /api/v1/surveys/{token}/definition`, parsed by the browser.
 pub fn document(v: &JsValue) -> Option<SurveyDocument> {
-    let mut sentences = BTreeMap::new();
+    let mut sentences = Map::new();
     if let Some(s) = get(v, "sentences") {
         for (key, value) in entries(&s)? {
             sentences.insert(key, value.as_string()?);

@@ -1,8 +1,8 @@
 //! Answers, one per question: what the widget and the no-JS form send, and what they mean
 //! once checked against the question. The server stores one row per answer.
 
+use crate::map::Map;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// `PUT /api/v1/surveys/{token}/answers`: answers to save, each replacing what was saved
 /// for its question (a retry stores nothing twice).
@@ -29,7 +29,7 @@ pub enum AnswerValue {
     Number(i64),
     Text(String),
     List(Vec<String>),
-    Map(BTreeMap<String, String>),
+    Map(Map<String, String>),
 }
 
 /// An answer checked against its question.
@@ -47,7 +47,7 @@ pub enum Answer {
         other: Option<String>,
     },
     Text(String),
-    Drivers(BTreeMap<String, Influence>),
+    Drivers(Map<String, Influence>),
     InterviewOptIn {
         yes: bool,
         times: Option<String>,

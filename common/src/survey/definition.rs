@@ -4,8 +4,8 @@
 
 use super::logic::Condition;
 use crate::locale::Locale;
+use crate::map::Map;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// The JSON format this build reads and writes.
 pub const FORMAT: u32 = 1;
@@ -156,7 +156,7 @@ impl DriverFamily {
 /// A text in each of the survey's languages.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Text(pub BTreeMap<Locale, String>);
+pub struct Text(pub Map<Locale, String>);
 
 impl Text {
     /// In `locale`, else in `fallback`, else in any language the text has.

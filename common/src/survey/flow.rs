@@ -5,7 +5,7 @@
 use super::answers::{AnswerItem, AnswerValue};
 use super::definition::{Definition, Question, QuestionKind};
 use super::logic::{Answers, SurveyContext};
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 /// Whether `q` is shown, given the answers so far and the deal.
 pub fn shown(q: &Question, answers: &Answers, context: &SurveyContext) -> bool {
@@ -150,7 +150,7 @@ pub fn item_from_fields(q: &Question, fields: &[(String, String)]) -> Option<Ans
         }
         QuestionKind::FreeText { .. } => (AnswerValue::Text(first?.to_owned()), None),
         QuestionKind::DriverMatrix { drivers } => {
-            let rated: BTreeMap<String, String> = drivers
+            let rated: Map<String, String> = drivers
                 .iter()
                 .filter_map(|driver| Some((driver.id.clone(), extra(&driver.id)?)))
                 .collect();

@@ -2,8 +2,8 @@
 //! functions: the widget, the no-JS form and the server decide alike what a buyer sees.
 
 use super::answers::Answer;
+use crate::map::Map;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// `{"answer": "nps", "at_most": 6}`, `{"deal": "outcome", "any_of": ["lost"]}`,
 /// `{"all": […]}`, `{"any": […]}` or `{"not": {…}}`. Loose on purpose: the validator
@@ -81,11 +81,11 @@ pub struct SurveyContext {
     pub company: String,
     /// By attribute; the competitor is the one the deal was decided against, if any.
     #[serde(default)]
-    pub deal: BTreeMap<DealAttribute, String>,
+    pub deal: Map<DealAttribute, String>,
 }
 
 /// Answers given so far, by question id.
-pub type Answers = BTreeMap<String, Answer>;
+pub type Answers = Map<String, Answer>;
 
 impl Condition {
     /// Whether it holds. A condition on a question not answered (or hidden) fails, except

@@ -16,8 +16,8 @@ pub use logic::{Answers, Condition, DealAttribute, SurveyContext};
 pub use validate::{validate_answers, validate_definition, Completeness, Hidden};
 
 use crate::locale::Locale;
+use crate::map::Map;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Whether the buyer can still answer.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -58,7 +58,7 @@ pub struct SurveyDocument {
     /// The words around the questions (buttons, scale ends, messages), from the same
     /// catalogue as the no-JS form, in `locale`: keyed as in [`SENTENCES`].
     #[serde(default)]
-    pub sentences: BTreeMap<String, String>,
+    pub sentences: Map<String, String>,
 }
 
 /// The catalogue keys a survey's pages show around the questions, sent with the survey so

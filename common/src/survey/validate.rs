@@ -6,7 +6,7 @@ use super::answers::{Answer, AnswerItem, AnswerValue, Influence};
 use super::definition::{Definition, Question, QuestionKind, Text, FORMAT, OTHER};
 use super::logic::{is_placeholder, Answers, Condition, SurveyContext};
 use crate::error::{quoted, FieldError};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::map::{Map, Set};
 
 pub const MAX_PAGES: usize = 50;
 pub const MAX_QUESTIONS: usize = 200;
@@ -32,7 +32,7 @@ pub fn validate_definition(d: &Definition) -> Result<(), Vec<FieldError>> {
     if d.locales.is_empty() {
         f.push("locales", "must list at least one language");
     }
-    let mut seen_locales = BTreeSet::new();
+    let mut seen_locales = Set::new();
     for (i, l) in d.locales.iter().enumerate() {
         if !seen_locales.insert(*l) {
             f.push(format!("locales[{i}]"), format!("{l} is listed twice"));
@@ -55,11 +55,11 @@ pub fn validate_definition(d: &Definition) -> Result<(), Vec<FieldError>> {
         );
     }
 
-    let mut page_ids = BTreeSet::new();
+    let mut page_ids = Set::new();
     // Questions met so far, in order: a condition may only look back, so logic has no
     // cycles and a buyer never sees a question appear above the one that revealed it.
-    let mut earlier: BTreeMap<&str, &Question> = BTreeMap::new();
-    let all_ids: BTreeSet<&str> = d.questions().map(|(_, q)| q.id.as_str()).collect();
+    let mut earlier: Map<&str, &Question> = Map::new();
+    let all_ids: Set<&str> = d.questions().map(|(_, q)| q.id.as_str()).collect();
     for (p, page) in d.pages.iter().enumerate().take(MAX_PAGES) {
         let at = format!("pages[{p}]");
         check_id(&mut f, &format!("{at}.id"), &page.id);
@@ -184,7 +184,7 @@ fn check_listed<'a>(
     items: impl Iterator<Item = (&'a str, &'a Text)>,
     d: &Definition,
 ) {
-    let mut ids = BTreeSet::new();
+    let mut ids = Set::new();
     for (i, (id, text)) in items.enumerate() {
         let path = format!("{at}[{i}]");
         check_id(f, &format!("{path}.id"), id);
@@ -202,8 +202,8 @@ fn check_condition(
     f: &mut Faults,
     at: &str,
     c: &Condition,
-    earlier: &BTreeMap<&str, &Question>,
-    all_ids: &BTreeSet<&str>,
+    earlier: &Map<&str, &Question>,
+    all_ids: &Set<&str>,
     depth: usize,
 ) {
     if depth >= MAX_CONDITION_DEPTH {
@@ -413,7 +413,7 @@ pub fn validate_answers(
     hidden: Hidden,
 ) -> Result<Answers, Vec<FieldError>> {
     let mut f = Faults::default();
-    let mut given: BTreeMap<&str, (usize, &AnswerItem)> = BTreeMap::new();
+    let mut given: Map<&str, (usize, &AnswerItem)> = Map::new();
     for (i, item) in items.iter().enumerate() {
         if given.insert(item.question.as_str(), (i, item)).is_some() {
             f.push(
@@ -533,7 +533,7 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
         }
         (QuestionKind::SingleChoice { .. }, _) => wrong("the id of one choice"),
         (QuestionKind::MultipleChoice { choices, other }, AnswerValue::List(picked)) => {
-            let mut seen = BTreeSet::new();
+            let mut seen = Set::new();
             for p in picked {
                 let known = choices.iter().any(|c| &c.id == p) || (*other && p == OTHER);
                 if !known || !seen.insert(p.as_str()) {
@@ -565,7 +565,7 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
         }
         (QuestionKind::FreeText { .. }, _) => wrong("text"),
         (QuestionKind::DriverMatrix { drivers }, AnswerValue::Map(rated)) => {
-            let mut out = BTreeMap::new();
+            let mut out = Map::new();
             for (driver, influence) in rated {
                 if !drivers.iter().any(|d| &d.id == driver) {
                     return Err((

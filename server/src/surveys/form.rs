@@ -144,7 +144,7 @@ pub(super) async fn landing(
         .find(|q| matches!(q.kind, QuestionKind::Nps));
     if let (Some(score), Some(q)) = (clicked, nps) {
         let score = i64::from(score.value());
-        answers.entry(q.id.clone()).or_insert(Answer::Score(score));
+        answers.get_or_insert_with(q.id.clone(), || Answer::Score(score));
     }
     let host = host.then(|| {
         json!({

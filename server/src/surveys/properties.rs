@@ -6,6 +6,7 @@ use super::form::{view, Faults};
 use super::progress::{answer_from_rows, rows_of};
 use super::surveyjs;
 use crate::web::pages::{object, pages};
+use debrief_common::map::Map;
 use debrief_common::survey::{
     validate_answers, validate_definition, AnswerItem, AnswerValue, Answers, Choice, Completeness,
     Condition, DealAttribute, Definition, Driver, DriverFamily, Hidden, Influence, Page, Question,
@@ -13,7 +14,6 @@ use debrief_common::survey::{
 };
 use debrief_common::Locale;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 
 /// Texts as buyers and owners write them, hostile ones included.
 fn words() -> impl Strategy<Value = String> {
@@ -207,7 +207,7 @@ proptest! {
         prop_assume!(validate_definition(&d).is_ok());
         let context = SurveyContext {
             company: "<Acme>".into(),
-            deal: BTreeMap::from([(DealAttribute::Outcome, "lost".to_owned())]),
+            deal: Map::from([(DealAttribute::Outcome, "lost".to_owned())]),
         };
         for locale in &d.locales {
             for page in 0..d.pages.len() {

@@ -23,9 +23,9 @@ use debrief_common::survey::{
     Choice, Condition, DealAttribute, Definition, Driver, DriverFamily, Influence, Page, Question,
     QuestionKind, Text,
 };
+
 use debrief_common::Locale;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 
 /// Something the import changed or could not carry, with its path in the SurveyJS JSON.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -249,7 +249,7 @@ impl ImportCtx {
 
     /// A localized string: text (in English) or `{"default": …, "fr": …}`.
     fn text(&mut self, value: &Value) -> Text {
-        let mut out = BTreeMap::new();
+        let mut out = debrief_common::map::Map::new();
         match value {
             Value::String(s) => {
                 out.insert(Locale::En, s.clone());

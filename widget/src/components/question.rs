@@ -3,10 +3,10 @@
 //! free), and the fault next to it.
 
 use crate::state::{note_field, Action, Fault, SurveyState};
+use debrief_common::map::Map;
 use debrief_common::survey::definition::OTHER;
 use debrief_common::survey::flow::field_name;
 use debrief_common::survey::{Answer, AnswerItem, AnswerValue, Influence, Question, QuestionKind};
-use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -219,12 +219,12 @@ pub fn question(
             }
         }
         QuestionKind::DriverMatrix { drivers } => {
-            let rated: BTreeMap<String, String> = match answer {
+            let rated: Map<String, String> = match answer {
                 Some(Answer::Drivers(r)) => r
                     .iter()
                     .map(|(d, i)| (d.clone(), i.code().to_owned()))
                     .collect(),
-                _ => BTreeMap::new(),
+                _ => Map::new(),
             };
             html! {
                 <>

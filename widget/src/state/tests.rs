@@ -245,7 +245,7 @@ fn a_buyer_goes_through_the_three_pages_and_finishes() {
         s = acknowledged(s.apply(action));
     }
     assert_eq!(s.page, 1);
-    let mut rated = BTreeMap::new();
+    let mut rated = debrief_common::map::Map::new();
     rated.insert("price".to_owned(), "negative".to_owned());
     s = acknowledged(s.apply(answer("drivers", AnswerValue::Map(rated))));
     s = s.apply(Action::Next);
