@@ -13,7 +13,7 @@ use super::progress::{self, Page, Progress, Saved};
 use crate::app::clock::Clock;
 use crate::invitations::tokens::{resolve_many, Invitation, Lookup};
 use crate::invitations::InvitationStatus;
-use crate::platform::db::Db;
+use crate::platform::db::{Backend, Db};
 use crate::platform::group_commit::next_group;
 use crate::programs::store::Programs;
 use crate::web::error::{ApiError, ApiResult};
@@ -46,7 +46,13 @@ struct Posted {
     reply: oneshot::Sender<ApiResult<SavedAnswers>>,
 }
 
+/// Writers on PostgreSQL, each with its own queue and connection. PostgreSQL commits many
+/// transactions at once, so groups written side by side go faster than one after the
+/// other; SQLite has one writer whatever the number of connections, so it gets one.
+const POSTGRES_WRITERS: usize = 4;
+
 /// What the writer reads and writes with.
+#[derive(Clone)]
 struct Writer {
     db: Db,
     definitions: Definitions,
@@ -55,14 +61,15 @@ struct Writer {
     clock: Clock,
 }
 
-/// The queue in front of the answer writer; one per application.
+/// The queues in front of the answer writers; one set per application. A buyer's saves
+/// always go to the same writer, so they are stored in the order they arrived.
 #[derive(Clone)]
 pub struct Ingest {
-    queue: mpsc::Sender<Posted>,
+    queues: Vec<mpsc::Sender<Posted>>,
 }
 
 impl Ingest {
-    /// Starts the writer task, which ends when the last `Ingest` is dropped.
+    /// Starts the writer tasks, which end when the last `Ingest` is dropped.
     pub fn start(
         db: Db,
         definitions: Definitions,
@@ -70,7 +77,10 @@ impl Ingest {
         company: String,
         clock: Clock,
     ) -> Ingest {
-        let (queue, posted) = mpsc::channel(QUEUE);
+        let writers = match db.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => POSTGRES_WRITERS,
+        };
         let writer = Writer {
             db,
             definitions,
@@ -78,15 +88,25 @@ impl Ingest {
             company,
             clock,
         };
-        tokio::spawn(writer.run(posted));
-        Ingest { queue }
+        let queues = (0..writers)
+            .map(|_| {
+                let (queue, posted) = mpsc::channel(QUEUE / writers);
+                tokio::spawn(writer.clone().run(posted));
+                queue
+            })
+            .collect();
+        Ingest { queues }
     }
 
     /// Saves a buyer's answers, each replacing what was saved for its question, with the
     /// others that arrive meanwhile; answers once committed.
     pub async fn save(&self, token: String, items: Vec<AnswerItem>) -> ApiResult<SavedAnswers> {
         let (reply, saved) = oneshot::channel();
-        self.queue
+        // Tokens are random: their hash spreads buyers evenly over the writers.
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&token, &mut hasher);
+        let writer = std::hash::Hasher::finish(&hasher) as usize % self.queues.len();
+        self.queues[writer]
             .send(Posted {
                 token,
                 items,

@@ -12,13 +12,18 @@ use std::time::Duration;
 /// How often the WAL is copied back into the database file.
 const EVERY: Duration = Duration::from_secs(1);
 
-/// WAL pages (4 KiB, so 1 GiB) beyond which the WAL is truncated once copied back. That
-/// makes writers wait while it runs, so it is the last resort for writes that never pause
-/// long enough for a copy to catch up; otherwise SQLite writes the WAL from its start
-/// again once a copy has caught up, and the file keeps the size of the largest burst.
-/// (Trimming it then, with `journal_size_limit`, made the writer that restarts the WAL
-/// truncate the file in its commit: a p99 of 158 ms instead of 18 in the answer
-/// benchmark, as did truncating at 64 MiB.)
+/// WAL pages (4 KiB, so 64 MiB) beyond which a WAL that has been copied back whole is
+/// truncated. SQLite writes the WAL from its start again once a copy has caught up, but
+/// the file keeps the size of the largest burst (a 70k-deal import leaves about 1 GiB).
+/// Truncating makes writers wait while it runs, so it is done once nothing was written
+/// for a whole tick and everything is copied back: after the burst.
+/// (Trimming on every restart of the WAL, with `journal_size_limit`, put the truncation
+/// inside a writer's commit: a p99 of 158 ms instead of 18 in the answer benchmark, and
+/// truncating whenever a copy had caught up, even between two commits, 62–65 ms.)
+const TRIM_PAGES: i64 = 16_384;
+
+/// WAL pages (1 GiB) beyond which the WAL is truncated even while writes go on: the last
+/// resort for writes that never pause long enough for a copy to catch up.
 const WAL_LIMIT_PAGES: i64 = 262_144;
 
 /// Starts the checkpointer of `db`'s SQLite file; it stops once the pool is closed.
@@ -26,31 +31,39 @@ pub(super) fn start(db: Db) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut wal_pages = 0;
         loop {
             tick.tick().await;
             if db.pool().is_closed() {
                 return;
             }
-            if let Err(e) = checkpoint(&db).await {
-                tracing::warn!(error = %e, "copying SQLite's WAL back failed; retrying in a second");
+            match checkpoint(&db, wal_pages).await {
+                Ok(pages) => wal_pages = pages,
+                Err(e) => {
+                    tracing::warn!(error = %e, "copying SQLite's WAL back failed; retrying in a second");
+                }
             }
         }
     });
 }
 
-/// One checkpoint; truncates the WAL when it has grown past the limit.
-pub async fn checkpoint(db: &Db) -> anyhow::Result<()> {
+/// One checkpoint; truncates the WAL after a burst (nothing written since the last
+/// checkpoint found `wal_pages`), or when it has grown past the limit. Gives the pages in
+/// the WAL.
+pub async fn checkpoint(db: &Db, wal_pages: i64) -> anyhow::Result<i64> {
     let mut conn = db.pool().acquire().await?;
     // (busy, pages in the WAL, pages copied back)
-    let (_, pages, _): (i64, i64, i64) = sqlx::query_as("pragma wal_checkpoint(passive)")
+    let (_, pages, copied): (i64, i64, i64) = sqlx::query_as("pragma wal_checkpoint(passive)")
         .fetch_one(&mut *conn)
         .await?;
-    if pages > WAL_LIMIT_PAGES {
+    let idle = pages == wal_pages && copied == pages;
+    if (idle && pages > TRIM_PAGES) || pages > WAL_LIMIT_PAGES {
         sqlx::query("pragma wal_checkpoint(truncate)")
             .execute(&mut *conn)
             .await?;
+        return Ok(0);
     }
-    Ok(())
+    Ok(pages)
 }
 
 #[cfg(test)]
@@ -76,7 +89,7 @@ mod tests {
                 .await
                 .expect("insert");
         }
-        checkpoint(&db).await.expect("checkpoint");
+        checkpoint(&db, 0).await.expect("checkpoint");
         assert!(
             std::fs::metadata(&file).expect("file").len() >= before + 50 * 4_000,
             "the rows are in the database file"
