@@ -23,12 +23,19 @@ elif [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
   # output is compiled out (nothing the widget shows goes through it). These options are
   # unstable, hence RUSTC_BOOTSTRAP, for this one build only. Its own target directory:
   # sharing the plain build's would rebuild everything at each switch.
+  # A toolchain without one of these options (they came in Rust 1.92), or a RUSTFLAGS
+  # that overrides them, builds the plain way instead: heavier, never broken.
   log "std rebuilt for size (rustup's rust-src is here)"
-  target_dir=$target_dir/widget-std
-  RUSTC_BOOTSTRAP=1 \
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
+  if ! env -u RUSTFLAGS RUSTC_BOOTSTRAP=1 \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
     cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget \
-      -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size --target-dir "$target_dir"
+      -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size --target-dir "$target_dir/widget-std"
+  then
+    log "rebuilding std for size failed with this toolchain: building the widget without it"
+    cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget
+  else
+    target_dir=$target_dir/widget-std
+  fi
 else
   cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget
 fi

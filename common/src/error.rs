@@ -32,7 +32,7 @@ pub struct ErrorBody {
     pub fields: Vec<FieldError>,
 }
 
-/// `s` (its first 40 characters) in double quotes, with quotes, backslashes, control
+/// `s` (its first 64 characters, the longest id) in double quotes, with quotes, backslashes, control
 /// characters and the invisible ones that reorder or hide text (bidi overrides, zero
 /// widths) escaped as Rust's `{:?}` writes them: a hostile id reads plainly in a message.
 /// Written out rather than through `Debug` or `char::escape_debug`, whose Unicode tables
@@ -40,7 +40,7 @@ pub struct ErrorBody {
 pub fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len().min(160) + 2);
     out.push('"');
-    for c in s.chars().take(40) {
+    for c in s.chars().take(64) {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -67,7 +67,19 @@ pub fn quoted(s: &str) -> String {
 
 /// Characters that change how text around them reads without showing themselves.
 fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    matches!(
+        c,
+        '\u{a0}'
+            | '\u{ad}'
+            | '\u{61c}'
+            | '\u{180e}'
+            | '\u{2000}'..='\u{200f}'
+            | '\u{2028}'..='\u{202f}'
+            | '\u{205f}'..='\u{206f}'
+            | '\u{3000}'
+            | '\u{feff}'
+            | '\u{e0000}'..='\u{e007f}'
+    )
 }
 
 #[cfg(test)]
@@ -81,6 +93,25 @@ mod tests {
         // A right-to-left override and a NUL are shown, not obeyed.
         assert_eq!(quoted("x\u{202e}y\0\u{1}"), r#""x\u{202e}y\0\u{1}""#);
         assert_eq!(quoted("tab\there\n"), r#""tab\there\n""#);
-        assert_eq!(quoted(&"é".repeat(50)), format!("\"{}\"", "é".repeat(40)));
+        assert_eq!(quoted(&"é".repeat(70)), format!("\"{}\"", "é".repeat(64)));
+        // What Rust's `{:?}` escapes too: line separators, invisible marks, odd spaces.
+        let marks = [
+            '\u{a0}', '\u{ad}', '\u{61c}', '\u{180e}', '\u{3000}', '\u{feff}',
+        ];
+        let ranges = [
+            0x2000..=0x200f,
+            0x2028..=0x202f,
+            0x205f..=0x206f,
+            0xe0000..=0xe007f,
+        ];
+        let all = ranges
+            .into_iter()
+            .flatten()
+            .filter_map(char::from_u32)
+            .chain(marks);
+        for c in all {
+            let text = format!("a{c}b");
+            assert_eq!(quoted(&text), format!("{text:?}"), "{:x}", u32::from(c));
+        }
     }
 }

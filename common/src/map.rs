@@ -134,12 +134,28 @@ impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for Map<K, V> {
     }
 }
 
+impl<K: Ord, V> Map<K, V> {
+    /// Entries in any order, sorted once: inserting each key of a hostile request in
+    /// reverse order would move every entry after it, each time. Of two entries with one
+    /// key, the later is kept, as in `BTreeMap`.
+    fn from_unsorted(mut entries: Vec<(K, V)>) -> Self {
+        // Stable: of equal keys, the later stays later.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut map: Vec<(K, V)> = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            match map.last_mut() {
+                Some(last) if last.0 == k => *last = (k, v),
+                _ => map.push((k, v)),
+            }
+        }
+        Map(map)
+    }
+}
+
 /// Later entries replace earlier ones with the same key, as in `BTreeMap`.
 impl<K: Ord, V> FromIterator<(K, V)> for Map<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
-        let mut map = Map::new();
-        map.extend(entries);
-        map
+        Map::from_unsorted(entries.into_iter().collect())
     }
 }
 
@@ -197,11 +213,11 @@ impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for M
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-                let mut map = Map::new();
-                while let Some((k, v)) = access.next_entry()? {
-                    map.insert(k, v);
+                let mut entries: Vec<(K, V)> = Vec::new();
+                while let Some(entry) = access.next_entry()? {
+                    entries.push(entry);
                 }
-                Ok(map)
+                Ok(Map::from_unsorted(entries))
             }
         }
 
@@ -278,6 +294,16 @@ mod tests {
                 serde_json::to_string(&ours).expect("json"),
                 serde_json::to_string(&reference).expect("json")
             );
+        }
+    }
+
+    proptest! {
+        /// Collected from pairs in any order, repeated keys included, as a `BTreeMap`.
+        #[test]
+        fn collects_as_a_btree_map(pairs in prop::collection::vec((0u8..20, any::<u16>()), 0..200)) {
+            let ours: Map<u8, u16> = pairs.iter().copied().collect();
+            let reference: BTreeMap<u8, u16> = pairs.into_iter().collect();
+            prop_assert!(ours.iter().eq(reference.iter()));
         }
     }
 

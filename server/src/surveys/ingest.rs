@@ -49,7 +49,7 @@ struct Posted {
 /// Writers on PostgreSQL, each with its own queue and connection. PostgreSQL commits many
 /// transactions at once, so groups written side by side go faster than one after the
 /// other; SQLite has one writer whatever the number of connections, so it gets one.
-const POSTGRES_WRITERS: usize = 4;
+pub const POSTGRES_WRITERS: usize = 4;
 
 /// What the writer reads and writes with.
 #[derive(Clone)]

@@ -4,7 +4,8 @@
 //! buyers in a few hundred waited a tenth of a second for it (a p99 of 100 ms in the
 //! answer benchmark, 18 ms with this task). Here automatic checkpoints are off on every connection, and
 //! a task copies the WAL back every second in `PASSIVE` mode, which never makes a writer
-//! or a reader wait.
+//! or a reader wait. Past 1 GiB, should the task stop or fall behind, the committing
+//! writer checkpoints as before.
 
 use super::Db;
 use std::time::Duration;
@@ -12,33 +13,43 @@ use std::time::Duration;
 /// How often the WAL is copied back into the database file.
 const EVERY: Duration = Duration::from_secs(1);
 
-/// WAL pages (4 KiB, so 64 MiB) beyond which a WAL that has been copied back whole is
-/// truncated. SQLite writes the WAL from its start again once a copy has caught up, but
-/// the file keeps the size of the largest burst (a 70k-deal import leaves about 1 GiB).
+/// WAL pages (4 KiB, so 64 MiB) beyond which a burst's WAL file is truncated once it is
+/// over. SQLite writes the WAL from its start again once a copy has caught up, but the
+/// file keeps the size of the largest burst (a 70k-deal import leaves about 1 GiB).
 /// Truncating makes writers wait while it runs, so it is done once nothing was written
-/// for a whole tick and everything is copied back: after the burst.
-/// (Trimming on every restart of the WAL, with `journal_size_limit`, put the truncation
-/// inside a writer's commit: a p99 of 158 ms instead of 18 in the answer benchmark, and
-/// truncating whenever a copy had caught up, even between two commits, 62–65 ms.)
+/// for a whole tick and everything is copied back. (Trimming on every restart of the WAL,
+/// with `journal_size_limit`, put the truncation inside a writer's commit: a p99 of
+/// 158 ms instead of 18 in the answer benchmark, and truncating whenever a copy had
+/// caught up, even between two commits, 62–65 ms.)
 const TRIM_PAGES: i64 = 16_384;
 
-/// WAL pages (1 GiB) beyond which the WAL is truncated even while writes go on: the last
-/// resort for writes that never pause long enough for a copy to catch up.
-const WAL_LIMIT_PAGES: i64 = 262_144;
+/// The backstop every connection keeps (`wal_autocheckpoint`, in pages: 1 GiB), should
+/// this task stop or fall behind: past it, the committing writer checkpoints, as SQLite
+/// does by default at 4 MiB.
+pub(super) const BACKSTOP_PAGES: i64 = 262_144;
+
+/// The WAL as the task last saw it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Wal {
+    /// Pages in the WAL at the last checkpoint.
+    pages: i64,
+    /// The most pages the WAL held since its file was last truncated: its file's size.
+    peak: i64,
+}
 
 /// Starts the checkpointer of `db`'s SQLite file; it stops once the pool is closed.
 pub(super) fn start(db: Db) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut wal_pages = 0;
+        let mut wal = Wal::default();
         loop {
             tick.tick().await;
             if db.pool().is_closed() {
                 return;
             }
-            match checkpoint(&db, wal_pages).await {
-                Ok(pages) => wal_pages = pages,
+            match checkpoint(&db, wal).await {
+                Ok(now) => wal = now,
                 Err(e) => {
                     tracing::warn!(error = %e, "copying SQLite's WAL back failed; retrying in a second");
                 }
@@ -47,23 +58,26 @@ pub(super) fn start(db: Db) {
     });
 }
 
-/// One checkpoint; truncates the WAL after a burst (nothing written since the last
-/// checkpoint found `wal_pages`), or when it has grown past the limit. Gives the pages in
-/// the WAL.
-pub async fn checkpoint(db: &Db, wal_pages: i64) -> anyhow::Result<i64> {
+/// One checkpoint, given the WAL as the last one left it; truncates the WAL file after a
+/// burst (nothing written since, everything copied back). Gives the WAL as it leaves it.
+pub async fn checkpoint(db: &Db, last: Wal) -> anyhow::Result<Wal> {
     let mut conn = db.pool().acquire().await?;
     // (busy, pages in the WAL, pages copied back)
     let (_, pages, copied): (i64, i64, i64) = sqlx::query_as("pragma wal_checkpoint(passive)")
         .fetch_one(&mut *conn)
         .await?;
-    let idle = pages == wal_pages && copied == pages;
-    if (idle && pages > TRIM_PAGES) || pages > WAL_LIMIT_PAGES {
-        sqlx::query("pragma wal_checkpoint(truncate)")
-            .execute(&mut *conn)
+    let peak = last.peak.max(pages);
+    let idle = pages == last.pages && copied == pages;
+    if idle && peak > TRIM_PAGES {
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("pragma wal_checkpoint(truncate)")
+            .fetch_one(&mut *conn)
             .await?;
-        return Ok(0);
+        // Busy: a reader or writer came in meanwhile; the next quiet tick tries again.
+        if busy == 0 {
+            return Ok(Wal::default());
+        }
     }
-    Ok(pages)
+    Ok(Wal { pages, peak })
 }
 
 #[cfg(test)]
@@ -89,7 +103,7 @@ mod tests {
                 .await
                 .expect("insert");
         }
-        checkpoint(&db, 0).await.expect("checkpoint");
+        checkpoint(&db, Wal::default()).await.expect("checkpoint");
         assert!(
             std::fs::metadata(&file).expect("file").len() >= before + 50 * 4_000,
             "the rows are in the database file"

@@ -57,7 +57,11 @@ impl Db {
                 // page and API reads run beside the worker.
                 (format!("{url}{sep}mode=rwc"), 4)
             }
-            Backend::Postgres => (url.to_owned(), 10),
+            // Ten for requests and jobs, and one for each answer writer, which keeps its own.
+            Backend::Postgres => (
+                url.to_owned(),
+                10 + crate::surveys::ingest::POSTGRES_WRITERS as u32,
+            ),
         };
 
         let pool = AnyPoolOptions::new()
@@ -67,17 +71,20 @@ impl Db {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run during a write; busy_timeout makes a second
                         // writer wait instead of failing; foreign keys are off by default.
-                        // No automatic checkpoints: a task makes them, off the writers'
-                        // path (see `checkpoint`). An 8 MiB page cache (2 MiB by default)
+                        // Checkpoints are a task's, off the writers' path (see
+                        // `checkpoint`); a writer makes one only past a 1 GiB backstop. An 8 MiB page cache (2 MiB by default)
                         // keeps an import's index pages from being read back from the
                         // file. Not more: SQLite walks the cache at every commit, and at
                         // 64 MiB that walk took a tenth of the CPU of saving answers in
                         // groups.
                         conn.execute(
-                            "pragma journal_mode = wal; pragma synchronous = normal; \
-                             pragma busy_timeout = 5000; pragma foreign_keys = on; \
-                             pragma wal_autocheckpoint = 0; \
-                             pragma cache_size = -8192;",
+                            format!(
+                                "pragma journal_mode = wal; pragma synchronous = normal; \
+                                 pragma busy_timeout = 5000; pragma foreign_keys = on; \
+                                 pragma wal_autocheckpoint = {}; pragma cache_size = -8192;",
+                                checkpoint::BACKSTOP_PAGES
+                            )
+                            .as_str(),
                         )
                         .await?;
                     }
