@@ -17,14 +17,14 @@ if [ "$route" = debian ]; then
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-22 \
     /usr/bin/cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget \
       -Zbuild-std=std,panic_abort --target-dir "$target_dir"
-elif [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
+elif [ -d "$(std_sources)" ]; then
   # std rebuilt for size: the buyer downloads every byte of it. A panic aborts at once
   # instead of formatting a message nobody sees, panics carry no file paths, and `Debug`
   # output is compiled out (nothing the widget shows goes through it). These options are
   # unstable, hence RUSTC_BOOTSTRAP, for this one build only. Its own target directory:
-  # sharing the plain build's would rebuild everything at each switch.
-  # A toolchain without one of these options (they came in Rust 1.92), or a RUSTFLAGS
-  # that overrides them, builds the plain way instead: heavier, never broken.
+  # sharing the plain build's would rebuild everything at each switch. A toolchain
+  # without one of these options (they came in Rust 1.92) builds the plain way instead:
+  # heavier, never broken.
   log "std rebuilt for size (rustup's rust-src is here)"
   if ! env -u RUSTFLAGS RUSTC_BOOTSTRAP=1 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \

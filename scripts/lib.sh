@@ -35,6 +35,11 @@ apt_install() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Where rustup keeps std's sources (the rust-src component), which rebuilding std needs.
+std_sources() {
+  echo "$(rustc --print sysroot)/lib/rustlib/src/rust/library"
+}
+
 # Cargo's target directory, without asking cargo (its metadata is JSON, and a fresh machine
 # may have no JSON tool).
 target_dir() {

@@ -24,7 +24,7 @@ fi
 if [ "$DEBRIEF_WASM_ROUTE" = debian ]; then
   log "rustup cannot add wasm32-unknown-unknown: using Debian's rustc-web and -Zbuild-std"
   apt_install rustc-web cargo-web rust-web-src lld-22
-elif [ ! -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
+elif [ ! -d "$(std_sources)" ]; then
   # std's sources let the widget's build rebuild std for size (scripts/build-widget.sh);
   # without them the widget still builds, only heavier.
   timeout 300 rustup component add rust-src >/dev/null 2>&1 \

@@ -188,10 +188,7 @@ fn is_root() -> bool {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let count: usize = std::env::var("DEBRIEF_BENCH_EMAILS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000);
+    let count: usize = debrief_tests::load::knob("DEBRIEF_BENCH_EMAILS", 20_000);
     let port = free_port();
     let _sink = start_sink(port);
 
@@ -204,10 +201,7 @@ async fn main() {
 
     // The machine is shared: a neighbour's burst can land on one run and not the other.
     // So the two alternate, round after round, and each side's median counts.
-    let rounds: usize = std::env::var("DEBRIEF_BENCH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let rounds: usize = debrief_tests::load::knob("DEBRIEF_BENCH_ROUNDS", 3);
     let per = count / SMTP_CONNECTIONS;
     let (mut baselines, mut debriefs) = (Vec::new(), Vec::new());
     println!("| round | raw SMTP client, pre-built bytes (emails/s) | Debrief outbox: render, send, record (emails/s) | ratio |");

@@ -122,10 +122,7 @@ async fn main() {
         .collect();
     // The live path reads whole-period aggregates per deal (see BENCHMARKS.md): 2,000 deals
     // show its rate without taking minutes.
-    let baseline_size: usize = std::env::var("DEBRIEF_BENCH_BASELINE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2_000);
+    let baseline_size: usize = debrief_tests::load::knob("DEBRIEF_BENCH_BASELINE", 2_000);
 
     println!("| path | deals | contacts | seconds | µs per deal | deals/s | invitations | jobs |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");

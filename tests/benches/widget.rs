@@ -108,10 +108,7 @@ fn worst(values: &[f64]) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let runs: usize = std::env::var("DEBRIEF_BENCH_RUNS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(15);
+    let runs: usize = debrief_tests::load::knob("DEBRIEF_BENCH_RUNS", 15);
     let dir = tempfile::tempdir().expect("temp dir");
     let widget_dir = workspace_root().join("widget/dist");
     assert!(

@@ -124,12 +124,18 @@ pub async fn bench_app(
         .expect("the app starts")
 }
 
-/// `DEBRIEF_BENCH_SECONDS`, 10 by default: how long wrk runs against each server.
-pub fn seconds() -> u32 {
-    std::env::var("DEBRIEF_BENCH_SECONDS")
+/// A benchmark's knob: the number in environment variable `name`, else `default` (also
+/// when it is not a number).
+pub fn knob<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(10)
+        .unwrap_or(default)
+}
+
+/// `DEBRIEF_BENCH_SECONDS`, 10 by default: how long wrk runs against each server.
+pub fn seconds() -> u32 {
+    knob("DEBRIEF_BENCH_SECONDS", 10)
 }
 
 /// The benchmark's table: both servers' rate and p99, and Debrief's ratio to the baseline.

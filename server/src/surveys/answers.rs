@@ -3,6 +3,7 @@
 use super::progress::{store_rows, Row};
 use crate::invitations::{self, Event, Target};
 use crate::outreach::follow_up::{self, FollowUp};
+use crate::platform::db::rows::{execute_many, Param};
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::{self, rows, Db};
 use crate::programs::store::Programs;
@@ -109,31 +110,63 @@ pub(super) async fn insert_response(
     status: &str,
     stamp: &str,
 ) -> anyhow::Result<u64> {
-    Ok(sqlx::query(
+    let row = response_row(
+        response_id,
+        invitation_id,
+        locale,
+        deal,
+        survey,
+        status,
+        stamp,
+    );
+    insert_responses(tx, vec![row]).await
+}
+
+/// Stores response rows made by [`response_row`], each unless its invitation has one
+/// already; gives the rows inserted.
+pub(super) async fn insert_responses(
+    tx: &mut sqlx::AnyConnection,
+    rows: Vec<Vec<Param>>,
+) -> anyhow::Result<u64> {
+    Ok(execute_many(
+        tx,
         "insert into responses (id, invitation_id, locale, submitted_at, outcome, segment_key,
              competitor, region, persona, product_line, amount_band, period, survey_key,
-             survey_version, status, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $4)
-         on conflict (invitation_id) do nothing",
+             survey_version, status, updated_at)",
+        "on conflict (invitation_id) do nothing",
+        rows,
     )
-    .bind(response_id)
-    .bind(invitation_id)
-    .bind(locale.code())
-    .bind(stamp)
-    .bind(&deal.outcome)
-    .bind(&deal.segment_key)
-    .bind(&deal.competitor)
-    .bind(&deal.region)
-    .bind(&deal.persona)
-    .bind(&deal.product_line)
-    .bind(deal.amount_band)
-    .bind(&deal.period)
-    .bind(survey.map(|(key, _)| key))
-    .bind(survey.map(|(_, version)| version))
-    .bind(status)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected())
+    .await?)
+}
+
+/// A response's row for [`insert_responses`], submitted and updated at `stamp`.
+pub(super) fn response_row(
+    response_id: &str,
+    invitation_id: &str,
+    locale: Locale,
+    deal: &FrozenDeal,
+    survey: Option<(&str, i64)>,
+    status: &str,
+    stamp: &str,
+) -> Vec<Param> {
+    vec![
+        Param::from(response_id),
+        Param::from(invitation_id),
+        Param::from(locale.code()),
+        Param::from(stamp),
+        Param::from(&deal.outcome),
+        Param::from(deal.segment_key.as_deref()),
+        Param::from(deal.competitor.as_deref()),
+        Param::from(deal.region.as_deref()),
+        Param::from(deal.persona.as_deref()),
+        Param::from(deal.product_line.as_deref()),
+        Param::from(deal.amount_band),
+        Param::from(&deal.period),
+        Param::from(survey.map(|(key, _)| key)),
+        Param::from(survey.map(|(_, version)| version)),
+        Param::from(status),
+        Param::from(stamp),
+    ]
 }
 
 /// Completes the invitation in the caller's transaction, with the answer stored in it:

@@ -13,7 +13,7 @@ use super::progress::{self, Page, Progress, Saved};
 use crate::app::clock::Clock;
 use crate::invitations::tokens::{resolve_many, Invitation, Lookup};
 use crate::invitations::InvitationStatus;
-use crate::platform::db::{Backend, Db};
+use crate::platform::db::Db;
 use crate::platform::group_commit::next_group;
 use crate::programs::store::Programs;
 use crate::web::error::{ApiError, ApiResult};
@@ -46,11 +46,6 @@ struct Posted {
     reply: oneshot::Sender<ApiResult<SavedAnswers>>,
 }
 
-/// Writers on PostgreSQL, each with its own queue and connection. PostgreSQL commits many
-/// transactions at once, so groups written side by side go faster than one after the
-/// other; SQLite has one writer whatever the number of connections, so it gets one.
-pub const POSTGRES_WRITERS: usize = 4;
-
 /// What the writer reads and writes with.
 #[derive(Clone)]
 struct Writer {
@@ -77,10 +72,9 @@ impl Ingest {
         company: String,
         clock: Clock,
     ) -> Ingest {
-        let writers = match db.backend() {
-            Backend::Sqlite => 1,
-            Backend::Postgres => POSTGRES_WRITERS,
-        };
+        // Each with its own queue and connection: on PostgreSQL, groups written side by
+        // side go faster than one after the other.
+        let writers = db.writers();
         let writer = Writer {
             db,
             definitions,

@@ -2,7 +2,7 @@
 //! row per question (per choice picked, per driver rated), read back to resume, and the
 //! completion that closes the invitation and earns its incentive.
 
-use super::answers::{complete_in, insert_response, FrozenDeal, SurveyedDeal};
+use super::answers::{complete_in, insert_responses, response_row, FrozenDeal, SurveyedDeal};
 use super::definitions::Definitions;
 use crate::invitations::tokens::Invitation;
 use crate::invitations::{self, Event, Target};
@@ -216,46 +216,40 @@ pub(super) async fn save_pages(
     if pages.is_empty() {
         return Ok(Vec::new());
     }
-    let stamp = to_db(now);
     let mut tx = conn.begin().await?;
+    let saved = write_pages(&mut tx, pages, now).await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+/// [`save_pages`] in the caller's transaction.
+async fn write_pages(
+    tx: &mut AnyConnection,
+    pages: &[Page<'_>],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Saved>> {
+    let stamp = to_db(now);
     // Writes first (see `outreach::store::record_in`): the responses not stored yet.
     let new_ids: Vec<String> = pages.iter().map(|_| db::new_id()).collect();
     let new_responses = pages
         .iter()
         .zip(&new_ids)
         .map(|(page, new_id)| {
-            let deal = &page.deal;
-            vec![
-                Param::from(new_id),
-                Param::from(page.invitation_id),
-                Param::from(page.locale.code()),
-                Param::from(&stamp),
-                Param::from(&deal.outcome),
-                Param::from(deal.segment_key.as_deref()),
-                Param::from(deal.competitor.as_deref()),
-                Param::from(deal.region.as_deref()),
-                Param::from(deal.persona.as_deref()),
-                Param::from(deal.product_line.as_deref()),
-                Param::from(deal.amount_band),
-                Param::from(&deal.period),
-                Param::from(page.progress.survey_key.as_str()),
-                Param::from(page.progress.version),
-                Param::from("partial"),
-                Param::from(&stamp),
-            ]
+            let survey = Some((page.progress.survey_key.as_str(), page.progress.version));
+            response_row(
+                new_id,
+                page.invitation_id,
+                page.locale,
+                page.deal,
+                survey,
+                "partial",
+                &stamp,
+            )
         })
         .collect();
-    execute_many(
-        &mut tx,
-        "insert into responses (id, invitation_id, locale, submitted_at, outcome, segment_key,
-             competitor, region, persona, product_line, amount_band, period, survey_key,
-             survey_version, status, updated_at)",
-        "on conflict (invitation_id) do nothing",
-        new_responses,
-    )
-    .await?;
+    insert_responses(&mut *tx, new_responses).await?;
     let ids: Vec<&str> = pages.iter().map(|p| p.invitation_id).collect();
-    let stored = started_responses(&mut tx, &ids).await?;
+    let stored = started_responses(&mut *tx, &ids).await?;
     let mut saved = Vec::with_capacity(pages.len());
     // Responses stored before this transaction: only they have rows to replace and a time
     // to update (a new one was inserted with both).
@@ -285,19 +279,18 @@ pub(super) async fn save_pages(
             page.answers,
         ));
     }
-    rows::execute_in(&mut tx, &[], &earlier_responses, |list| {
+    rows::execute_in(&mut *tx, &[], &earlier_responses, |list| {
         format!("delete from response_items where response_id in ({list})")
     })
     .await?;
-    execute_many(&mut tx, INSERT_ITEMS, "", items).await?;
-    rows::execute_in(&mut tx, &[&stamp], &earlier_responses, |list| {
+    execute_many(&mut *tx, INSERT_ITEMS, "", items).await?;
+    rows::execute_in(&mut *tx, &[&stamp], &earlier_responses, |list| {
         format!("update responses set updated_at = $1 where id in ({list})")
     })
     .await?;
     for chunk in open_invitations.chunks(rows::MAX_LIST) {
         invitations::apply(&mut *tx, Target::Invitations(chunk), Event::Start, now).await?;
     }
-    tx.commit().await?;
     Ok(saved)
 }
 
@@ -316,62 +309,29 @@ pub(super) async fn save(
     follow_up: Option<&FollowUp<'_>>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Saved> {
+    let page = Page {
+        deal,
+        invitation_id,
+        locale,
+        progress,
+        answers,
+    };
+    let mut conn = db.pool().acquire().await?;
     if !complete {
-        let page = Page {
-            deal,
-            invitation_id,
-            locale,
-            progress,
-            answers,
-        };
-        let mut conn = db.pool().acquire().await?;
         let saved = save_pages(&mut conn, &[page], now).await?.pop();
         return saved.ok_or_else(|| anyhow::anyhow!("a saved page gave no outcome"));
     }
-    let stamp = to_db(now);
-    let mut conn = db.pool().acquire().await?;
+    // The last page is stored as any other, then the response completed, in one
+    // transaction.
     let mut tx = conn.begin().await?;
-    // Writes first (see `outreach::store::record_in`): the response row, if new.
-    let survey = Some((progress.survey_key.as_str(), progress.version));
-    let new_id = db::new_id();
-    insert_response(
-        &mut tx,
-        &new_id,
-        invitation_id,
-        locale,
-        deal,
-        survey,
-        "partial",
-        &stamp,
-    )
-    .await?;
-    let (response_id, status): (String, String) =
-        sqlx::query_as("select id, status from responses where invitation_id = $1")
-            .bind(invitation_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if status == "complete" {
+    if write_pages(&mut tx, &[page], now).await?.pop() != Some(Saved::Page) {
         // A second tab finished first: what it stored stands.
         return Ok(Saved::Closed);
     }
-    sqlx::query("delete from response_items where response_id = $1")
-        .bind(&response_id)
+    sqlx::query("update responses set status = 'complete' where invitation_id = $1")
+        .bind(invitation_id)
         .execute(&mut *tx)
         .await?;
-    let items = item_rows(&response_id, &progress.definition, answers);
-    execute_many(&mut tx, INSERT_ITEMS, "", items).await?;
-    sqlx::query("update responses set updated_at = $1, status = 'complete' where id = $2")
-        .bind(&stamp)
-        .bind(&response_id)
-        .execute(&mut *tx)
-        .await?;
-    invitations::apply(
-        &mut *tx,
-        Target::Invitation(invitation_id),
-        Event::Start,
-        now,
-    )
-    .await?;
     let said_yes = answers
         .values()
         .any(|a| matches!(a, Answer::InterviewOptIn { yes: true, .. }));

@@ -2,10 +2,9 @@
 //! takes the WAL past its threshold copies every page back into the database file and
 //! syncs it before its commit returns: under a steady stream of answers, one group of
 //! buyers in a few hundred waited a tenth of a second for it (a p99 of 100 ms in the
-//! answer benchmark, 18 ms with this task). Here automatic checkpoints are off on every connection, and
-//! a task copies the WAL back every second in `PASSIVE` mode, which never makes a writer
-//! or a reader wait. Past 1 GiB, should the task stop or fall behind, the committing
-//! writer checkpoints as before.
+//! answer benchmark, 15–18 ms with this task). Here a task copies the WAL back every
+//! second in `PASSIVE` mode, which never makes a writer or a reader wait; a writer
+//! checkpoints only past a 1 GiB backstop, should the task stop or fall behind.
 
 use super::Db;
 use std::time::Duration;
@@ -30,7 +29,7 @@ pub(super) const BACKSTOP_PAGES: i64 = 262_144;
 
 /// The WAL as the task last saw it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Wal {
+struct Wal {
     /// Pages in the WAL at the last checkpoint.
     pages: i64,
     /// The most pages the WAL held since its file was last truncated: its file's size.
@@ -60,7 +59,7 @@ pub(super) fn start(db: Db) {
 
 /// One checkpoint, given the WAL as the last one left it; truncates the WAL file after a
 /// burst (nothing written since, everything copied back). Gives the WAL as it leaves it.
-pub async fn checkpoint(db: &Db, last: Wal) -> anyhow::Result<Wal> {
+async fn checkpoint(db: &Db, last: Wal) -> anyhow::Result<Wal> {
     let mut conn = db.pool().acquire().await?;
     // (busy, pages in the WAL, pages copied back)
     let (_, pages, copied): (i64, i64, i64) = sqlx::query_as("pragma wal_checkpoint(passive)")
