@@ -64,8 +64,8 @@ pub async fn record_answer(
     let response_id = db::new_id();
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    let inserted = insert_response(
-        &mut tx,
+    // The fixed two questions answer no survey version.
+    let row = response_row(
         &response_id,
         invitation_id,
         locale,
@@ -73,8 +73,8 @@ pub async fn record_answer(
         None,
         "complete",
         &stamp,
-    )
-    .await?;
+    );
+    let inserted = insert_responses(&mut tx, vec![row]).await?;
     if inserted == 0 {
         return Ok(Recorded::AlreadyAnswered);
     }
@@ -96,34 +96,8 @@ pub async fn record_answer(
     Ok(Recorded::Saved { interview })
 }
 
-/// Stores a response's row, with the deal frozen as it is now, unless the invitation has
-/// one already; gives the rows inserted (0 or 1). `survey` is the key and version
-/// answered; none for the fixed two questions of the JSON API.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn insert_response(
-    tx: &mut sqlx::AnyConnection,
-    response_id: &str,
-    invitation_id: &str,
-    locale: Locale,
-    deal: &FrozenDeal,
-    survey: Option<(&str, i64)>,
-    status: &str,
-    stamp: &str,
-) -> anyhow::Result<u64> {
-    let row = response_row(
-        response_id,
-        invitation_id,
-        locale,
-        deal,
-        survey,
-        status,
-        stamp,
-    );
-    insert_responses(tx, vec![row]).await
-}
-
-/// Stores response rows made by [`response_row`], each unless its invitation has one
-/// already; gives the rows inserted.
+/// Stores response rows made by [`response_row`], with the deal frozen as it is now, each
+/// unless its invitation has one already; gives the rows inserted.
 pub(super) async fn insert_responses(
     tx: &mut sqlx::AnyConnection,
     rows: Vec<Vec<Param>>,
@@ -139,7 +113,8 @@ pub(super) async fn insert_responses(
     .await?)
 }
 
-/// A response's row for [`insert_responses`], submitted and updated at `stamp`.
+/// A response's row for [`insert_responses`], submitted and updated at `stamp`. `survey` is
+/// the key and version answered; none for the fixed two questions of the JSON API.
 pub(super) fn response_row(
     response_id: &str,
     invitation_id: &str,
