@@ -49,6 +49,16 @@ if [ ! -x "$TOOLS_DIR/npm/node_modules/.bin/wasm-opt" ]; then
   (cd "$TOOLS_DIR/npm" && npm install --silent --no-audit --no-fund binaryen@132 >/dev/null)
 fi
 
+# --- terser: wasm-bindgen's glue script, minified (the buyer downloads it with the wasm).
+if [ ! -x "$TOOLS_DIR/npm/node_modules/.bin/terser" ]; then
+  command -v npm >/dev/null || apt_install nodejs npm
+  log "installing terser from npm"
+  mkdir -p "$TOOLS_DIR/npm"
+  (cd "$TOOLS_DIR/npm" && npm install --silent --no-audit --no-fund terser@5.51.2 >/dev/null)
+fi
+# --- zopfli and brotli: the widget is compressed once, at build time, at their best.
+apt_install zopfli brotli
+
 [ "$what" = widget ] && exit 0
 
 # --- Test libraries from npm: SurveyJS's own (the tests load exported surveys into it)

@@ -19,3 +19,4 @@ mod survey_admin;
 mod survey_api;
 mod survey_form;
 mod surveys;
+mod widget_assets;

@@ -150,15 +150,15 @@ impl Application {
                 // Module scripts and wasm are fetched with CORS: a portal embedding the
                 // widget loads them from here.
                 app = app.service(
-                    web::scope("/widget")
+                    web::resource("/widget/{file}")
                         .wrap(actix_web::middleware::from_fn(
                             crate::web::assets::widget_headers,
                         ))
-                        .service(
-                            actix_files::Files::new("", &widget_dir)
-                                .use_etag(true)
-                                .prefer_utf8(true),
-                        ),
+                        .app_data(web::Data::new(crate::web::assets::WidgetDir(
+                            widget_dir.clone(),
+                        )))
+                        .route(web::get().to(crate::web::assets::widget_file))
+                        .route(web::head().to(crate::web::assets::widget_file)),
                 );
             }
             app.default_service(web::to(not_found))

@@ -37,6 +37,7 @@ use utoipa::{Modify, OpenApi};
         crate::surveys::routes::start_survey,
         crate::surveys::routes::post_response,
         crate::surveys::page::survey_page,
+        crate::web::assets::widget_file,
         crate::opt_out::routes::confirm_page,
         crate::opt_out::routes::opt_out,
         crate::surveys::routes::get_definition,

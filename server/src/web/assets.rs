@@ -1,12 +1,90 @@
-//! Headers for the built widget under `/widget`. Its script and wasm carry a hash of their
-//! content in their names, so a browser keeps them for a year without asking again; only
-//! `embed.js` (the name a portal writes in its page) and the style are revalidated.
-//! The `Compress` middleware serves them with brotli or gzip, as the browser accepts.
+//! The built widget under `/widget`. Its script and wasm carry a hash of their content in
+//! their names, so a browser keeps them for a year without asking again; only `embed.js`
+//! (the name a portal writes in its page) and the style are revalidated.
+//!
+//! Each file is served as `scripts/build-widget.sh` stored it beside the original,
+//! compressed once at the highest settings (`.br` by brotli, `.gz` by zopfli), in the best
+//! encoding the browser accepts. Compressing per download, as the `Compress` middleware
+//! does for everything else, would spend CPU at every buyer's first visit and, at the quick
+//! levels a server can afford per request (gzip 1, brotli 3), send about a fifth more.
 
+use actix_files::NamedFile;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, AcceptEncoding, ContentEncoding, Encoding, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpRequest};
+use std::path::PathBuf;
+
+/// Where the built widget is (`widget/dist` by default).
+#[derive(Clone)]
+pub struct WidgetDir(pub PathBuf);
+
+/// The encodings stored beside each file, best first, with the suffix of their file.
+const STORED: [(ContentEncoding, &str); 2] = [
+    (ContentEncoding::Brotli, "br"),
+    (ContentEncoding::Gzip, "gz"),
+];
+
+/// A name the build writes: letters, digits, `.`, `-` and `_`, not hidden, and not one of
+/// the compressed copies themselves (they are reached through `Accept-Encoding`).
+fn is_servable(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        && !STORED
+            .iter()
+            .any(|(_, suffix)| name.rsplit('.').next() == Some(*suffix))
+}
+
+/// `GET /widget/{file}`: the file in the best stored encoding the browser accepts.
+#[utoipa::path(get, path = "/widget/{file}", tag = "widget", params(("file" = String, Path, description = "`embed.js`, `debrief.css`, or a content-hashed script or wasm that `embed.js` names")), responses((status = 200, description = "The file, brotli- or gzip-encoded as `Accept-Encoding` allows (`Vary: Accept-Encoding`); content-hashed names are cacheable for a year", content_type = "application/octet-stream"), (status = 404, description = "No such file")))]
+pub async fn widget_file(
+    req: HttpRequest,
+    file: web::Path<String>,
+    dir: web::Data<WidgetDir>,
+) -> actix_web::Result<NamedFile> {
+    let name = file.into_inner();
+    if !is_servable(&name) {
+        return Err(actix_web::error::ErrorNotFound("no such file"));
+    }
+    let original = dir.0.join(&name);
+    let extension = name.rsplit('.').next().unwrap_or_default();
+    let mime = actix_files::file_extension_to_mime(extension);
+    let accepted = req.get_header::<AcceptEncoding>();
+    let acceptable = |encoding: Encoding| match &accepted {
+        // Offered alone, it comes back if the browser takes it (else "identity").
+        Some(accept) => accept.negotiate(std::iter::once(&encoding)) == Some(encoding),
+        // No header: any coding is acceptable (RFC 9110), but the plain file is what such
+        // a client, rarely a browser, can surely read.
+        None => false,
+    };
+    for (encoding, suffix) in STORED {
+        if !acceptable(Encoding::Known(encoding)) {
+            continue;
+        }
+        let stored = original.with_file_name(format!("{name}.{suffix}"));
+        if let Ok(file) = NamedFile::open_async(&stored).await {
+            return Ok(file
+                .set_content_type(mime)
+                .set_content_encoding(encoding)
+                .disable_content_disposition()
+                .prefer_utf8(true));
+        }
+    }
+    let file = NamedFile::open_async(&original)
+        .await
+        .map_err(|_| actix_web::error::ErrorNotFound("no such file"))?;
+    // Marked as sent as is, so that `Compress` leaves it so.
+    Ok(file
+        .set_content_type(mime)
+        .set_content_encoding(ContentEncoding::Identity)
+        .disable_content_disposition()
+        .prefer_utf8(true))
+}
 
 /// `debrief_widget.0123456789abcdef.js`: a name with a 16-hex-digit content hash.
 fn is_hashed(path: &str) -> bool {
@@ -29,6 +107,8 @@ pub async fn widget_headers(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         );
+        // Caches keep one copy per encoding.
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         headers.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static(if hashed {
@@ -43,7 +123,26 @@ pub async fn widget_headers(
 
 #[cfg(test)]
 mod tests {
-    use super::is_hashed;
+    use super::{is_hashed, is_servable};
+
+    #[test]
+    fn only_built_names_are_served() {
+        assert!(is_servable("debrief_widget_bg.a1b2c3d4e5f60718.wasm"));
+        assert!(is_servable("embed.js"));
+        for name in [
+            "",
+            ".env",
+            "..",
+            "embed.js.br",
+            "embed.js.gz",
+            "a/b.js",
+            "a\\b.js",
+            "%2e%2e",
+        ] {
+            assert!(!is_servable(name), "{name}");
+        }
+        assert!(!is_servable(&"a".repeat(200)));
+    }
 
     #[test]
     fn only_content_hashed_names_are_cached_for_good() {
