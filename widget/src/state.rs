@@ -9,8 +9,8 @@ use debrief_common::map::Map;
 use debrief_common::survey::flow;
 use debrief_common::survey::validate::answer_index;
 use debrief_common::survey::{
-    validate_answers, Answer, AnswerItem, Answers, Completeness, Definition, Hidden, Question,
-    QuestionKind, SurveyContext, SurveyDocument, Text,
+    validate_answers, Answer, AnswerItem, AnswerValue, Answers, Completeness, Definition, Hidden,
+    Question, QuestionKind, SurveyContext, SurveyDocument, Text,
 };
 use debrief_common::{FieldError, Locale, NpsScore};
 use std::rc::Rc;
@@ -132,8 +132,16 @@ pub enum Action {
     LinkInvalid,
     Closed,
     AlreadyAnswered,
-    /// The buyer answered a question (picked, ticked, or left a text field).
+    /// The buyer answered a question.
     Answer(AnswerItem),
+    /// The buyer changed a field of the page (picked, ticked, or left a text field):
+    /// `field` is its name, `fields` the page's form as the browser would post it. The
+    /// answer is read from the form as the no-JS form's is, so a second click before the
+    /// page is drawn again is never lost.
+    Changed {
+        field: String,
+        fields: Vec<(String, String)>,
+    },
     /// The buyer is typing in a text field.
     Draft {
         field: String,
@@ -249,6 +257,18 @@ impl SurveyState {
                 next.answer(item);
                 next.send();
             }
+            Action::Changed { field, fields } if self.phase == Phase::Open => {
+                let item = self
+                    .questions()
+                    .into_iter()
+                    .find(|q| is_field_of(q, &field))
+                    .and_then(|q| changed_item(q, &field, fields));
+                if let Some(item) = item {
+                    next.confirm_provisional();
+                    next.answer(item);
+                    next.send();
+                }
+            }
             Action::Draft { field, text } if self.phase == Phase::Open => {
                 next.drafts.insert(field, text);
             }
@@ -286,7 +306,11 @@ impl SurveyState {
             }
             Action::Retry => next.send(),
             // Input after the survey closed (a late click while finishing) changes nothing.
-            Action::Answer(_) | Action::Draft { .. } | Action::Next | Action::Back => {}
+            Action::Answer(_)
+            | Action::Changed { .. }
+            | Action::Draft { .. }
+            | Action::Next
+            | Action::Back => {}
         }
         next
     }
@@ -513,7 +537,7 @@ fn draft_item(
             let text = drafts.get(&name)?;
             Some(AnswerItem {
                 question: q.id.clone(),
-                value: debrief_common::survey::AnswerValue::Text(text.clone()),
+                value: AnswerValue::Text(text.clone()),
                 text: None,
             })
         }
@@ -527,6 +551,56 @@ fn draft_item(
         }
         _ => None,
     }
+}
+
+/// Whether `field` is one of `q`'s: `q.<id>`, or `q.<id>.<note or driver>`.
+fn is_field_of(q: &Question, field: &str) -> bool {
+    field
+        .strip_prefix("q.")
+        .and_then(|rest| rest.strip_prefix(q.id.as_str()))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// What a change to `field` makes of `q`'s answer, read from the page's fields as the no-JS
+/// form reads them. A note typed beside "other" picks "other", and times typed for an
+/// interview say yes: the buyer plainly meant it. A text emptied, or the last box
+/// unticked, clears the answer.
+fn changed_item(
+    q: &Question,
+    field: &str,
+    mut fields: Vec<(String, String)>,
+) -> Option<AnswerItem> {
+    let note = note_field(q);
+    let typed_note = field == note
+        && fields
+            .iter()
+            .any(|(k, v)| *k == note && !v.trim().is_empty());
+    let name = flow::field_name(&q.id);
+    if typed_note {
+        let meant = match q.kind {
+            QuestionKind::InterviewOptIn => "yes",
+            _ => debrief_common::survey::definition::OTHER,
+        };
+        if !matches!(q.kind, QuestionKind::MultipleChoice { .. }) {
+            fields.retain(|(k, _)| *k != name);
+        }
+        if !fields.iter().any(|(k, v)| *k == name && v == meant) {
+            fields.push((name, meant.to_owned()));
+        }
+    }
+    flow::item_from_fields(q, &fields).or_else(|| {
+        let cleared = match q.kind {
+            QuestionKind::MultipleChoice { .. } => AnswerValue::List(Vec::new()),
+            QuestionKind::FreeText { .. } => AnswerValue::Text(String::new()),
+            QuestionKind::Consent => AnswerValue::Flag(false),
+            _ => return None,
+        };
+        Some(AnswerItem {
+            question: q.id.clone(),
+            value: cleared,
+            text: None,
+        })
+    })
 }
 
 /// The field of a question's note: "other, please say", or the times for an interview.

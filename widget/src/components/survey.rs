@@ -29,13 +29,14 @@ pub struct SurveyProps {
 /// The fields of the form the host element held before the widget took over, as a
 /// browser would post them.
 fn fields_before(host: Option<&web_sys::Element>) -> Vec<(String, String)> {
-    let Some(form) = host
-        .and_then(|h| h.query_selector("form").ok().flatten())
+    host.and_then(|h| h.query_selector("form").ok().flatten())
         .and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok())
-    else {
-        return Vec::new();
-    };
-    let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+        .map_or_else(Vec::new, |form| form_fields(&form))
+}
+
+/// A form's fields as a browser would post them.
+fn form_fields(form: &web_sys::HtmlFormElement) -> Vec<(String, String)> {
+    let Ok(data) = web_sys::FormData::new_with_form(form) else {
         return Vec::new();
     };
     let Ok(Some(entries)) = js_sys::try_iter(&data) else {
@@ -97,11 +98,20 @@ fn run(command: &Command, props: &SurveyProps, dispatch: Callback<Action>, refs:
     }
 }
 
-/// The elements the focus moves to.
+/// The elements the focus moves to, and the page's form.
 #[derive(Clone)]
 struct Refs {
     heading: NodeRef,
     faults: NodeRef,
+    form: NodeRef,
+}
+
+/// A string property of the element an event came from (`name`, `value`, `type`).
+fn target_property(e: &Event, property: &str) -> Option<String> {
+    let target = e.target()?;
+    js_sys::Reflect::get(&target, &JsValue::from_str(property))
+        .ok()?
+        .as_string()
 }
 
 #[function_component(Survey)]
@@ -113,6 +123,7 @@ pub fn survey(props: &SurveyProps) -> Html {
     let refs = Refs {
         heading: use_node_ref(),
         faults: use_node_ref(),
+        form: use_node_ref(),
     };
     let dispatch = {
         let state = state.clone();
@@ -239,6 +250,31 @@ fn page(
         let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::Back))
     };
+    // Every field's change and keystroke reach the form: one listener each for the page.
+    let onchange = {
+        let (dispatch, form) = (dispatch.clone(), refs.form.clone());
+        Callback::from(move |e: Event| {
+            let form = form.cast::<web_sys::HtmlFormElement>();
+            if let (Some(field), Some(form)) = (target_property(&e, "name"), form) {
+                let fields = form_fields(&form);
+                dispatch.emit(Action::Changed { field, fields });
+            }
+        })
+    };
+    let oninput = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: InputEvent| {
+            // Typing, not ticking: radios and checkboxes send `input` too.
+            let typed = matches!(
+                target_property(&e, "type").as_deref(),
+                Some("text" | "textarea")
+            );
+            let field = target_property(&e, "name").filter(|_| typed);
+            if let (Some(field), Some(text)) = (field, target_property(&e, "value")) {
+                dispatch.emit(Action::Draft { field, text });
+            }
+        })
+    };
     let questions = state.questions();
     let notice = if state.failures > 0 {
         html! { <p class="debrief-error debrief-offline" role="alert">{ survey.sentence("save_failed") }</p> }
@@ -254,7 +290,8 @@ fn page(
         html! { <p class="debrief-saving" role="status">{ text }</p> }
     };
     html! {
-        <form class="debrief-form" novalidate=true {onsubmit} aria-busy={finishing.then_some("true")}>
+        <form class="debrief-form" novalidate=true ref={refs.form.clone()} {onsubmit} {onchange} {oninput}
+            aria-busy={finishing.then_some("true")}>
             <p class="debrief-progress" id={progress_id.clone()}>{ progress }</p>
             <progress max={d.pages.len().to_string()} value={(state.page + 1).to_string()}
                 aria-labelledby={progress_id} />
@@ -264,7 +301,7 @@ fn page(
                     <div role="alert" class="debrief-errors"><p>{ survey.sentence("form_errors") }</p></div>
                 }
             </div>
-            { for questions.into_iter().map(|q| question(q, state, dispatch, prefix, finishing)) }
+            { for questions.into_iter().map(|q| question(q, state, prefix, finishing)) }
             { notice }
             <div class="debrief-nav">
                 if state.can_go_back() {

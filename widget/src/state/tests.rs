@@ -338,3 +338,85 @@ fn a_won_deal_skips_the_questions_for_lost_deals() {
     assert!(!ids(&s).contains(&"why_competitor"));
     assert!(!ids(&s).contains(&"improve"));
 }
+
+/// A change as the form reports it: the field changed, and every field as posted.
+fn changed(field: &str, fields: &[(&str, &str)]) -> Action {
+    Action::Changed {
+        field: field.to_owned(),
+        fields: fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+fn saved_items(state: &SurveyState) -> Vec<AnswerItem> {
+    match &state.command {
+        Some((_, Command::Save(items))) => items.clone(),
+        other => panic!("expected a save, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_answer_is_read_from_the_form_as_the_buyer_left_it() {
+    let s = loaded(Vec::new(), None).apply(changed("q.nps", &[("q.nps", "6")]));
+    assert_eq!(s.answers.get("nps"), Some(&Answer::Score(6)));
+    // Two boxes ticked quickly: the second change carries both, whatever the page showed.
+    let s = acknowledged(s)
+        .apply(changed(
+            "q.reasons",
+            &[("q.nps", "6"), ("q.reasons", "price")],
+        ))
+        .apply(Action::Saved)
+        .apply(changed(
+            "q.reasons",
+            &[
+                ("q.nps", "6"),
+                ("q.reasons", "price"),
+                ("q.reasons", "vendor"),
+            ],
+        ));
+    assert_eq!(
+        s.answers.get("reasons").map(Answer::chosen),
+        Some(vec!["price", "vendor"])
+    );
+    assert_eq!(saved_items(&s)[0].value, list(&["price", "vendor"]));
+    // Every box unticked, on a required question: marked, and nothing is sent.
+    let s = acknowledged(s).apply(changed("q.reasons", &[("q.nps", "6")]));
+    assert_eq!(s.faults.get("reasons"), Some(&Fault::Invalid));
+    assert!(s.command.is_none());
+}
+
+#[test]
+fn a_note_typed_beside_other_picks_other() {
+    let s = loaded(Vec::new(), None).apply(changed(
+        "q.reasons.other",
+        &[
+            ("q.reasons", "price"),
+            ("q.reasons.other", "  Their roadmap "),
+        ],
+    ));
+    let mut picked = s
+        .answers
+        .get("reasons")
+        .map(Answer::chosen)
+        .expect("answer");
+    picked.sort_unstable();
+    assert_eq!(picked, ["other", "price"]);
+    assert_eq!(saved_items(&s)[0].text.as_deref(), Some("Their roadmap"));
+    // A field of no question on the page, or a change once finished, is ignored.
+    let s = acknowledged(s);
+    assert_eq!(s.apply(changed("q.unknown", &[("q.unknown", "1")])), s);
+    assert_eq!(s.apply(changed("name", &[])), s);
+}
+
+#[test]
+fn only_fields_typed_in_are_drafts_and_a_draft_is_not_an_answer_until_left() {
+    let s = loaded(Vec::new(), None).apply(Action::Draft {
+        field: "q.reasons.other".into(),
+        text: "Their road".into(),
+    });
+    assert!(s.command.is_none());
+    assert_eq!(s.field_text("q.reasons.other", None), "Their road");
+    assert!(!s.answers.contains_key("reasons"));
+}
