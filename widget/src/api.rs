@@ -103,18 +103,21 @@ pub async fn load(base: &str, token: &str) -> Result<SurveyDocument, ApiError> {
         .ok_or(ApiError::Network)
 }
 
-/// Saves answers as the buyer goes; each replaces what was saved for its question.
-pub async fn save(base: &str, token: &str, answers: Vec<AnswerItem>) -> Result<(), ApiError> {
+/// Saves answers as the buyer goes, each replacing what was saved for its question; or,
+/// when `last`, sends the last answers and records the response as complete.
+pub async fn send(
+    base: &str,
+    token: &str,
+    answers: Vec<AnswerItem>,
+    last: bool,
+) -> Result<(), ApiError> {
     let body = wire::answers_json(&answers);
-    call("PUT", &url(base, token, "/answers"), Some(body), 200)
-        .await
-        .map(drop)
-}
-
-/// Sends the last answers and records the response as complete.
-pub async fn complete(base: &str, token: &str, answers: Vec<AnswerItem>) -> Result<(), ApiError> {
-    let body = wire::answers_json(&answers);
-    call("POST", &url(base, token, "/complete"), Some(body), 201)
+    let (method, tail, expected) = if last {
+        ("POST", "/complete", 201)
+    } else {
+        ("PUT", "/answers", 200)
+    };
+    call(method, &url(base, token, tail), Some(body), expected)
         .await
         .map(drop)
 }

@@ -41,28 +41,30 @@ fn flag(v: &JsValue, key: &str) -> bool {
 }
 
 /// Each element of an array field; an absent field is empty.
+/// Each element of a JS array, read by `each`; `None` if one is unreadable. A plain loop:
+/// `collect` into `Option<Vec<_>>` costs an iterator adapter per element type.
+fn elements<T>(array: &JsValue, each: impl Fn(&JsValue) -> Option<T>) -> Option<Vec<T>> {
+    let array: &Array = array.dyn_ref()?;
+    let mut out = Vec::with_capacity(array.length() as usize);
+    for i in 0..array.length() {
+        out.push(each(&array.get(i))?);
+    }
+    Some(out)
+}
+
 fn list<T>(v: &JsValue, key: &str, each: impl Fn(&JsValue) -> Option<T>) -> Option<Vec<T>> {
     match get(v, key) {
         None => Some(Vec::new()),
-        Some(a) => a
-            .dyn_into::<Array>()
-            .ok()?
-            .iter()
-            .map(|x| each(&x))
-            .collect(),
+        Some(array) => elements(&array, each),
     }
 }
 
 /// An object's entries as `(key, value)`.
 fn entries(v: &JsValue) -> Option<Vec<(String, JsValue)>> {
-    let object: &Object = v.dyn_ref()?;
-    Object::entries(object)
-        .iter()
-        .map(|pair| {
-            let pair: Array = pair.dyn_into().ok()?;
-            Some((pair.get(0).as_string()?, pair.get(1)))
-        })
-        .collect()
+    elements(&Object::entries(v.dyn_ref()?), |pair| {
+        let pair: &Array = pair.dyn_ref()?;
+        Some((pair.get(0).as_string()?, pair.get(1)))
+    })
 }
 
 fn text(v: &JsValue) -> Option<Text> {
@@ -81,10 +83,7 @@ fn text_field(v: &JsValue, key: &str) -> Option<Option<Text>> {
 }
 
 fn strings(v: &JsValue) -> Option<Vec<String>> {
-    v.dyn_ref::<Array>()?
-        .iter()
-        .map(|x| x.as_string())
-        .collect()
+    elements(v, JsValue::as_string)
 }
 
 fn deal_attribute(name: &str) -> Option<DealAttribute> {

@@ -39,15 +39,17 @@ fn form_fields(form: &web_sys::HtmlFormElement) -> Vec<(String, String)> {
     let Ok(data) = web_sys::FormData::new_with_form(form) else {
         return Vec::new();
     };
-    let Ok(Some(entries)) = js_sys::try_iter(&data) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| {
-            let pair: js_sys::Array = entry.ok()?.dyn_into().ok()?;
-            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
-        })
-        .collect()
+    // `Array.from` walks the form data's iterator in the browser: a plain loop here.
+    let entries = js_sys::Array::from(&data);
+    let mut fields = Vec::with_capacity(entries.length() as usize);
+    for i in 0..entries.length() {
+        let pair: js_sys::Array = entries.get(i).unchecked_into();
+        // A file field's value is not text: not a field a survey has.
+        if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+            fields.push((name, value));
+        }
+    }
+    fields
 }
 
 /// Runs what the state asks of the outside world: requests, a timer, the focus.
@@ -61,20 +63,18 @@ fn run(command: &Command, props: &SurveyProps, dispatch: Callback<Action>, refs:
         Err(ApiError::Network) => Action::NetworkFailed,
     };
     match command {
-        Command::Save(items) => {
+        // One future for both: each kind of future is its own code in the download.
+        Command::Save(items) | Command::Complete(items) => {
+            let last = matches!(command, Command::Complete(_));
             let (base, token, items) = (props.api_base.clone(), props.token.clone(), items.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                dispatch.emit(outcome(
-                    api::save(&base, &token, items).await,
-                    Action::Saved,
-                ));
-            });
-        }
-        Command::Complete(items) => {
-            let (base, token, items) = (props.api_base.clone(), props.token.clone(), items.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = api::complete(&base, &token, items).await;
-                dispatch.emit(outcome(result, Action::Completed));
+                let result = api::send(&base, &token, items, last).await;
+                let done = if last {
+                    Action::Completed
+                } else {
+                    Action::Saved
+                };
+                dispatch.emit(outcome(result, done));
             });
         }
         Command::RetryIn(ms) => {
