@@ -47,11 +47,16 @@ trap 'rm -rf "$stage"' EXIT
   "$target_dir/wasm32-unknown-unknown/widget/debrief_widget.wasm"
 raw_wasm=$(stat -c %s "$stage/debrief_widget_bg.wasm")
 # Features Rust enables by default for wasm32 today; wasm-opt must accept them as input.
-"$TOOLS_DIR/npm/node_modules/.bin/wasm-opt" -Oz \
+# Imports and exports get short names (wasm-bindgen's carry a hash each), and the glue
+# script is given the same (scripts/wasm-names.mjs).
+"$TOOLS_DIR/npm/node_modules/.bin/wasm-opt" -Oz --minify-imports-and-exports-and-modules \
   --enable-reference-types --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
   --enable-nontrapping-float-to-int --enable-multivalue \
-  "$stage/debrief_widget_bg.wasm" -o "$stage/opt.wasm"
+  "$stage/debrief_widget_bg.wasm" -o "$stage/opt.wasm" > "$stage/names.json"
 mv "$stage/opt.wasm" "$stage/debrief_widget_bg.wasm"
+node "$ROOT/scripts/wasm-names.mjs" "$stage/names.json" "$stage/debrief_widget_bg.wasm" \
+  "$stage/debrief_widget.js"
+rm "$stage/names.json"
 # The glue script minified: half its weight after compression. Its exports (`mount`, the
 # default `init`) keep their names, as a module's exports always do.
 "$TOOLS_DIR/npm/node_modules/.bin/terser" "$stage/debrief_widget.js" --module --compress --mangle \

@@ -59,79 +59,32 @@ impl fmt::Display for Locale {
     }
 }
 
-/// Every sentence the widget shows, in one language.
+/// What the widget says before a survey has loaded, or when none will, in one language:
+/// compiled into the widget, since there is no survey document to bring them. Every other
+/// sentence comes with the survey, from the server's catalogue.
 #[derive(Debug)]
 pub struct Strings {
-    /// Contains `{company}`; use [`Strings::nps_question`].
-    nps_question_template: &'static str,
-    pub nps_low: &'static str,
-    pub nps_high: &'static str,
-    pub reason_question: &'static str,
-    pub reason_hint: &'static str,
-    /// The follow-up question of a `survey_then_interview` segment.
-    pub interview_offer: &'static str,
-    pub submit: &'static str,
-    pub submitting: &'static str,
-    pub thanks_title: &'static str,
-    pub thanks_body: &'static str,
-    pub already_answered: &'static str,
-    pub invalid_link: &'static str,
-    pub pick_a_score: &'static str,
-    pub reason_too_long: &'static str,
-    pub network_error: &'static str,
+    pub loading: &'static str,
     pub load_error: &'static str,
     pub try_again: &'static str,
-    pub loading: &'static str,
-}
-
-impl Strings {
-    /// "How likely are you to recommend Acme to a colleague?"
-    pub fn nps_question(&self, company: &str) -> String {
-        self.nps_question_template.replace("{company}", company)
-    }
+    pub invalid_link: &'static str,
+    pub already_answered: &'static str,
 }
 
 static EN: Strings = Strings {
-    nps_question_template: "How likely are you to recommend {company} to a colleague?",
-    nps_low: "Not at all likely",
-    nps_high: "Extremely likely",
-    reason_question: "What was the main reason for your decision?",
-    reason_hint: "A sentence or two is plenty.",
-    interview_offer: "Yes, I would take 30 minutes to tell you more.",
-    submit: "Send my answers",
-    submitting: "Sending…",
-    thanks_title: "Thank you!",
-    thanks_body:
-        "Your answers have been recorded. They go straight to the team that decides what we change.",
-    already_answered: "This survey has already been answered. Thank you!",
-    invalid_link: "This survey link is not valid or has expired.",
-    pick_a_score: "Please choose a score from 0 to 10.",
-    reason_too_long: "Please shorten your answer.",
-    network_error: "We could not send your answers. Please try again.",
+    loading: "Loading the survey…",
     load_error: "We could not load the survey. Please check your connection.",
     try_again: "Try again",
-    loading: "Loading the survey…",
+    invalid_link: "This survey link is not valid or has expired.",
+    already_answered: "This survey has already been answered. Thank you!",
 };
 
 static FR: Strings = Strings {
-    nps_question_template: "Quelle est la probabilité que vous recommandiez {company} à un collègue ?",
-    nps_low: "Pas du tout probable",
-    nps_high: "Très probable",
-    reason_question: "Quelle a été la raison principale de votre décision ?",
-    reason_hint: "Une ou deux phrases suffisent.",
-    interview_offer: "Oui, je veux bien en parler 30 minutes.",
-    submit: "Envoyer mes réponses",
-    submitting: "Envoi…",
-    thanks_title: "Merci !",
-    thanks_body: "Vos réponses ont été enregistrées. Elles vont directement à l’équipe qui décide de nos améliorations.",
-    already_answered: "Ce questionnaire a déjà reçu une réponse. Merci !",
-    invalid_link: "Ce lien de questionnaire n’est pas valide ou a expiré.",
-    pick_a_score: "Veuillez choisir une note de 0 à 10.",
-    reason_too_long: "Veuillez raccourcir votre réponse.",
-    network_error: "Nous n’avons pas pu envoyer vos réponses. Veuillez réessayer.",
+    loading: "Chargement du questionnaire…",
     load_error: "Nous n’avons pas pu charger le questionnaire. Vérifiez votre connexion.",
     try_again: "Réessayer",
-    loading: "Chargement du questionnaire…",
+    invalid_link: "Ce lien de questionnaire n’est pas valide ou a expiré.",
+    already_answered: "Ce questionnaire a déjà reçu une réponse. Merci !",
 };
 
 #[cfg(test)]
@@ -153,17 +106,11 @@ mod tests {
     }
 
     #[test]
-    fn every_locale_asks_the_nps_question() {
-        for locale in Locale::ALL {
-            let question = locale.strings().nps_question("Acme");
-            assert!(
-                question.contains("Acme") && !question.contains('{'),
-                "{question}"
-            );
-        }
+    fn every_locale_says_its_own_words() {
+        assert_ne!(Locale::En.strings().loading, Locale::Fr.strings().loading);
         assert_ne!(
-            Locale::En.strings().reason_question,
-            Locale::Fr.strings().reason_question
+            Locale::En.strings().try_again,
+            Locale::Fr.strings().try_again
         );
     }
 }

@@ -138,6 +138,12 @@ impl Condition {
 /// Replaces `{company}` and `{attribute}` with the context's values; an attribute the
 /// deal does not have becomes empty. Anything else in braces stays as written.
 pub fn fill(text: &str, context: &SurveyContext) -> String {
+    fill_with(text, |name| placeholder(name, context))
+}
+
+/// `text` with each `{name}` that `value` knows replaced by its value; the others stay
+/// as written.
+pub fn fill_with<'a>(text: &str, value: impl Fn(&str) -> Option<&'a str>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -146,7 +152,7 @@ pub fn fill(text: &str, context: &SurveyContext) -> String {
         match after.find('}') {
             Some(close) => {
                 let name = &after[..close];
-                match placeholder(name, context) {
+                match value(name) {
                     Some(value) => out.push_str(value),
                     None => {
                         out.push('{');

@@ -16,17 +16,22 @@ struct Tick<'a> {
     value: &'a str,
     label: String,
     checked: bool,
-    class: &'static str,
+    /// A score of a scale, drawn as a box, rather than a choice.
+    score: bool,
 }
 
 impl Tick<'_> {
     fn view(self, disabled: bool) -> Html {
-        html! {
-            <label class={self.class}>
-                <input type={self.kind} name={self.name.to_owned()} value={self.value.to_owned()}
-                    checked={self.checked} {disabled} />
-                { " " }{ self.label }
-            </label>
+        let input = html! {
+            <input type={self.kind} name={self.name.to_owned()} value={self.value.to_owned()}
+                checked={self.checked} {disabled} />
+        };
+        // Literal classes: a class given as a value goes through yew's `Classes`, a set
+        // with its own code in the download.
+        if self.score {
+            html! { <label class="debrief-score">{ input }{ " " }{ self.label }</label> }
+        } else {
+            html! { <label class="debrief-choice">{ input }{ " " }{ self.label }</label> }
         }
     }
 }
@@ -75,7 +80,7 @@ pub fn question(q: &Question, state: &SurveyState, prefix: &str, disabled: bool)
                     <div class="debrief-scale">
                         { for (min..=max).map(|n| {
                             let v = n.to_string();
-                            Tick { kind: "radio", name: &name, value: &v, label: v.clone(), checked: picked == Some(n), class: "debrief-score" }.view(disabled)
+                            Tick { kind: "radio", name: &name, value: &v, label: v.clone(), checked: picked == Some(n), score: true }.view(disabled)
                         }) }
                     </div>
                     { ends }
@@ -102,7 +107,7 @@ pub fn question(q: &Question, state: &SurveyState, prefix: &str, disabled: bool)
                 <>
                     { for listed.into_iter().map(|(value, label)| {
                         let checked = picked.contains(&value.as_str());
-                        Tick { kind, name: &name, value: &value, label, checked, class: "debrief-choice" }.view(disabled)
+                        Tick { kind, name: &name, value: &value, label, checked, score: false }.view(disabled)
                     }) }
                     if *other {
                         { note_input(s("other_label"), saved_note.as_ref()) }
@@ -137,7 +142,7 @@ pub fn question(q: &Question, state: &SurveyState, prefix: &str, disabled: bool)
                                 { for Influence::ALL.iter().map(|i| {
                                     let code = i.code();
                                     let label = s(&format!("influence_{code}"));
-                                    Tick { kind: "radio", name: &group, value: code, label, checked: mine == Some(code), class: "debrief-choice" }.view(disabled)
+                                    Tick { kind: "radio", name: &group, value: code, label, checked: mine == Some(code), score: false }.view(disabled)
                                 }) }
                             </fieldset>
                         }
@@ -152,8 +157,8 @@ pub fn question(q: &Question, state: &SurveyState, prefix: &str, disabled: bool)
             };
             html! {
                 <>
-                    { Tick { kind: "radio", name: &name, value: "yes", label: s("yes"), checked: yes == Some(true), class: "debrief-choice" }.view(disabled) }
-                    { Tick { kind: "radio", name: &name, value: "no", label: s("no"), checked: yes == Some(false), class: "debrief-choice" }.view(disabled) }
+                    { Tick { kind: "radio", name: &name, value: "yes", label: s("yes"), checked: yes == Some(true), score: false }.view(disabled) }
+                    { Tick { kind: "radio", name: &name, value: "no", label: s("no"), checked: yes == Some(false), score: false }.view(disabled) }
                     { note_input(s("times_label"), times.as_ref()) }
                 </>
             }
@@ -164,7 +169,7 @@ pub fn question(q: &Question, state: &SurveyState, prefix: &str, disabled: bool)
             value: "yes",
             label: s("consent_label"),
             checked: matches!(answer, Some(Answer::Consent(true))),
-            class: "debrief-choice",
+            score: false,
         }
         .view(disabled),
     };

@@ -5,6 +5,7 @@
 use super::question::question;
 use crate::api::{self, ApiError};
 use crate::state::{Action, Command, FocusTarget, Phase, SurveyState};
+use debrief_common::survey::logic::fill_with;
 use debrief_common::{Locale, NpsScore};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -172,9 +173,6 @@ pub fn survey(props: &SurveyProps) -> Html {
     }
 
     let strings = state.locale.strings();
-    let status = |class: &'static str, text: String| {
-        html! { <p class={class} role="status">{ text }</p> }
-    };
     let body = match state.phase {
         // The page's own content (the server-rendered form) shows until the survey is
         // loaded; on a host that had none, a line saying it is loading.
@@ -195,10 +193,20 @@ pub fn survey(props: &SurveyProps) -> Html {
                 </>
             }
         }
-        Phase::Invalid => status("debrief-invalid", strings.invalid_link.into()),
-        Phase::Closed => status("debrief-closed", sentence(&state, "survey_closed")),
-        Phase::AlreadyAnswered => status("debrief-answered", strings.already_answered.into()),
-        Phase::Done => status("debrief-done", sentence(&state, "thanks")),
+        // Literal classes: a class given as a value goes through yew's `Classes`, a set
+        // with its own code in the download.
+        Phase::Invalid => {
+            html! { <p class="debrief-invalid" role="status">{ strings.invalid_link }</p> }
+        }
+        Phase::Closed => {
+            html! { <p class="debrief-closed" role="status">{ sentence(&state, "survey_closed") }</p> }
+        }
+        Phase::AlreadyAnswered => {
+            html! { <p class="debrief-answered" role="status">{ strings.already_answered }</p> }
+        }
+        Phase::Done => {
+            html! { <p class="debrief-done" role="status">{ sentence(&state, "thanks") }</p> }
+        }
         Phase::Open | Phase::Finishing => page(&state, &dispatch, props, &refs),
     };
     html! {
@@ -233,10 +241,12 @@ fn page(
             || survey.sentence("page_title").to_owned(),
             |t| state.text(t),
         );
-    let progress = survey
-        .sentence("form_progress")
-        .replace("{page}", &(state.page + 1).to_string())
-        .replace("{pages}", &d.pages.len().to_string());
+    let (page, pages) = ((state.page + 1).to_string(), d.pages.len().to_string());
+    let progress = fill_with(survey.sentence("form_progress"), |name| match name {
+        "page" => Some(page.as_str()),
+        "pages" => Some(pages.as_str()),
+        _ => None,
+    });
     let prefix = &props.prefix;
     let progress_id = format!("{prefix}-progress");
     let onsubmit = {
