@@ -49,11 +49,28 @@ raw_wasm=$(stat -c %s "$stage/debrief_widget_bg.wasm")
 # Features Rust enables by default for wasm32 today; wasm-opt must accept them as input.
 # Imports and exports get short names (wasm-bindgen's carry a hash each), and the glue
 # script is given the same (scripts/wasm-names.mjs).
-"$TOOLS_DIR/npm/node_modules/.bin/wasm-opt" -Oz --minify-imports-and-exports-and-modules \
-  --enable-reference-types --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
-  --enable-nontrapping-float-to-int --enable-multivalue \
-  "$stage/debrief_widget_bg.wasm" -o "$stage/opt.wasm" > "$stage/names.json"
-mv "$stage/opt.wasm" "$stage/debrief_widget_bg.wasm"
+# `--converge` repeats -Oz while it still shrinks the module; the renaming runs once, after.
+wasm_opt() {
+  "$TOOLS_DIR/npm/node_modules/.bin/wasm-opt" \
+    --enable-reference-types --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+    --enable-nontrapping-float-to-int --enable-multivalue "$@"
+}
+# Rust lays out wasm32 memory with the stack first: it starts at 1 MiB and grows down, and
+# data sits above it. An address in the low 1 KiB would take a stack 1023 KiB deep (the
+# widget's is a few KiB), so wasm-opt may assume none (`--low-memory-unused`) and fold
+# constant offsets into loads and stores. The layout is checked here, not assumed.
+layout=$(wasm_opt --print "$stage/debrief_widget_bg.wasm" 2>/dev/null |
+  sed -n -e 's/.*(global $__stack_pointer (mut i32) (i32.const \([0-9]*\)).*/stack \1/p' \
+    -e 's/.*(data $[^ ]* (i32.const \([0-9]*\)).*/data \1/p')
+low_memory=()
+if echo "$layout" | awk '$2 < 1048576 { low = 1 } $1 == "stack" { stack = 1 } END { exit !(stack && !low) }'; then
+  low_memory=(--low-memory-unused)
+else
+  log "the wasm's memory layout is not stack-first above 1 MiB: wasm-opt keeps low memory"
+fi
+wasm_opt -Oz --converge "${low_memory[@]}" "$stage/debrief_widget_bg.wasm" -o "$stage/opt.wasm"
+wasm_opt --minify-imports-and-exports-and-modules "$stage/opt.wasm" \
+  -o "$stage/debrief_widget_bg.wasm" > "$stage/names.json"
 node "$ROOT/scripts/wasm-names.mjs" "$stage/names.json" "$stage/debrief_widget_bg.wasm" \
   "$stage/debrief_widget.js"
 rm "$stage/names.json"

@@ -400,6 +400,19 @@ pub enum Hidden {
     Drop,
 }
 
+/// A fault's message, written only in builds that show one (feature `messages`, on by
+/// default): the widget marks a refused answer without the validator's words, and its
+/// download then carries neither their text nor their formatting.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if cfg!(feature = "messages") {
+            format!($($arg)*)
+        } else {
+            String::new()
+        }
+    };
+}
+
 /// Checks answers against the exact definition they answer. `stored` are the answers saved
 /// earlier from the same link; `items` are new or changed ones. Gives every answer, stored
 /// and new, that is still shown: an answer to a question that a changed answer now hides
@@ -417,8 +430,8 @@ pub fn validate_answers(
     for (i, item) in items.iter().enumerate() {
         if given.insert(item.question.as_str(), (i, item)).is_some() {
             f.push(
-                format!("answers[{i}].question"),
-                "is answered twice in one request",
+                say!("answers[{i}].question"),
+                say!("is answered twice in one request"),
             );
         }
     }
@@ -441,7 +454,7 @@ pub fn validate_answers(
                     Ok(answer) => {
                         answers.insert(q.id.clone(), answer);
                     }
-                    Err((field, message)) => f.push(format!("answers[{i}].{field}"), message),
+                    Err((field, message)) => f.push(say!("answers[{i}].{field}"), message),
                 }
             }
             None => {
@@ -451,7 +464,7 @@ pub fn validate_answers(
                 if let Some(previous) = stored.get(&q.id) {
                     answers.insert(q.id.clone(), previous.clone());
                 } else if q.required && completeness.requires(page) {
-                    f.push("answers", format!("question {} is required", quoted(&q.id)));
+                    f.push("answers", say!("question {} is required", quoted(&q.id)));
                 }
             }
         }
@@ -459,15 +472,15 @@ pub fn validate_answers(
     if hidden == Hidden::Refuse {
         for i in hidden_but_given {
             f.push(
-                format!("answers[{i}].question"),
-                "is not shown for the answers given",
+                say!("answers[{i}].question"),
+                say!("is not shown for the answers given"),
             );
         }
     }
     for (_, (i, item)) in given {
         f.push(
-            format!("answers[{i}].question"),
-            format!("no question has the id {}", quoted(&item.question)),
+            say!("answers[{i}].question"),
+            say!("no question has the id {}", quoted(&item.question)),
         );
     }
     f.finish().map(|()| answers)
@@ -486,7 +499,7 @@ pub fn answer_index(field: &str) -> Option<usize> {
 
 /// The answer if it fits the question, else the field at fault and why.
 fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str, String)> {
-    let wrong = |what: &str| Err(("value", format!("must be {what}")));
+    let wrong = |what: &str| Err(("value", say!("must be {what}")));
     let note = |allowed: bool| -> Result<Option<String>, (&'static str, String)> {
         match item
             .text
@@ -495,7 +508,7 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
             .filter(|t| !t.is_empty())
         {
             None => Ok(None),
-            Some(_) if !allowed => Err(("text", "is not asked for by this question".into())),
+            Some(_) if !allowed => Err(("text", say!("is not asked for by this question"))),
             Some(t) => {
                 check_words(t, MAX_NOTE_CHARS).map_err(|m| ("text", m))?;
                 Ok(Some(t.to_owned()))
@@ -515,7 +528,7 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
             Ok(Answer::Score(*n))
         }
         (QuestionKind::Rating { min, max }, _) => {
-            wrong(&format!("a whole number from {min} to {max}"))
+            wrong(&say!("a whole number from {min} to {max}"))
         }
         (QuestionKind::SingleChoice { choices, other }, AnswerValue::Text(choice)) => {
             let is_other = *other && choice == OTHER;
@@ -524,7 +537,7 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
             }
             let text = note(is_other)?;
             if is_other && text.is_none() {
-                return Err(("text", "is needed with \"Other\"".into()));
+                return Err(("text", say!("is needed with \"Other\"")));
             }
             Ok(Answer::Choice {
                 choice: choice.clone(),
@@ -546,7 +559,7 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
             let with_other = seen.contains(OTHER);
             let text = note(with_other)?;
             if with_other && text.is_none() {
-                return Err(("text", "is needed with \"Other\"".into()));
+                return Err(("text", say!("is needed with \"Other\"")));
             }
             Ok(Answer::Choices {
                 choices: picked.clone(),
@@ -570,11 +583,11 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
                 if !drivers.iter().any(|d| &d.id == driver) {
                     return Err((
                         "value",
-                        format!("{} is not a driver of this question", quoted(driver)),
+                        say!("{} is not a driver of this question", quoted(driver)),
                     ));
                 }
                 let Some(influence) = Influence::parse(influence) else {
-                    return Err(("value", format!("{}: must be very_negative, negative, neutral, positive, very_positive or not_a_factor", quoted(driver))));
+                    return Err(("value", say!("{}: must be very_negative, negative, neutral, positive, very_positive or not_a_factor", quoted(driver))));
                 };
                 out.insert(driver.clone(), influence);
             }
@@ -606,13 +619,13 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
 fn check_words(text: &str, max_chars: usize) -> Result<(), String> {
     let n = text.chars().count();
     if n > max_chars {
-        return Err(format!("must be at most {max_chars} characters, got {n}"));
+        return Err(say!("must be at most {max_chars} characters, got {n}"));
     }
     if text
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
-        return Err("must not contain control characters".into());
+        return Err(say!("must not contain control characters"));
     }
     Ok(())
 }
