@@ -37,6 +37,7 @@ elif [ -d "$(std_sources)" ]; then
     target_dir=$target_dir/widget-std
   fi
 else
+  log "rustup's rust-src is not here: std is not rebuilt for size (the widget is ~16 KB heavier)"
   cargo build -q -p debrief-widget --target wasm32-unknown-unknown --profile widget
 fi
 
@@ -71,6 +72,7 @@ fi
 wasm_opt -Oz --converge "${low_memory[@]}" "$stage/debrief_widget_bg.wasm" -o "$stage/opt.wasm"
 wasm_opt --minify-imports-and-exports-and-modules "$stage/opt.wasm" \
   -o "$stage/debrief_widget_bg.wasm" > "$stage/names.json"
+rm "$stage/opt.wasm"
 node "$ROOT/scripts/wasm-names.mjs" "$stage/names.json" "$stage/debrief_widget_bg.wasm" \
   "$stage/debrief_widget.js"
 rm "$stage/names.json"
