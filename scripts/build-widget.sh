@@ -48,9 +48,6 @@ trap 'rm -rf "$stage"' EXIT
   "$target_dir/wasm32-unknown-unknown/widget/debrief_widget.wasm"
 raw_wasm=$(stat -c %s "$stage/debrief_widget_bg.wasm")
 # Features Rust enables by default for wasm32 today; wasm-opt must accept them as input.
-# Imports and exports get short names (wasm-bindgen's carry a hash each), and the glue
-# script is given the same (scripts/wasm-names.mjs).
-# `--converge` repeats -Oz while it still shrinks the module; the renaming runs once, after.
 wasm_opt() {
   "$TOOLS_DIR/npm/node_modules/.bin/wasm-opt" \
     --enable-reference-types --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
@@ -60,7 +57,8 @@ wasm_opt() {
 # data sits above it. An address in the low 1 KiB would take a stack 1023 KiB deep (the
 # widget's is a few KiB), so wasm-opt may assume none (`--low-memory-unused`) and fold
 # constant offsets into loads and stores. The layout is checked here, not assumed.
-layout=$(wasm_opt --print "$stage/debrief_widget_bg.wasm" 2>/dev/null |
+# A module wasm-opt cannot print reads as no layout: the option stays off.
+layout=$({ wasm_opt --print "$stage/debrief_widget_bg.wasm" || true; } |
   sed -n -e 's/.*(global $__stack_pointer (mut i32) (i32.const \([0-9]*\)).*/stack \1/p' \
     -e 's/.*(data $[^ ]* (i32.const \([0-9]*\)).*/data \1/p')
 low_memory=()
@@ -69,6 +67,9 @@ if echo "$layout" | awk '$2 < 1048576 { low = 1 } $1 == "stack" { stack = 1 } EN
 else
   log "the wasm's memory layout is not stack-first above 1 MiB: wasm-opt keeps low memory"
 fi
+# `--converge` repeats -Oz while it still shrinks the module. Then, once, imports and
+# exports get short names (wasm-bindgen's carry a hash each), and the glue script is given
+# the same (scripts/wasm-names.mjs).
 wasm_opt -Oz --converge "${low_memory[@]}" "$stage/debrief_widget_bg.wasm" -o "$stage/opt.wasm"
 wasm_opt --minify-imports-and-exports-and-modules "$stage/opt.wasm" \
   -o "$stage/debrief_widget_bg.wasm" > "$stage/names.json"
@@ -93,9 +94,12 @@ sed "s#\./debrief_widget\.js#./$js_name#" "$ROOT/widget/static/embed.js" > "$sta
 cp "$ROOT/widget/static/debrief.css" "$stage/"
 # Compressed once, here, at the highest settings, and served as stored
 # (server/src/web/assets.rs): zopfli writes ordinary gzip, 5% smaller than gzip -9.
+# Each copy is decoded again and compared with its file: the server sends it unchecked.
 for f in "$stage"/*; do
   zopfli -c "$f" > "$f.gz"
   brotli -q 11 -c "$f" > "$f.br"
+  gzip -dc "$f.gz" | cmp -s - "$f" || { echo "the gzip copy of $f does not decode to it" >&2; exit 1; }
+  brotli -dc "$f.br" | cmp -s - "$f" || { echo "the brotli copy of $f does not decode to it" >&2; exit 1; }
 done
 rm -rf "$out" && mkdir -p "$out" && cp "$stage"/* "$out/"
 

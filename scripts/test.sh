@@ -26,6 +26,9 @@ DEBRIEF_BIN=$(cargo build -q -p debrief-server --bin debrief --message-format=js
 results=$(mktemp)
 status=0
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$results" || status=$?
+# The widget's own tests once more as the widget is shipped: `common` without the
+# `messages` feature, which the workspace run turns on for the server.
+cargo test -p debrief-widget --no-fail-fast "$@" 2>&1 | tee -a "$results" || status=$?
 # One closing line for the whole run, summed over every test binary.
 sum() { grep '^test result:' "$results" | grep -Eo "[0-9]+ $1" | awk '{ s += $1 } END { print s + 0 }'; }
 echo "tests: $(sum passed) passed, $(sum failed) failed"

@@ -52,4 +52,14 @@ for (const [from, to] of map.exports) {
   }
 }
 
+// Nothing of the old names is left for the browser to look up.
+for (const [, from] of map.imports) {
+  if (js.includes(from)) fail(`the import ${from} is still named in the script`);
+}
+for (const [from] of map.exports) {
+  if (new RegExp(`\\bwasm\\.${escape(from)}(?![\\w$])`).test(js)) {
+    fail(`the export ${from} is still read by its old name`);
+  }
+}
+
 writeFileSync(jsPath, js);

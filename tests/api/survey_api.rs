@@ -66,6 +66,23 @@ async fn a_buyer_saves_answers_as_they_go_resumes_and_completes(mut app: TestApp
         Some(json!(6))
     );
 
+    // Consent given, then taken back (the box unticked): nothing of it stays stored, and
+    // the survey cannot be completed without it.
+    for value in [true, false] {
+        let reply = app
+            .save_answers(&token, json!([{ "question": "consent", "value": value }]))
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    assert_eq!(
+        saved(&app.survey_document(&token).await.body, "consent"),
+        None
+    );
+    assert_eq!(
+        saved(&app.survey_document(&token).await.body, "reasons"),
+        Some(json!(["price"]))
+    );
+
     let unfinished = app.complete_survey(&token, json!([])).await;
     assert_eq!(unfinished.status, 422);
     assert!(unfinished.text.contains("consent"), "{}", unfinished.text);

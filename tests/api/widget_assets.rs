@@ -32,10 +32,13 @@ fn built_widget(dir: &Path) -> Vec<u8> {
     script
 }
 
+/// The app with a built widget in `{dir}/dist`; `{dir}` holds other files beside it.
 async fn app_with_widget() -> (TestApp, tempfile::TempDir, Vec<u8>) {
     let dir = tempfile::tempdir().expect("dir");
-    let script = built_widget(dir.path());
-    let widget_dir = dir.path().display().to_string();
+    let dist = dir.path().join("dist");
+    std::fs::create_dir(&dist).expect("dist");
+    let script = built_widget(&dist);
+    let widget_dir = dist.display().to_string();
     let app = spawn_app_with(Backend::Sqlite, &[("DEBRIEF_WIDGET_DIR", &widget_dir)]).await;
     (app, dir, script)
 }
@@ -86,6 +89,8 @@ async fn the_widget_arrives_in_the_best_encoding_the_browser_takes_and_decodes_t
         (Some("gzip, deflate, br, zstd"), "br"),
         (Some("gzip"), "gzip"),
         (Some("br;q=0, gzip"), "gzip"),
+        (Some("gzip;q=1, br;q=0.5"), "gzip"),
+        (Some("*"), "br"),
         (Some("br;q=0, gzip;q=0"), ""),
         (None, ""),
     ] {
@@ -121,6 +126,17 @@ async fn the_widget_arrives_in_the_best_encoding_the_browser_takes_and_decodes_t
             );
         }
     }
+    // A range of the file is a range of the file itself, never of a compressed copy.
+    let range = app
+        .http
+        .get(format!("{}{path}", app.address))
+        .header("Accept-Encoding", "br, gzip")
+        .header("Range", "bytes=0-99")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(range.status(), 206);
+    assert_eq!(decoded(range).await, script[..100]);
     // embed.js, the one name a portal writes, is compressed too but revalidated.
     let embed = get(&app, "/widget/embed.js", Some("gzip")).await;
     assert_eq!(header(&embed, "content-encoding"), "gzip");
@@ -131,14 +147,16 @@ async fn the_widget_arrives_in_the_best_encoding_the_browser_takes_and_decodes_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_built_files_are_served() {
     let (app, dir, _) = app_with_widget().await;
-    std::fs::write(dir.path().join(".secret"), "no").expect("file");
+    std::fs::write(dir.path().join("dist/.secret"), "no").expect("file");
+    // Beside the widget's folder, one step up.
+    std::fs::write(dir.path().join("secret.js"), "no").expect("file");
     for path in [
         "/widget/missing.js",
         "/widget/.secret",
         "/widget/embed.js.br",
         "/widget/embed.js.gz",
-        "/widget/..%2Fdebrief.db",
-        "/widget/%2e%2e",
+        "/widget/..%2Fsecret.js",
+        "/widget/..%5Csecret.js",
     ] {
         let response = get(&app, path, Some("br, gzip")).await;
         assert_eq!(response.status(), 404, "{path}");

@@ -585,8 +585,16 @@ fn changed_item(
             fields.retain(|(k, _)| *k != name);
         }
         if !fields.iter().any(|(k, v)| *k == name && v == meant) {
-            fields.push((name, meant.to_owned()));
+            fields.push((name.clone(), meant.to_owned()));
         }
+    }
+    // A note belongs to "other": a pick without it leaves the note out of the answer (it
+    // stays in its field, and comes back with "other").
+    let other = debrief_common::survey::definition::OTHER;
+    if !matches!(q.kind, QuestionKind::InterviewOptIn)
+        && !fields.iter().any(|(k, v)| *k == name && v == other)
+    {
+        fields.retain(|(k, _)| *k != note);
     }
     flow::item_from_fields(q, &fields).or_else(|| {
         let cleared = match q.kind {

@@ -40,7 +40,6 @@ fn flag(v: &JsValue, key: &str) -> bool {
     get(v, key).and_then(|x| x.as_bool()).unwrap_or(false)
 }
 
-/// Each element of an array field; an absent field is empty.
 /// Each element of a JS array, read by `each`; `None` if one is unreadable. A plain loop:
 /// `collect` into `Option<Vec<_>>` costs an iterator adapter per element type.
 fn elements<T>(array: &JsValue, each: impl Fn(&JsValue) -> Option<T>) -> Option<Vec<T>> {
@@ -52,6 +51,7 @@ fn elements<T>(array: &JsValue, each: impl Fn(&JsValue) -> Option<T>) -> Option<
     Some(out)
 }
 
+/// Each element of an array field; an absent field is empty.
 fn list<T>(v: &JsValue, key: &str, each: impl Fn(&JsValue) -> Option<T>) -> Option<Vec<T>> {
     match get(v, key) {
         None => Some(Vec::new()),

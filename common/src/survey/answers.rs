@@ -84,12 +84,14 @@ impl Answer {
         }
     }
 
-    /// Nothing picked, typed or rated: no answer at all.
+    /// Nothing picked, typed, rated or ticked: no answer at all.
     pub fn is_blank(&self) -> bool {
         match self {
             Answer::Choices { choices, .. } => choices.is_empty(),
             Answer::Text(t) => t.is_empty(),
             Answer::Drivers(rated) => rated.is_empty(),
+            // Consent is recorded only when given: unticked is none.
+            Answer::Consent(ticked) => !ticked,
             _ => false,
         }
     }

@@ -449,8 +449,13 @@ pub fn validate_answers(
                     continue;
                 }
                 match check_answer(q, item) {
-                    // Nothing picked, typed or rated: the same as no answer.
-                    Ok(answer) if answer.is_blank() => {}
+                    // Nothing picked, typed, rated or ticked: the same as no answer, and
+                    // it takes back what was saved. A required question still needs one.
+                    Ok(answer) if answer.is_blank() => {
+                        if q.required && completeness.requires(page) {
+                            f.push("answers", say!("question {} is required", quoted(&q.id)));
+                        }
+                    }
                     Ok(answer) => {
                         answers.insert(q.id.clone(), answer);
                     }
@@ -553,9 +558,6 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
                     return wrong("distinct ids of the question's choices");
                 }
             }
-            if q.required && picked.is_empty() {
-                return wrong("at least one choice");
-            }
             let with_other = seen.contains(OTHER);
             let text = note(with_other)?;
             if with_other && text.is_none() {
@@ -570,9 +572,6 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
         (QuestionKind::FreeText { max_chars }, AnswerValue::Text(text)) => {
             let text = text.trim();
             check_words(text, *max_chars as usize).map_err(|m| ("value", m))?;
-            if q.required && text.is_empty() {
-                return wrong("some text");
-            }
             note(false)?;
             Ok(Answer::Text(text.to_owned()))
         }
@@ -591,9 +590,6 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
                 };
                 out.insert(driver.clone(), influence);
             }
-            if q.required && out.is_empty() {
-                return wrong("at least one rated driver");
-            }
             note(false)?;
             Ok(Answer::Drivers(out))
         }
@@ -604,9 +600,6 @@ fn check_answer(q: &Question, item: &AnswerItem) -> Result<Answer, (&'static str
         }
         (QuestionKind::InterviewOptIn, _) => wrong("true or false"),
         (QuestionKind::Consent, AnswerValue::Flag(ticked)) => {
-            if q.required && !ticked {
-                return wrong("ticked to go on");
-            }
             note(false)?;
             Ok(Answer::Consent(*ticked))
         }

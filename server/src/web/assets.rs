@@ -11,7 +11,9 @@
 use actix_files::NamedFile;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, AcceptEncoding, ContentEncoding, Encoding, HeaderValue};
+use actix_web::http::header::{
+    self, AcceptEncoding, ContentEncoding, Encoding, HeaderValue, Preference, Quality,
+};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest};
 use std::path::PathBuf;
@@ -40,8 +42,24 @@ fn is_servable(name: &str) -> bool {
             .any(|(_, suffix)| name.rsplit('.').next() == Some(*suffix))
 }
 
+/// How much the browser wants `encoding`: its quality in `Accept-Encoding`, or that of `*`;
+/// `None` when it is not listed, or listed with `q=0`.
+fn wanted(accept: &AcceptEncoding, encoding: &Encoding) -> Option<Quality> {
+    let mut any = None;
+    for item in &accept.0 {
+        match &item.item {
+            Preference::Specific(e) if e == encoding => {
+                return Some(item.quality).filter(|q| *q > Quality::ZERO);
+            }
+            Preference::Any => any = Some(item.quality),
+            Preference::Specific(_) => {}
+        }
+    }
+    any.filter(|q| *q > Quality::ZERO)
+}
+
 /// `GET /widget/{file}`: the file in the best stored encoding the browser accepts.
-#[utoipa::path(get, path = "/widget/{file}", tag = "widget", params(("file" = String, Path, description = "`embed.js`, `debrief.css`, or a content-hashed script or wasm that `embed.js` names")), responses((status = 200, description = "The file, brotli- or gzip-encoded as `Accept-Encoding` allows (`Vary: Accept-Encoding`); content-hashed names are cacheable for a year", content_type = "application/octet-stream"), (status = 404, description = "No such file")))]
+#[utoipa::path(get, path = "/widget/{file}", tag = "widget", params(("file" = String, Path, description = "`embed.js`, `debrief.css`, or a content-hashed script or wasm that `embed.js` names")), responses((status = 200, description = "The file, brotli- or gzip-encoded as `Accept-Encoding` allows (`Vary: Accept-Encoding`); content-hashed names are cacheable for a year", content((String = "text/javascript"), (String = "application/wasm"), (String = "text/css"))), (status = 404, description = "No such file")))]
 pub async fn widget_file(
     req: HttpRequest,
     file: web::Path<String>,
@@ -54,20 +72,25 @@ pub async fn widget_file(
     let original = dir.0.join(&name);
     let extension = name.rsplit('.').next().unwrap_or_default();
     let mime = actix_files::file_extension_to_mime(extension);
-    let accepted = req.get_header::<AcceptEncoding>();
-    let acceptable = |encoding: Encoding| match &accepted {
-        // Offered alone, it comes back if the browser takes it (else "identity").
-        Some(accept) => accept.negotiate(std::iter::once(&encoding)) == Some(encoding),
-        // No header: any coding is acceptable (RFC 9110), but the plain file is what such
-        // a client, rarely a browser, can surely read.
-        None => false,
-    };
-    for (encoding, suffix) in STORED {
-        if !acceptable(Encoding::Known(encoding)) {
-            continue;
+    // The browser's order (highest quality first; brotli before gzip when equal, it is the
+    // smaller). No header: the plain file, which any client can read. A range request gets
+    // the plain file too: actix-files would cut the compressed copy and label the slice
+    // as not encoded.
+    let mut stored: Vec<(Quality, ContentEncoding, &str)> = Vec::new();
+    if let Some(accept) = req
+        .get_header::<AcceptEncoding>()
+        .filter(|_| !req.headers().contains_key(header::RANGE))
+    {
+        for (encoding, suffix) in STORED {
+            if let Some(quality) = wanted(&accept, &Encoding::Known(encoding)) {
+                stored.push((quality, encoding, suffix));
+            }
         }
-        let stored = original.with_file_name(format!("{name}.{suffix}"));
-        if let Ok(file) = NamedFile::open_async(&stored).await {
+    }
+    stored.sort_by_key(|s| std::cmp::Reverse(s.0));
+    for (_, encoding, suffix) in stored {
+        let copy = original.with_file_name(format!("{name}.{suffix}"));
+        if let Ok(file) = NamedFile::open_async(&copy).await {
             return Ok(file
                 .set_content_type(mime)
                 .set_content_encoding(encoding)

@@ -2,7 +2,7 @@
 //! browser: each story drives the reducer as the component does.
 
 use super::*;
-use debrief_common::survey::{AnswerValue, DealAttribute, DEFAULT_WIN_LOSS};
+use debrief_common::survey::{AnswerValue, DealAttribute, Influence, DEFAULT_WIN_LOSS};
 
 fn document(answers: Vec<AnswerItem>, outcome: &str) -> SurveyDocument {
     let definition: Definition = serde_json::from_str(DEFAULT_WIN_LOSS).expect("default survey");
@@ -381,10 +381,15 @@ fn the_answer_is_read_from_the_form_as_the_buyer_left_it() {
         Some(vec!["price", "vendor"])
     );
     assert_eq!(saved_items(&s)[0].value, list(&["price", "vendor"]));
-    // Every box unticked, on a required question: marked, and nothing is sent.
+    // Every box unticked takes the answer back, on the server too, and the follow-up of
+    // price goes with it; the question is required, so the page does not go on without it.
     let s = acknowledged(s).apply(changed("q.reasons", &[("q.nps", "6")]));
-    assert_eq!(s.faults.get("reasons"), Some(&Fault::Invalid));
-    assert!(s.command.is_none());
+    assert_eq!(saved_items(&s)[0].value, list(&[]));
+    assert!(!s.answers.contains_key("reasons"));
+    assert!(!ids(&s).contains(&"price_what_else"));
+    let s = acknowledged(s).apply(Action::Next);
+    assert_eq!(s.page, 0);
+    assert_eq!(s.faults.get("reasons"), Some(&Fault::Missing));
 }
 
 #[test]
@@ -404,6 +409,17 @@ fn a_note_typed_beside_other_picks_other() {
     picked.sort_unstable();
     assert_eq!(picked, ["other", "price"]);
     assert_eq!(saved_items(&s)[0].text.as_deref(), Some("Their roadmap"));
+    // "other" unticked: the note stays in its field but leaves the answer.
+    let s = acknowledged(s).apply(changed(
+        "q.reasons",
+        &[("q.reasons", "price"), ("q.reasons.other", "Their roadmap")],
+    ));
+    assert_eq!(
+        s.answers.get("reasons").map(Answer::chosen),
+        Some(vec!["price"])
+    );
+    assert_eq!(saved_items(&s)[0].text, None);
+    assert!(s.faults.is_empty());
     // A field of no question on the page, or a change once finished, is ignored.
     let s = acknowledged(s);
     assert_eq!(s.apply(changed("q.unknown", &[("q.unknown", "1")])), s);
@@ -419,4 +435,57 @@ fn only_fields_typed_in_are_drafts_and_a_draft_is_not_an_answer_until_left() {
     assert!(s.command.is_none());
     assert_eq!(s.field_text("q.reasons.other", None), "Their road");
     assert!(!s.answers.contains_key("reasons"));
+}
+
+/// On the page at `page` (0, 1 or 2), the pages before answered and saved.
+fn on_page(page: usize) -> SurveyState {
+    let mut s = acknowledged(
+        acknowledged(loaded(Vec::new(), None).apply(answer("nps", AnswerValue::Number(9))))
+            .apply(answer("reasons", list(&["vendor"]))),
+    );
+    while s.page < page {
+        s = acknowledged(s.apply(Action::Next));
+    }
+    assert_eq!(s.page, page);
+    s
+}
+
+#[test]
+fn the_driver_matrix_is_read_from_its_radio_groups() {
+    let s = on_page(1).apply(changed(
+        "q.drivers.understood_need",
+        &[
+            ("q.drivers.price", "very_negative"),
+            ("q.drivers.understood_need", "positive"),
+        ],
+    ));
+    match s.answers.get("drivers") {
+        Some(Answer::Drivers(rated)) => {
+            assert_eq!(rated.get("price"), Some(&Influence::VeryNegative));
+            assert_eq!(rated.get("understood_need"), Some(&Influence::Positive));
+        }
+        other => panic!("expected ratings, got {other:?}"),
+    }
+}
+
+#[test]
+fn times_typed_for_an_interview_say_yes_and_consent_unticked_is_no_consent() {
+    let s = on_page(2).apply(changed(
+        "q.interview.times",
+        &[("q.interview.times", "Tuesday mornings")],
+    ));
+    assert_eq!(
+        s.answers.get("interview"),
+        Some(&Answer::InterviewOptIn {
+            yes: true,
+            times: Some("Tuesday mornings".into())
+        })
+    );
+    let s = acknowledged(s).apply(changed("q.consent", &[("q.consent", "yes")]));
+    assert_eq!(s.answers.get("consent"), Some(&Answer::Consent(true)));
+    // Unticked: the box sends nothing, and the consent given is taken back, on the server
+    // too (a buyer who leaves now has not consented).
+    let s = acknowledged(s).apply(changed("q.consent", &[]));
+    assert!(!s.answers.contains_key("consent"));
+    assert_eq!(saved_items(&s)[0].value, AnswerValue::Flag(false));
 }
