@@ -6,6 +6,7 @@
 //! same walk through the pages (`flow`) as the no-JS form and the server.
 
 use debrief_common::map::Map;
+use debrief_common::survey::definition::OTHER;
 use debrief_common::survey::flow;
 use debrief_common::survey::validate::answer_index;
 use debrief_common::survey::{
@@ -252,11 +253,8 @@ impl SurveyState {
             Action::LinkInvalid => next.phase = Phase::Invalid,
             Action::Closed => next.phase = Phase::Closed,
             Action::AlreadyAnswered => next.phase = Phase::AlreadyAnswered,
-            Action::Answer(item) if self.phase == Phase::Open => {
-                next.confirm_provisional();
-                next.answer(item);
-                next.send();
-            }
+            Action::Answer(item) if self.phase == Phase::Open => next.answered(item),
+            // Read as the answer it makes; a field of no question shown changes nothing.
             Action::Changed { field, fields } if self.phase == Phase::Open => {
                 let item = self
                     .questions()
@@ -264,9 +262,7 @@ impl SurveyState {
                     .find(|q| is_field_of(q, &field))
                     .and_then(|q| changed_item(q, &field, fields));
                 if let Some(item) = item {
-                    next.confirm_provisional();
-                    next.answer(item);
-                    next.send();
+                    next.answered(item);
                 }
             }
             Action::Draft { field, text } if self.phase == Phase::Open => {
@@ -379,6 +375,14 @@ impl SurveyState {
                 self.answer(item);
             }
         }
+        self.send();
+    }
+
+    /// The buyer answered: the answer is checked and sent, and the score brought from the
+    /// email is theirs now too.
+    fn answered(&mut self, item: AnswerItem) {
+        self.confirm_provisional();
+        self.answer(item);
         self.send();
     }
 
@@ -579,7 +583,7 @@ fn changed_item(
     if typed_note {
         let meant = match q.kind {
             QuestionKind::InterviewOptIn => "yes",
-            _ => debrief_common::survey::definition::OTHER,
+            _ => OTHER,
         };
         if !matches!(q.kind, QuestionKind::MultipleChoice { .. }) {
             fields.retain(|(k, _)| *k != name);
@@ -590,9 +594,8 @@ fn changed_item(
     }
     // A note belongs to "other": a pick without it leaves the note out of the answer (it
     // stays in its field, and comes back with "other").
-    let other = debrief_common::survey::definition::OTHER;
     if !matches!(q.kind, QuestionKind::InterviewOptIn)
-        && !fields.iter().any(|(k, v)| *k == name && v == other)
+        && !fields.iter().any(|(k, v)| *k == name && v == OTHER)
     {
         fields.retain(|(k, _)| *k != note);
     }

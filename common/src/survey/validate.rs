@@ -400,9 +400,10 @@ pub enum Hidden {
     Drop,
 }
 
-/// A fault's message, written only in builds that show one (feature `messages`, on by
-/// default): the widget marks a refused answer without the validator's words, and its
-/// download then carries neither their text nor their formatting.
+/// A fault's words (its message, and the path of the answer it names), written only in
+/// builds that show them (feature `messages`, on by default): the widget marks a refused
+/// answer without them, and its download then carries neither their text nor their
+/// formatting.
 macro_rules! say {
     ($($arg:tt)*) => {
         if cfg!(feature = "messages") {
@@ -442,36 +443,31 @@ pub fn validate_answers(
             .visible_if
             .as_ref()
             .is_none_or(|c| c.holds(&answers, context));
-        match given.remove(q.id.as_str()) {
-            Some((i, item)) => {
-                if !shown {
-                    hidden_but_given.push(i);
+        let answer = match given.remove(q.id.as_str()) {
+            Some((i, _)) if !shown => {
+                hidden_but_given.push(i);
+                continue;
+            }
+            Some((i, item)) => match check_answer(q, item) {
+                // Nothing picked, typed, rated or ticked: the same as no answer, and it
+                // takes back what was saved.
+                Ok(answer) => Some(answer).filter(|a| !a.is_blank()),
+                Err((field, message)) => {
+                    f.push(say!("answers[{i}].{field}"), message);
                     continue;
                 }
-                match check_answer(q, item) {
-                    // Nothing picked, typed, rated or ticked: the same as no answer, and
-                    // it takes back what was saved. A required question still needs one.
-                    Ok(answer) if answer.is_blank() => {
-                        if q.required && completeness.requires(page) {
-                            f.push("answers", say!("question {} is required", quoted(&q.id)));
-                        }
-                    }
-                    Ok(answer) => {
-                        answers.insert(q.id.clone(), answer);
-                    }
-                    Err((field, message)) => f.push(say!("answers[{i}].{field}"), message),
-                }
+            },
+            None if !shown => continue,
+            None => stored.get(&q.id).cloned(),
+        };
+        match answer {
+            Some(answer) => {
+                answers.insert(q.id.clone(), answer);
             }
-            None => {
-                if !shown {
-                    continue;
-                }
-                if let Some(previous) = stored.get(&q.id) {
-                    answers.insert(q.id.clone(), previous.clone());
-                } else if q.required && completeness.requires(page) {
-                    f.push("answers", say!("question {} is required", quoted(&q.id)));
-                }
+            None if q.required && completeness.requires(page) => {
+                f.push("answers", say!("question {} is required", quoted(&q.id)));
             }
+            None => {}
         }
     }
     if hidden == Hidden::Refuse {

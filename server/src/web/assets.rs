@@ -73,24 +73,26 @@ pub async fn widget_file(
     let extension = name.rsplit('.').next().unwrap_or_default();
     let mime = actix_files::file_extension_to_mime(extension);
     // The browser's order (highest quality first; brotli before gzip when equal, it is the
-    // smaller). No header: the plain file, which any client can read. A range request gets
-    // the plain file too: actix-files would cut the compressed copy and label the slice
-    // as not encoded.
-    let mut stored: Vec<(Quality, ContentEncoding, &str)> = Vec::new();
+    // smaller), then the plain file, which any client can read: all a request without the
+    // header gets. A range request gets the plain file too: actix-files would cut the
+    // compressed copy and label the slice as not encoded.
+    let mut copies: Vec<(Quality, ContentEncoding, PathBuf)> = Vec::new();
     if let Some(accept) = req
         .get_header::<AcceptEncoding>()
         .filter(|_| !req.headers().contains_key(header::RANGE))
     {
         for (encoding, suffix) in STORED {
             if let Some(quality) = wanted(&accept, &Encoding::Known(encoding)) {
-                stored.push((quality, encoding, suffix));
+                let copy = original.with_file_name(format!("{name}.{suffix}"));
+                copies.push((quality, encoding, copy));
             }
         }
     }
-    stored.sort_by_key(|s| std::cmp::Reverse(s.0));
-    for (_, encoding, suffix) in stored {
-        let copy = original.with_file_name(format!("{name}.{suffix}"));
-        if let Ok(file) = NamedFile::open_async(&copy).await {
+    copies.sort_by_key(|c| std::cmp::Reverse(c.0));
+    let plain = (ContentEncoding::Identity, original);
+    for (encoding, path) in copies.into_iter().map(|(_, e, p)| (e, p)).chain([plain]) {
+        if let Ok(file) = NamedFile::open_async(&path).await {
+            // Identity too is said, so that `Compress` leaves the file as it is.
             return Ok(file
                 .set_content_type(mime)
                 .set_content_encoding(encoding)
@@ -98,15 +100,7 @@ pub async fn widget_file(
                 .prefer_utf8(true));
         }
     }
-    let file = NamedFile::open_async(&original)
-        .await
-        .map_err(|_| actix_web::error::ErrorNotFound("no such file"))?;
-    // Marked as sent as is, so that `Compress` leaves it so.
-    Ok(file
-        .set_content_type(mime)
-        .set_content_encoding(ContentEncoding::Identity)
-        .disable_content_disposition()
-        .prefer_utf8(true))
+    Err(actix_web::error::ErrorNotFound("no such file"))
 }
 
 /// `debrief_widget.0123456789abcdef.js`: a name with a 16-hex-digit content hash.

@@ -70,11 +70,11 @@ impl Db {
                         // WAL lets readers run during a write; busy_timeout makes a second
                         // writer wait instead of failing; foreign keys are off by default.
                         // Checkpoints are a task's, off the writers' path (see
-                        // `checkpoint`); a writer makes one only past a 1 GiB backstop. An 8 MiB page cache (2 MiB by default)
-                        // keeps an import's index pages from being read back from the
-                        // file. Not more: SQLite walks the cache at every commit, and at
-                        // 64 MiB that walk took a tenth of the CPU of saving answers in
-                        // groups.
+                        // `checkpoint`); a writer makes one only past a 1 GiB backstop.
+                        // An 8 MiB page cache (2 MiB by default) keeps an import's index
+                        // pages from being read back from the file. Not more: SQLite walks
+                        // the cache at every commit, and at 64 MiB that walk took a tenth
+                        // of the CPU of saving answers in groups.
                         conn.execute(
                             format!(
                                 "pragma journal_mode = wal; pragma synchronous = normal; \
