@@ -130,6 +130,10 @@ impl Application {
                 .app_data(data_intake.clone())
                 .app_data(data_ingest.clone())
                 .app_data(data_metrics.clone())
+                // Routes are tried in the order they are registered, and each request is
+                // matched twice (to route it, then for its metrics and log line): the
+                // buyers' answers, saved after every question, come first.
+                .configure(survey_routes::configure)
                 .service(health)
                 .route("/metrics", web::get().to(metrics::scrape))
                 .route("/api/v1/openapi.json", web::get().to(openapi::document))
@@ -141,7 +145,6 @@ impl Application {
                 .configure(crate::invitations::routes::configure)
                 .configure(crate::people::routes::configure)
                 .configure(crate::incentives::routes::configure)
-                .configure(survey_routes::configure)
                 .configure(crate::surveys::form::configure)
                 .configure(crate::surveys::admin::configure)
                 .service(survey_page)

@@ -10,6 +10,15 @@ use crate::platform::db::Db;
 use chrono::{DateTime, Utc};
 use sqlx::Acquire;
 
+/// Opts out the person a buyer link was sent to: [`opt_out_email`] on their address.
+pub async fn opt_out_person(db: &Db, person_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let (email,): (String,) = sqlx::query_as("select email from persons where id = $1")
+        .bind(person_id)
+        .fetch_one(db.pool())
+        .await?;
+    opt_out_email(db, &email, now).await
+}
+
 /// Records the opt-out of an address and closes every invitation of theirs that is not
 /// yet answered, on every deal.
 pub async fn opt_out_email(db: &Db, email: &str, now: DateTime<Utc>) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 //! follow links; POST opts out. POST is also the RFC 8058 one-click target that mail
 //! clients call from the `List-Unsubscribe` header.
 
-use super::opt_out_email;
+use super::opt_out_person;
 use crate::app::clock::Clock;
 use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Invitation, Lookup};
@@ -81,7 +81,7 @@ async fn opt_out(
         Ok(None) => return pages().message(StatusCode::NOT_FOUND, None, "invalid_link"),
         Err(e) => return failure(e),
     };
-    if let Err(e) = opt_out_email(&db, &invitation.contact_email, now).await {
+    if let Err(e) = opt_out_person(&db, &invitation.person_id, now).await {
         return failure(e);
     }
     pages().message(StatusCode::OK, Some(invitation.locale), "opted_out")

@@ -219,6 +219,60 @@ pub(super) struct SurveyedDeal {
     program_version: Option<i64>,
 }
 
+/// A [`SurveyedDeal`] as read from `invitations i join deals d`, in a JSON row
+/// (`rows::fetch_json_in`); a query reading more of the invitation flattens it into its
+/// own row.
+#[derive(serde::Deserialize)]
+pub(super) struct DealRow {
+    outcome: String,
+    segment_key: Option<String>,
+    competitors: String,
+    region: Option<String>,
+    persona: Option<String>,
+    product_line: Option<String>,
+    company_type: Option<String>,
+    amount_minor: i64,
+    decided_at: String,
+    program_version: Option<i64>,
+}
+
+impl DealRow {
+    /// Its fields, as `(name, expression)` over `i` (the invitation) and `d` (its deal).
+    pub(super) const FIELDS: &[(&str, &str)] = &[
+        ("outcome", "d.outcome"),
+        ("segment_key", "i.segment_key"),
+        ("competitors", "d.competitors"),
+        ("region", "d.region"),
+        ("persona", "d.persona"),
+        ("product_line", "d.product_line"),
+        ("company_type", "d.company_type"),
+        ("amount_minor", "d.amount_minor"),
+        ("decided_at", "d.decided_at"),
+        ("program_version", "i.program_version"),
+    ];
+}
+
+impl TryFrom<DealRow> for SurveyedDeal {
+    type Error = anyhow::Error;
+
+    fn try_from(row: DealRow) -> anyhow::Result<SurveyedDeal> {
+        Ok(SurveyedDeal {
+            outcome: row.outcome,
+            segment_key: row.segment_key,
+            competitor: serde_json::from_str::<Vec<String>>(&row.competitors)
+                .ok()
+                .and_then(|c| c.into_iter().next()),
+            region: row.region,
+            persona: row.persona,
+            product_line: row.product_line,
+            company_type: row.company_type,
+            amount_minor: row.amount_minor,
+            decided_at: from_db(&row.decided_at)?,
+            program_version: row.program_version,
+        })
+    }
+}
+
 impl SurveyedDeal {
     pub(super) async fn load(db: &Db, invitation_id: &str) -> anyhow::Result<SurveyedDeal> {
         let mut conn = db.pool().acquire().await?;
@@ -234,49 +288,26 @@ impl SurveyedDeal {
         conn: &mut sqlx::AnyConnection,
         invitation_ids: &[&str],
     ) -> anyhow::Result<HashMap<String, SurveyedDeal>> {
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct Row {
             invitation_id: String,
-            outcome: String,
-            segment_key: Option<String>,
-            competitors: String,
-            region: Option<String>,
-            persona: Option<String>,
-            product_line: Option<String>,
-            company_type: Option<String>,
-            amount_minor: i64,
-            decided_at: String,
-            program_version: Option<i64>,
+            #[serde(flatten)]
+            deal: DealRow,
         }
-        let rows = rows::fetch_in::<Row>(conn, invitation_ids, |list| {
+        let fields: Vec<(&str, &str)> = [("invitation_id", "i.id")]
+            .into_iter()
+            .chain(DealRow::FIELDS.iter().copied())
+            .collect();
+        let rows = rows::fetch_json_in::<Row>(conn, &fields, invitation_ids, |list| {
             format!(
-                "select i.id as invitation_id, d.outcome, i.segment_key, d.competitors, d.region,
-                        d.persona, d.product_line, d.company_type, d.amount_minor, d.decided_at,
-                        i.program_version
-                 from invitations i join deals d on d.id = i.deal_id
+                "from invitations i join deals d on d.id = i.deal_id
                  where i.id in ({list})"
             )
         })
         .await?;
-        let mut deals = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let deal = SurveyedDeal {
-                outcome: row.outcome,
-                segment_key: row.segment_key,
-                competitor: serde_json::from_str::<Vec<String>>(&row.competitors)
-                    .ok()
-                    .and_then(|c| c.into_iter().next()),
-                region: row.region,
-                persona: row.persona,
-                product_line: row.product_line,
-                company_type: row.company_type,
-                amount_minor: row.amount_minor,
-                decided_at: from_db(&row.decided_at)?,
-                program_version: row.program_version,
-            };
-            deals.insert(row.invitation_id, deal);
-        }
-        Ok(deals)
+        rows.into_iter()
+            .map(|row| Ok((row.invitation_id, SurveyedDeal::try_from(row.deal)?)))
+            .collect()
     }
 
     /// The deal as the survey's conditions and texts read it, with the vendor's name.

@@ -43,21 +43,6 @@ impl Definitions {
         Ok(())
     }
 
-    /// The newest version of a survey, for a buyer who has not started it.
-    pub async fn latest(
-        &self,
-        conn: &mut AnyConnection,
-        key: &str,
-    ) -> anyhow::Result<Option<(i64, Arc<Definition>)>> {
-        let Some(version) = newest(conn, key).await? else {
-            return Ok(None);
-        };
-        Ok(self
-            .version(conn, key, version)
-            .await?
-            .map(|d| (version, d)))
-    }
-
     /// One version, as its answers were given against it.
     pub async fn version(
         &self,

@@ -2,7 +2,9 @@
 //! row per question (per choice picked, per driver rated), read back to resume, and the
 //! completion that closes the invitation and earns its incentive.
 
-use super::answers::{complete_in, insert_responses, response_row, FrozenDeal, SurveyedDeal};
+use super::answers::{
+    complete_in, insert_responses, response_row, DealRow, FrozenDeal, SurveyedDeal,
+};
 use super::definitions::Definitions;
 use crate::invitations::tokens::Invitation;
 use crate::invitations::{self, Event, Target};
@@ -63,24 +65,27 @@ pub(super) async fn open_many(
     invitations: &[&Invitation],
 ) -> anyhow::Result<Vec<Option<(Progress, SurveyedDeal)>>> {
     let ids: Vec<&str> = invitations.iter().map(|i| i.id.as_str()).collect();
-    let mut started = started_responses(conn, &ids).await?;
-    let response_ids: Vec<&str> = started.values().map(|r| r.id.as_str()).collect();
+    let mut rows: HashMap<String, OpenRow> = open_rows(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|row| (row.invitation_id.clone(), row))
+        .collect();
+    let response_ids: Vec<&str> = rows
+        .values()
+        .filter_map(|r| r.response_id.as_deref())
+        .collect();
     let mut items = response_items(conn, &response_ids).await?;
-    let mut deals = SurveyedDeal::load_many(conn, &ids).await?;
-    // Several buyers of one survey who have not started it share one read of its newest
-    // version.
-    let mut newest: HashMap<&str, Option<(i64, Arc<Definition>)>> = HashMap::new();
     let mut opened = Vec::with_capacity(invitations.len());
     for invitation in invitations {
-        let Some(deal) = deals.remove(&invitation.id) else {
+        let Some(row) = rows.remove(&invitation.id) else {
             anyhow::bail!("invitation {} has no deal", invitation.id);
         };
-        let progress = match started.remove(&invitation.id) {
-            Some(Started {
-                id,
-                survey: Some((key, version)),
-                complete,
-            }) => {
+        let deal = SurveyedDeal::try_from(row.deal)?;
+        let progress = match (
+            row.response_id,
+            row.response_survey_key.zip(row.response_version),
+        ) {
+            (Some(id), Some((key, version))) => {
                 let Some(definition) = definitions.version(conn, &key, version).await? else {
                     anyhow::bail!(
                         "response {id} answers survey {key} v{version}, which is not stored"
@@ -99,22 +104,22 @@ pub(super) async fn open_many(
                     version,
                     definition,
                     answers,
-                    complete,
+                    complete: row.response_status.as_deref() == Some(COMPLETE),
                 })
             }
             // Answered through the slice's fixed two questions: complete, nothing to
-            // resume; or not started: the newest version.
-            started => {
+            // resume; or not started: the newest version (a stored version never changes,
+            // so it is parsed once per process).
+            (started, _) => {
                 let key = invitation.survey();
-                let latest = match newest.get(key) {
-                    Some(latest) => latest.clone(),
-                    None => {
-                        let latest = definitions.latest(conn, key).await?;
-                        newest.insert(key, latest.clone());
-                        latest
-                    }
+                let newest = match row.newest {
+                    Some(version) => definitions
+                        .version(conn, key, version)
+                        .await?
+                        .map(|d| (version, d)),
+                    None => None,
                 };
-                latest.map(|(version, definition)| Progress {
+                newest.map(|(version, definition)| Progress {
                     survey_key: key.to_owned(),
                     version,
                     definition,
@@ -128,41 +133,91 @@ pub(super) async fn open_many(
     Ok(opened)
 }
 
-/// A response row: the survey version it answers (none for the slice's fixed questions).
-struct Started {
+/// A response's status once the buyer has finished.
+const COMPLETE: &str = "complete";
+
+/// What a survey opens with, per invitation: the deal, the response if the buyer has
+/// started, and the newest version of the invitation's survey.
+#[derive(serde::Deserialize)]
+struct OpenRow {
+    invitation_id: String,
+    #[serde(flatten)]
+    deal: DealRow,
+    response_id: Option<String>,
+    response_survey_key: Option<String>,
+    response_version: Option<i64>,
+    response_status: Option<String>,
+    newest: Option<i64>,
+}
+
+/// One query for a group of invitations, and one JSON value (see `fetch_json_in`): each
+/// save reads this, so a group's reads cost one statement whatever its size.
+async fn open_rows(
+    conn: &mut AnyConnection,
+    invitation_ids: &[&str],
+) -> anyhow::Result<Vec<OpenRow>> {
+    let newest = format!(
+        "(select max(v.version) from survey_versions v
+          where v.survey_key = coalesce(i.survey_key, '{}'))",
+        crate::programs::SurveyKey::WinLoss.as_str()
+    );
+    let fields: Vec<(&str, &str)> = [("invitation_id", "i.id")]
+        .into_iter()
+        .chain(DealRow::FIELDS.iter().copied())
+        .chain([
+            ("response_id", "r.id"),
+            ("response_survey_key", "r.survey_key"),
+            ("response_version", "r.survey_version"),
+            ("response_status", "r.status"),
+            ("newest", newest.as_str()),
+        ])
+        .collect();
+    rows::fetch_json_in(conn, &fields, invitation_ids, |list| {
+        format!(
+            "from invitations i join deals d on d.id = i.deal_id
+             left join responses r on r.invitation_id = i.id
+             where i.id in ({list})"
+        )
+    })
+    .await
+}
+
+/// A stored response: the row a save replaces the answers of.
+struct Stored {
     id: String,
-    survey: Option<(String, i64)>,
     complete: bool,
 }
 
 /// The responses of these invitations, by invitation id.
-async fn started_responses(
+async fn stored_responses(
     conn: &mut AnyConnection,
     invitation_ids: &[&str],
-) -> anyhow::Result<HashMap<String, Started>> {
-    let rows = rows::fetch_in::<(String, String, Option<String>, Option<i64>, String)>(
-        conn,
-        invitation_ids,
-        |list| {
-            format!(
-                "select invitation_id, id, survey_key, survey_version, status from responses
-                 where invitation_id in ({list})"
-            )
-        },
-    )
+) -> anyhow::Result<HashMap<String, Stored>> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        invitation_id: String,
+        id: String,
+        status: String,
+    }
+    const FIELDS: &[(&str, &str)] = &[
+        ("invitation_id", "invitation_id"),
+        ("id", "id"),
+        ("status", "status"),
+    ];
+    let rows = rows::fetch_json_in::<Row>(conn, FIELDS, invitation_ids, |list| {
+        format!("from responses where invitation_id in ({list})")
+    })
     .await?;
-    let started = rows
+    Ok(rows
         .into_iter()
-        .map(|(invitation_id, id, key, version, status)| {
-            let started = Started {
-                id,
-                survey: key.zip(version),
-                complete: status == "complete",
+        .map(|row| {
+            let stored = Stored {
+                id: row.id,
+                complete: row.status == COMPLETE,
             };
-            (invitation_id, started)
+            (row.invitation_id, stored)
         })
-        .collect();
-    Ok(started)
+        .collect())
 }
 
 /// The stored answer rows of these responses, by response and question.
@@ -170,25 +225,42 @@ async fn response_items(
     conn: &mut AnyConnection,
     response_ids: &[&str],
 ) -> anyhow::Result<HashMap<String, BTreeMap<String, Vec<Row>>>> {
-    let rows = rows::fetch_in::<(String, String, String, Option<i64>, Option<String>)>(
-        conn,
-        response_ids,
-        |list| {
-            format!(
-                "select response_id, question_id, item, number, text from response_items
-                 where response_id in ({list}) order by response_id, question_id, item"
-            )
-        },
-    )
+    #[derive(serde::Deserialize)]
+    struct Item {
+        response_id: String,
+        question_id: String,
+        #[serde(flatten)]
+        row: Row,
+    }
+    const FIELDS: &[(&str, &str)] = &[
+        ("response_id", "response_id"),
+        ("question_id", "question_id"),
+        ("item", "item"),
+        ("number", "number"),
+        ("text", "text"),
+    ];
+    let rows = rows::fetch_json_in::<Item>(conn, FIELDS, response_ids, |list| {
+        format!("from response_items where response_id in ({list})")
+    })
     .await?;
     let mut items: HashMap<String, BTreeMap<String, Vec<Row>>> = HashMap::new();
-    for (response, question, item, number, text) in rows {
+    for Item {
+        response_id,
+        question_id,
+        row,
+    } in rows
+    {
         items
-            .entry(response)
+            .entry(response_id)
             .or_default()
-            .entry(question)
+            .entry(question_id)
             .or_default()
-            .push(Row { item, number, text });
+            .push(row);
+    }
+    // An answer's rows in the order of their items, as they are keyed: an aggregate
+    // gathers rows in no promised order.
+    for rows in items.values_mut().flat_map(BTreeMap::values_mut) {
+        rows.sort_unstable_by(|a, b| a.item.cmp(&b.item));
     }
     Ok(items)
 }
@@ -247,9 +319,25 @@ async fn write_pages(
             )
         })
         .collect();
-    insert_responses(&mut *tx, new_responses).await?;
-    let ids: Vec<&str> = pages.iter().map(|p| p.invitation_id).collect();
-    let stored = started_responses(&mut *tx, &ids).await?;
+    let inserted = insert_responses(&mut *tx, new_responses).await?;
+    // Every response new (a group of first saves, as when a survey has just gone out):
+    // each is the row just inserted, and nothing needs reading back.
+    let stored = if inserted == pages.len() as u64 {
+        pages
+            .iter()
+            .zip(&new_ids)
+            .map(|(page, id)| {
+                let stored = Stored {
+                    id: id.clone(),
+                    complete: false,
+                };
+                (page.invitation_id.to_owned(), stored)
+            })
+            .collect()
+    } else {
+        let ids: Vec<&str> = pages.iter().map(|p| p.invitation_id).collect();
+        stored_responses(&mut *tx, &ids).await?
+    };
     let mut saved = Vec::with_capacity(pages.len());
     // Responses stored before this transaction: only they have rows to replace and a time
     // to update (a new one was inserted with both).
@@ -345,6 +433,7 @@ pub(super) async fn save(
 }
 
 /// One stored row of an answer.
+#[derive(serde::Deserialize)]
 pub(super) struct Row {
     item: String,
     number: Option<i64>,

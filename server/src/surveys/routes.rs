@@ -30,8 +30,15 @@ use debrief_common::survey::{
 use debrief_common::ErrorBody;
 use debrief_common::{AnswerRequest, SurveyStatus, SurveyView};
 
+/// The buyer API. Its resources are tried in this order: the answers first, as the
+/// widget saves after every question.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
+        web::resource("/api/v1/surveys/{token}/answers")
+            .wrap(from_fn(embedding::buyer_cors))
+            .route(web::put().to(put_answers)),
+    )
+    .service(
         web::resource("/api/v1/surveys/{token}")
             .wrap(from_fn(embedding::buyer_cors))
             .route(web::get().to(get_survey)),
@@ -45,11 +52,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/v1/surveys/{token}/definition")
             .wrap(from_fn(embedding::buyer_cors))
             .route(web::get().to(get_definition)),
-    )
-    .service(
-        web::resource("/api/v1/surveys/{token}/answers")
-            .wrap(from_fn(embedding::buyer_cors))
-            .route(web::put().to(put_answers)),
     )
     .service(
         web::resource("/api/v1/surveys/{token}/complete")
