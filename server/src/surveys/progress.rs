@@ -151,7 +151,8 @@ struct OpenRow {
 }
 
 /// One query for a group of invitations, and one JSON value (see `fetch_json_in`): each
-/// save reads this, so a group's reads cost one statement whatever its size.
+/// save reads this, so a group's deals and responses cost one statement whatever its size
+/// (up to [`rows::MAX_LIST`]).
 async fn open_rows(
     conn: &mut AnyConnection,
     invitation_ids: &[&str],
@@ -257,8 +258,9 @@ async fn response_items(
             .or_default()
             .push(row);
     }
-    // An answer's rows in the order of their items, as they are keyed: an aggregate
-    // gathers rows in no promised order.
+    // An answer's rows in the byte order of their items, on both engines: an aggregate
+    // gathers rows in no promised order, and PostgreSQL's `order by` would follow its
+    // collation where SQLite's follows bytes.
     for rows in items.values_mut().flat_map(BTreeMap::values_mut) {
         rows.sort_unstable_by(|a, b| a.item.cmp(&b.item));
     }

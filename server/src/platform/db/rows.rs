@@ -152,8 +152,15 @@ pub async fn fetch_json_in<R: serde::de::DeserializeOwned>(
             query = query.bind(*value);
         }
         let (json,) = query.fetch_one(&mut *conn).await?;
-        let rows: Vec<R> = serde_json::from_str(&json)
-            .map_err(|e| anyhow::anyhow!("reading the rows of `{sql}`: {e}"))?;
+        // serde's message would quote the value it refused (a buyer's words, an
+        // address): the log gets where it failed, never what it read.
+        let rows: Vec<R> = serde_json::from_str(&json).map_err(|e| {
+            anyhow::anyhow!(
+                "reading the rows of `{sql}`: {:?} error at column {}",
+                e.classify(),
+                e.column()
+            )
+        })?;
         found.extend(rows);
     }
     Ok(found)
