@@ -133,7 +133,9 @@ pub enum Action {
     LinkInvalid,
     Closed,
     AlreadyAnswered,
-    /// The buyer answered a question.
+    /// An answer given directly: the tests' way to answer without a form (the page
+    /// answers through [`Action::Changed`]), left out of the widget as shipped.
+    #[cfg(test)]
     Answer(AnswerItem),
     /// The buyer changed a field of the page (picked, ticked, or left a text field):
     /// `field` is its name, `fields` the page's form as the browser would post it. The
@@ -253,6 +255,7 @@ impl SurveyState {
             Action::LinkInvalid => next.phase = Phase::Invalid,
             Action::Closed => next.phase = Phase::Closed,
             Action::AlreadyAnswered => next.phase = Phase::AlreadyAnswered,
+            #[cfg(test)]
             Action::Answer(item) if self.phase == Phase::Open => next.answered(item),
             // Read as the answer it makes; a field of no question shown changes nothing.
             Action::Changed { field, fields } if self.phase == Phase::Open => {
@@ -302,11 +305,9 @@ impl SurveyState {
             }
             Action::Retry => next.send(),
             // Input after the survey closed (a late click while finishing) changes nothing.
-            Action::Answer(_)
-            | Action::Changed { .. }
-            | Action::Draft { .. }
-            | Action::Next
-            | Action::Back => {}
+            #[cfg(test)]
+            Action::Answer(_) => {}
+            Action::Changed { .. } | Action::Draft { .. } | Action::Next | Action::Back => {}
         }
         next
     }

@@ -1,18 +1,17 @@
 //! The buyer's progress through a survey, and the answer itself.
 
-use super::progress::{store_rows, Row};
+use super::progress::{open_rows, store_rows, Row};
 use crate::invitations::{self, Event, Target};
 use crate::outreach::follow_up::{self, FollowUp};
 use crate::platform::db::rows::{execute_many, Param};
 use crate::platform::db::time::{from_db, to_db};
-use crate::platform::db::{self, rows, Db};
+use crate::platform::db::{self, Db};
 use crate::programs::store::Programs;
 use crate::programs::Period;
 use chrono::{DateTime, Utc};
 use debrief_common::survey::{DealAttribute, SurveyContext};
 use debrief_common::{Locale, ValidAnswer};
 use sqlx::Acquire;
-use std::collections::HashMap;
 
 pub async fn mark_opened(db: &Db, invitation_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
     invitations::apply(
@@ -220,8 +219,8 @@ pub(super) struct SurveyedDeal {
 }
 
 /// A [`SurveyedDeal`] as read from `invitations i join deals d`, in a JSON row
-/// (`rows::fetch_json_in`); a query reading more of the invitation flattens it into its
-/// own row.
+/// (`rows::fetch_json_in`), flattened into the row a survey opens with
+/// (`progress::open_rows`).
 #[derive(serde::Deserialize)]
 pub(super) struct DealRow {
     outcome: String,
@@ -274,40 +273,14 @@ impl TryFrom<DealRow> for SurveyedDeal {
 }
 
 impl SurveyedDeal {
+    /// The deal behind one invitation, read as a survey opens it.
     pub(super) async fn load(db: &Db, invitation_id: &str) -> anyhow::Result<SurveyedDeal> {
         let mut conn = db.pool().acquire().await?;
-        SurveyedDeal::load_many(&mut conn, &[invitation_id])
+        let row = open_rows(&mut conn, &[invitation_id])
             .await?
-            .remove(invitation_id)
-            .ok_or_else(|| anyhow::anyhow!("invitation {invitation_id} has no deal"))
-    }
-
-    /// The deals behind many invitations, by invitation id, in one query per
-    /// [`rows::MAX_LIST`] invitations.
-    pub(super) async fn load_many(
-        conn: &mut sqlx::AnyConnection,
-        invitation_ids: &[&str],
-    ) -> anyhow::Result<HashMap<String, SurveyedDeal>> {
-        #[derive(serde::Deserialize)]
-        struct Row {
-            invitation_id: String,
-            #[serde(flatten)]
-            deal: DealRow,
-        }
-        let fields: Vec<(&str, &str)> = [("invitation_id", "i.id")]
-            .into_iter()
-            .chain(DealRow::FIELDS.iter().copied())
-            .collect();
-        let rows = rows::fetch_json_in::<Row>(conn, &fields, invitation_ids, |list| {
-            format!(
-                "from invitations i join deals d on d.id = i.deal_id
-                 where i.id in ({list})"
-            )
-        })
-        .await?;
-        rows.into_iter()
-            .map(|row| Ok((row.invitation_id, SurveyedDeal::try_from(row.deal)?)))
-            .collect()
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("invitation {invitation_id} has no deal"))?;
+        SurveyedDeal::try_from(row.deal)
     }
 
     /// The deal as the survey's conditions and texts read it, with the vendor's name.

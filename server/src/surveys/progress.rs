@@ -139,10 +139,10 @@ const COMPLETE: &str = "complete";
 /// What a survey opens with, per invitation: the deal, the response if the buyer has
 /// started, and the newest version of the invitation's survey.
 #[derive(serde::Deserialize)]
-struct OpenRow {
+pub(super) struct OpenRow {
     invitation_id: String,
     #[serde(flatten)]
-    deal: DealRow,
+    pub(super) deal: DealRow,
     response_id: Option<String>,
     response_survey_key: Option<String>,
     response_version: Option<i64>,
@@ -153,7 +153,7 @@ struct OpenRow {
 /// One query for a group of invitations, and one JSON value (see `fetch_json_in`): each
 /// save reads this, so a group's deals and responses cost one statement whatever its size
 /// (up to [`rows::MAX_LIST`]).
-async fn open_rows(
+pub(super) async fn open_rows(
     conn: &mut AnyConnection,
     invitation_ids: &[&str],
 ) -> anyhow::Result<Vec<OpenRow>> {

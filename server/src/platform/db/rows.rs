@@ -110,33 +110,11 @@ pub async fn execute_many(
     Ok(affected)
 }
 
-/// Runs a `select` over many values of one column: `sql` is given the placeholders of an
-/// `in (…)` list and writes the statement, which runs once per [`MAX_LIST`] values.
-pub async fn fetch_in<R>(
-    conn: &mut AnyConnection,
-    values: &[&str],
-    sql: impl Fn(&str) -> String,
-) -> sqlx::Result<Vec<R>>
-where
-    R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
-{
-    let mut found = Vec::new();
-    for chunk in values.chunks(MAX_LIST) {
-        let sql = sql(&list(conn, chunk.len()));
-        let mut query = sqlx::query_as::<_, R>(&sql);
-        for value in chunk {
-            query = query.bind(*value);
-        }
-        found.extend(query.fetch_all(&mut *conn).await?);
-    }
-    Ok(found)
-}
-
-/// As [`fetch_in`], with each statement's rows gathered into one JSON value
-/// ([`dialect::json_rows`] over `fields`, as `(name, expression)`): for the reads of a
-/// hot path, where handing each row across sqlx's SQLite thread and through the `Any`
-/// layer costs more than finding it. `from` is given the placeholders of the `in (…)`
-/// list and writes the statement from its `from` on; `R` reads one row's object.
+/// Runs a `select` over many values of one column, once per [`MAX_LIST`] values, with each
+/// statement's rows gathered into one JSON value ([`dialect::json_rows`] over `fields`, as
+/// `(name, expression)`): handing each row across sqlx's SQLite thread and through the
+/// `Any` layer costs more than finding it. `from` is given the placeholders of the
+/// `in (…)` list and writes the statement from its `from` on; `R` reads one row's object.
 pub async fn fetch_json_in<R: serde::de::DeserializeOwned>(
     conn: &mut AnyConnection,
     fields: &[(&str, &str)],
@@ -166,7 +144,7 @@ pub async fn fetch_json_in<R: serde::de::DeserializeOwned>(
     Ok(found)
 }
 
-/// As [`fetch_in`], for a statement that returns nothing, with `before` bound ahead of
+/// As [`fetch_json_in`], for a statement that returns nothing, with `before` bound ahead of
 /// the list (the placeholders given to `sql` are numbered after them); gives the rows
 /// affected.
 pub async fn execute_in(
