@@ -9,10 +9,81 @@ pub struct Load {
     /// As wrk prints it, e.g. `3.04ms`.
     pub p99: String,
     pub non_2xx: u64,
+    /// Where the machine's time went meanwhile, where `/proc` says (Linux).
+    pub cpu: Option<CpuUse>,
+}
+
+/// The CPU a run used, per request: steadier than the rate on a shared machine, whose
+/// speed moves from hour to hour, and it tells whether the cores or a wait were the limit.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuUse {
+    /// This process's CPU time (the servers measured run in it, but not PostgreSQL's
+    /// own processes), in µs per request.
+    pub server_us: f64,
+    /// wrk's, in µs per request.
+    pub wrk_us: f64,
+    /// The share of the machine's cores left idle.
+    pub idle: f64,
+}
+
+/// CPU counters from `/proc`, in USER_HZ ticks (100 a second on Linux).
+#[derive(Debug, Clone, Copy)]
+struct Ticks {
+    /// This process's user and system time.
+    own: u64,
+    /// Its waited-for children's (wrk, once it has exited).
+    children: u64,
+    /// The machine's idle and I/O-wait time, and its total.
+    idle: u64,
+    total: u64,
+}
+
+impl Ticks {
+    fn now() -> Option<Ticks> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the command's name, which is in parentheses and may hold spaces:
+        // utime, stime, cutime and cstime are the 12th to 15th.
+        let fields: Vec<u64> = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .skip(11)
+            .take(4)
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let machine = std::fs::read_to_string("/proc/stat").ok()?;
+        let cpu: Vec<u64> = machine
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        Some(Ticks {
+            own: fields.first()? + fields.get(1)?,
+            children: fields.get(2)? + fields.get(3)?,
+            idle: cpu.get(3)? + cpu.get(4)?,
+            total: cpu.iter().sum(),
+        })
+    }
+
+    fn since(self, before: Ticks, requests: u64) -> Option<CpuUse> {
+        const TICK_US: f64 = 10_000.0;
+        let per_request = |ticks: u64| ticks as f64 * TICK_US / requests.max(1) as f64;
+        let total = self.total.checked_sub(before.total).filter(|t| *t > 0)?;
+        Some(CpuUse {
+            server_us: per_request(self.own.checked_sub(before.own)?),
+            wrk_us: per_request(self.children.checked_sub(before.children)?),
+            idle: self.idle.checked_sub(before.idle)? as f64 / total as f64,
+        })
+    }
 }
 
 /// Runs `wrk -t2 -c{connections} -d{seconds}s` with a Lua script against `url`.
 pub fn wrk(url: &str, script: &std::path::Path, connections: u32, seconds: u32) -> Load {
+    let before = Ticks::now();
     let out = std::process::Command::new("wrk")
         .args([
             "-t2",
@@ -25,6 +96,7 @@ pub fn wrk(url: &str, script: &std::path::Path, connections: u32, seconds: u32) 
         .arg(url)
         .output()
         .expect("wrk runs (scripts/bench.sh installs it)");
+    let after = Ticks::now();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -36,13 +108,14 @@ pub fn wrk(url: &str, script: &std::path::Path, connections: u32, seconds: u32) 
             .find(|l| l.starts_with(prefix))
             .map(|l| l[prefix.len()..].trim().to_owned())
     };
+    let requests = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no request count in wrk's output:\n{text}"));
     Load {
-        requests: text
-            .lines()
-            .find(|l| l.contains(" requests in "))
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no request count in wrk's output:\n{text}")),
+        requests,
         requests_per_second: field("Requests/sec:")
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no rate in wrk's output:\n{text}")),
@@ -50,6 +123,7 @@ pub fn wrk(url: &str, script: &std::path::Path, connections: u32, seconds: u32) 
         non_2xx: field("Non-2xx or 3xx responses:")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
+        cpu: after.zip(before).and_then(|(a, b)| a.since(b, requests)),
     }
 }
 
@@ -148,18 +222,36 @@ pub fn report(unit: &str, debrief_does: &str, baseline: &Load, debrief: &Load) {
 pub fn report_rows(unit: &str, baseline: &Load, runs: &[(&str, &Load)]) {
     let failed: u64 = runs.iter().map(|(_, load)| load.non_2xx).sum();
     assert_eq!(baseline.non_2xx + failed, 0, "every request succeeded");
-    println!("| server | {unit} | p99 | ratio to baseline |");
-    println!("|---|---:|---:|---:|");
     println!(
-        "| bare actix-web handler, parse only (baseline) | {:.0} | {} | 1.00 |",
-        baseline.requests_per_second, baseline.p99
+        "| server | {unit} | p99 | ratio to baseline | server CPU per request | wrk's | cores idle |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| bare actix-web handler, parse only (baseline) | {:.0} | {} | 1.00 | {} |",
+        baseline.requests_per_second,
+        baseline.p99,
+        cpu_cells(baseline.cpu)
     );
     for (debrief_does, debrief) in runs {
         println!(
-            "| Debrief: {debrief_does} | {:.0} | {} | {:.3} |",
+            "| Debrief: {debrief_does} | {:.0} | {} | {:.3} | {} |",
             debrief.requests_per_second,
             debrief.p99,
-            debrief.requests_per_second / baseline.requests_per_second
+            debrief.requests_per_second / baseline.requests_per_second,
+            cpu_cells(debrief.cpu)
         );
+    }
+}
+
+/// The CPU columns of a row: µs per request for the servers and wrk, and the idle share.
+fn cpu_cells(cpu: Option<CpuUse>) -> String {
+    match cpu {
+        Some(c) => format!(
+            "{:.0} µs | {:.0} µs | {:.0}%",
+            c.server_us,
+            c.wrk_us,
+            c.idle * 100.0
+        ),
+        None => "n/a | n/a | n/a".to_owned(),
     }
 }
