@@ -20,9 +20,9 @@ use debrief_tests::load::{
 use serde_json::json;
 
 /// Deals decided before the run, three buyers each, each buyer with their own link: more
-/// than a 10 s run uses at 20,000 answers/s, so that every request is a distinct buyer's
-/// first answer.
-const DEALS: usize = 70_000;
+/// than a 10 s run uses at 30,000 answers/s, so that every request is a distinct buyer's
+/// first answer (past the last buyer, wrk would start again at the first).
+const DEALS: usize = 100_000;
 const BODY: &str =
     r#"{"answers":[{"question":"nps","value":8},{"question":"reasons","value":["price"]}]}"#;
 

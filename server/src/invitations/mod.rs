@@ -4,6 +4,7 @@
 pub mod routes;
 pub mod tokens;
 
+use crate::platform::db::conn::Conn;
 use crate::platform::db::rows;
 use crate::platform::db::time::to_db;
 use crate::text_enum;
@@ -168,8 +169,6 @@ impl Event {
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'a> {
     Invitation(&'a str),
-    /// Several invitations at once: the outbox records a pass of sends in one statement.
-    Invitations(&'a [String]),
     /// Every invitation, on every deal, of the person with this address.
     AllOf {
         email: &'a str,
@@ -181,7 +180,6 @@ impl Target<'_> {
     fn sql(&self) -> String {
         match self {
             Target::Invitation(_) => "id = $3".to_owned(),
-            Target::Invitations(ids) => format!("id in ({})", rows::numbered(3, ids.len())),
             Target::AllOf { .. } => {
                 "person_id in (select id from persons where email = $3)".to_owned()
             }
@@ -191,7 +189,6 @@ impl Target<'_> {
     fn values(&self) -> Vec<&str> {
         match self {
             Target::Invitation(id) => vec![id],
-            Target::Invitations(ids) => ids.iter().map(String::as_str).collect(),
             Target::AllOf { email } => vec![email],
         }
     }
@@ -230,6 +227,33 @@ where
         query = query.bind(status.as_str());
     }
     Ok(query.execute(executor).await?.rows_affected())
+}
+
+/// [`apply`] to many invitations at once, on any of the answer path's connections: the
+/// outbox records a pass of sends, and the answer writer a group of first saves, in as
+/// few statements as the connection runs them best (see `platform::db::conn`).
+pub async fn apply_all<C: Conn>(
+    conn: &mut C,
+    ids: &[&str],
+    event: Event,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    let t = event.transition();
+    let stamps = if t.stamps.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", t.stamps)
+    };
+    let from = rows::numbered(3, t.from.len());
+    let now = to_db(now);
+    let before: Vec<&str> = [t.to.as_str(), now.as_str()]
+        .into_iter()
+        .chain(t.from.iter().map(|s| s.as_str()))
+        .collect();
+    conn.execute_in(&before, ids, |list| {
+        format!("update invitations set status = $1 {stamps} where status in ({from}) and id in ({list})")
+    })
+    .await
 }
 
 /// Notes why an invitation was held, cancelled or expired, next to its status.

@@ -4,7 +4,8 @@
 //! opens one invitation and nothing else.
 
 use crate::auth::{hash_secret, random_secret};
-use crate::platform::db::rows::{self, execute_many};
+use crate::platform::db::conn::Conn;
+use crate::platform::db::rows::execute_many;
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::Db;
 use anyhow::Context;
@@ -225,8 +226,8 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
 
 /// The invitations many tokens open, in the tokens' order, read in one query: answers
 /// saved together (see `surveys::ingest`) look up their links together.
-pub async fn resolve_many(
-    conn: &mut sqlx::AnyConnection,
+pub async fn resolve_many<C: Conn>(
+    conn: &mut C,
     tokens: &[&str],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Lookup>> {
@@ -261,19 +262,20 @@ pub async fn resolve_many(
         .map(|t| looks_like_token(t).then(|| hash_secret(t)))
         .collect();
     let wanted: Vec<&str> = hashes.iter().flatten().map(String::as_str).collect();
-    // One JSON value for the group: the answer path's hottest read (see `fetch_json_in`).
-    let found: HashMap<String, Row> = rows::fetch_json_in::<Row>(conn, FIELDS, &wanted, |list| {
-        format!(
-            "from invitation_tokens t
-             join invitations i on i.id = t.invitation_id
-             join contacts c on c.id = i.contact_id
-             where t.token_hash in ({list})"
-        )
-    })
-    .await?
-    .into_iter()
-    .map(|row| (row.token_hash.clone(), row))
-    .collect();
+    // The answer path's hottest read.
+    let found: HashMap<String, Row> = conn
+        .fetch_in::<Row>(FIELDS, &[], &wanted, |list| {
+            format!(
+                "from invitation_tokens t
+                 join invitations i on i.id = t.invitation_id
+                 join contacts c on c.id = i.contact_id
+                 where t.token_hash in ({list})"
+            )
+        })
+        .await?
+        .into_iter()
+        .map(|row| (row.token_hash.clone(), row))
+        .collect();
     hashes
         .iter()
         .map(|hash| {

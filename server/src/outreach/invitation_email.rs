@@ -740,7 +740,8 @@ impl Effect for InvitationWrite {
             let ids = &self.invitation_ids;
             match self.write {
                 Write::Move(event) => {
-                    invitations::apply(conn, Target::Invitations(ids), event, now).await?;
+                    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    invitations::apply_all(conn, &ids, event, now).await?;
                 }
                 Write::Reminded => {
                     let sql = format!(

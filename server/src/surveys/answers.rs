@@ -3,7 +3,8 @@
 use super::progress::{open_rows, store_rows, Row};
 use crate::invitations::{self, Event, Target};
 use crate::outreach::follow_up::{self, FollowUp};
-use crate::platform::db::rows::{execute_many, Param};
+use crate::platform::db::conn::Conn;
+use crate::platform::db::rows::Param;
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::{self, Db};
 use crate::programs::store::Programs;
@@ -97,19 +98,18 @@ pub async fn record_answer(
 
 /// Stores response rows made by [`response_row`], with the deal frozen as it is now, each
 /// unless its invitation has one already; gives the rows inserted.
-pub(super) async fn insert_responses(
-    tx: &mut sqlx::AnyConnection,
+pub(super) async fn insert_responses<C: Conn>(
+    tx: &mut C,
     rows: Vec<Vec<Param>>,
 ) -> anyhow::Result<u64> {
-    Ok(execute_many(
-        tx,
+    tx.execute_many(
         "insert into responses (id, invitation_id, locale, submitted_at, outcome, segment_key,
              competitor, region, persona, product_line, amount_band, period, survey_key,
              survey_version, status, updated_at)",
         "on conflict (invitation_id) do nothing",
         rows,
     )
-    .await?)
+    .await
 }
 
 /// A response's row for [`insert_responses`], submitted and updated at `stamp`. `survey` is

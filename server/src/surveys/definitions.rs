@@ -1,12 +1,13 @@
 //! Stored survey definitions, by key and version. A version never changes once stored, so
 //! a parsed one is kept for the life of the process.
 
+use crate::platform::db::conn::Conn;
 use crate::platform::db::time::to_db;
 use crate::platform::db::Db;
 use crate::programs::SurveyKey;
 use chrono::{DateTime, Utc};
 use debrief_common::survey::{self, Definition};
-use sqlx::{Acquire, AnyConnection};
+use sqlx::Acquire;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -44,9 +45,9 @@ impl Definitions {
     }
 
     /// One version, as its answers were given against it.
-    pub async fn version(
+    pub async fn version<C: Conn>(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut C,
         key: &str,
         version: i64,
     ) -> anyhow::Result<Option<Arc<Definition>>> {
@@ -54,14 +55,20 @@ impl Definitions {
         if let Some(d) = self.cached(&id) {
             return Ok(Some(d));
         }
-        let stored: Option<(String,)> = sqlx::query_as(
-            "select definition from survey_versions where survey_key = $1 and version = $2",
-        )
-        .bind(key)
-        .bind(version)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some((json,)) = stored else {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            definition: String,
+        }
+        let version_text = version.to_string();
+        let stored = conn
+            .fetch_in::<Stored>(&[("definition", "definition")], &[&version_text], &[key], |list| {
+                format!(
+                    "from survey_versions where version = cast($1 as bigint) and survey_key in ({list})"
+                )
+            })
+            .await?
+            .pop();
+        let Some(Stored { definition: json }) = stored else {
             return Ok(None);
         };
         let definition: Arc<Definition> = Arc::new(serde_json::from_str(&json)?);

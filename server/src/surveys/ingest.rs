@@ -2,10 +2,14 @@
 //! and a survey sent to a whole segment is answered by many buyers at once; each save in
 //! its own transaction would queue for SQLite's single writer, and read its buyer's link,
 //! progress and deal in queries of its own. Instead, saves that arrive while a group is
-//! being written wait together: their links, progress and deals are read in a few
-//! queries, each page is checked against the version its buyer answers, and every valid
-//! page is written in one transaction. A lone save is written at once: nothing waits for
-//! company. Each buyer is still told exactly what happened to their own answers.
+//! being written wait together: in one transaction, their links, progress and deals are
+//! read, each page is checked against the version its buyer answers, and every valid page
+//! is written. A lone save is written at once: nothing waits for company. Each buyer is
+//! still told exactly what happened to their own answers.
+//!
+//! On SQLite the one writer's serial path bounds the answers taken a second, so it
+//! drives a connection of its own, on a thread of its own (`platform::db::direct`); on
+//! PostgreSQL, several writers run side by side on pooled connections.
 
 use super::answers::{FrozenDeal, SurveyedDeal};
 use super::definitions::Definitions;
@@ -13,15 +17,15 @@ use super::progress::{self, Page, Progress, Saved};
 use crate::app::clock::Clock;
 use crate::invitations::tokens::{resolve_many, Invitation, Lookup};
 use crate::invitations::InvitationStatus;
-use crate::platform::db::Db;
+use crate::platform::db::conn::{Begin, Commit, Conn};
+use crate::platform::db::{Backend, Db};
 use crate::platform::group_commit::next_group;
 use crate::programs::store::Programs;
 use crate::web::error::{ApiError, ApiResult};
 use chrono::{DateTime, Utc};
 use debrief_common::survey::{validate_answers, AnswerItem, Answers, Completeness, Hidden};
 use futures_util::FutureExt;
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection};
+use std::future::Future;
 use tokio::sync::{mpsc, oneshot};
 
 /// Saves per group: a transaction short enough that nothing else waits long for SQLite's
@@ -64,7 +68,7 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Starts the writer tasks, which end when the last `Ingest` is dropped.
+    /// Starts the writers, which end when the last `Ingest` is dropped.
     pub fn start(
         db: Db,
         definitions: Definitions,
@@ -85,7 +89,7 @@ impl Ingest {
         let queues = (0..writers)
             .map(|_| {
                 let (queue, posted) = mpsc::channel(QUEUE / writers);
-                tokio::spawn(writer.clone().run(posted));
+                writer.clone().start(posted);
                 queue
             })
             .collect();
@@ -115,12 +119,50 @@ impl Ingest {
 }
 
 impl Writer {
-    async fn run(self, mut posted: mpsc::Receiver<Posted>) {
-        // The writer's own connection, kept from one group to the next: SQLite empties a
-        // connection's page cache when another connection has written since it last read,
-        // so a writer taking whichever pooled connection is free would read the indexes
-        // back from the file at every group.
-        let mut held: Option<PoolConnection<Any>> = None;
+    /// On SQLite, the writer drives a connection of its own on a thread of its own (see
+    /// `platform::db::direct`): its serial path is what bounds the answers SQLite takes a
+    /// second. On PostgreSQL, where the database does the work, each writer is a task on
+    /// a pooled connection.
+    fn start(self, posted: mpsc::Receiver<Posted>) {
+        if self.db.backend() == Backend::Postgres {
+            tokio::spawn(self.run(
+                posted,
+                |db: Db| async move { Ok(db.pool().acquire().await?) },
+            ));
+            return;
+        }
+        let spawned = std::thread::Builder::new()
+            .name("answer-writer".into())
+            .spawn(move || {
+                // Its own small runtime, for the queue and the rare read through the pool
+                // (a program or survey version not cached yet).
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(self.run(posted, |db: Db| async move {
+                        db.direct()
+                            .unwrap_or_else(|| Err(anyhow::anyhow!("not an SQLite database")))
+                    })),
+                    Err(e) => tracing::error!(error = %e, "the answer writer could not start"),
+                }
+            });
+        if let Err(e) = spawned {
+            // The queue's receiver is gone with the closure: saves answer 500.
+            tracing::error!(error = %e, "the answer writer could not start");
+        }
+    }
+
+    /// Takes groups off the queue and saves them, on a connection from `connect`, kept
+    /// from one group to the next: SQLite empties a connection's page cache when another
+    /// connection has written since it last read, so a writer taking whichever pooled
+    /// connection is free would read the indexes back from the file at every group.
+    async fn run<C, F>(self, mut posted: mpsc::Receiver<Posted>, connect: impl Fn(Db) -> F)
+    where
+        C: Begin,
+        F: Future<Output = anyhow::Result<C>>,
+    {
+        let mut held: Option<C> = None;
         let mut held_over: Option<Posted> = None;
         // One buyer twice (a retry racing its original) goes in the next group: the
         // second save reads what the first stored, as one after the other.
@@ -129,23 +171,29 @@ impl Writer {
         {
             // A panic while saving fails that group's saves (their replies are dropped),
             // not every save after it.
-            if std::panic::AssertUnwindSafe(self.save_group(&mut held, group))
+            if std::panic::AssertUnwindSafe(self.save_group(&mut held, &connect, group))
                 .catch_unwind()
                 .await
                 .is_err()
             {
                 tracing::error!("saving a group of answers panicked");
+                held = None;
             }
         }
     }
 
-    async fn save_group(&self, held: &mut Option<PoolConnection<Any>>, group: Vec<Posted>) {
+    async fn save_group<C: Begin, F: Future<Output = anyhow::Result<C>>>(
+        &self,
+        held: &mut Option<C>,
+        connect: &impl Fn(Db) -> F,
+        group: Vec<Posted>,
+    ) {
         let now = self.clock.now();
         let (saves, replies): (Vec<_>, Vec<_>) = group
             .into_iter()
             .map(|p| ((p.token, p.items), p.reply))
             .unzip();
-        match self.save_held(held, &saves, now).await {
+        match self.save_held(held, connect, &saves, now).await {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     // The buyer may have gone; what was saved stays saved.
@@ -157,7 +205,7 @@ impl Writer {
                 tracing::warn!(error = %e, saves = saves.len(), "saving a group of answers failed; saving them one by one");
                 for (reply, save) in replies.into_iter().zip(&saves) {
                     let one = std::slice::from_ref(save);
-                    let outcome = match self.save_held(held, one, now).await {
+                    let outcome = match self.save_held(held, connect, one, now).await {
                         Ok(mut outcomes) => outcomes.pop().unwrap_or_else(|| {
                             Err(anyhow::anyhow!("a save gave no outcome").into())
                         }),
@@ -174,17 +222,18 @@ impl Writer {
         }
     }
 
-    /// [`Writer::save_all`] on the held connection, taking one if none is held. A
+    /// [`Writer::save_all`] on the held connection, connecting if none is held. A
     /// connection that failed may be broken: the next group takes another.
-    async fn save_held(
+    async fn save_held<C: Begin, F: Future<Output = anyhow::Result<C>>>(
         &self,
-        held: &mut Option<PoolConnection<Any>>,
+        held: &mut Option<C>,
+        connect: &impl Fn(Db) -> F,
         saves: &[(String, Vec<AnswerItem>)],
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<ApiResult<SavedAnswers>>> {
         let conn = match held {
             Some(conn) => conn,
-            None => held.insert(self.db.pool().acquire().await?),
+            None => held.insert(connect(self.db.clone()).await?),
         };
         let saved = self.save_all(conn, saves, now).await;
         if saved.is_err() {
@@ -193,11 +242,28 @@ impl Writer {
         saved
     }
 
-    /// Checks and saves each buyer's answers (distinct buyers); gives each its outcome, in
-    /// order. An error here is the storage's, not a buyer's.
-    async fn save_all(
+    /// Checks and saves each buyer's answers (distinct buyers), in one transaction with
+    /// the reads they need; gives each its outcome, in order. An error here is the
+    /// storage's, not a buyer's.
+    async fn save_all<C: Begin>(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut C,
+        saves: &[(String, Vec<AnswerItem>)],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<ApiResult<SavedAnswers>>> {
+        // Reads in the transaction too: on SQLite, a statement outside one is a read
+        // transaction of its own, taking and releasing the WAL's locks (a third of the
+        // writer's time went to those system calls, read one row at a time).
+        let mut tx = conn.transaction().await?;
+        let outcomes = self.save_in(&mut tx, saves, now).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// [`Writer::save_all`] in the caller's transaction.
+    async fn save_in<C: Conn>(
+        &self,
+        conn: &mut C,
         saves: &[(String, Vec<AnswerItem>)],
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<ApiResult<SavedAnswers>>> {
@@ -253,7 +319,7 @@ impl Writer {
                 answers: &c.answers,
             })
             .collect();
-        let saved = progress::save_pages(conn, &pages, now).await?;
+        let saved = progress::write_pages(conn, &pages, now).await?;
         for (c, saved) in checked.iter().zip(saved) {
             outcomes[c.at] = Some(match saved {
                 Saved::Page => Ok(SavedAnswers {

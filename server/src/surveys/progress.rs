@@ -7,9 +7,10 @@ use super::answers::{
 };
 use super::definitions::Definitions;
 use crate::invitations::tokens::Invitation;
-use crate::invitations::{self, Event, Target};
+use crate::invitations::{self, Event};
 use crate::outreach::follow_up::FollowUp;
-use crate::platform::db::rows::{self, execute_many, Param};
+use crate::platform::db::conn::{Begin, Commit, Conn};
+use crate::platform::db::rows::{execute_many, Param};
 use crate::platform::db::time::to_db;
 use crate::platform::db::{self, Db};
 use chrono::{DateTime, Utc};
@@ -59,8 +60,8 @@ pub(super) async fn open(
 /// number (answers saved together are checked together, see `ingest`). Each buyer
 /// answers the version they started, or the newest if they have not; `None` where no
 /// definition of the invitation's survey is stored.
-pub(super) async fn open_many(
-    conn: &mut AnyConnection,
+pub(super) async fn open_many<C: Conn>(
+    conn: &mut C,
     definitions: &Definitions,
     invitations: &[&Invitation],
 ) -> anyhow::Result<Vec<Option<(Progress, SurveyedDeal)>>> {
@@ -150,11 +151,10 @@ pub(super) struct OpenRow {
     newest: Option<i64>,
 }
 
-/// One query for a group of invitations, and one JSON value (see `fetch_json_in`): each
-/// save reads this, so a group's deals and responses cost one statement whatever its size
-/// (up to [`rows::MAX_LIST`]).
-pub(super) async fn open_rows(
-    conn: &mut AnyConnection,
+/// One query for a group of invitations (see `Conn::fetch_in`): each save reads this,
+/// so through sqlx a group's deals and responses cost one statement whatever its size.
+pub(super) async fn open_rows<C: Conn>(
+    conn: &mut C,
     invitation_ids: &[&str],
 ) -> anyhow::Result<Vec<OpenRow>> {
     let newest = format!(
@@ -173,7 +173,7 @@ pub(super) async fn open_rows(
             ("newest", newest.as_str()),
         ])
         .collect();
-    rows::fetch_json_in(conn, &fields, invitation_ids, |list| {
+    conn.fetch_in(&fields, &[], invitation_ids, |list| {
         format!(
             "from invitations i join deals d on d.id = i.deal_id
              left join responses r on r.invitation_id = i.id
@@ -190,8 +190,8 @@ struct Stored {
 }
 
 /// The responses of these invitations, by invitation id.
-async fn stored_responses(
-    conn: &mut AnyConnection,
+async fn stored_responses<C: Conn>(
+    conn: &mut C,
     invitation_ids: &[&str],
 ) -> anyhow::Result<HashMap<String, Stored>> {
     #[derive(serde::Deserialize)]
@@ -205,10 +205,11 @@ async fn stored_responses(
         ("id", "id"),
         ("status", "status"),
     ];
-    let rows = rows::fetch_json_in::<Row>(conn, FIELDS, invitation_ids, |list| {
-        format!("from responses where invitation_id in ({list})")
-    })
-    .await?;
+    let rows = conn
+        .fetch_in::<Row>(FIELDS, &[], invitation_ids, |list| {
+            format!("from responses where invitation_id in ({list})")
+        })
+        .await?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -222,8 +223,8 @@ async fn stored_responses(
 }
 
 /// The stored answer rows of these responses, by response and question.
-async fn response_items(
-    conn: &mut AnyConnection,
+async fn response_items<C: Conn>(
+    conn: &mut C,
     response_ids: &[&str],
 ) -> anyhow::Result<HashMap<String, BTreeMap<String, Vec<Row>>>> {
     #[derive(serde::Deserialize)]
@@ -240,10 +241,11 @@ async fn response_items(
         ("number", "number"),
         ("text", "text"),
     ];
-    let rows = rows::fetch_json_in::<Item>(conn, FIELDS, response_ids, |list| {
-        format!("from response_items where response_id in ({list})")
-    })
-    .await?;
+    let rows = conn
+        .fetch_in::<Item>(FIELDS, &[], response_ids, |list| {
+            format!("from response_items where response_id in ({list})")
+        })
+        .await?;
     let mut items: HashMap<String, BTreeMap<String, Vec<Row>>> = HashMap::new();
     for Item {
         response_id,
@@ -276,29 +278,29 @@ pub(super) struct Page<'a> {
     pub answers: &'a Answers,
 }
 
-/// Saves many buyers' answers in one transaction: on SQLite a commit costs more than the
-/// rows it writes, so answers that arrive together are committed together (see
-/// `ingest`). Each page replaces what its buyer saved before, and marks the invitation
-/// started; a response completed meanwhile (a second tab) keeps what it stored and its
-/// page gives [`Saved::Closed`]. Gives each page's outcome, in order. The invitations
-/// must be distinct: two saves of one buyer go in two calls, one after the other.
-pub(super) async fn save_pages(
-    conn: &mut AnyConnection,
+/// Saves buyers' answers in one transaction (see [`write_pages`]).
+pub(super) async fn save_pages<C: Begin>(
+    conn: &mut C,
     pages: &[Page<'_>],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Saved>> {
     if pages.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = conn.begin().await?;
+    let mut tx = conn.transaction().await?;
     let saved = write_pages(&mut tx, pages, now).await?;
     tx.commit().await?;
     Ok(saved)
 }
 
-/// [`save_pages`] in the caller's transaction.
-async fn write_pages(
-    tx: &mut AnyConnection,
+/// Saves many buyers' answers in the caller's transaction: on SQLite a commit costs more
+/// than the rows it writes, so answers that arrive together are committed together (see
+/// `ingest`). Each page replaces what its buyer saved before, and marks the invitation
+/// started; a response completed meanwhile (a second tab) keeps what it stored and its
+/// page gives [`Saved::Closed`]. Gives each page's outcome, in order. The invitations
+/// must be distinct: two saves of one buyer go in two calls, one after the other.
+pub(super) async fn write_pages<C: Conn>(
+    tx: &mut C,
     pages: &[Page<'_>],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Saved>> {
@@ -321,7 +323,7 @@ async fn write_pages(
             )
         })
         .collect();
-    let inserted = insert_responses(&mut *tx, new_responses).await?;
+    let inserted = insert_responses(tx, new_responses).await?;
     // Every response new (a group of first saves, as when a survey has just gone out):
     // each is the row just inserted, and nothing needs reading back.
     let stored = if inserted == pages.len() as u64 {
@@ -338,7 +340,7 @@ async fn write_pages(
             .collect()
     } else {
         let ids: Vec<&str> = pages.iter().map(|p| p.invitation_id).collect();
-        stored_responses(&mut *tx, &ids).await?
+        stored_responses(tx, &ids).await?
     };
     let mut saved = Vec::with_capacity(pages.len());
     // Responses stored before this transaction: only they have rows to replace and a time
@@ -362,25 +364,23 @@ async fn write_pages(
         if response.id != *new_id {
             earlier_responses.push(response.id.as_str());
         }
-        open_invitations.push(page.invitation_id.to_owned());
+        open_invitations.push(page.invitation_id);
         items.extend(item_rows(
             &response.id,
             &page.progress.definition,
             page.answers,
         ));
     }
-    rows::execute_in(&mut *tx, &[], &earlier_responses, |list| {
+    tx.execute_in(&[], &earlier_responses, |list| {
         format!("delete from response_items where response_id in ({list})")
     })
     .await?;
-    execute_many(&mut *tx, INSERT_ITEMS, "", items).await?;
-    rows::execute_in(&mut *tx, &[&stamp], &earlier_responses, |list| {
+    tx.execute_many(INSERT_ITEMS, "", items).await?;
+    tx.execute_in(&[&stamp], &earlier_responses, |list| {
         format!("update responses set updated_at = $1 where id in ({list})")
     })
     .await?;
-    for chunk in open_invitations.chunks(rows::MAX_LIST) {
-        invitations::apply(&mut *tx, Target::Invitations(chunk), Event::Start, now).await?;
-    }
+    invitations::apply_all(tx, &open_invitations, Event::Start, now).await?;
     Ok(saved)
 }
 

@@ -2,14 +2,16 @@
 //! the few places the dialects really differ live in [`dialect`].
 
 pub mod checkpoint;
+pub mod conn;
 pub mod dialect;
+pub mod direct;
 pub mod rows;
 pub mod time;
 
 use anyhow::Context;
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Which engine is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +24,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// The database file, on SQLite: the answer writer opens its own connection to it.
+    sqlite_file: Option<PathBuf>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -38,6 +42,7 @@ impl Db {
             anyhow::bail!("unsupported database URL scheme; use sqlite:// or postgres://");
         };
 
+        let mut sqlite_file = None;
         let (url, max_connections) = match backend {
             Backend::Sqlite => {
                 let path = url
@@ -52,6 +57,7 @@ impl Db {
                         format!("creating the data directory {}", dir.display())
                     })?;
                 }
+                sqlite_file = Some(PathBuf::from(path));
                 let sep = if url.contains('?') { '&' } else { '?' };
                 // One writer at a time is SQLite's rule anyway; a few readers help the
                 // page and API reads run beside the worker.
@@ -67,24 +73,7 @@ impl Db {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL lets readers run during a write; busy_timeout makes a second
-                        // writer wait instead of failing; foreign keys are off by default.
-                        // Checkpoints are a task's, off the writers' path (see
-                        // `checkpoint`); a writer makes one only past a 1 GiB backstop.
-                        // An 8 MiB page cache (2 MiB by default) keeps an import's index
-                        // pages from being read back from the file. Not more: SQLite walks
-                        // the cache at every commit, and at 64 MiB that walk took a tenth
-                        // of the CPU of saving answers in groups.
-                        conn.execute(
-                            format!(
-                                "pragma journal_mode = wal; pragma synchronous = normal; \
-                                 pragma busy_timeout = 5000; pragma foreign_keys = on; \
-                                 pragma wal_autocheckpoint = {}; pragma cache_size = -8192;",
-                                checkpoint::BACKSTOP_PAGES
-                            )
-                            .as_str(),
-                        )
-                        .await?;
+                        conn.execute(sqlite_pragmas().as_str()).await?;
                     }
                     Ok(())
                 })
@@ -92,7 +81,11 @@ impl Db {
             .connect(&url)
             .await
             .context("connecting to the database")?;
-        let db = Db { pool, backend };
+        let db = Db {
+            pool,
+            backend,
+            sqlite_file,
+        };
         if backend == Backend::Sqlite {
             checkpoint::start(db.clone());
         }
@@ -129,6 +122,13 @@ impl Db {
         self.backend
     }
 
+    /// On SQLite, a connection of its own for the answer writer, driven on its thread
+    /// (see [`direct`]); on PostgreSQL, none.
+    pub fn direct(&self) -> Option<anyhow::Result<direct::DirectConnection>> {
+        let file = self.sqlite_file.as_deref()?;
+        Some(direct::DirectConnection::open(file, &sqlite_pragmas()))
+    }
+
     /// How many group-commit writers are worth running side by side: PostgreSQL commits
     /// many transactions at once; SQLite has one writer whatever the connections.
     pub fn writers(&self) -> usize {
@@ -137,6 +137,22 @@ impl Db {
             Backend::Postgres => POSTGRES_WRITERS,
         }
     }
+}
+
+/// Every SQLite connection's settings. WAL lets readers run during a write; busy_timeout
+/// makes a second writer wait instead of failing; foreign keys are off by default.
+/// Checkpoints are a task's, off the writers' path (see `checkpoint`); a writer makes one
+/// only past a 1 GiB backstop. An 8 MiB page cache (2 MiB by default) keeps an import's
+/// index pages from being read back from the file. Not more: SQLite walks the cache at
+/// every commit, and at 64 MiB that walk took a tenth of the CPU of saving answers in
+/// groups.
+fn sqlite_pragmas() -> String {
+    format!(
+        "pragma journal_mode = wal; pragma synchronous = normal; \
+         pragma busy_timeout = 5000; pragma foreign_keys = on; \
+         pragma wal_autocheckpoint = {}; pragma cache_size = -8192;",
+        checkpoint::BACKSTOP_PAGES
+    )
 }
 
 /// Answer writers on PostgreSQL: 4,135–4,163 answers/s against 3,367 with one and 3,903

@@ -114,19 +114,21 @@ pub async fn execute_many(
 /// statement's rows gathered into one JSON value ([`dialect::json_rows`] over `fields`, as
 /// `(name, expression)`): handing each row across sqlx's SQLite thread and through the
 /// `Any` layer costs more than finding it. `from` is given the placeholders of the
-/// `in (…)` list and writes the statement from its `from` on; `R` reads one row's object.
+/// `in (…)` list, numbered after `before` (bound ahead of it), and writes the statement
+/// from its `from` on; `R` reads one row's object.
 pub async fn fetch_json_in<R: serde::de::DeserializeOwned>(
     conn: &mut AnyConnection,
     fields: &[(&str, &str)],
+    before: &[&str],
     values: &[&str],
     from: impl Fn(&str) -> String,
 ) -> anyhow::Result<Vec<R>> {
     let select = dialect::json_rows(backend(conn), fields);
     let mut found = Vec::with_capacity(values.len());
     for chunk in values.chunks(MAX_LIST) {
-        let sql = format!("select {select} {}", from(&list(conn, chunk.len())));
+        let sql = format!("select {select} {}", from(&list_after(conn, before, chunk)));
         let mut query = sqlx::query_as::<_, (String,)>(&sql);
-        for value in chunk {
+        for value in before.iter().chain(chunk) {
             query = query.bind(*value);
         }
         let (json,) = query.fetch_one(&mut *conn).await?;
@@ -155,7 +157,7 @@ pub async fn execute_in(
 ) -> sqlx::Result<u64> {
     let mut affected = 0;
     for chunk in values.chunks(MAX_LIST) {
-        let sql = sql(&list_from(conn, before.len() + 1, chunk.len()));
+        let sql = sql(&list_after(conn, before, chunk));
         let mut query = sqlx::query(&sql);
         for value in before.iter().chain(chunk) {
             query = query.bind(*value);
@@ -265,6 +267,17 @@ pub fn backend(conn: &AnyConnection) -> Backend {
 /// the form that binds fastest on this connection (see [`Marker`]).
 pub fn list(conn: &AnyConnection, n: usize) -> String {
     list_from(conn, 1, n)
+}
+
+/// The placeholders of `values`' list, after `before`'s (`$1`, `$2`… in the statement's
+/// text): numbered too, since sqlx's SQLite driver gives a bare `?` the next of its own
+/// count of bare ones, whatever the `$N` before it.
+fn list_after(conn: &AnyConnection, before: &[&str], values: &[&str]) -> String {
+    if before.is_empty() {
+        list(conn, values.len())
+    } else {
+        numbered(before.len() + 1, values.len())
+    }
 }
 
 /// `n` parameters numbered from `first`, for a query where each parameter appears once

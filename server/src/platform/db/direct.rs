@@ -1,0 +1,337 @@
+//! The SQLite answer writer's own connection, driven directly (rusqlite) on the writer's
+//! own thread. Through sqlx, each statement crosses to the connection's thread and back,
+//! its values are copied through the `Any` layer, and a group's rows go in statements
+//! whose text changes with the group's size, so they are prepared again and again. Here a
+//! statement is one call, prepared once for the connection's life, run once per row: the
+//! writer's serial path, which bounds how many answers SQLite takes a second, is then
+//! about the database's own work. The SQL is the same as sqlx runs (see [`super::conn`]).
+
+use super::conn::{Begin, Commit, Conn};
+use super::rows::Param;
+use anyhow::Context;
+use rusqlite::types::ValueRef;
+use rusqlite::{CachedStatement, Connection};
+use serde::de::DeserializeOwned;
+use std::path::Path;
+
+/// Statements kept prepared: the answer path uses about a dozen.
+const CACHED_STATEMENTS: usize = 64;
+
+pub struct DirectConnection {
+    conn: Connection,
+}
+
+impl DirectConnection {
+    /// Opens the database file with the pool's settings (`pragmas`).
+    pub fn open(path: &Path, pragmas: &str) -> anyhow::Result<DirectConnection> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening the database {}", path.display()))?;
+        conn.execute_batch(pragmas)?;
+        conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
+        Ok(DirectConnection { conn })
+    }
+}
+
+/// A transaction on a [`DirectConnection`], rolled back when dropped uncommitted.
+/// (rusqlite's own holds a shared reference, which cannot cross threads; the writer's
+/// futures must be able to.)
+pub struct DirectTx<'c> {
+    conn: &'c mut Connection,
+    done: bool,
+}
+
+impl Drop for DirectTx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Fails only when SQLite rolled back already (after some errors it does).
+            let _ = self.conn.execute_batch("rollback");
+        }
+    }
+}
+
+impl Begin for DirectConnection {
+    async fn transaction(&mut self) -> anyhow::Result<impl Commit + '_> {
+        // Immediate: the write lock is taken now, so the transaction never fails later
+        // for want of it (a deferred one that reads first cannot wait for it).
+        self.conn.execute_batch("begin immediate")?;
+        Ok(DirectTx {
+            conn: &mut self.conn,
+            done: false,
+        })
+    }
+}
+
+impl Commit for DirectTx<'_> {
+    async fn commit(mut self) -> anyhow::Result<()> {
+        self.conn.execute_batch("commit")?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+/// What the statements run on: the connection, or the connection in a transaction.
+trait Driven: Send {
+    fn connection(&self) -> &Connection;
+}
+
+impl Driven for DirectConnection {
+    fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Driven for DirectTx<'_> {
+    fn connection(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl<T: Driven> Conn for T {
+    async fn fetch_in<R: DeserializeOwned + Send>(
+        &mut self,
+        fields: &[(&str, &str)],
+        before: &[&str],
+        values: &[&str],
+        from: impl Fn(&str) -> String + Send,
+    ) -> anyhow::Result<Vec<R>> {
+        fetch_in(self.connection(), fields, before, values, from)
+    }
+
+    async fn execute_many(
+        &mut self,
+        head: &str,
+        tail: &str,
+        rows: Vec<Vec<Param>>,
+    ) -> anyhow::Result<u64> {
+        execute_many(self.connection(), head, tail, rows)
+    }
+
+    async fn execute_in(
+        &mut self,
+        before: &[&str],
+        values: &[&str],
+        sql: impl Fn(&str) -> String + Send,
+    ) -> anyhow::Result<u64> {
+        execute_in(self.connection(), before, values, sql)
+    }
+}
+
+/// One statement per value, its list a single `?`: the same text each time, so prepared
+/// once. Each row is read into a JSON object of `fields`' names, as sqlx's side reads
+/// its rows, and `R` reads that.
+fn fetch_in<R: DeserializeOwned>(
+    conn: &Connection,
+    fields: &[(&str, &str)],
+    before: &[&str],
+    values: &[&str],
+    from: impl Fn(&str) -> String,
+) -> anyhow::Result<Vec<R>> {
+    let select = fields
+        .iter()
+        .map(|(_, expr)| *expr)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("select {select} {}", from("?"));
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut found = Vec::with_capacity(values.len());
+    for value in values {
+        let params: Vec<Param> = before.iter().chain([value]).map(|v| (*v).into()).collect();
+        bind(&mut statement, &params)?;
+        let mut rows = statement.raw_query();
+        while let Some(row) = rows.next()? {
+            let mut object = serde_json::Map::with_capacity(fields.len());
+            for (i, (name, _)) in fields.iter().enumerate() {
+                let value = match row.get_ref(i)? {
+                    ValueRef::Null => serde_json::Value::Null,
+                    ValueRef::Integer(n) => n.into(),
+                    ValueRef::Real(x) => x.into(),
+                    ValueRef::Text(text) | ValueRef::Blob(text) => {
+                        String::from_utf8_lossy(text).into_owned().into()
+                    }
+                };
+                object.insert((*name).to_owned(), value);
+            }
+            // As on sqlx's side: where it failed, never the value (a buyer's words).
+            let read = serde_json::from_value(serde_json::Value::Object(object))
+                .map_err(|e| anyhow::anyhow!("reading a row of `{sql}`: {e:?}"))?;
+            found.push(read);
+        }
+    }
+    Ok(found)
+}
+
+fn execute_many(
+    conn: &Connection,
+    head: &str,
+    tail: &str,
+    rows: Vec<Vec<Param>>,
+) -> anyhow::Result<u64> {
+    let Some(width) = rows.first().map(Vec::len) else {
+        return Ok(0);
+    };
+    let sql = format!("{head} values ({}) {tail}", vec!["?"; width].join(", "));
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut affected = 0;
+    for row in &rows {
+        bind(&mut statement, row)?;
+        affected += statement.raw_execute()? as u64;
+    }
+    Ok(affected)
+}
+
+fn execute_in(
+    conn: &Connection,
+    before: &[&str],
+    values: &[&str],
+    sql: impl Fn(&str) -> String,
+) -> anyhow::Result<u64> {
+    let mut statement = conn.prepare_cached(&sql("?"))?;
+    let mut affected = 0;
+    for value in values {
+        let params: Vec<Param> = before.iter().chain([value]).map(|v| (*v).into()).collect();
+        bind(&mut statement, &params)?;
+        affected += statement.raw_execute()? as u64;
+    }
+    Ok(affected)
+}
+
+/// Binds `params` as sqlx would: `$N` (which a statement may use more than once) takes
+/// the Nth, and a bare `?` the one at its place.
+fn bind(statement: &mut CachedStatement<'_>, params: &[Param]) -> anyhow::Result<()> {
+    let count = statement.parameter_count();
+    for index in 1..=count {
+        let n = match statement.parameter_name(index) {
+            Some(name) => name
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+                .with_context(|| format!("parameter {name}: only $N and ? are bound"))?,
+            None => index,
+        };
+        let param = n
+            .checked_sub(1)
+            .and_then(|i| params.get(i))
+            .with_context(|| format!("parameter {n} of {count} has no value"))?;
+        match param {
+            Param::Text(v) => statement.raw_bind_parameter(index, v.as_deref())?,
+            Param::Int(v) => statement.raw_bind_parameter(index, v)?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::db::Db;
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Row {
+        id: String,
+        status: String,
+        n: Option<i64>,
+        at: Option<String>,
+    }
+
+    /// Inserts three rows (and one twice), moves two, reads two back, and writes one in a
+    /// transaction dropped uncommitted; gives the counts and rows, ids without `prefix`.
+    async fn exercise<C: Begin>(conn: &mut C, prefix: &str) -> (u64, u64, Vec<Row>) {
+        let id = |name: &str| format!("{prefix}{name}");
+        let row = |name: &str, n: Option<i64>| {
+            vec![
+                Param::from(id(name)),
+                Param::from("sent"),
+                Param::from(n),
+                Param::from(None::<String>),
+            ]
+        };
+        let rows = vec![
+            row("a", Some(1)),
+            row("b", None),
+            row("c", Some(3)),
+            row("a", Some(9)),
+        ];
+        let inserted = conn
+            .execute_many(
+                "insert into t (id, status, n, at)",
+                "on conflict (id) do nothing",
+                rows,
+            )
+            .await
+            .expect("inserted");
+        // `$2` twice, and the list after numbered parameters.
+        let (a, b, c, missing) = (id("a"), id("b"), id("c"), id("missing"));
+        let moved = conn
+            .execute_in(&["started", "then"], &[&a, &b, &missing], |list| {
+                format!(
+                    "update t set status = $1, at = $2 where (at is null or at <> $2) and id in ({list})"
+                )
+            })
+            .await
+            .expect("moved");
+        let fields = [("id", "id"), ("status", "status"), ("n", "n"), ("at", "at")];
+        let mut read: Vec<Row> = conn
+            .fetch_in(&fields, &["started"], &[&a, &b, &c], |list| {
+                format!("from t where status = $1 and id in ({list})")
+            })
+            .await
+            .expect("read");
+        {
+            let mut tx = conn.transaction().await.expect("transaction");
+            tx.execute_many(
+                "insert into t (id, status)",
+                "",
+                vec![vec![Param::from(id("d")), Param::from("sent")]],
+            )
+            .await
+            .expect("written in the transaction");
+        }
+        let after_rollback: Vec<Row> = conn
+            .fetch_in(&fields, &[], &[&id("d")], |list| {
+                format!("from t where id in ({list})")
+            })
+            .await
+            .expect("read after the rollback");
+        assert!(
+            after_rollback.is_empty(),
+            "a dropped transaction is rolled back"
+        );
+        for row in &mut read {
+            row.id = row.id.trim_start_matches(prefix).to_owned();
+        }
+        read.sort_by(|x, y| x.id.cmp(&y.id));
+        (inserted, moved, read)
+    }
+
+    #[tokio::test]
+    async fn statements_run_alike_through_sqlx_and_driven_directly() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.expect("the database");
+        let mut pooled = db.pool().acquire().await.expect("a pooled connection");
+        sqlx::query(
+            "create table t (id text primary key, status text not null, n bigint, at text)",
+        )
+        .execute(&mut *pooled)
+        .await
+        .expect("the table");
+        let mut direct = db
+            .direct()
+            .expect("an SQLite database")
+            .expect("the direct connection");
+
+        let through_sqlx = exercise(&mut pooled, "sqlx-").await;
+        let directly = exercise(&mut direct, "direct-").await;
+
+        let expected = |id: &str, n| Row {
+            id: id.to_owned(),
+            status: "started".to_owned(),
+            n,
+            at: Some("then".to_owned()),
+        };
+        assert_eq!(
+            through_sqlx,
+            (3, 2, vec![expected("a", Some(1)), expected("b", None)])
+        );
+        assert_eq!(directly, through_sqlx);
+    }
+}
