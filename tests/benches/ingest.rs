@@ -107,6 +107,14 @@ async fn prepare(dir: &std::path::Path, database_url: &str) -> Prepared {
             .await
             .expect("deals recorded");
     }
+    // The set-up's WAL copied back before buyers answer, as the checkpointer does in the
+    // first quiet second after an import: the run measures answers, not the import's tail.
+    if app.db().backend() == debrief_server::platform::db::Backend::Sqlite {
+        sqlx::query("pragma wal_checkpoint(truncate)")
+            .execute(app.db().pool())
+            .await
+            .expect("the set-up checkpointed");
+    }
     let ids: Vec<(String,)> = sqlx::query_as("select id from invitations order by id")
         .fetch_all(app.db().pool())
         .await
