@@ -224,8 +224,9 @@ pub async fn resolve(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result
     Ok(lookups.pop().unwrap_or(Lookup::Unknown))
 }
 
-/// The invitations many tokens open, in the tokens' order, read in one query: answers
-/// saved together (see `surveys::ingest`) look up their links together.
+/// The invitations many tokens open, in the tokens' order, read together: answers saved
+/// together (see `surveys::ingest`) look up their links together, in one statement
+/// through sqlx (see `platform::db::conn`).
 pub async fn resolve_many<C: Conn>(
     conn: &mut C,
     tokens: &[&str],

@@ -3,6 +3,7 @@
 
 use super::definition::ProgramRequest;
 use super::Program;
+use crate::platform::db::conn::Conn;
 use crate::platform::db::time::to_db;
 use crate::platform::db::Db;
 use chrono::{DateTime, Utc};
@@ -127,14 +128,14 @@ impl Programs {
             return Ok(Some(p));
         }
         let mut conn = db.pool().acquire().await?;
-        self.load(&mut conn, version).await
+        self.load(&mut *conn, version).await
     }
 
     /// From the cache, else parsed from its stored definition. Versions never change, so
     /// a version once parsed is good for the life of the process.
-    async fn load(
+    pub async fn load<C: Conn>(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut C,
         version: i64,
     ) -> anyhow::Result<Option<Arc<Program>>> {
         if let Some(p) = self.cached(version) {
@@ -143,12 +144,23 @@ impl Programs {
         if version == 0 {
             return Ok(Some(self.remember(Arc::new(Program::built_in()))));
         }
-        let row: Option<(String,)> =
-            sqlx::query_as("select definition from program_versions where version = $1")
-                .bind(version)
-                .fetch_optional(conn)
-                .await?;
-        let Some((definition,)) = row else {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            definition: String,
+        }
+        // Compared as text: the list's values are bound as text on both engines. The table
+        // holds one row per edit of the program.
+        let version_text = version.to_string();
+        let row = conn
+            .fetch_in::<Stored>(
+                &[("definition", "definition")],
+                &[],
+                &[&version_text],
+                |list| format!("from program_versions where cast(version as text) in ({list})"),
+            )
+            .await?
+            .pop();
+        let Some(Stored { definition }) = row else {
             return Ok(None);
         };
         let request: ProgramRequest = serde_json::from_str(&definition)?;

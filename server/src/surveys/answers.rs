@@ -305,8 +305,20 @@ impl SurveyedDeal {
 
     /// As stored with a response: the period is the one of the program that invited.
     pub(super) async fn frozen(&self, db: &Db, programs: &Programs) -> anyhow::Result<FrozenDeal> {
+        let mut conn = db.pool().acquire().await?;
+        self.frozen_in(&mut *conn, programs).await
+    }
+
+    /// [`SurveyedDeal::frozen`], the program read through `conn` if not cached: the
+    /// answer writer's, in its transaction (a pooled connection there could wait on the
+    /// very write lock the transaction holds).
+    pub(super) async fn frozen_in<C: Conn>(
+        &self,
+        conn: &mut C,
+        programs: &Programs,
+    ) -> anyhow::Result<FrozenDeal> {
         let period = match self.program_version {
-            Some(v) => programs.version(db, v).await?.map(|p| p.period),
+            Some(v) => programs.load(conn, v).await?.map(|p| p.period),
             None => None,
         }
         .unwrap_or(Period::Quarter);

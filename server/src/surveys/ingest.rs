@@ -134,8 +134,7 @@ impl Writer {
         let spawned = std::thread::Builder::new()
             .name("answer-writer".into())
             .spawn(move || {
-                // Its own small runtime, for the queue and the rare read through the pool
-                // (a program or survey version not cached yet).
+                // Its own small runtime, for the queue.
                 match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -301,7 +300,7 @@ impl Writer {
                 Ok(answers) => checked.push(Checked {
                     at: *at,
                     invitation,
-                    deal: deal.frozen(&self.db, &self.programs).await?,
+                    deal: deal.frozen_in(conn, &self.programs).await?,
                     progress,
                     answers,
                 }),

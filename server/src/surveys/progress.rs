@@ -56,8 +56,9 @@ pub(super) async fn open(
         .flatten())
 }
 
-/// Many open invitations' surveys, in their order, read in a few queries whatever their
-/// number (answers saved together are checked together, see `ingest`). Each buyer
+/// Many open invitations' surveys, in their order, read together (answers saved together
+/// are checked together, see `ingest`), in a few statements whatever their number through
+/// sqlx (see `platform::db::conn`). Each buyer
 /// answers the version they started, or the newest if they have not; `None` where no
 /// definition of the invitation's survey is stored.
 pub(super) async fn open_many<C: Conn>(

@@ -10,7 +10,7 @@ use super::conn::{Begin, Commit, Conn};
 use super::rows::Param;
 use anyhow::Context;
 use rusqlite::types::ValueRef;
-use rusqlite::{CachedStatement, Connection};
+use rusqlite::{CachedStatement, Connection, OpenFlags};
 use serde::de::DeserializeOwned;
 use std::path::Path;
 
@@ -24,7 +24,10 @@ pub struct DirectConnection {
 impl DirectConnection {
     /// Opens the database file with the pool's settings (`pragmas`).
     pub fn open(path: &Path, pragmas: &str) -> anyhow::Result<DirectConnection> {
-        let conn = Connection::open(path)
+        // The pool has made the file and its tables: a path that names another file fails
+        // here, rather than answers going to a new, empty database.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
             .with_context(|| format!("opening the database {}", path.display()))?;
         conn.execute_batch(pragmas)?;
         conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
@@ -116,8 +119,8 @@ impl<T: Driven> Conn for T {
     }
 }
 
-/// One statement per value, its list a single `?`: the same text each time, so prepared
-/// once. Each row is read into a JSON object of `fields`' names, as sqlx's side reads
+/// One statement per value, its list a single parameter numbered after `before`'s: the
+/// same text each time, so prepared once. Each row is read into a JSON object of `fields`' names, as sqlx's side reads
 /// its rows, and `R` reads that.
 fn fetch_in<R: DeserializeOwned>(
     conn: &Connection,
@@ -131,7 +134,10 @@ fn fetch_in<R: DeserializeOwned>(
         .map(|(_, expr)| *expr)
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!("select {select} {}", from("?"));
+    let sql = format!(
+        "select {select} {}",
+        from(&format!("${}", before.len() + 1))
+    );
     let mut statement = conn.prepare_cached(&sql)?;
     let mut found = Vec::with_capacity(values.len());
     for value in values {
@@ -151,9 +157,11 @@ fn fetch_in<R: DeserializeOwned>(
                 };
                 object.insert((*name).to_owned(), value);
             }
-            // As on sqlx's side: where it failed, never the value (a buyer's words).
-            let read = serde_json::from_value(serde_json::Value::Object(object))
-                .map_err(|e| anyhow::anyhow!("reading a row of `{sql}`: {e:?}"))?;
+            // As on sqlx's side: what kind of fault, never its message, which would quote
+            // the value it refused (a buyer's words, an address).
+            let read = serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| {
+                anyhow::anyhow!("reading a row of `{sql}`: {:?} error", e.classify())
+            })?;
             found.push(read);
         }
     }
@@ -185,7 +193,7 @@ fn execute_in(
     values: &[&str],
     sql: impl Fn(&str) -> String,
 ) -> anyhow::Result<u64> {
-    let mut statement = conn.prepare_cached(&sql("?"))?;
+    let mut statement = conn.prepare_cached(&sql(&format!("${}", before.len() + 1)))?;
     let mut affected = 0;
     for value in values {
         let params: Vec<Param> = before.iter().chain([value]).map(|v| (*v).into()).collect();
@@ -195,8 +203,8 @@ fn execute_in(
     Ok(affected)
 }
 
-/// Binds `params` as sqlx would: `$N` (which a statement may use more than once) takes
-/// the Nth, and a bare `?` the one at its place.
+/// Binds `params`: `$N` (which a statement may use more than once, or not at all) takes
+/// the Nth, and a bare `?`, in a statement of bare `?` only, the one at its place.
 fn bind(statement: &mut CachedStatement<'_>, params: &[Param]) -> anyhow::Result<()> {
     let count = statement.parameter_count();
     for index in 1..=count {
@@ -275,6 +283,17 @@ mod tests {
             })
             .await
             .expect("read");
+        // A `$N` the text does not use (as an event without time stamps leaves `$2`).
+        let skipped = conn
+            .execute_in(&["moved", "unused", "sent"], &[&c], |list| {
+                format!("update t set status = $1 where status = $3 and id in ({list})")
+            })
+            .await
+            .expect("moved past an unused parameter");
+        assert_eq!(
+            skipped, 1,
+            "{prefix}: the list's value bound past an unused $2"
+        );
         {
             let mut tx = conn.transaction().await.expect("transaction");
             tx.execute_many(
