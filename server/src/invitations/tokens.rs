@@ -265,7 +265,7 @@ pub async fn resolve_many<C: Conn>(
     let wanted: Vec<&str> = hashes.iter().flatten().map(String::as_str).collect();
     // The answer path's hottest read.
     let found: HashMap<String, Row> = conn
-        .fetch_in::<Row>(FIELDS, &[], &wanted, |list| {
+        .fetch_in::<Row>(FIELDS, &wanted, |list| {
             format!(
                 "from invitation_tokens t
                  join invitations i on i.id = t.invitation_id

@@ -4,6 +4,7 @@
 use super::definition::ProgramRequest;
 use super::Program;
 use crate::platform::db::conn::Conn;
+use crate::platform::db::rows::Param;
 use crate::platform::db::time::to_db;
 use crate::platform::db::Db;
 use chrono::{DateTime, Utc};
@@ -148,15 +149,11 @@ impl Programs {
         struct Stored {
             definition: String,
         }
-        // Compared as text: the list's values are bound as text on both engines. The table
-        // holds one row per edit of the program.
-        let version_text = version.to_string();
         let row = conn
-            .fetch_in::<Stored>(
+            .fetch::<Stored>(
                 &[("definition", "definition")],
-                &[],
-                &[&version_text],
-                |list| format!("from program_versions where cast(version as text) in ({list})"),
+                "from program_versions where version = $1",
+                &[Param::from(version)],
             )
             .await?
             .pop();

@@ -8,7 +8,7 @@ use crate::platform::db::rows::Param;
 use crate::platform::db::time::{from_db, to_db};
 use crate::platform::db::{self, Db};
 use crate::programs::store::Programs;
-use crate::programs::Period;
+use crate::programs::{Period, Program};
 use chrono::{DateTime, Utc};
 use debrief_common::survey::{DealAttribute, SurveyContext};
 use debrief_common::{Locale, ValidAnswer};
@@ -218,8 +218,7 @@ pub(super) struct SurveyedDeal {
     program_version: Option<i64>,
 }
 
-/// A [`SurveyedDeal`] as read from `invitations i join deals d`, in a JSON row
-/// (`rows::fetch_json_in`), flattened into the row a survey opens with
+/// A [`SurveyedDeal`] as read from `invitations i join deals d` (`Conn::fetch_in`), flattened into the row a survey opens with
 /// (`progress::open_rows`).
 #[derive(serde::Deserialize)]
 pub(super) struct DealRow {
@@ -305,8 +304,11 @@ impl SurveyedDeal {
 
     /// As stored with a response: the period is the one of the program that invited.
     pub(super) async fn frozen(&self, db: &Db, programs: &Programs) -> anyhow::Result<FrozenDeal> {
-        let mut conn = db.pool().acquire().await?;
-        self.frozen_in(&mut *conn, programs).await
+        let program = match self.program_version {
+            Some(v) => programs.version(db, v).await?,
+            None => None,
+        };
+        Ok(self.frozen_under(program.as_deref()))
     }
 
     /// [`SurveyedDeal::frozen`], the program read through `conn` if not cached: the
@@ -317,12 +319,17 @@ impl SurveyedDeal {
         conn: &mut C,
         programs: &Programs,
     ) -> anyhow::Result<FrozenDeal> {
-        let period = match self.program_version {
-            Some(v) => programs.load(conn, v).await?.map(|p| p.period),
+        let program = match self.program_version {
+            Some(v) => programs.load(conn, v).await?,
             None => None,
-        }
-        .unwrap_or(Period::Quarter);
-        Ok(FrozenDeal {
+        };
+        Ok(self.frozen_under(program.as_deref()))
+    }
+
+    /// Frozen under the program that invited, if any.
+    fn frozen_under(&self, program: Option<&Program>) -> FrozenDeal {
+        let period = program.map_or(Period::Quarter, |p| p.period);
+        FrozenDeal {
             outcome: self.outcome.clone(),
             segment_key: self.segment_key.clone(),
             competitor: self.competitor.clone(),
@@ -331,7 +338,7 @@ impl SurveyedDeal {
             product_line: self.product_line.clone(),
             amount_band: amount_band(self.amount_minor),
             period: period.label(self.decided_at),
-        })
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! a parsed one is kept for the life of the process.
 
 use crate::platform::db::conn::Conn;
+use crate::platform::db::rows::Param;
 use crate::platform::db::time::to_db;
 use crate::platform::db::Db;
 use crate::programs::SurveyKey;
@@ -59,13 +60,12 @@ impl Definitions {
         struct Stored {
             definition: String,
         }
-        let version_text = version.to_string();
         let stored = conn
-            .fetch_in::<Stored>(&[("definition", "definition")], &[&version_text], &[key], |list| {
-                format!(
-                    "from survey_versions where version = cast($1 as bigint) and survey_key in ({list})"
-                )
-            })
+            .fetch::<Stored>(
+                &[("definition", "definition")],
+                "from survey_versions where survey_key = $1 and version = $2",
+                &[Param::from(key), Param::from(version)],
+            )
             .await?
             .pop();
         let Some(Stored { definition: json }) = stored else {

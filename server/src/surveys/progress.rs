@@ -174,7 +174,7 @@ pub(super) async fn open_rows<C: Conn>(
             ("newest", newest.as_str()),
         ])
         .collect();
-    conn.fetch_in(&fields, &[], invitation_ids, |list| {
+    conn.fetch_in(&fields, invitation_ids, |list| {
         format!(
             "from invitations i join deals d on d.id = i.deal_id
              left join responses r on r.invitation_id = i.id
@@ -207,7 +207,7 @@ async fn stored_responses<C: Conn>(
         ("status", "status"),
     ];
     let rows = conn
-        .fetch_in::<Row>(FIELDS, &[], invitation_ids, |list| {
+        .fetch_in::<Row>(FIELDS, invitation_ids, |list| {
             format!("from responses where invitation_id in ({list})")
         })
         .await?;
@@ -243,7 +243,7 @@ async fn response_items<C: Conn>(
         ("text", "text"),
     ];
     let rows = conn
-        .fetch_in::<Item>(FIELDS, &[], response_ids, |list| {
+        .fetch_in::<Item>(FIELDS, response_ids, |list| {
             format!("from response_items where response_id in ({list})")
         })
         .await?;

@@ -14,14 +14,22 @@ use std::future::Future;
 
 /// Statements over a connection; see the module's note.
 pub trait Conn: Send {
+    /// `select {fields} {from}` with `params` as `$1`, `$2`…; `fields` are
+    /// `(name, expression)` and `R` reads one row's fields by name. See
+    /// [`rows::fetch_json`].
+    fn fetch<R: DeserializeOwned + Send>(
+        &mut self,
+        fields: &[(&str, &str)],
+        from: &str,
+        params: &[Param],
+    ) -> impl Future<Output = anyhow::Result<Vec<R>>> + Send;
+
     /// `select {fields} {from(list)}` over `values`, where `from` is given the
-    /// placeholders of an `in (…)` list of some of them, numbered after `before` (bound
-    /// ahead of the list in every statement); `fields` are `(name, expression)` and `R`
-    /// reads one row's fields by name. See [`rows::fetch_json_in`].
+    /// placeholders of an `in (…)` list of some of them, and `R` reads one row as
+    /// [`Conn::fetch`]'s do. See [`rows::fetch_json_in`].
     fn fetch_in<R: DeserializeOwned + Send>(
         &mut self,
         fields: &[(&str, &str)],
-        before: &[&str],
         values: &[&str],
         from: impl Fn(&str) -> String + Send,
     ) -> impl Future<Output = anyhow::Result<Vec<R>>> + Send;
@@ -36,7 +44,8 @@ pub trait Conn: Send {
     ) -> impl Future<Output = anyhow::Result<u64>> + Send;
 
     /// `sql(list)` over `values` as [`Conn::fetch_in`] reads them, for a statement that
-    /// returns nothing; gives the rows affected. See [`rows::execute_in`].
+    /// returns nothing, with `before` bound ahead of the list as `$1`, `$2`…; gives the
+    /// rows affected. See [`rows::execute_in`].
     fn execute_in(
         &mut self,
         before: &[&str],
@@ -60,15 +69,24 @@ pub trait Commit: Conn {
 macro_rules! through_sqlx {
     ($($t:ty),*) => {$(
         impl Conn for $t {
+            async fn fetch<R: DeserializeOwned + Send>(
+                &mut self,
+                fields: &[(&str, &str)],
+                from: &str,
+                params: &[Param],
+            ) -> anyhow::Result<Vec<R>> {
+                let conn: &mut AnyConnection = self;
+                rows::fetch_json(conn, fields, from, params).await
+            }
+
             async fn fetch_in<R: DeserializeOwned + Send>(
                 &mut self,
                 fields: &[(&str, &str)],
-                before: &[&str],
                 values: &[&str],
                 from: impl Fn(&str) -> String + Send,
             ) -> anyhow::Result<Vec<R>> {
                 let conn: &mut AnyConnection = self;
-                rows::fetch_json_in(conn, fields, before, values, from).await
+                rows::fetch_json_in(conn, fields, values, from).await
             }
 
             async fn execute_many(

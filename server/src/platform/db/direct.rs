@@ -90,14 +90,22 @@ impl Driven for DirectTx<'_> {
 }
 
 impl<T: Driven> Conn for T {
+    async fn fetch<R: DeserializeOwned + Send>(
+        &mut self,
+        fields: &[(&str, &str)],
+        from: &str,
+        params: &[Param],
+    ) -> anyhow::Result<Vec<R>> {
+        fetch(self.connection(), fields, from, params)
+    }
+
     async fn fetch_in<R: DeserializeOwned + Send>(
         &mut self,
         fields: &[(&str, &str)],
-        before: &[&str],
         values: &[&str],
         from: impl Fn(&str) -> String + Send,
     ) -> anyhow::Result<Vec<R>> {
-        fetch_in(self.connection(), fields, before, values, from)
+        fetch_in(self.connection(), fields, values, from)
     }
 
     async fn execute_many(
@@ -119,53 +127,76 @@ impl<T: Driven> Conn for T {
     }
 }
 
-/// One statement per value, its list a single parameter numbered after `before`'s: the
-/// same text each time, so prepared once. Each row is read into a JSON object of `fields`' names, as sqlx's side reads
-/// its rows, and `R` reads that.
+fn fetch<R: DeserializeOwned>(
+    conn: &Connection,
+    fields: &[(&str, &str)],
+    from: &str,
+    params: &[Param],
+) -> anyhow::Result<Vec<R>> {
+    let sql = format!("select {} {from}", select(fields));
+    let mut statement = conn.prepare_cached(&sql)?;
+    bind(&mut statement, params)?;
+    let mut found = Vec::new();
+    read_rows(&mut statement, fields, &sql, &mut found)?;
+    Ok(found)
+}
+
+/// One statement per value, its list a single `?`: the same text each time, so prepared
+/// once.
 fn fetch_in<R: DeserializeOwned>(
     conn: &Connection,
     fields: &[(&str, &str)],
-    before: &[&str],
     values: &[&str],
     from: impl Fn(&str) -> String,
 ) -> anyhow::Result<Vec<R>> {
-    let select = fields
-        .iter()
-        .map(|(_, expr)| *expr)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "select {select} {}",
-        from(&format!("${}", before.len() + 1))
-    );
+    let sql = format!("select {} {}", select(fields), from("?"));
     let mut statement = conn.prepare_cached(&sql)?;
     let mut found = Vec::with_capacity(values.len());
     for value in values {
-        let params: Vec<Param> = before.iter().chain([value]).map(|v| (*v).into()).collect();
-        bind(&mut statement, &params)?;
-        let mut rows = statement.raw_query();
-        while let Some(row) = rows.next()? {
-            let mut object = serde_json::Map::with_capacity(fields.len());
-            for (i, (name, _)) in fields.iter().enumerate() {
-                let value = match row.get_ref(i)? {
-                    ValueRef::Null => serde_json::Value::Null,
-                    ValueRef::Integer(n) => n.into(),
-                    ValueRef::Real(x) => x.into(),
-                    ValueRef::Text(text) | ValueRef::Blob(text) => {
-                        String::from_utf8_lossy(text).into_owned().into()
-                    }
-                };
-                object.insert((*name).to_owned(), value);
-            }
-            // As on sqlx's side: what kind of fault, never its message, which would quote
-            // the value it refused (a buyer's words, an address).
-            let read = serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| {
-                anyhow::anyhow!("reading a row of `{sql}`: {:?} error", e.classify())
-            })?;
-            found.push(read);
-        }
+        statement.raw_bind_parameter(1, *value)?;
+        read_rows(&mut statement, fields, &sql, &mut found)?;
     }
     Ok(found)
+}
+
+/// The select list of `fields`' expressions, in their order.
+fn select(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(_, expr)| *expr)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs the bound `statement` (`sql`), reading each row into a JSON object of `fields`'
+/// names, as sqlx's side reads its rows, and `R` from that.
+fn read_rows<R: DeserializeOwned>(
+    statement: &mut CachedStatement<'_>,
+    fields: &[(&str, &str)],
+    sql: &str,
+    found: &mut Vec<R>,
+) -> anyhow::Result<()> {
+    let mut rows = statement.raw_query();
+    while let Some(row) = rows.next()? {
+        let mut object = serde_json::Map::with_capacity(fields.len());
+        for (i, (name, _)) in fields.iter().enumerate() {
+            let value = match row.get_ref(i)? {
+                ValueRef::Null => serde_json::Value::Null,
+                ValueRef::Integer(n) => n.into(),
+                ValueRef::Real(x) => x.into(),
+                ValueRef::Text(text) | ValueRef::Blob(text) => {
+                    String::from_utf8_lossy(text).into_owned().into()
+                }
+            };
+            object.insert((*name).to_owned(), value);
+        }
+        // As on sqlx's side: what kind of fault, never its message, which would quote
+        // the value it refused (a buyer's words, an address).
+        let read = serde_json::from_value(serde_json::Value::Object(object))
+            .map_err(|e| anyhow::anyhow!("reading a row of `{sql}`: {:?} error", e.classify()))?;
+        found.push(read);
+    }
+    Ok(())
 }
 
 fn execute_many(
@@ -278,8 +309,8 @@ mod tests {
             .expect("moved");
         let fields = [("id", "id"), ("status", "status"), ("n", "n"), ("at", "at")];
         let mut read: Vec<Row> = conn
-            .fetch_in(&fields, &["started"], &[&a, &b, &c], |list| {
-                format!("from t where status = $1 and id in ({list})")
+            .fetch_in(&fields, &[&a, &b, &c], |list| {
+                format!("from t where status = 'started' and id in ({list})")
             })
             .await
             .expect("read");
@@ -305,7 +336,7 @@ mod tests {
             .expect("written in the transaction");
         }
         let after_rollback: Vec<Row> = conn
-            .fetch_in(&fields, &[], &[&id("d")], |list| {
+            .fetch_in(&fields, &[&id("d")], |list| {
                 format!("from t where id in ({list})")
             })
             .await

@@ -110,40 +110,64 @@ pub async fn execute_many(
     Ok(affected)
 }
 
-/// Runs a `select` over many values of one column, once per [`MAX_LIST`] values, with each
-/// statement's rows gathered into one JSON value ([`dialect::json_rows`] over `fields`, as
-/// `(name, expression)`): handing each row across sqlx's SQLite thread and through the
-/// `Any` layer costs more than finding it. `from` is given the placeholders of the
-/// `in (…)` list, numbered after `before` (bound ahead of it), and writes the statement
-/// from its `from` on; `R` reads one row's object.
+/// Runs `select {fields} {from}` with `params` as `$1`, `$2`…, its rows gathered into one
+/// JSON value ([`dialect::json_rows`] over `fields`, as `(name, expression)`): handing each
+/// row across sqlx's SQLite thread and through the `Any` layer costs more than finding it.
+/// `R` reads one row's object.
+pub async fn fetch_json<R: serde::de::DeserializeOwned>(
+    conn: &mut AnyConnection,
+    fields: &[(&str, &str)],
+    from: &str,
+    params: &[Param],
+) -> anyhow::Result<Vec<R>> {
+    let sql = format!(
+        "select {} {from}",
+        dialect::json_rows(backend(conn), fields)
+    );
+    let mut query = sqlx::query_as::<_, (String,)>(&sql);
+    for param in params {
+        query = match param {
+            Param::Text(v) => query.bind(v.clone()),
+            Param::Int(v) => query.bind(*v),
+        };
+    }
+    let (json,) = query.fetch_one(&mut *conn).await?;
+    read_json(&sql, &json)
+}
+
+/// As [`fetch_json`], over many values of one column, once per [`MAX_LIST`] values: `from`
+/// is given the placeholders of the `in (…)` list and writes the statement from its
+/// `from` on.
 pub async fn fetch_json_in<R: serde::de::DeserializeOwned>(
     conn: &mut AnyConnection,
     fields: &[(&str, &str)],
-    before: &[&str],
     values: &[&str],
     from: impl Fn(&str) -> String,
 ) -> anyhow::Result<Vec<R>> {
     let select = dialect::json_rows(backend(conn), fields);
     let mut found = Vec::with_capacity(values.len());
     for chunk in values.chunks(MAX_LIST) {
-        let sql = format!("select {select} {}", from(&list_after(conn, before, chunk)));
+        let sql = format!("select {select} {}", from(&list(conn, chunk.len())));
         let mut query = sqlx::query_as::<_, (String,)>(&sql);
-        for value in before.iter().chain(chunk) {
+        for value in chunk {
             query = query.bind(*value);
         }
         let (json,) = query.fetch_one(&mut *conn).await?;
-        // serde's message would quote the value it refused (a buyer's words, an
-        // address): the log gets where it failed, never what it read.
-        let rows: Vec<R> = serde_json::from_str(&json).map_err(|e| {
-            anyhow::anyhow!(
-                "reading the rows of `{sql}`: {:?} error at column {}",
-                e.classify(),
-                e.column()
-            )
-        })?;
-        found.extend(rows);
+        found.extend(read_json::<R>(&sql, &json)?);
     }
     Ok(found)
+}
+
+/// The rows of `sql`'s JSON value. serde's message would quote the value it refused (a
+/// buyer's words, an address): the log gets where it failed, never what it read.
+fn read_json<R: serde::de::DeserializeOwned>(sql: &str, json: &str) -> anyhow::Result<Vec<R>> {
+    serde_json::from_str(json).map_err(|e| {
+        anyhow::anyhow!(
+            "reading the rows of `{sql}`: {:?} error at column {}",
+            e.classify(),
+            e.column()
+        )
+    })
 }
 
 /// As [`fetch_json_in`], for a statement that returns nothing, with `before` bound ahead of
