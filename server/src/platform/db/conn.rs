@@ -3,7 +3,8 @@
 //! ([`super::direct`]), which it drives on its own thread. The SQL is written once; each
 //! side runs it its cheapest way. Through sqlx, a statement crosses to sqlx's SQLite
 //! thread or to PostgreSQL's socket, so a group's rows go in as few statements as the
-//! parameter limits allow. Driven directly, a call into SQLite costs less than building
+//! parameter limits allow (on PostgreSQL, one, its lists and rows bound as arrays: see
+//! `rows::in_list`). Driven directly, a call into SQLite costs less than building
 //! and preparing a statement of many rows, so each row runs one cached statement.
 
 use super::rows::{self, Param};
@@ -24,9 +25,9 @@ pub trait Conn: Send {
         params: &[Param],
     ) -> impl Future<Output = anyhow::Result<Vec<R>>> + Send;
 
-    /// `select {fields} {from(list)}` over `values`, where `from` is given the
-    /// placeholders of an `in (…)` list of some of them, and `R` reads one row as
-    /// [`Conn::fetch`]'s do. See [`rows::fetch_json_in`].
+    /// `select {fields} {from(list)}` over `values`, where `from` is given what goes
+    /// inside the `in (…)` of some of them, and `R` reads one row as [`Conn::fetch`]'s
+    /// do. See [`rows::fetch_json_in`].
     fn fetch_in<R: DeserializeOwned + Send>(
         &mut self,
         fields: &[(&str, &str)],

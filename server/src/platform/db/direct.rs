@@ -271,8 +271,12 @@ mod tests {
         at: Option<String>,
     }
 
-    /// Inserts three rows (and one twice), moves two, reads two back, and writes one in a
-    /// transaction dropped uncommitted; gives the counts and rows, ids without `prefix`.
+    /// A key with what an SQL list or a PostgreSQL array literal could misread: quotes,
+    /// a backslash, a comma, braces, the word NULL, a right-to-left override.
+    const ODD: &str = "q\"u'o\\te, {x} NULL \u{202e}é";
+
+    /// Inserts four rows (and one twice), moves three, reads three back, and writes one in
+    /// a transaction dropped uncommitted; gives the counts and rows, ids without `prefix`.
     async fn exercise<C: Begin>(conn: &mut C, prefix: &str) -> (u64, u64, Vec<Row>) {
         let id = |name: &str| format!("{prefix}{name}");
         let row = |name: &str, n: Option<i64>| {
@@ -288,6 +292,7 @@ mod tests {
             row("b", None),
             row("c", Some(3)),
             row("a", Some(9)),
+            row(ODD, Some(4)),
         ];
         let inserted = conn
             .execute_many(
@@ -298,9 +303,9 @@ mod tests {
             .await
             .expect("inserted");
         // `$2` twice, and the list after numbered parameters.
-        let (a, b, c, missing) = (id("a"), id("b"), id("c"), id("missing"));
+        let (a, b, c, odd, missing) = (id("a"), id("b"), id("c"), id(ODD), id("missing"));
         let moved = conn
-            .execute_in(&["started", "then"], &[&a, &b, &missing], |list| {
+            .execute_in(&["started", "then"], &[&a, &b, &odd, &missing], |list| {
                 format!(
                     "update t set status = $1, at = $2 where (at is null or at <> $2) and id in ({list})"
                 )
@@ -309,7 +314,7 @@ mod tests {
             .expect("moved");
         let fields = [("id", "id"), ("status", "status"), ("n", "n"), ("at", "at")];
         let mut read: Vec<Row> = conn
-            .fetch_in(&fields, &[&a, &b, &c], |list| {
+            .fetch_in(&fields, &[&a, &b, &c, &odd], |list| {
                 format!("from t where status = 'started' and id in ({list})")
             })
             .await
@@ -353,17 +358,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn statements_run_alike_through_sqlx_and_driven_directly() {
+    async fn statements_run_alike_on_both_engines_and_driven_directly() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let db = Db::connect(&url).await.expect("the database");
         let mut pooled = db.pool().acquire().await.expect("a pooled connection");
-        sqlx::query(
-            "create table t (id text primary key, status text not null, n bigint, at text)",
-        )
-        .execute(&mut *pooled)
-        .await
-        .expect("the table");
+        sqlx::query(TABLE)
+            .execute(&mut *pooled)
+            .await
+            .expect("the table");
         let mut direct = db
             .direct()
             .expect("an SQLite database")
@@ -380,8 +383,33 @@ mod tests {
         };
         assert_eq!(
             through_sqlx,
-            (3, 2, vec![expected("a", Some(1)), expected("b", None)])
+            (
+                4,
+                3,
+                vec![
+                    expected("a", Some(1)),
+                    expected("b", None),
+                    expected(ODD, Some(4))
+                ]
+            )
         );
         assert_eq!(directly, through_sqlx);
+
+        // PostgreSQL takes lists and rows as arrays (`rows::in_list`): the same again.
+        // scripts/test.sh always gives it one.
+        let Ok(pg_url) = std::env::var("DEBRIEF_TEST_PG_URL") else {
+            return;
+        };
+        let pg = Db::connect(&pg_url).await.expect("PostgreSQL");
+        let mut pooled = pg.pool().acquire().await.expect("a pooled connection");
+        // Temporary: this connection's own, gone with it.
+        sqlx::query(&TABLE.replace("create table", "create temporary table"))
+            .execute(&mut *pooled)
+            .await
+            .expect("the table");
+        assert_eq!(exercise(&mut pooled, "pg-").await, through_sqlx);
     }
+
+    const TABLE: &str =
+        "create table t (id text primary key, status text not null, n bigint, at text)";
 }

@@ -155,9 +155,12 @@ fn sqlite_pragmas() -> String {
     )
 }
 
-/// Answer writers on PostgreSQL: 4,135–4,163 answers/s against 3,367 with one and 3,903
-/// with two (BENCHMARKS.md).
-const POSTGRES_WRITERS: usize = 4;
+/// Answer writers on PostgreSQL. Each of a group's statements costs PostgreSQL a round
+/// trip and a plan whatever the group's size, so fewer, larger groups save its CPU, while two
+/// let one group's commit overlap the next group's reads. With PostgreSQL on the same two
+/// cores: 7,753–8,597 answers/s with two, 7,345 with three, 6,027–6,557 with four and 5,509
+/// with one, whose groups wait on each commit (BENCHMARKS.md, session 14).
+const POSTGRES_WRITERS: usize = 2;
 
 /// A new primary key: UUIDv7, so keys sort by creation time on both engines.
 pub fn new_id() -> String {

@@ -74,8 +74,7 @@ where
     R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
     let mut returned = Vec::new();
-    let marker = marker(conn);
-    for (sql, params) in statements(head, tail, rows, marker) {
+    for (sql, params) in statements(head, tail, rows, backend(conn))? {
         let mut query = sqlx::query_as::<_, R>(&sql);
         for param in params {
             query = match param {
@@ -96,8 +95,7 @@ pub async fn execute_many(
     rows: Vec<Vec<Param>>,
 ) -> sqlx::Result<u64> {
     let mut affected = 0;
-    let marker = marker(conn);
-    for (sql, params) in statements(head, tail, rows, marker) {
+    for (sql, params) in statements(head, tail, rows, backend(conn))? {
         let mut query = sqlx::query(&sql);
         for param in params {
             query = match param {
@@ -135,8 +133,8 @@ pub async fn fetch_json<R: serde::de::DeserializeOwned>(
     read_json(&sql, &json)
 }
 
-/// As [`fetch_json`], over many values of one column, once per [`MAX_LIST`] values: `from`
-/// is given the placeholders of the `in (…)` list and writes the statement from its
+/// As [`fetch_json`], over many values of one column: `from` is given what goes inside
+/// the `in (…)` of the values it reads (see [`in_list`]), and writes the statement from its
 /// `from` on.
 pub async fn fetch_json_in<R: serde::de::DeserializeOwned>(
     conn: &mut AnyConnection,
@@ -146,11 +144,11 @@ pub async fn fetch_json_in<R: serde::de::DeserializeOwned>(
 ) -> anyhow::Result<Vec<R>> {
     let select = dialect::json_rows(backend(conn), fields);
     let mut found = Vec::with_capacity(values.len());
-    for chunk in values.chunks(MAX_LIST) {
-        let sql = format!("select {select} {}", from(&list(conn, chunk.len())));
+    for (list, binds) in in_list(backend(conn), 1, values) {
+        let sql = format!("select {select} {}", from(&list));
         let mut query = sqlx::query_as::<_, (String,)>(&sql);
-        for value in chunk {
-            query = query.bind(*value);
+        for value in binds {
+            query = query.bind(value);
         }
         let (json,) = query.fetch_one(&mut *conn).await?;
         found.extend(read_json::<R>(&sql, &json)?);
@@ -171,8 +169,7 @@ fn read_json<R: serde::de::DeserializeOwned>(sql: &str, json: &str) -> anyhow::R
 }
 
 /// As [`fetch_json_in`], for a statement that returns nothing, with `before` bound ahead of
-/// the list (the placeholders given to `sql` are numbered after them); gives the rows
-/// affected.
+/// the list as `$1`, `$2`…; gives the rows affected.
 pub async fn execute_in(
     conn: &mut AnyConnection,
     before: &[&str],
@@ -180,15 +177,80 @@ pub async fn execute_in(
     sql: impl Fn(&str) -> String,
 ) -> sqlx::Result<u64> {
     let mut affected = 0;
-    for chunk in values.chunks(MAX_LIST) {
-        let sql = sql(&list_after(conn, before, chunk));
+    for (list, binds) in in_list(backend(conn), before.len() + 1, values) {
+        let sql = sql(&list);
         let mut query = sqlx::query(&sql);
-        for value in before.iter().chain(chunk) {
+        for value in before {
             query = query.bind(*value);
+        }
+        for value in binds {
+            query = query.bind(value);
         }
         affected += query.execute(&mut *conn).await?.rows_affected();
     }
     Ok(affected)
+}
+
+/// The statements that read or write `values` as an `in (…)` list whose parameters are
+/// numbered from `first`: for each, what goes inside the parentheses and what it binds.
+/// None for no values.
+///
+/// PostgreSQL takes the whole list as one array, `select unnest($N::text[])`, so the
+/// statement's text is the same whatever the list's length: prepared once per
+/// connection, where a list of placeholders would make a statement of each length, each
+/// parsed and planned again, and more than sqlx's statement cache holds. sqlx's `Any`
+/// driver binds no arrays, so the array goes as its text, which PostgreSQL casts.
+/// SQLite takes a list of placeholders, at most [`MAX_LIST`] a statement: bare `?` when
+/// they are all the parameters (see [`Marker`]); numbered after others, since sqlx's
+/// SQLite driver gives a bare `?` the next of its own count of bare ones, whatever the
+/// `$N` before it.
+fn in_list(backend: Backend, first: usize, values: &[&str]) -> Vec<(String, Vec<String>)> {
+    if values.is_empty() {
+        return Vec::new();
+    }
+    match backend {
+        Backend::Postgres => vec![(
+            format!("select unnest(${first}::text[])"),
+            vec![array(values.iter().map(|v| Some(*v)))],
+        )],
+        Backend::Sqlite => values
+            .chunks(MAX_LIST)
+            .map(|chunk| {
+                let list = if first == 1 {
+                    positional(chunk.len())
+                } else {
+                    numbered(first, chunk.len())
+                };
+                (list, chunk.iter().map(|v| (*v).to_owned()).collect())
+            })
+            .collect(),
+    }
+}
+
+/// PostgreSQL's text form of an array of `values`, which it reads back as the same values
+/// whatever they hold: each quoted, with `"` and `\` escaped; `NULL` for none.
+fn array<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> String {
+    let mut out = String::from("{");
+    for (i, value) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match value {
+            None => out.push_str("NULL"),
+            Some(v) => {
+                out.push('"');
+                for c in v.chars() {
+                    if c == '"' || c == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push('"');
+            }
+        }
+    }
+    out.push('}');
+    out
 }
 
 /// Rows keyed by a unique column (`key`) with a generated id: how [`upsert_keyed`] writes
@@ -293,15 +355,16 @@ pub fn list(conn: &AnyConnection, n: usize) -> String {
     list_from(conn, 1, n)
 }
 
-/// The placeholders of `values`' list, after `before`'s (`$1`, `$2`… in the statement's
-/// text): numbered too, since sqlx's SQLite driver gives a bare `?` the next of its own
-/// count of bare ones, whatever the `$N` before it.
-fn list_after(conn: &AnyConnection, before: &[&str], values: &[&str]) -> String {
-    if before.is_empty() {
-        list(conn, values.len())
-    } else {
-        numbered(before.len() + 1, values.len())
+/// `n` bare `?`, for SQLite.
+fn positional(n: usize) -> String {
+    let mut out = String::with_capacity(n * 3);
+    for i in 0..n {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('?');
     }
+    out
 }
 
 /// `n` parameters numbered from `first`, for a query where each parameter appears once
@@ -353,26 +416,78 @@ fn push_marker(out: &mut String, marker: Marker, n: usize) {
     }
 }
 
-/// The statements that write `rows`, each with its parameters in order.
+/// Rows a statement writes on PostgreSQL: its text is the same for any number, so this
+/// only bounds the size of its arrays.
+const PG_ROWS: usize = 10_000;
+
+/// The statements that write `rows`, each with its parameters in order. On SQLite, rows
+/// of placeholders, as many as the parameter limit allows; on PostgreSQL, one array per
+/// column (`select * from unnest($1::text[], $2::bigint[], …)`: see [`in_list`] on why),
+/// typed by the first row's values. Rows must agree on the kind of each value.
 fn statements(
     head: &str,
     tail: &str,
     rows: Vec<Vec<Param>>,
-    marker: Marker,
-) -> Vec<(String, Vec<Param>)> {
-    let Some(width) = rows.first().map(Vec::len) else {
-        return Vec::new();
+    backend: Backend,
+) -> sqlx::Result<Vec<(String, Vec<Param>)>> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
     };
-    debug_assert!(rows.iter().all(|r| r.len() == width));
-    let per_statement = (MAX_PARAMS / width.max(1)).max(1);
-    let mut out = Vec::new();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let slice: Vec<Vec<Param>> = rows.by_ref().take(per_statement).collect();
-        let sql = statement(head, tail, width, slice.len(), marker);
-        out.push((sql, slice.into_iter().flatten().collect()));
+    let width = first.len();
+    if let Some(row) = rows.iter().find(|r| {
+        r.len() != width
+            || r.iter()
+                .zip(first)
+                .any(|(a, b)| matches!(a, Param::Int(_)) != matches!(b, Param::Int(_)))
+    }) {
+        return Err(sqlx::Error::Encode(
+            format!(
+                "rows of different shapes written together: {} values",
+                row.len()
+            )
+            .into(),
+        ));
     }
-    out
+    let mut out = Vec::new();
+    match backend {
+        Backend::Sqlite => {
+            let per_statement = (MAX_PARAMS / width.max(1)).max(1);
+            let mut rows = rows.into_iter().peekable();
+            while rows.peek().is_some() {
+                let slice: Vec<Vec<Param>> = rows.by_ref().take(per_statement).collect();
+                let sql = statement(head, tail, width, slice.len(), Marker::Positional);
+                out.push((sql, slice.into_iter().flatten().collect()));
+            }
+        }
+        Backend::Postgres => {
+            let columns = first
+                .iter()
+                .enumerate()
+                .map(|(i, p)| match p {
+                    Param::Int(_) => format!("${}::bigint[]", i + 1),
+                    Param::Text(_) => format!("${}::text[]", i + 1),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("{head} select * from unnest({columns}) {tail}");
+            for slice in rows.chunks(PG_ROWS) {
+                let params = (0..width)
+                    .map(|col| {
+                        let texts: Vec<Option<String>> = slice
+                            .iter()
+                            .map(|row| match &row[col] {
+                                Param::Text(v) => v.clone(),
+                                Param::Int(v) => v.map(|n| n.to_string()),
+                            })
+                            .collect();
+                        Param::Text(Some(array(texts.iter().map(Option::as_deref))))
+                    })
+                    .collect();
+                out.push((sql.clone(), params));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn statement(head: &str, tail: &str, width: usize, rows: usize, marker: Marker) -> String {
