@@ -88,6 +88,17 @@ pub struct Transition {
     stamps: &'static str,
 }
 
+impl Transition {
+    /// The update's `set` list: the new status as `$1`, and the stamps (`$2`).
+    fn set(&self) -> String {
+        if self.stamps.is_empty() {
+            "status = $1".to_owned()
+        } else {
+            format!("status = $1, {}", self.stamps)
+        }
+    }
+}
+
 impl Event {
     pub const ALL: [Event; 10] = [
         Event::Send,
@@ -209,13 +220,9 @@ where
     let t = event.transition();
     let values = target.values();
     let first = 3 + values.len();
-    let stamps = if t.stamps.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", t.stamps)
-    };
     let sql = format!(
-        "update invitations set status = $1 {stamps} where {} and status in ({})",
+        "update invitations set {} where {} and status in ({})",
+        t.set(),
         target.sql(),
         rows::numbered(first, t.from.len())
     );
@@ -239,11 +246,7 @@ pub async fn apply_all<C: Conn>(
     now: DateTime<Utc>,
 ) -> anyhow::Result<u64> {
     let t = event.transition();
-    let stamps = if t.stamps.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", t.stamps)
-    };
+    let set = t.set();
     let from = rows::numbered(3, t.from.len());
     let now = to_db(now);
     let before: Vec<&str> = [t.to.as_str(), now.as_str()]
@@ -251,7 +254,7 @@ pub async fn apply_all<C: Conn>(
         .chain(t.from.iter().map(|s| s.as_str()))
         .collect();
     conn.execute_in(&before, ids, |list| {
-        format!("update invitations set status = $1 {stamps} where status in ({from}) and id in ({list})")
+        format!("update invitations set {set} where status in ({from}) and id in ({list})")
     })
     .await
 }

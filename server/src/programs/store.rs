@@ -3,7 +3,7 @@
 
 use super::definition::ProgramRequest;
 use super::Program;
-use crate::platform::db::conn::Conn;
+use crate::platform::db::conn::{fetch_text, Conn};
 use crate::platform::db::rows::Param;
 use crate::platform::db::time::to_db;
 use crate::platform::db::Db;
@@ -145,19 +145,14 @@ impl Programs {
         if version == 0 {
             return Ok(Some(self.remember(Arc::new(Program::built_in()))));
         }
-        #[derive(serde::Deserialize)]
-        struct Stored {
-            definition: String,
-        }
-        let row = conn
-            .fetch::<Stored>(
-                &[("definition", "definition")],
-                "from program_versions where version = $1",
-                &[Param::from(version)],
-            )
-            .await?
-            .pop();
-        let Some(Stored { definition }) = row else {
+        let stored = fetch_text(
+            conn,
+            "definition",
+            "from program_versions where version = $1",
+            &[Param::from(version)],
+        )
+        .await?;
+        let Some(definition) = stored else {
             return Ok(None);
         };
         let request: ProgramRequest = serde_json::from_str(&definition)?;

@@ -1,7 +1,7 @@
 //! Stored survey definitions, by key and version. A version never changes once stored, so
 //! a parsed one is kept for the life of the process.
 
-use crate::platform::db::conn::Conn;
+use crate::platform::db::conn::{fetch_text, Conn};
 use crate::platform::db::rows::Param;
 use crate::platform::db::time::to_db;
 use crate::platform::db::Db;
@@ -56,19 +56,14 @@ impl Definitions {
         if let Some(d) = self.cached(&id) {
             return Ok(Some(d));
         }
-        #[derive(serde::Deserialize)]
-        struct Stored {
-            definition: String,
-        }
-        let stored = conn
-            .fetch::<Stored>(
-                &[("definition", "definition")],
-                "from survey_versions where survey_key = $1 and version = $2",
-                &[Param::from(key), Param::from(version)],
-            )
-            .await?
-            .pop();
-        let Some(Stored { definition: json }) = stored else {
+        let stored = fetch_text(
+            conn,
+            "definition",
+            "from survey_versions where survey_key = $1 and version = $2",
+            &[Param::from(key), Param::from(version)],
+        )
+        .await?;
+        let Some(json) = stored else {
             return Ok(None);
         };
         let definition: Arc<Definition> = Arc::new(serde_json::from_str(&json)?);

@@ -221,8 +221,10 @@ impl Writer {
         }
     }
 
-    /// [`Writer::save_all`] on the held connection, connecting if none is held. A
-    /// connection that failed may be broken: the next group takes another.
+    /// Checks and saves each buyer's answers (distinct buyers) on the held connection,
+    /// connecting if none is held, in one transaction with the reads they need; gives
+    /// each its outcome, in order. An error here is the storage's, not a buyer's, and the
+    /// connection may be broken: the next group takes another.
     async fn save_held<C: Begin, F: Future<Output = anyhow::Result<C>>>(
         &self,
         held: &mut Option<C>,
@@ -234,32 +236,23 @@ impl Writer {
             Some(conn) => conn,
             None => held.insert(connect(self.db.clone()).await?),
         };
-        let saved = self.save_all(conn, saves, now).await;
+        let saved = async {
+            // Reads in the transaction too: on SQLite, a statement outside one is a read
+            // transaction of its own, taking and releasing the WAL's locks (a third of
+            // the writer's time went to those system calls, read one row at a time).
+            let mut tx = conn.transaction().await?;
+            let outcomes = self.save_in(&mut tx, saves, now).await?;
+            tx.commit().await?;
+            Ok(outcomes)
+        }
+        .await;
         if saved.is_err() {
             *held = None;
         }
         saved
     }
 
-    /// Checks and saves each buyer's answers (distinct buyers), in one transaction with
-    /// the reads they need; gives each its outcome, in order. An error here is the
-    /// storage's, not a buyer's.
-    async fn save_all<C: Begin>(
-        &self,
-        conn: &mut C,
-        saves: &[(String, Vec<AnswerItem>)],
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Vec<ApiResult<SavedAnswers>>> {
-        // Reads in the transaction too: on SQLite, a statement outside one is a read
-        // transaction of its own, taking and releasing the WAL's locks (a third of the
-        // writer's time went to those system calls, read one row at a time).
-        let mut tx = conn.transaction().await?;
-        let outcomes = self.save_in(&mut tx, saves, now).await?;
-        tx.commit().await?;
-        Ok(outcomes)
-    }
-
-    /// [`Writer::save_all`] in the caller's transaction.
+    /// [`Writer::save_held`]'s work, in its transaction.
     async fn save_in<C: Conn>(
         &self,
         conn: &mut C,

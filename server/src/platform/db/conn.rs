@@ -55,6 +55,22 @@ pub trait Conn: Send {
     ) -> impl Future<Output = anyhow::Result<u64>> + Send;
 }
 
+/// The text `expr` of the row `from` finds (with `params` as `$1`, `$2`…), if any: a
+/// stored definition read by its version, on any connection.
+pub async fn fetch_text<C: Conn>(
+    conn: &mut C,
+    expr: &str,
+    from: &str,
+    params: &[Param],
+) -> anyhow::Result<Option<String>> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        value: String,
+    }
+    let rows = conn.fetch::<Row>(&[("value", expr)], from, params).await?;
+    Ok(rows.into_iter().next().map(|row| row.value))
+}
+
 /// A connection that opens transactions. A transaction not committed is rolled back
 /// when dropped, also when its task panics or is cancelled.
 pub trait Begin: Conn {

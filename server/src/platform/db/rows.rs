@@ -5,6 +5,7 @@
 use super::{dialect, Backend};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, FromRow};
+use std::borrow::Cow;
 
 /// One value of a row, bound as a parameter.
 #[derive(Debug, Clone)]
@@ -216,11 +217,12 @@ fn in_list(backend: Backend, first: usize, values: &[&str]) -> Vec<(String, Vec<
         Backend::Sqlite => values
             .chunks(MAX_LIST)
             .map(|chunk| {
-                let list = if first == 1 {
-                    positional(chunk.len())
+                let marker = if first == 1 {
+                    Marker::Positional
                 } else {
-                    numbered(first, chunk.len())
+                    Marker::Numbered
                 };
+                let list = markers(marker, first, chunk.len());
                 (list, chunk.iter().map(|v| (*v).to_owned()).collect())
             })
             .collect(),
@@ -229,7 +231,7 @@ fn in_list(backend: Backend, first: usize, values: &[&str]) -> Vec<(String, Vec<
 
 /// PostgreSQL's text form of an array of `values`, which it reads back as the same values
 /// whatever they hold: each quoted, with `"` and `\` escaped; `NULL` for none.
-fn array<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> String {
+fn array<T: AsRef<str>>(values: impl IntoIterator<Item = Option<T>>) -> String {
     let mut out = String::from("{");
     for (i, value) in values.into_iter().enumerate() {
         if i > 0 {
@@ -239,7 +241,7 @@ fn array<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> String {
             None => out.push_str("NULL"),
             Some(v) => {
                 out.push('"');
-                for c in v.chars() {
+                for c in v.as_ref().chars() {
                     if c == '"' || c == '\\' {
                         out.push('\\');
                     }
@@ -355,41 +357,26 @@ pub fn list(conn: &AnyConnection, n: usize) -> String {
     list_from(conn, 1, n)
 }
 
-/// `n` bare `?`, for SQLite.
-fn positional(n: usize) -> String {
-    let mut out = String::with_capacity(n * 3);
-    for i in 0..n {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push('?');
-    }
-    out
-}
-
 /// `n` parameters numbered from `first`, for a query where each parameter appears once
 /// and in the order it is bound: then SQLite takes bare `?` (see [`Marker`]).
 pub fn list_from(conn: &AnyConnection, first: usize, n: usize) -> String {
-    let marker = marker(conn);
+    markers(marker(conn), first, n)
+}
+
+/// `n` parameters numbered from `first` as `$N` on both engines, for a query that uses
+/// a parameter twice (which a bare `?` cannot).
+pub fn numbered(first: usize, n: usize) -> String {
+    markers(Marker::Numbered, first, n)
+}
+
+/// `n` parameters numbered from `first`, written as `marker` says.
+fn markers(marker: Marker, first: usize, n: usize) -> String {
     let mut out = String::with_capacity(n * 6);
     for i in first..first + n {
         if i > first {
             out.push_str(", ");
         }
         push_marker(&mut out, marker, i);
-    }
-    out
-}
-
-/// `n` parameters numbered from `first` as `$N` on both engines, for a query that uses
-/// a parameter twice (which a bare `?` cannot).
-pub fn numbered(first: usize, n: usize) -> String {
-    let mut out = String::with_capacity(n * 6);
-    for i in first..first + n {
-        if i > first {
-            out.push_str(", ");
-        }
-        push_marker(&mut out, Marker::Numbered, i);
     }
     out
 }
@@ -438,7 +425,7 @@ fn statements(
         r.len() != width
             || r.iter()
                 .zip(first)
-                .any(|(a, b)| matches!(a, Param::Int(_)) != matches!(b, Param::Int(_)))
+                .any(|(a, b)| std::mem::discriminant(a) != std::mem::discriminant(b))
     }) {
         return Err(sqlx::Error::Encode(
             format!(
@@ -473,14 +460,10 @@ fn statements(
             for slice in rows.chunks(PG_ROWS) {
                 let params = (0..width)
                     .map(|col| {
-                        let texts: Vec<Option<String>> = slice
-                            .iter()
-                            .map(|row| match &row[col] {
-                                Param::Text(v) => v.clone(),
-                                Param::Int(v) => v.map(|n| n.to_string()),
-                            })
-                            .collect();
-                        Param::Text(Some(array(texts.iter().map(Option::as_deref))))
+                        Param::Text(Some(array(slice.iter().map(|row| match &row[col] {
+                            Param::Text(v) => v.as_deref().map(Cow::Borrowed),
+                            Param::Int(v) => v.map(|n| Cow::Owned(n.to_string())),
+                        }))))
                     })
                     .collect();
                 out.push((sql.clone(), params));
