@@ -1,7 +1,9 @@
 //! `debrief`: runs the service, or manages API keys.
 //!
 //!     debrief [serve] [--demo]                          run the API, pages and worker
-//!     debrief keys create --role ROLE [--name NAME]     print a new staff API key
+//!     debrief keys create --role ROLE [--name NAME] [--email EMAIL] [--time-zone TZ]
+//!                                                       print a new staff API key; with
+//!                                                       --email, for that staff member
 //!     debrief migrate                                   apply database migrations
 
 use anyhow::{bail, Context};
@@ -11,6 +13,7 @@ use debrief_server::app::Application;
 use debrief_server::auth::{self, Role};
 use debrief_server::demo;
 use debrief_server::platform::db::Db;
+use debrief_server::web::error::ApiError;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -29,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
         }
         ["keys", "create", rest @ ..] => create_key(settings, rest).await,
         _ => bail!(
-            "usage:\n  debrief [serve] [--demo]\n  debrief keys create --role ROLE [--name NAME]\n  debrief migrate\n\
+            "usage:\n  debrief [serve] [--demo]\n  debrief keys create --role ROLE [--name NAME] [--email EMAIL] [--time-zone TZ]\n  debrief migrate\n\
              roles: {}",
             Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
         ),
@@ -42,7 +45,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
 
     // The first start has no key: make one and show it once, on the console only.
     if auth::active_key_count(app.db()).await? == 0 {
-        let key = auth::create_key(app.db(), "bootstrap admin", Role::Admin).await?;
+        let key = auth::create_key(app.db(), "bootstrap admin", Role::Admin, None).await?;
         println!(
             "\nFirst start: created an admin API key. It is shown only this once:\n\n    {key}\n"
         );
@@ -64,11 +67,15 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
 async fn create_key(settings: Settings, args: &[&str]) -> anyhow::Result<()> {
     let mut role = None;
     let mut name = None;
+    let mut email = None;
+    let mut time_zone = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match *arg {
             "--role" => role = rest.next().copied(),
             "--name" => name = rest.next().copied(),
+            "--email" => email = rest.next().copied(),
+            "--time-zone" => time_zone = rest.next().copied(),
             other => bail!("unexpected argument {other:?}"),
         }
     }
@@ -76,9 +83,27 @@ async fn create_key(settings: Settings, args: &[&str]) -> anyhow::Result<()> {
         .context("--role is required")?
         .parse()
         .map_err(|e: String| anyhow::anyhow!("--role {e}"))?;
+    let name = name.unwrap_or(role.as_str());
+    let holder = match email {
+        Some(email) => Some(
+            auth::Member::new(name, email, time_zone).map_err(|e| match e {
+                ApiError::Validation(fields) => anyhow::anyhow!(
+                    "{}",
+                    fields
+                        .iter()
+                        .map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                other => other.into(),
+            })?,
+        ),
+        None if time_zone.is_some() => bail!("--time-zone is a staff member's: give --email"),
+        None => None,
+    };
     let db = Db::connect(&settings.database_url).await?;
     db.migrate().await?;
-    let key = auth::create_key(&db, name.unwrap_or(role.as_str()), role).await?;
+    let key = auth::create_key(&db, name, role, holder.as_ref()).await?;
     println!("{key}");
     Ok(())
 }

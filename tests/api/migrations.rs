@@ -73,15 +73,27 @@ async fn an_email_queued_before_the_upgrade_goes_out_after_it(backend: Backend) 
             .expect("response");
     assert_eq!((band.as_str(), period.as_str()), ("under_10k", "2026-Q4"));
 
-    // The buyers became persons and the company an account, which a new deal reuses.
+    // The buyers became persons and the company an account, managed by the manager its
+    // deal named, which a new deal reuses and hands to its own manager.
     assert_eq!(app.count("persons").await, 3);
     assert_eq!(app.count("accounts").await, 1);
+    assert_eq!(manager_of_globex(&app).await, "ana@acme.example");
     let mut deal = debrief_tests::lost_deal("NEW-1");
     deal["account"]["name"] = serde_json::json!("GLOBEX");
+    deal["account"]["manager"]["email"] = serde_json::json!("Bob@Acme.example");
     deal["contacts"][0]["email"] = serde_json::json!("Sam@Globex.example");
     assert_eq!(app.post_decision(&deal).await.status, 201);
     assert_eq!(app.count("persons").await, 3, "Sam is the same person");
     assert_eq!(app.count("accounts").await, 1, "Globex is the same account");
+    assert_eq!(manager_of_globex(&app).await, "bob@acme.example");
+}
+
+async fn manager_of_globex(app: &debrief_tests::TestApp) -> String {
+    let (email,): (String,) = sqlx::query_as("select manager_email from accounts")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("account");
+    email
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

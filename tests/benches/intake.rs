@@ -82,7 +82,7 @@ async fn main() {
         )
         .await
         .expect("program saved");
-    let key = auth::create_key(app.db(), "bench", Role::Integration)
+    let key = auth::create_key(app.db(), "bench", Role::Integration, None)
         .await
         .expect("key");
     let port = app.port();

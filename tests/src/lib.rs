@@ -135,7 +135,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     let db = app.db().clone();
     let worker = app.runner();
     let planner = app.planner().clone();
-    let api_key = auth::create_key(&db, "test admin", Role::Admin)
+    let api_key = auth::create_key(&db, "test admin", Role::Admin, None)
         .await
         .expect("key");
     tokio::spawn(app.run_without_worker());
@@ -185,8 +185,25 @@ impl Reply {
 }
 
 impl TestApp {
+    /// A key with `role`. An account manager's names its holder, one who manages none of
+    /// the accounts the tests' deals name.
     pub async fn key_with_role(&self, role: Role) -> String {
-        auth::create_key(&self.db, "test", role).await.expect("key")
+        if role == Role::AccountManager {
+            return self
+                .manager_key("Other Manager", "other.manager@acme.example")
+                .await;
+        }
+        auth::create_key(&self.db, "test", role, None)
+            .await
+            .expect("key")
+    }
+
+    /// An account manager's key, for the manager with this address.
+    pub async fn manager_key(&self, name: &str, email: &str) -> String {
+        let member = auth::Member::new(name, email, None).expect("member");
+        auth::create_key(&self.db, name, Role::AccountManager, Some(&member))
+            .await
+            .expect("key")
     }
 
     pub async fn post_decision(&self, deal: &Value) -> Reply {

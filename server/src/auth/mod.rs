@@ -1,5 +1,7 @@
 //! Staff API keys. A key is `dbk_` + 256 random bits; only its SHA-256 is stored, and each
-//! key carries one role that decides what it may do.
+//! key carries one role that decides what it may do. A key may name its holder, a staff
+//! member with an address: an account manager's key must, since the accounts they see
+//! and act on are those whose deals name them (see [`Accounts`]).
 
 use crate::platform::db::{self, time::to_db, Db};
 use crate::text_enum;
@@ -95,17 +97,87 @@ pub fn random_secret() -> String {
 
 const KEY_PREFIX: &str = "dbk_";
 
-/// Creates a key and returns it in clear: the only time it exists outside the caller.
-pub async fn create_key(db: &Db, name: &str, role: Role) -> anyhow::Result<String> {
+/// A staff member, as a key names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub name: String,
+    /// Lower-cased.
+    pub email: String,
+    /// Their calendar's time zone, for interviewers (IANA name).
+    pub time_zone: Option<chrono_tz::Tz>,
+}
+
+impl Member {
+    /// Checks a member as given to the command line or the API; names the field at fault.
+    pub fn new(name: &str, email: &str, time_zone: Option<&str>) -> Result<Member, ApiError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(ApiError::field("name", "must be 1 to 200 characters"));
+        }
+        let email = email.trim().to_lowercase();
+        if email.parse::<lettre::Address>().is_err() {
+            return Err(ApiError::field("email", "must be an email address"));
+        }
+        let time_zone = time_zone
+            .map(|tz| {
+                tz.parse::<chrono_tz::Tz>()
+                    .map_err(|_| ApiError::field("time_zone", "must be an IANA time zone"))
+            })
+            .transpose()?;
+        Ok(Member {
+            name: name.to_owned(),
+            email,
+            time_zone,
+        })
+    }
+}
+
+/// Creates or updates a staff member by address; their id.
+pub async fn upsert_member(db: &Db, member: &Member) -> anyhow::Result<String> {
+    let stamp = to_db(chrono::Utc::now());
+    let (id,): (String,) = sqlx::query_as(
+        "insert into staff (id, email, name, time_zone, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $5) \
+         on conflict (email) do update set name = excluded.name, \
+         time_zone = excluded.time_zone, updated_at = excluded.updated_at returning id",
+    )
+    .bind(db::new_id())
+    .bind(&member.email)
+    .bind(&member.name)
+    .bind(member.time_zone.map(|tz| tz.name().to_owned()))
+    .bind(stamp)
+    .fetch_one(db.pool())
+    .await
+    .context("storing the staff member")?;
+    Ok(id)
+}
+
+/// Creates a key and returns it in clear: the only time it exists outside the caller. An
+/// account manager's key needs its holder.
+pub async fn create_key(
+    db: &Db,
+    name: &str,
+    role: Role,
+    holder: Option<&Member>,
+) -> anyhow::Result<String> {
+    if role == Role::AccountManager && holder.is_none() {
+        anyhow::bail!("an account manager's key needs their email address (--email)");
+    }
+    let staff_id = match holder {
+        Some(member) => Some(upsert_member(db, member).await?),
+        None => None,
+    };
     let key = format!("{KEY_PREFIX}{}", random_secret());
     sqlx::query(
-        "insert into api_keys (id, name, role, key_hash, created_at) values ($1, $2, $3, $4, $5)",
+        "insert into api_keys (id, name, role, key_hash, created_at, staff_id) \
+         values ($1, $2, $3, $4, $5, $6)",
     )
     .bind(db::new_id())
     .bind(name)
     .bind(role.as_str())
     .bind(hash_secret(&key))
     .bind(to_db(chrono::Utc::now()))
+    .bind(staff_id)
     .execute(db.pool())
     .await
     .context("storing the API key")?;
@@ -125,9 +197,43 @@ pub struct Staff {
     pub role: Role,
     /// The key's name, recorded on what its holder changes.
     pub name: String,
+    /// The key's holder, when it names one: their id and address.
+    pub member: Option<(String, String)>,
+}
+
+/// The accounts a caller sees and acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accounts {
+    All,
+    /// Those managed by this address (`accounts.manager_email`).
+    ManagedBy(String),
+    /// None: an account manager's key stored without its holder.
+    None,
+}
+
+impl Accounts {
+    /// Whether an account managed by `manager_email` is among them.
+    pub fn include(&self, manager_email: Option<&str>) -> bool {
+        match self {
+            Accounts::All => true,
+            Accounts::ManagedBy(email) => manager_email == Some(email.as_str()),
+            Accounts::None => false,
+        }
+    }
 }
 
 impl Staff {
+    /// The accounts this caller may see and act on: an account manager's own, everyone
+    /// else's all (what they may do with them is their role's).
+    pub fn accounts(&self) -> Accounts {
+        match (self.role, &self.member) {
+            (Role::AccountManager, Some((_, email))) => Accounts::ManagedBy(email.clone()),
+            // Refused at creation; should one be stored, it sees no account.
+            (Role::AccountManager, None) => Accounts::None,
+            _ => Accounts::All,
+        }
+    }
+
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
         if self.role.can(permission) {
             Ok(())
@@ -157,17 +263,23 @@ impl FromRequest for Staff {
             let (Some(key), Some(db)) = (key, db) else {
                 return Err(ApiError::Unauthorized);
             };
-            let row: Option<(String, String)> = sqlx::query_as(
-                "select role, name from api_keys where key_hash = $1 and revoked_at is null",
+            let row: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+                "select k.role, k.name, s.id, s.email from api_keys k \
+                 left join staff s on s.id = k.staff_id \
+                 where k.key_hash = $1 and k.revoked_at is null",
             )
             .bind(hash_secret(&key))
             .fetch_optional(db.pool())
             .await?;
-            let (role, name) = row.ok_or(ApiError::Unauthorized)?;
+            let (role, name, staff_id, email) = row.ok_or(ApiError::Unauthorized)?;
             let role = role
                 .parse()
                 .map_err(|e: String| anyhow::anyhow!("stored role: {e}"))?;
-            Ok(Staff { role, name })
+            Ok(Staff {
+                role,
+                name,
+                member: staff_id.zip(email),
+            })
         })
     }
 }
@@ -195,6 +307,50 @@ mod tests {
             hash_secret("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn an_account_manager_sees_only_the_accounts_they_manage() {
+        let manager = Staff {
+            role: Role::AccountManager,
+            name: "Ana".into(),
+            member: Some(("s1".into(), "ana@acme.example".into())),
+        };
+        let scope = manager.accounts();
+        assert!(scope.include(Some("ana@acme.example")));
+        assert!(!scope.include(Some("bob@acme.example")));
+        assert!(!scope.include(None));
+        let holderless = Staff {
+            member: None,
+            ..manager
+        };
+        assert!(!holderless.accounts().include(Some("")));
+        let owner = Staff {
+            role: Role::ProgramOwner,
+            name: "Olga".into(),
+            member: None,
+        };
+        assert!(owner.accounts().include(Some("bob@acme.example")));
+    }
+
+    #[test]
+    fn a_member_is_checked_field_by_field() {
+        let member = Member::new(" Ana Duarte ", "Ana@Acme.example", Some("America/New_York"))
+            .expect("valid");
+        assert_eq!(member.email, "ana@acme.example");
+        assert_eq!(member.name, "Ana Duarte");
+        assert_eq!(member.time_zone, Some(chrono_tz::America::New_York));
+        let field = |name: &str, email: &str, time_zone: Option<&str>| match Member::new(
+            name, email, time_zone,
+        )
+        .expect_err("refused")
+        {
+            ApiError::Validation(fields) => fields[0].field.clone(),
+            other => panic!("not a validation error: {other:?}"),
+        };
+        assert_eq!(field("", "a@b.example", None), "name");
+        assert_eq!(field("A", "not an address", None), "email");
+        assert_eq!(field("A", "a@b.example", Some("Mars/Olympus")), "time_zone");
     }
 
     #[test]

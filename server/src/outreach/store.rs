@@ -198,18 +198,24 @@ async fn record_in(
     Ok(recorded)
 }
 
-/// Creates or renames the deals' accounts (the last deal's name wins, as posting in
-/// order would leave it); their ids by account key.
+/// Creates or renames the deals' accounts (the last deal's name and manager win, as
+/// posting in order would leave them); their ids by account key.
 async fn store_accounts(
     tx: &mut AnyConnection,
     decisions: &[Decision],
     now: DateTime<Utc>,
 ) -> anyhow::Result<HashMap<String, String>> {
-    let names = decisions
+    let accounts = decisions
         .iter()
-        .map(|d| (d.account_key.as_str(), d.account_name.as_str()))
+        .map(|d| {
+            let named = people::AccountNamed {
+                name: &d.account_name,
+                manager_email: &d.account_manager.email,
+            };
+            (d.account_key.as_str(), named)
+        })
         .collect();
-    Ok(people::upsert_accounts(tx, names, now).await?)
+    Ok(people::upsert_accounts(tx, accounts, now).await?)
 }
 
 /// Writes a run of planned deals: the deals with their verdict, their buyers, then each

@@ -10,8 +10,18 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use std::collections::HashMap;
 
-/// Creates or renames accounts, given as key → name; their ids by key. One row per key:
-/// PostgreSQL refuses to upsert one row twice in a statement.
+/// An account as a decided deal names it.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountNamed<'a> {
+    pub name: &'a str,
+    /// The address of the account manager on the deal (lower-cased): who manages the
+    /// account from now on.
+    pub manager_email: &'a str,
+}
+
+/// Creates accounts, or renames them and hands them to their deal's manager, given by key;
+/// their ids by key. One row per key: PostgreSQL refuses to upsert one row twice in a
+/// statement.
 ///
 /// One statement that writes, then returns the ids: recording a decision starts here, and
 /// on SQLite a transaction whose first statement only reads cannot later take the write
@@ -19,16 +29,28 @@ use std::collections::HashMap;
 /// has one account, so the rows read back are few.
 pub async fn upsert_accounts(
     conn: &mut AnyConnection,
-    names: HashMap<&str, &str>,
+    accounts: HashMap<&str, AccountNamed<'_>>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<HashMap<String, String>> {
-    let (head, upsert) = statements("accounts", "key");
-    let rows = rows(names, now)
+    let head = "insert into accounts (id, key, name, manager_email, created_at, updated_at)";
+    let tail = "on conflict (key) do update set name = excluded.name, \
+                manager_email = excluded.manager_email, updated_at = excluded.updated_at \
+                returning key, id";
+    let stamp = to_db(now);
+    let rows = accounts
         .into_iter()
-        .map(|(_, _, row)| row)
+        .map(|(key, account)| {
+            vec![
+                db::new_id().into(),
+                key.into(),
+                account.name.into(),
+                account.manager_email.to_lowercase().into(),
+                (&stamp).into(),
+                (&stamp).into(),
+            ]
+        })
         .collect();
-    let tail = format!("{upsert} returning key, id");
-    let ids: Vec<(String, String)> = insert_many(conn, &head, &tail, rows).await?;
+    let ids: Vec<(String, String)> = insert_many(conn, head, tail, rows).await?;
     Ok(ids.into_iter().collect())
 }
 
