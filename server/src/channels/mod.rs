@@ -2,3 +2,4 @@
 //! jobs instead (see `jobs`).
 
 pub mod email;
+pub mod icalendar;
