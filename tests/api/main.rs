@@ -9,6 +9,7 @@ mod email_scores;
 mod embedding;
 mod follow_up;
 mod import;
+mod interviewers;
 mod metrics;
 mod migrations;
 mod openapi;

@@ -198,6 +198,33 @@ impl TestApp {
             .expect("key")
     }
 
+    /// A key for an interviewer: a staff member with a calendar time zone; their key has
+    /// `role`. Gives the key and their staff id.
+    pub async fn interviewer_key(
+        &self,
+        role: Role,
+        name: &str,
+        email: &str,
+        time_zone: &str,
+    ) -> (String, String) {
+        let member = auth::Member::new(name, email, Some(time_zone)).expect("member");
+        let key = auth::create_key(&self.db, name, role, Some(&member))
+            .await
+            .expect("key");
+        let id = auth::upsert_member(&self.db, &member)
+            .await
+            .expect("member");
+        (key, id)
+    }
+
+    /// Moves the app's clock to `at`.
+    pub fn set_clock(&self, at: &str) {
+        let at = chrono::DateTime::parse_from_rfc3339(at)
+            .expect("instant")
+            .with_timezone(&chrono::Utc);
+        self.clock.advance(at - self.clock.now());
+    }
+
     /// An account manager's key, for the manager with this address.
     pub async fn manager_key(&self, name: &str, email: &str) -> String {
         let member = auth::Member::new(name, email, None).expect("member");

@@ -145,6 +145,7 @@ impl Application {
                 .configure(crate::invitations::routes::configure)
                 .configure(crate::people::routes::configure)
                 .configure(crate::incentives::routes::configure)
+                .configure(crate::interviews::routes::configure)
                 .configure(crate::surveys::form::configure)
                 .configure(crate::surveys::admin::configure)
                 .service(survey_page)

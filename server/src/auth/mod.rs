@@ -43,6 +43,11 @@ pub enum Permission {
     ManageSuppressions,
     /// See earned incentives, export payouts, mark them fulfilled.
     ManageIncentives,
+    /// See interviewers, their availability and free slots.
+    ReadInterviewers,
+    /// Publish any interviewer's availability (each publishes their own whatever their
+    /// role).
+    ManageInterviewers,
 }
 
 impl Permission {
@@ -55,6 +60,8 @@ impl Permission {
             Permission::ManageProgram => "change or preview the program",
             Permission::ManageSuppressions => "manage the suppression list",
             Permission::ManageIncentives => "manage incentives and payouts",
+            Permission::ReadInterviewers => "see interviewers and their availability",
+            Permission::ManageInterviewers => "publish interviewers' availability",
         }
     }
 }
@@ -66,9 +73,10 @@ impl Role {
         match permission {
             RecordDecisions => matches!(self, Admin | ProgramOwner | Integration),
             ReadParticipation => matches!(self, Admin | ProgramOwner | Analyst),
-            ManageDelivery | ManageProgram | ManageSuppressions | ManageIncentives => {
-                matches!(self, Admin | ProgramOwner)
-            }
+            ManageDelivery | ManageProgram | ManageSuppressions | ManageIncentives
+            | ManageInterviewers => matches!(self, Admin | ProgramOwner),
+            // Account managers pick an interviewer when they invite a buyer.
+            ReadInterviewers => matches!(self, Admin | ProgramOwner | AccountManager),
             ReadProgram => matches!(self, Admin | ProgramOwner | Analyst),
         }
     }

@@ -1,0 +1,7 @@
+//! Interviews: the qualitative half of the program. Account managers invite their buyers
+//! personally; buyers book a slot in an interviewer's published availability; the
+//! interview is noted against the program's guide.
+
+pub mod availability;
+pub mod interviewers;
+pub mod routes;
