@@ -355,6 +355,11 @@ async fn a_buyer_who_says_yes_at_the_end_of_the_survey_is_invited_to_an_intervie
         .await;
     assert_eq!(answered.status, 201, "{}", answered.text);
     assert_eq!(answered.body["interview_requested"], true);
+    assert_eq!(
+        app.count("interviews").await,
+        1,
+        "its lifecycle starts as invited"
+    );
     // The interview invitation goes through the outbox like any other, to the same buyer.
     assert_eq!(app.deliver().await.sent, 1);
     let interview = app.next_invitation().await;

@@ -96,6 +96,77 @@ async fn manager_of_globex(app: &debrief_tests::TestApp) -> String {
     email
 }
 
+/// The last schema before interviews had a lifecycle of their own.
+const BEFORE_INTERVIEWS: i64 = 20261126000002;
+
+async fn interviews_invited_before_the_upgrade_keep_where_they_stand(backend: Backend) {
+    let (url, _dir) = fresh_database(backend).await;
+    let old = Db::connect(&url).await.expect("connect");
+    old.migrate_up_to(BEFORE_INTERVIEWS)
+        .await
+        .expect("old schema");
+    let t = "2026-11-20T10:00:00.000000Z";
+    let mut statements = vec![
+        format!("insert into accounts (id, key, name, created_at, updated_at, manager_email)
+                 values ('acct-1', 'name:globex', 'Globex', '{t}', '{t}', 'ana@acme.example')"),
+        format!("insert into deals (id, crm_id, account_id, outcome, decided_at, amount_minor, currency,
+                     sales_cycle_days, account_name, account_manager_name, account_manager_email,
+                     created_at, updated_at)
+                 values ('deal-1', 'OLD-1', 'acct-1', 'lost', '{t}', 100, 'EUR', 30, 'Globex', 'Ana',
+                         'ana@acme.example', '{t}', '{t}')"),
+    ];
+    // A buyer per status the old invitation could be in, and the survey one left alone.
+    let cases = [
+        ("sent", "interview", Some("invited")),
+        ("completed", "interview", Some("completed")),
+        ("opted_out", "interview", Some("declined")),
+        ("expired", "interview", Some("expired")),
+        ("sent", "survey", None),
+    ];
+    for (n, (status, kind, _)) in cases.iter().enumerate() {
+        statements.push(format!(
+            "insert into persons (id, email, name, created_at, updated_at)
+             values ('person-{n}', 'buyer{n}@globex.example', 'Buyer {n}', '{t}', '{t}')"
+        ));
+        statements.push(format!(
+            "insert into contacts (id, deal_id, person_id, name, locale, time_zone, created_at, updated_at)
+             values ('contact-{n}', 'deal-1', 'person-{n}', 'Buyer {n}', 'en', 'Europe/London', '{t}', '{t}')"
+        ));
+        statements.push(format!(
+            "insert into invitations (id, deal_id, contact_id, person_id, account_id, kind, status,
+                 scheduled_for, created_at)
+             values ('inv-{n}', 'deal-1', 'contact-{n}', 'person-{n}', 'acct-1', '{kind}', '{status}',
+                     '{t}', '{t}')"
+        ));
+    }
+    for sql in statements {
+        sqlx::query(&sql)
+            .execute(old.pool())
+            .await
+            .expect("old data");
+    }
+    old.migrate().await.expect("upgrade");
+    for (n, (_, _, expected)) in cases.iter().enumerate() {
+        let status: Option<(String,)> =
+            sqlx::query_as("select status from interviews where invitation_id = $1")
+                .bind(format!("inv-{n}"))
+                .fetch_optional(old.pool())
+                .await
+                .expect("interview");
+        assert_eq!(status.map(|(s,)| s).as_deref(), *expected, "inv-{n}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_interviews_invited_before_the_upgrade_keep_where_they_stand() {
+    interviews_invited_before_the_upgrade_keep_where_they_stand(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_interviews_invited_before_the_upgrade_keep_where_they_stand() {
+    interviews_invited_before_the_upgrade_keep_where_they_stand(Backend::Postgres).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_an_email_queued_before_the_upgrade_goes_out_after_it() {
     an_email_queued_before_the_upgrade_goes_out_after_it(Backend::Sqlite).await

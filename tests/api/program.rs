@@ -59,6 +59,14 @@ async fn a_strategic_loss_gets_an_interview_with_100_eur_and_small_wins_are_samp
         ),
         (Some("interview"), Some("eur_100"))
     );
+    // The interview's own lifecycle starts with the invitation.
+    let (status,): (String,) =
+        sqlx::query_as("select status from interviews where invitation_id = $1")
+            .bind(invitation["invitation_id"].as_str().expect("invitation id"))
+            .fetch_one(app.db.pool())
+            .await
+            .expect("the interview");
+    assert_eq!(status, "invited");
 
     assert_eq!(app.deliver().await.sent, 1);
     let mail = app.next_invitation().await;

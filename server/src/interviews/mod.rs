@@ -4,4 +4,5 @@
 
 pub mod availability;
 pub mod interviewers;
+pub mod lifecycle;
 pub mod routes;

@@ -4,6 +4,7 @@
 //! it back; a suppression still would (the survey is closed to an opted-out buyer).
 
 use super::store::{schedule_job, NewInvitation, Planner, INVITATIONS};
+use crate::interviews::lifecycle::{self, Asked};
 use crate::invitations::tokens::Invitation;
 use crate::invitations::{InvitationKind, InvitationStatus};
 use crate::platform::db::rows::insert_many;
@@ -103,6 +104,7 @@ pub async fn invite(
         .tokens
         .store_links(tx, &[(id.clone(), expires_at)], now)
         .await?;
+    lifecycle::open(tx, std::slice::from_ref(&id), Asked::default(), now).await?;
     schedule_job(tx, &id, InvitationKind::Interview, send_at, now).await?;
     Ok(Some(id))
 }

@@ -11,6 +11,7 @@ use super::history;
 use super::invitation_email::SendInvitation;
 use super::plan::{self, Exclusion, LeftOut, Plan, PlannedInvitation, Timing};
 use crate::incentives;
+use crate::interviews::lifecycle::{self, Asked};
 use crate::invitations::tokens::Tokens;
 use crate::invitations::{InvitationKind, InvitationStatus};
 use crate::jobs::{self, JobKind, NewJob};
@@ -418,6 +419,7 @@ async fn write_run(
     );
 
     let mut created: Vec<Vec<String>> = vec![Vec::new(); run.len()];
+    let mut interviews = Vec::new();
     let mut links = Vec::with_capacity(inserted.len());
     let mut offer_rows = Vec::new();
     let mut jobs = Vec::new();
@@ -427,6 +429,9 @@ async fn write_run(
         };
         let plan = &plans[i];
         links.push((invitation_id.clone(), planned.expires_at));
+        if planned.kind == InvitationKind::Interview {
+            interviews.push(invitation_id.clone());
+        }
         if let Some(incentive) = &planned.incentive {
             offer_rows.push(incentives::offer_row(
                 &invitation_id,
@@ -446,6 +451,7 @@ async fn write_run(
         created[i].push(invitation_id);
     }
     tokens.store_links(tx, &links, now).await?;
+    lifecycle::open(tx, &interviews, Asked::default(), now).await?;
     incentives::offer_many(tx, offer_rows).await?;
     jobs::enqueue_many(tx, jobs, now).await?;
 

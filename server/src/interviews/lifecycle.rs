@@ -1,0 +1,72 @@
+//! An interview's lifecycle, beside its invitation: invited, then booked, then completed,
+//! no_show, cancelled, declined or expired. Every interview invitation has one from the
+//! moment it is written, whoever wrote it (the program's plan, a survey's follow-up, an
+//! account manager).
+
+use crate::platform::db::conn::Conn;
+use crate::platform::db::rows::Param;
+use crate::platform::db::time::to_db;
+use crate::text_enum;
+use chrono::{DateTime, Utc};
+
+text_enum! {
+    /// Where an interview stands.
+    pub enum InterviewStatus {
+        /// Asked; no slot booked yet.
+        Invited = "invited",
+        Booked = "booked",
+        /// Held and noted: the incentive is earned.
+        Completed = "completed",
+        /// Booked, but the buyer did not come.
+        NoShow = "no_show",
+        /// Called off, by the buyer from their link or by staff.
+        Cancelled = "cancelled",
+        /// The buyer said no.
+        Declined = "declined",
+        /// Never booked before the invitation expired.
+        Expired = "expired",
+    }
+}
+
+/// Who asked for an interview, when not the program itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asked<'a> {
+    /// The account manager's staff id.
+    pub by: Option<&'a str>,
+    /// Their personal note, shown to the buyer as typed (escaped).
+    pub note: Option<&'a str>,
+    /// The interviewer they asked for.
+    pub interviewer: Option<&'a str>,
+}
+
+/// Opens the lifecycle of new interview invitations, in the caller's transaction.
+pub async fn open<C: Conn>(
+    conn: &mut C,
+    invitation_ids: &[String],
+    asked: Asked<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let stamp = to_db(now);
+    let rows: Vec<Vec<Param>> = invitation_ids
+        .iter()
+        .map(|id| {
+            vec![
+                id.into(),
+                InterviewStatus::Invited.as_str().into(),
+                asked.by.into(),
+                asked.note.into(),
+                asked.interviewer.into(),
+                (&stamp).into(),
+                (&stamp).into(),
+            ]
+        })
+        .collect();
+    conn.execute_many(
+        "insert into interviews (invitation_id, status, invited_by, note, interviewer_id, \
+         created_at, updated_at)",
+        "",
+        rows,
+    )
+    .await?;
+    Ok(())
+}
