@@ -9,6 +9,7 @@ mod email_scores;
 mod embedding;
 mod follow_up;
 mod import;
+mod interview_candidates;
 mod interviewers;
 mod metrics;
 mod migrations;

@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         crate::interviews::routes::get_availability,
         crate::interviews::routes::put_availability,
         crate::interviews::routes::list_slots,
+        crate::interviews::routes::list_candidates,
         crate::jobs::routes::list_jobs,
         crate::jobs::routes::replay_job,
         crate::surveys::routes::get_survey,

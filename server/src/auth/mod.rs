@@ -48,6 +48,9 @@ pub enum Permission {
     /// Publish any interviewer's availability (each publishes their own whatever their
     /// role).
     ManageInterviewers,
+    /// See a deal's interview candidates and invite them (an account manager, on the
+    /// accounts they manage).
+    InviteToInterview,
 }
 
 impl Permission {
@@ -62,6 +65,7 @@ impl Permission {
             Permission::ManageIncentives => "manage incentives and payouts",
             Permission::ReadInterviewers => "see interviewers and their availability",
             Permission::ManageInterviewers => "publish interviewers' availability",
+            Permission::InviteToInterview => "invite buyers to interviews",
         }
     }
 }
@@ -76,7 +80,9 @@ impl Role {
             ManageDelivery | ManageProgram | ManageSuppressions | ManageIncentives
             | ManageInterviewers => matches!(self, Admin | ProgramOwner),
             // Account managers pick an interviewer when they invite a buyer.
-            ReadInterviewers => matches!(self, Admin | ProgramOwner | AccountManager),
+            ReadInterviewers | InviteToInterview => {
+                matches!(self, Admin | ProgramOwner | AccountManager)
+            }
             ReadProgram => matches!(self, Admin | ProgramOwner | Analyst),
         }
     }

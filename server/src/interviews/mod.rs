@@ -3,6 +3,7 @@
 //! interview is noted against the program's guide.
 
 pub mod availability;
+pub mod candidates;
 pub mod interviewers;
 pub mod lifecycle;
 pub mod routes;

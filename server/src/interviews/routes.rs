@@ -4,12 +4,15 @@
 //!   slots' length and the buffer between them; an interviewer publishes their own, a
 //!   program owner anyone's;
 //! - `GET /api/v1/interviewers/{id}/slots?tz=`: the free slots buyers are offered, with
-//!   their local times in `tz` (the interviewer's zone by default).
+//!   their local times in `tz` (the interviewer's zone by default);
+//! - `GET /api/v1/deals/{crm_id}/interview-candidates`: who to invite, best first.
 
 use super::availability::{Availability, Taken, Window};
+use super::candidates::{self, Candidates};
 use super::interviewers::{self, Found, Interviewer};
 use crate::app::clock::Clock;
 use crate::auth::{Permission, Staff};
+use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::Json;
@@ -29,7 +32,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/v1/interviewers/{id}/availability",
             web::put().to(put_availability),
         )
-        .route("/api/v1/interviewers/{id}/slots", web::get().to(list_slots));
+        .route("/api/v1/interviewers/{id}/slots", web::get().to(list_slots))
+        .route(
+            "/api/v1/deals/{crm_id}/interview-candidates",
+            web::get().to(list_candidates),
+        );
+}
+
+#[utoipa::path(get, path = "/api/v1/deals/{crm_id}/interview-candidates", tag = "interviews", params(("crm_id" = String, Path, description = "The deal's id in the CRM")), responses((status = 200, body = Candidates), (status = 404, description = "No such deal", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key's role may not, or the deal is on an account the manager does not manage", body = ErrorBody)), security(("api_key" = [])))]
+pub async fn list_candidates(
+    staff: Staff,
+    crm_id: web::Path<String>,
+    db: web::Data<Db>,
+    planner: web::Data<Planner>,
+    clock: web::Data<Clock>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Permission::InviteToInterview)?;
+    let candidates = candidates::of_deal(
+        &db,
+        &planner.programs,
+        &staff.accounts(),
+        &crm_id,
+        clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(candidates))
 }
 
 /// Interviewers, by name.

@@ -6,6 +6,7 @@
 use super::decision::{Contact, Decision, Outcome};
 use super::schedule::BusinessHours;
 use crate::invitations::{InvitationKind, InvitationStatus};
+use crate::people::roles::BuyingRole;
 use crate::people::suppressions::SuppressionSource;
 use crate::programs::{
     ContactSelection, Incentive, Method, Program, Segment, SurveyKey, WhenSpent,
@@ -188,24 +189,10 @@ pub(crate) fn within(then: Option<&DateTime<Utc>>, at: DateTime<Utc>, days: i64)
 }
 
 /// Decision maker, economic buyer, evaluator: the roles that can explain the final
-/// choice, best first. CRMs spell roles freely, so spacing and case are ignored.
+/// choice, best first (see [`BuyingRole`]); none for the others.
 fn decider_rank(role: Option<&str>) -> Option<u8> {
-    let role: String = role?
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    match role.trim_matches('_') {
-        "decision_maker" | "decisionmaker" => Some(0),
-        "economic_buyer" => Some(1),
-        "evaluator" | "technical_evaluator" => Some(2),
-        _ => None,
-    }
+    let role = BuyingRole::read(role);
+    (role != BuyingRole::Other).then(|| role.rank())
 }
 
 /// A draw in [0, 1) that depends only on the deal and the segment, so planning the same

@@ -1,6 +1,7 @@
 //! People and accounts: a person is one buyer address across deals, an account one buying
 //! company. Contact caps, cooldowns, suppressions and bounces hang off them.
 
+pub mod roles;
 pub mod routes;
 pub mod suppressions;
 
