@@ -173,35 +173,58 @@ mod tests {
 
     #[tokio::test]
     async fn under_writes_that_never_pause_the_wal_starts_over() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Barrier};
         let (_dir, db) = notes().await;
-        const COMMITS: i64 = 2_000;
+        // Commits go on until the WAL has started over at least once (or a bound): on a
+        // loaded machine, a fixed count could end before the checkpointer ever ran.
+        const AT_LEAST: i64 = 2_000;
+        const AT_MOST: i64 = 100_000;
+        let restarted = Arc::new(AtomicBool::new(false));
+        let start = Arc::new(Barrier::new(2));
         let writer = db.direct().expect("SQLite").expect("connection");
-        let writing = std::thread::spawn(move || {
-            // One commit right after another, as the answer writer under load.
-            for n in 0..COMMITS {
-                writer
-                    .execute_batch(&format!("insert into notes (body) values ('note {n}')"))
-                    .expect("insert");
-            }
-        });
+        let writing = {
+            let (restarted, start) = (restarted.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                // One commit right after another, as the answer writer under load.
+                let mut commits = 0;
+                while commits < AT_LEAST
+                    || (!restarted.load(Ordering::Relaxed) && commits < AT_MOST)
+                {
+                    writer
+                        .execute_batch(&format!(
+                            "insert into notes (body) values ('note {commits}')"
+                        ))
+                        .expect("insert");
+                    commits += 1;
+                }
+                commits
+            })
+        };
         let checkpointer = db.direct().expect("SQLite").expect("connection");
         let mut wal = Wal::default();
+        start.wait();
         while !writing.is_finished() {
+            let before = wal;
             wal = checkpoint(&checkpointer, wal, 16).expect("checkpoint");
+            if before.pages > 0 && wal.pages == 0 {
+                restarted.store(true, Ordering::Relaxed);
+            }
         }
-        writing.join().expect("writer");
+        let commits = writing.join().expect("writer");
         let left = checkpointer.checkpoint(Mode::Passive).expect("checkpoint");
         // Each commit adds at least one page to the WAL: one that never started over
         // would hold at least as many pages as there were commits.
         assert!(
-            left.pages < COMMITS,
-            "the WAL holds {} pages after {COMMITS} commits",
+            left.pages < commits,
+            "the WAL holds {} pages after {commits} commits",
             left.pages
         );
         let (rows,): (i64,) = sqlx::query_as("select count(*) from notes")
             .fetch_one(db.pool())
             .await
             .expect("count");
-        assert_eq!(rows, COMMITS, "every note is kept across the restarts");
+        assert_eq!(rows, commits, "every note is kept across the restarts");
     }
 }
