@@ -1,6 +1,7 @@
 //! The HTTP API, story by story, against SQLite and PostgreSQL alike.
 
 mod bad_input;
+mod booking;
 mod concurrency;
 mod decisions;
 mod delivery;

@@ -21,6 +21,15 @@ pub struct Invitation {
 }
 
 impl Invitation {
+    /// The token of the booking link (`/i/{token}`) an interview invitation carries.
+    pub fn booking_token(&self) -> String {
+        let after = self.text.split("/i/").nth(1).expect("a booking link");
+        after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            .collect()
+    }
+
     pub fn parse(mail: &ReceivedMail) -> Invitation {
         let message = MessageParser::default()
             .parse(&mail.data)

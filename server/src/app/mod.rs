@@ -146,6 +146,7 @@ impl Application {
                 .configure(crate::people::routes::configure)
                 .configure(crate::incentives::routes::configure)
                 .configure(crate::interviews::routes::configure)
+                .configure(crate::interviews::page::configure)
                 .configure(crate::surveys::form::configure)
                 .configure(crate::surveys::admin::configure)
                 .service(survey_page)

@@ -70,3 +70,40 @@ pub async fn open<C: Conn>(
     .await?;
     Ok(())
 }
+
+/// Whether the interview of `invitation_id` went past invited (booked, or closed): false
+/// for an invitation that is not an interview's.
+pub async fn is_past_invited(
+    conn: &mut sqlx::AnyConnection,
+    invitation_id: &str,
+) -> sqlx::Result<bool> {
+    let (past,): (i64,) =
+        sqlx::query_as("select count(*) from interviews where invitation_id = $1 and status <> $2")
+            .bind(invitation_id)
+            .bind(InterviewStatus::Invited.as_str())
+            .fetch_one(conn)
+            .await?;
+    Ok(past > 0)
+}
+
+/// Closes a still-invited interview as `to` (its invitation expired or was cancelled
+/// unanswered); nothing for one booked or closed already.
+pub async fn close_invited(
+    conn: &mut sqlx::AnyConnection,
+    invitation_id: &str,
+    to: InterviewStatus,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let stamp = to_db(now);
+    sqlx::query(
+        "update interviews set status = $1, closed_at = $2, updated_at = $2
+         where invitation_id = $3 and status = $4",
+    )
+    .bind(to.as_str())
+    .bind(&stamp)
+    .bind(invitation_id)
+    .bind(InterviewStatus::Invited.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -3,7 +3,9 @@
 //! interview is noted against the program's guide.
 
 pub mod availability;
+pub mod booking;
 pub mod candidates;
 pub mod interviewers;
 pub mod lifecycle;
+pub mod page;
 pub mod routes;

@@ -7,7 +7,8 @@
 //!   their local times in `tz` (the interviewer's zone by default);
 //! - `GET /api/v1/deals/{crm_id}/interview-candidates`: who to invite, best first.
 
-use super::availability::{Availability, Taken, Window};
+use super::availability::{Availability, Window};
+use super::booking;
 use super::candidates::{self, Candidates};
 use super::interviewers::{self, Found, Interviewer};
 use crate::app::clock::Clock;
@@ -176,8 +177,8 @@ pub async fn list_slots(
             .parse()
             .map_err(|_| ApiError::field("tz", "must be an IANA time zone, as Europe/Paris"))?,
     };
-    // Nothing is booked before bookings exist; they will be taken out here.
-    let taken: [Taken; 0] = [];
+    let now = clock.now();
+    let taken = booking::taken_of(&db, &interviewer.id, now).await?;
     let slots = interviewer
         .availability
         .as_ref()

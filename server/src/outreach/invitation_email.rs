@@ -9,6 +9,7 @@ use crate::app::metrics::Metrics;
 use crate::channels::email::mailer::{body, Mailer, SendError, SMTP_CONNECTIONS};
 use crate::channels::email::templates::Templates;
 use crate::incentives;
+use crate::interviews::lifecycle::{self, InterviewStatus};
 use crate::invitations::tokens::Tokens;
 use crate::invitations::{self, Event, InvitationKind, InvitationStatus, Target};
 use crate::jobs::runner::{Effect, Effects, Failure, Handler, JobResult, Outcome};
@@ -128,6 +129,7 @@ struct Row {
     incentive_currency: Option<String>,
     incentive_quantity: Option<i64>,
     incentive_label: Option<String>,
+    interview_status: Option<String>,
 }
 
 struct ToSend {
@@ -150,6 +152,8 @@ struct ToSend {
     request_kind: Option<String>,
     /// The offer, as a phrase in the buyer's language.
     incentive: Option<String>,
+    /// An interview's own lifecycle: once booked or closed, no more "pick a time".
+    interview_status: Option<InterviewStatus>,
 }
 
 fn parse_row(row: Row) -> anyhow::Result<(String, ToSend)> {
@@ -202,6 +206,10 @@ fn parse_row(row: Row) -> anyhow::Result<(String, ToSend)> {
             manager_email: row.manager_email,
             request_kind: row.request_kind,
             incentive,
+            interview_status: row
+                .interview_status
+                .map(|s| s.parse().map_err(anyhow::Error::msg))
+                .transpose()?,
         },
     ))
 }
@@ -248,6 +256,10 @@ async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, ToSend>
         ("incentive_currency", "n.currency"),
         ("incentive_quantity", "n.quantity"),
         ("incentive_label", "n.label"),
+        (
+            "interview_status",
+            "(select v.status from interviews v where v.invitation_id = i.id)",
+        ),
     ];
     let sql = format!(
         "select {}
@@ -340,9 +352,12 @@ impl InvitationEmails {
         } else {
             Event::Send.transition().from.contains(&invitation.status)
         };
-        if !sendable {
-            // Answered, closed, or already sent by an earlier attempt whose bookkeeping
-            // was lost: nothing to send.
+        let interview_open = invitation
+            .interview_status
+            .is_none_or(|s| s == InterviewStatus::Invited);
+        if !sendable || !interview_open {
+            // Answered, booked, closed, or already sent by an earlier attempt whose
+            // bookkeeping was lost: nothing to send.
             return Ok(Outcome::Skipped(Vec::new()));
         }
         if let Some(source) = invitation.suppression {
@@ -515,6 +530,7 @@ impl InvitationEmails {
                     contact_name: &invitation.contact_name,
                     company: &ctx.company,
                     account_manager_name: &invitation.manager_name,
+                    booking_url: format!("{}/i/{token}", ctx.public_url),
                     opt_out_url: opt_out_url.clone(),
                     reminder: reminder.is_some(),
                     incentive: invitation.incentive.as_deref(),
@@ -593,6 +609,7 @@ struct InterviewEmail<'a> {
     contact_name: &'a str,
     company: &'a str,
     account_manager_name: &'a str,
+    booking_url: String,
     opt_out_url: String,
     reminder: bool,
     incentive: Option<&'a str>,
@@ -808,6 +825,10 @@ impl Effect for Close {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
+            // A booked interview is answered: its own lifecycle closes it, not this.
+            if lifecycle::is_past_invited(&mut *conn, &self.invitation_id).await? {
+                return Ok(());
+            }
             let moved = invitations::apply(
                 &mut *conn,
                 Target::Invitation(&self.invitation_id),
@@ -817,6 +838,11 @@ impl Effect for Close {
             .await?;
             if moved > 0 {
                 invitations::set_reason(&mut *conn, &self.invitation_id, self.reason).await?;
+                let closed = match self.event {
+                    Event::Expire => InterviewStatus::Expired,
+                    _ => InterviewStatus::Cancelled,
+                };
+                lifecycle::close_invited(&mut *conn, &self.invitation_id, closed, now).await?;
                 incentives::cancel(conn, &self.invitation_id, self.reason, now).await?;
             }
             Ok(())

@@ -12,8 +12,9 @@ use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
 /// `(name, source)` of every page template.
-const TEMPLATES: [(&str, &str); 3] = [
+const TEMPLATES: [(&str, &str); 4] = [
     ("message", include_str!("../../templates/message.hbs")),
+    ("booking", include_str!("../../templates/booking.hbs")),
     (
         "opt_out_confirm",
         include_str!("../../templates/opt_out_confirm.hbs"),
@@ -204,6 +205,12 @@ mod tests {
                 "t": t, "token": hostile, "score": "7", "locale": locale.code(),
                 "messages": [{ "lang": locale.code(), "text": hostile }],
                 "title": hostile,
+                // The booking page's.
+                "error": hostile, "tz": hostile, "phone": hostile,
+                "prefers_video": true, "prefers_phone": false,
+                "zones": [{ "name": hostile, "selected": true }],
+                "days": [{ "label": hostile, "slots": [{ "value": hostile, "label": hostile }] }],
+                "booked": { "when": hostile, "zone": hostile, "interviewer": hostile, "ics": hostile },
             });
             for (k, v) in object(extra) {
                 data[k] = v;

@@ -313,6 +313,7 @@ mod tests {
                         "account_manager_name": names[(i + 1) % names.len()],
                         "scores": (0..=10).map(|s| json!({ "score": s, "url": format!("{survey_url}?score={s}") })).collect::<Vec<_>>(),
                         "survey_url": survey_url,
+                        "booking_url": format!("https://debrief.example/i/tok{i}=&<"),
                         "opt_out_url": format!("https://debrief.example/u/tok{i}"),
                         "reminder": bit(0),
                         "declined_request": bit(1),
