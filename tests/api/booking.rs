@@ -3,6 +3,7 @@
 
 use crate::program::win_loss_program;
 use debrief_server::auth::Role;
+use debrief_tests::mail::{CalendarMail, Invitation};
 use debrief_tests::{both_backends, lost_deal, TestApp};
 use serde_json::json;
 
@@ -104,6 +105,17 @@ fn event(ics: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
+/// Delivers what is due; the calendar messages sent, by recipient.
+async fn calendar_mails(app: &mut TestApp) -> Vec<CalendarMail> {
+    app.deliver().await;
+    let mut mails = Vec::new();
+    while let Some(mail) = app.smtp.try_next_mail() {
+        mails.extend(CalendarMail::parse(&mail));
+    }
+    mails.sort_by(|a, b| a.to.cmp(&b.to));
+    mails
+}
+
 async fn interview_status(app: &TestApp) -> String {
     let (status,): (String,) = sqlx::query_as("select status from interviews")
         .fetch_one(app.db.pool())
@@ -144,6 +156,34 @@ async fn a_buyer_in_paris_books_moves_and_cancels_from_the_link(mut app: TestApp
         format!("{link}?tz=Europe/Paris")
     );
     assert_eq!(interview_status(&app).await, "booked");
+
+    // Both calendars get the event: Camille's in French at 15:00, Ivy's in English at
+    // 9:00, one instant, one UID.
+    let mails = calendar_mails(&mut app).await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let (to_camille, to_ivy) = (&mails[0], &mails[1]);
+    assert_eq!(to_camille.to, ["camille@globex.example"]);
+    assert_eq!(to_ivy.to, ["ivy@acme.example"]);
+    assert!(
+        to_camille.subject.contains("mardi 1 décembre 2026, 15:00"),
+        "{}",
+        to_camille.subject
+    );
+    assert!(
+        to_ivy.subject.contains("Tuesday 1 December 2026, 9:00 am"),
+        "{}",
+        to_ivy.subject
+    );
+    assert_eq!(to_camille.reply_to.as_deref(), Some("ana@acme.example"));
+    for mail in &mails {
+        assert_eq!(mail.method, "REQUEST");
+        assert!(mail.attached, "the event also comes as invite.ics");
+        let invite = event(&mail.ics);
+        assert_eq!(invite["DTSTART"], "20261201T140000Z");
+        assert_eq!(invite["SEQUENCE"], "0");
+        assert_eq!(invite["STATUS"], "CONFIRMED");
+    }
+    assert_eq!(event(&to_camille.ics)["UID"], event(&to_ivy.ics)["UID"]);
     let (_, html) = page(&app, &format!("{link}?tz=Europe/Paris")).await;
     assert!(html.contains("Votre échange est réservé"), "{html}");
     assert!(
@@ -189,6 +229,21 @@ async fn a_buyer_in_paris_books_moves_and_cancels_from_the_link(mut app: TestApp
     assert_eq!(second["UID"], first["UID"]);
     assert_eq!(second["SEQUENCE"], "1");
     assert_eq!(second["DTSTART"], "20261201T160000Z");
+    let mails = calendar_mails(&mut app).await;
+    assert_eq!(mails.len(), 2, "both calendars are updated");
+    assert!(
+        mails[0].subject.starts_with("Déplacé"),
+        "{}",
+        mails[0].subject
+    );
+    for mail in &mails {
+        let update = event(&mail.ics);
+        assert_eq!(
+            (update["SEQUENCE"].as_str(), update["UID"].as_str()),
+            ("1", first["UID"].as_str())
+        );
+        assert_eq!(update["DTSTART"], "20261201T160000Z");
+    }
     let slots = app
         .get_as(&key, &format!("/api/v1/interviewers/{ivy}/slots"))
         .await;
@@ -203,6 +258,15 @@ async fn a_buyer_in_paris_books_moves_and_cancels_from_the_link(mut app: TestApp
         .expect("page")
         .contains("Votre échange est annulé"));
     assert_eq!(interview_status(&app).await, "cancelled");
+    let mails = calendar_mails(&mut app).await;
+    assert_eq!(mails.len(), 2, "both calendars take it out");
+    for mail in &mails {
+        assert_eq!(mail.method, "CANCEL");
+        let cancel = event(&mail.ics);
+        assert_eq!(cancel["STATUS"], "CANCELLED");
+        assert_eq!(cancel["SEQUENCE"], "2");
+        assert_eq!(cancel["UID"], first["UID"]);
+    }
     let again = post_form(
         &app,
         &link,
@@ -375,13 +439,22 @@ async fn a_booked_buyer_is_not_reminded_and_an_unbooked_invitation_expires(mut a
     )
     .await;
     assert_eq!(booked.status(), 303);
-    // A month, day by day: the reminders (3 and 7 days) and the expiry (30) come due.
-    let mut reminded = Vec::new();
+    // A month, day by day: the invitation's reminders (3 and 7 days) and expiry (30), and
+    // Lee's interview on 15 December with its reminder the day before, come due.
+    let (mut reminded, mut interview_reminders) = (Vec::new(), Vec::new());
     for _ in 0..32 {
         app.clock.advance(chrono::Duration::days(1));
         app.deliver().await;
         while let Some(mail) = app.smtp.try_next_mail() {
-            reminded.extend(debrief_tests::mail::Invitation::parse(&mail).to);
+            if CalendarMail::parse(&mail).is_some() {
+                continue;
+            }
+            let mail = Invitation::parse(&mail);
+            if mail.subject.starts_with("Reminder: conversation") {
+                interview_reminders.extend(mail.to);
+            } else {
+                reminded.extend(mail.to);
+            }
         }
     }
     assert!(
@@ -393,6 +466,9 @@ async fn a_booked_buyer_is_not_reminded_and_an_unbooked_invitation_expires(mut a
         ["camille@globex.example", "camille@globex.example"],
         "two reminders to the buyer who has not booked"
     );
+    // The hour-before reminder came due after the interview had begun (a day's step):
+    // it is not sent late.
+    assert_eq!(interview_reminders, ["lee@globex.example"]);
     let statuses: Vec<(String, String)> = sqlx::query_as(
         "select p.email, v.status from interviews v
          join invitations i on i.id = v.invitation_id join persons p on p.id = i.person_id
@@ -416,8 +492,63 @@ async fn a_booked_buyer_is_not_reminded_and_an_unbooked_invitation_expires(mut a
     assert!(html.contains("Your conversation is booked"), "{html}");
 }
 
+/// Delivers what is due; the subjects of the interview reminders sent.
+async fn reminders(app: &mut TestApp) -> Vec<String> {
+    app.deliver().await;
+    let mut subjects = Vec::new();
+    while let Some(mail) = app.smtp.try_next_mail() {
+        if CalendarMail::parse(&mail).is_none() {
+            subjects.push(Invitation::parse(&mail).subject);
+        }
+    }
+    subjects
+}
+
+async fn reminders_come_a_day_and_an_hour_before_and_never_once_cancelled(mut app: TestApp) {
+    app.set_clock("2026-11-29T17:00:00Z");
+    ivy_publishes_tuesday_mornings(&app).await;
+    let tokens = invited_deciders(&mut app, lee_and_camille()).await;
+    let (camille, lee) = (format!("/i/{}", tokens[0]), format!("/i/{}", tokens[1]));
+    for (link, slot) in [
+        (&camille, "2026-12-01T14:00:00Z"),
+        (&lee, "2026-12-15T14:00:00Z"),
+    ] {
+        let booked = post_form(&app, link, &[("slot", slot), ("tz", "Europe/Paris")]).await;
+        assert_eq!(booked.status(), 303);
+    }
+    assert!(
+        reminders(&mut app).await.is_empty(),
+        "only the calendar messages"
+    );
+    // Lee cancels: none of his reminders will come.
+    assert_eq!(
+        post_form(&app, &format!("{lee}/cancel"), &[])
+            .await
+            .status(),
+        200
+    );
+
+    app.set_clock("2026-11-30T13:59:59Z");
+    assert!(
+        reminders(&mut app).await.is_empty(),
+        "not before the day before"
+    );
+    app.set_clock("2026-11-30T14:00:00Z");
+    assert_eq!(
+        reminders(&mut app).await,
+        ["Rappel : échange avec Ivy Chen, mardi 1 décembre 2026, 15:00"]
+    );
+    app.set_clock("2026-12-01T13:00:00Z");
+    assert_eq!(reminders(&mut app).await.len(), 1, "and an hour before");
+    for at in ["2026-12-14T14:00:00Z", "2026-12-15T13:00:00Z"] {
+        app.set_clock(at);
+        assert!(reminders(&mut app).await.is_empty(), "Lee cancelled");
+    }
+}
+
 both_backends!(
     a_buyer_in_paris_books_moves_and_cancels_from_the_link,
+    reminders_come_a_day_and_an_hour_before_and_never_once_cancelled,
     a_booked_buyer_is_not_reminded_and_an_unbooked_invitation_expires,
     a_wrong_form_or_link_books_nothing_and_says_why,
     two_buyers_racing_for_one_slot_never_both_get_it,

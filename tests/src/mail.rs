@@ -2,7 +2,7 @@
 //! follow the links in its HTML part.
 
 use crate::smtp::ReceivedMail;
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 
 /// A survey invitation as the buyer received it.
 #[derive(Debug, Clone)]
@@ -84,4 +84,54 @@ fn score_links(html: &str) -> Vec<String> {
         .filter_map(|rest| rest.split('"').next())
         .map(|href| href.replace("&amp;", "&").replace("&#x3D;", "="))
         .collect()
+}
+
+/// A calendar message as a mail client finds it: the `text/calendar` part of an email,
+/// with its `method` parameter (RFC 6047).
+#[derive(Debug, Clone)]
+pub struct CalendarMail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub reply_to: Option<String>,
+    /// The part's `method` parameter: REQUEST or CANCEL.
+    pub method: String,
+    pub ics: String,
+    /// Whether the same event also comes as an `.ics` attachment.
+    pub attached: bool,
+}
+
+impl CalendarMail {
+    /// The calendar message of `mail`, if it carries one.
+    pub fn parse(mail: &ReceivedMail) -> Option<CalendarMail> {
+        let message = MessageParser::default().parse(&mail.data)?;
+        let part = message.parts.iter().find(|p| {
+            p.content_type().is_some_and(|c| {
+                c.ctype().eq_ignore_ascii_case("text")
+                    && c.subtype()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("calendar"))
+            })
+        })?;
+        let method = part
+            .content_type()
+            .and_then(|c| c.attribute("method"))
+            .unwrap_or_default()
+            .to_owned();
+        let attached = message
+            .attachments()
+            .any(|a| a.attachment_name() == Some("invite.ics"));
+        Some(CalendarMail {
+            to: mail.to.clone(),
+            subject: message.subject().unwrap_or_default().to_owned(),
+            text: message.body_text(0)?.into_owned(),
+            reply_to: message
+                .reply_to()
+                .and_then(|r| r.first())
+                .and_then(|a| a.address())
+                .map(str::to_owned),
+            method,
+            ics: part.text_contents()?.to_owned(),
+            attached,
+        })
+    }
 }

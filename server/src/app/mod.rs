@@ -291,7 +291,8 @@ fn job_handlers(
         business_hours: settings.outreach.business_hours.clone(),
         metrics: metrics.clone(),
     });
-    let mut handlers = InvitationEmails::handlers(emails);
+    let mut handlers = InvitationEmails::handlers(emails.clone());
+    handlers.extend(crate::interviews::emails::InterviewEmails::handlers(emails));
     handlers.push(Arc::new(Expiry));
     Ok(handlers)
 }

@@ -4,6 +4,7 @@
 //! buffer, then inserts, under a unique index on (interviewer, start) as the last word.
 
 use super::availability::{Slot, Taken, Window};
+use super::emails;
 use super::interviewers::{self, Interviewer};
 use super::lifecycle::InterviewStatus;
 use crate::platform::db::time::{from_db, to_db};
@@ -85,44 +86,7 @@ pub async fn load(db: &Db, invitation_id: &str) -> anyhow::Result<Option<Intervi
     else {
         return Ok(None);
     };
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: String,
-        interviewer_id: String,
-        starts_at: String,
-        ends_at: String,
-        buyer_time_zone: String,
-        phone: Option<String>,
-        prefers: Option<String>,
-    }
-    let booking: Option<Row> = sqlx::query_as(
-        "select id, interviewer_id, starts_at, ends_at, buyer_time_zone, phone, prefers
-         from interview_bookings where invitation_id = $1 and status = 'booked'",
-    )
-    .bind(&id)
-    .fetch_optional(db.pool())
-    .await?;
-    let booking = match booking {
-        Some(row) => {
-            let interviewer = match interviewers::find(db, &row.interviewer_id).await? {
-                interviewers::Found::Interviewer(i) => i,
-                _ => anyhow::bail!("booking {} names no interviewer", row.id),
-            };
-            Some(Booking {
-                id: row.id,
-                interviewer,
-                starts: from_db(&row.starts_at)?,
-                ends: from_db(&row.ends_at)?,
-                buyer_zone: row.buyer_time_zone.parse().map_err(anyhow::Error::msg)?,
-                phone: row.phone,
-                prefers: row
-                    .prefers
-                    .map(|p| p.parse().map_err(anyhow::Error::msg))
-                    .transpose()?,
-            })
-        }
-        None => None,
-    };
+    let booking = booking_of(db, &id, true).await?;
     Ok(Some(Interview {
         invitation_id: id,
         status: status.parse().map_err(anyhow::Error::msg)?,
@@ -135,6 +99,52 @@ pub async fn load(db: &Db, invitation_id: &str) -> anyhow::Result<Option<Intervi
         manager_email,
         sequence,
         booking,
+    }))
+}
+
+/// The slot interview `invitation_id` holds, or, unless `held_only`, the last it held.
+pub async fn booking_of(
+    db: &Db,
+    invitation_id: &str,
+    held_only: bool,
+) -> anyhow::Result<Option<Booking>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        interviewer_id: String,
+        starts_at: String,
+        ends_at: String,
+        buyer_time_zone: String,
+        phone: Option<String>,
+        prefers: Option<String>,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "select id, interviewer_id, starts_at, ends_at, buyer_time_zone, phone, prefers
+         from interview_bookings where invitation_id = $1 and (status = 'booked' or $2 = 0)
+         order by created_at desc, id desc limit 1",
+    )
+    .bind(invitation_id)
+    .bind(i64::from(held_only))
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let interviewer = match interviewers::find(db, &row.interviewer_id).await? {
+        interviewers::Found::Interviewer(i) => i,
+        _ => anyhow::bail!("booking {} names no interviewer", row.id),
+    };
+    Ok(Some(Booking {
+        id: row.id,
+        interviewer,
+        starts: from_db(&row.starts_at)?,
+        ends: from_db(&row.ends_at)?,
+        buyer_zone: row.buyer_time_zone.parse().map_err(anyhow::Error::msg)?,
+        phone: row.phone,
+        prefers: row
+            .prefers
+            .map(|p| p.parse().map_err(anyhow::Error::msg))
+            .transpose()?,
     }))
 }
 
@@ -393,6 +403,17 @@ async fn book_with(
     .execute(&mut *tx)
     .await
     .map_err(anyhow::Error::from)?;
+    // Both calendars hear of it, and the buyer is reminded before, in this transaction:
+    // a booking is never stored without its emails, nor emailed without being stored.
+    let sequence = interview.sequence + i64::from(moved > 0);
+    let mut jobs = emails::calendar_jobs(&interview.invitation_id, sequence, false, now)?;
+    jobs.extend(emails::reminder_jobs(
+        &interview.invitation_id,
+        &id,
+        slot.starts,
+        now,
+    )?);
+    crate::jobs::enqueue_many(&mut tx, jobs, now).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(Some(id))
 }
@@ -426,14 +447,25 @@ pub async fn close(
     if moved == 0 {
         return Ok(false);
     }
-    sqlx::query(
+    let released = sqlx::query(
         "update interview_bookings set status = 'released', released_at = $1
          where invitation_id = $2 and status = 'booked'",
     )
     .bind(&stamp)
     .bind(invitation_id)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if released > 0 {
+        // Calendars take the event out: its CANCEL, one SEQUENCE later.
+        let (sequence,): (i64,) =
+            sqlx::query_as("select sequence from interviews where invitation_id = $1")
+                .bind(invitation_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let jobs = emails::calendar_jobs(invitation_id, sequence, true, now)?;
+        crate::jobs::enqueue_many(&mut tx, jobs, now).await?;
+    }
     tx.commit().await?;
     Ok(true)
 }

@@ -5,6 +5,7 @@
 pub mod availability;
 pub mod booking;
 pub mod candidates;
+pub mod emails;
 pub mod interviewers;
 pub mod lifecycle;
 pub mod page;

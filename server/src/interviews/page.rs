@@ -14,6 +14,7 @@ use crate::app::config::Settings;
 use crate::channels::icalendar::{self, Invite, Method, Party};
 use crate::invitations::tokens::{resolve, Lookup};
 use crate::invitations::{self, Event, InvitationKind, Target};
+use crate::jobs::runner::Waker;
 use crate::platform::db::Db;
 use crate::web::dates;
 use crate::web::extract::read_body;
@@ -337,6 +338,7 @@ pub async fn book(
     db: web::Data<Db>,
     settings: web::Data<Settings>,
     clock: web::Data<Clock>,
+    waker: web::Data<Waker>,
 ) -> HttpResponse {
     let now = clock.now();
     let Ok(body) = read_body(&mut payload, FORM_LIMIT).await else {
@@ -364,12 +366,16 @@ pub async fn book(
         Err(key) => return again.page(StatusCode::UNPROCESSABLE_ENTITY, key).await,
     };
     match booking::book(&db, &interview, &request, now).await {
-        Ok(_) => HttpResponse::SeeOther()
-            .insert_header((
-                header::LOCATION,
-                format!("/i/{token}?tz={}", request.buyer_zone.name()),
-            ))
-            .finish(),
+        Ok(_) => {
+            // Its calendar messages are due now.
+            waker.wake();
+            HttpResponse::SeeOther()
+                .insert_header((
+                    header::LOCATION,
+                    format!("/i/{token}?tz={}", request.buyer_zone.name()),
+                ))
+                .finish()
+        }
         Err(Refused::Unavailable) => again.page(StatusCode::CONFLICT, "booking_taken").await,
         Err(Refused::Closed(_)) => pages().message(
             StatusCode::CONFLICT,
@@ -415,6 +421,7 @@ pub async fn act(
     mut payload: web::Payload,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    waker: web::Data<Waker>,
 ) -> HttpResponse {
     let (token, action) = path.into_inner();
     let to = match action.as_str() {
@@ -422,7 +429,9 @@ pub async fn act(
         "decline" => InterviewStatus::Declined,
         _ => return pages().message(StatusCode::NOT_FOUND, None, "invalid_link"),
     };
-    close(&token, &mut payload, &db, clock.now(), to).await
+    let page = close(&token, &mut payload, &db, clock.now(), to).await;
+    waker.wake();
+    page
 }
 
 /// The buyer cancels their booking, or declines the invitation.
@@ -472,7 +481,12 @@ pub async fn ics(
         Ok(interview) => interview,
         Err(page) => return page,
     };
-    let Some(text) = calendar(&interview, &settings, Method::Request, clock.now()) else {
+    let Some(text) = calendar(
+        &interview,
+        &settings.company_name,
+        Method::Request,
+        clock.now(),
+    ) else {
         return pages().message(
             StatusCode::NOT_FOUND,
             Some(interview.locale),
@@ -491,24 +505,24 @@ pub async fn ics(
 /// The booked interview as a calendar message, or none before it is booked.
 pub fn calendar(
     interview: &Interview,
-    settings: &Settings,
+    company: &str,
     method: Method,
     now: DateTime<Utc>,
 ) -> Option<String> {
     let booking = interview.booking.as_ref()?;
     let (summary, description) = match interview.locale {
         Locale::En => (
-            format!("Conversation with {}", settings.company_name),
+            format!("Conversation with {}", company),
             format!(
                 "{} would like to hear how you made your decision. {} will call you.",
-                settings.company_name, booking.interviewer.name
+                company, booking.interviewer.name
             ),
         ),
         Locale::Fr => (
-            format!("Échange avec {}", settings.company_name),
+            format!("Échange avec {}", company),
             format!(
                 "{} souhaite comprendre comment vous avez pris votre décision. {} vous appellera.",
-                settings.company_name, booking.interviewer.name
+                company, booking.interviewer.name
             ),
         ),
     };

@@ -28,6 +28,11 @@ text_enum! {
         InvitationReminder = "invitation_reminder",
         /// Close an unanswered invitation (payload: the invitation).
         InvitationExpiry = "invitation_expiry",
+        /// Send a booked interview's calendar message, to the buyer or the interviewer
+        /// (payload: the interview, its SEQUENCE, the recipient).
+        InterviewCalendar = "interview_calendar",
+        /// Remind a buyer of their booked interview (payload: the booking, hours before).
+        InterviewReminder = "interview_reminder",
     }
 }
 

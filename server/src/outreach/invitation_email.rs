@@ -6,7 +6,7 @@
 use super::plan::within;
 use super::schedule::BusinessHours;
 use crate::app::metrics::Metrics;
-use crate::channels::email::mailer::{body, Mailer, SendError, SMTP_CONNECTIONS};
+use crate::channels::email::mailer::{alternatives, Mailer, SendError, SMTP_CONNECTIONS};
 use crate::channels::email::templates::Templates;
 use crate::incentives;
 use crate::interviews::lifecycle::{self, InterviewStatus};
@@ -27,8 +27,8 @@ use chrono_tz::Tz;
 use debrief_common::{Locale, NpsScore};
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::Mailbox;
 use lettre::Message;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -567,19 +567,7 @@ impl InvitationEmails {
                 builder.reply_to(Mailbox::new(Some(invitation.manager_name.clone()), address));
         }
         builder
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(body(rendered.text, eight_bit)),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(body(rendered.html, eight_bit)),
-                    ),
-            )
+            .multipart(alternatives(rendered.text, rendered.html, eight_bit))
             .context("building the message")
     }
 }

@@ -12,8 +12,8 @@
 use crate::app::config::{MailTransport, SmtpTls};
 use anyhow::Context;
 use lettre::address::Envelope;
-use lettre::message::header::ContentTransferEncoding;
-use lettre::message::Body;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
@@ -396,6 +396,21 @@ impl lettre::transport::smtp::client::AsyncTokioStream for ImplicitTls {
 /// ends; encoded (quoted-printable or base64, as lettre picks) when the server does not
 /// take 8-bit text or a line is too long for SMTP. lettre's own check encodes any line
 /// past 76 characters, which every HTML email has; SMTP's limit is 998 (RFC 5322 2.1.1).
+/// An email's text and HTML versions of one message, for the client to pick.
+pub fn alternatives(text: String, html: String, eight_bit: bool) -> MultiPart {
+    MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(body(text, eight_bit)),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(body(html, eight_bit)),
+        )
+}
+
 pub fn body(mut text: String, eight_bit: bool) -> Body {
     const MAX_LINE: usize = 998;
     // SMTP allows a carriage return only before a line feed; lettre lets a stray one

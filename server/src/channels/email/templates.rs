@@ -104,6 +104,8 @@ impl Templates {
                 "interview_invitation",
                 template_set!("interview_invitation"),
             ),
+            ("interview_calendar", template_set!("interview_calendar")),
+            ("interview_reminder", template_set!("interview_reminder")),
         ];
         for (template, parts) in sets {
             for (locale, subject, text, body) in parts {
@@ -291,6 +293,27 @@ mod tests {
         }
     }
 
+    /// Renders `template` by filling in its shape, checks that handlebars itself renders
+    /// the same, and gives it.
+    fn same_as_handlebars(
+        templates: &Templates,
+        template: &str,
+        locale: Locale,
+        data: &serde_json::Value,
+        shape: &str,
+    ) -> Rendered {
+        let filled = templates
+            .render(template, locale, data.clone())
+            .expect("filled");
+        let direct = directly(templates, template, locale, data);
+        assert_eq!(
+            (&filled.subject, &filled.text, &filled.html),
+            (&direct.subject, &direct.text, &direct.html),
+            "{template} {locale:?} {shape}"
+        );
+        filled
+    }
+
     #[test]
     fn filling_in_a_shape_gives_what_handlebars_renders_for_every_buyer() {
         let templates = Templates::load().expect("templates");
@@ -321,21 +344,12 @@ mod tests {
                         "incentive": if bit(3) { Some("un bon de 50 € <b>") } else { None },
                     });
                     for template in ["survey_invitation", "interview_invitation"] {
-                        let filled = templates
-                            .render(template, locale, data.clone())
-                            .expect("filled");
-                        let direct = directly(&templates, template, locale, &data);
-                        assert_eq!(
-                            filled.subject, direct.subject,
-                            "{template} {locale:?} {name:?} {flags}"
-                        );
-                        assert_eq!(
-                            filled.text, direct.text,
-                            "{template} {locale:?} {name:?} {flags}"
-                        );
-                        assert_eq!(
-                            filled.html, direct.html,
-                            "{template} {locale:?} {name:?} {flags}"
+                        same_as_handlebars(
+                            &templates,
+                            template,
+                            locale,
+                            &data,
+                            &format!("{name:?} {flags}"),
                         );
                         checked += 1;
                     }
@@ -347,5 +361,38 @@ mod tests {
         // name, the manager's name), whatever the names.
         let shapes = templates.shapes.read().expect("shapes").len();
         assert_eq!(shapes, 2 * 2 * 16 * 3, "{checked} emails");
+    }
+
+    #[test]
+    fn the_interview_emails_fill_in_as_handlebars_renders_them_in_every_shape() {
+        let templates = Templates::load().expect("templates");
+        let mut checked = 0;
+        for locale in [Locale::En, Locale::Fr] {
+            for flags in 0..128u8 {
+                let bit = |n: u8| flags & (1 << n) != 0;
+                let data = json!({
+                    "name": "Zoë <b>Winter</b>",
+                    "counterpart": "Ivy & Co",
+                    "when": "mardi 1 décembre 2026, 15:00",
+                    "ends": "15:45",
+                    "zone": "Europe/Paris",
+                    "phone": if bit(0) { Some("+33 1 23 <45>") } else { None },
+                    "prefers_video": bit(1),
+                    "prefers_phone": bit(2),
+                    "booking_url": if bit(3) { Some("https://debrief.example/i/t=&<") } else { None },
+                    "signature": if bit(4) { Some("Ana \"Duarte\"") } else { None },
+                    "company": "Acme & Sons",
+                    "cancelled": bit(5),
+                    "moved": bit(6),
+                });
+                for template in ["interview_calendar", "interview_reminder"] {
+                    let filled =
+                        same_as_handlebars(&templates, template, locale, &data, &flags.to_string());
+                    assert!(!filled.html.contains("<b>Winter"), "the HTML part escapes");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 128 * 2);
     }
 }
