@@ -17,6 +17,7 @@ mod migrations;
 mod openapi;
 mod opt_out;
 mod participation;
+mod personal_invitation;
 mod program;
 mod survey_admin;
 mod survey_api;

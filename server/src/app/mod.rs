@@ -32,6 +32,11 @@ use clock::Clock;
 use std::net::TcpListener;
 use std::sync::Arc;
 
+/// The base of the links emailed to buyers (`DEBRIEF_PUBLIC_URL`, or the loopback address
+/// served on).
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub String);
+
 pub struct Application {
     port: u16,
     public_url: String,
@@ -105,6 +110,7 @@ impl Application {
         let data_definitions = web::Data::new(definitions);
         let data_intake = web::Data::new(Intake::start(db.clone(), planner.clone(), clock.clone()));
         let data_metrics = web::Data::from(metrics.clone());
+        let data_public_url = web::Data::new(PublicUrl(public_url.clone()));
         let widget_dir = settings.widget_dir.clone();
         let widget_built = widget_dir.join("embed.js").exists();
         if !widget_built {
@@ -130,6 +136,7 @@ impl Application {
                 .app_data(data_intake.clone())
                 .app_data(data_ingest.clone())
                 .app_data(data_metrics.clone())
+                .app_data(data_public_url.clone())
                 // Routes are tried in the order they are registered, and each request is
                 // matched twice (to route it, then for its metrics and log line): the
                 // buyers' answers, saved after every question, come first.

@@ -36,6 +36,8 @@ use utoipa::{Modify, OpenApi};
         crate::interviews::routes::put_availability,
         crate::interviews::routes::list_slots,
         crate::interviews::routes::list_candidates,
+        crate::interviews::routes::preview_invitation,
+        crate::interviews::routes::send_invitation,
         crate::interviews::page::show,
         crate::interviews::page::book,
         crate::interviews::page::act,

@@ -9,4 +9,5 @@ pub mod emails;
 pub mod interviewers;
 pub mod lifecycle;
 pub mod page;
+pub mod personal;
 pub mod routes;

@@ -5,14 +5,20 @@
 //!   program owner anyone's;
 //! - `GET /api/v1/interviewers/{id}/slots?tz=`: the free slots buyers are offered, with
 //!   their local times in `tz` (the interviewer's zone by default);
-//! - `GET /api/v1/deals/{crm_id}/interview-candidates`: who to invite, best first.
+//! - `GET /api/v1/deals/{crm_id}/interview-candidates`: who to invite, best first;
+//! - `POST /api/v1/interviews/invitations/preview` and `POST /api/v1/interviews/invitations`:
+//!   an account manager's personal invitation, read first, then sent.
 
 use super::availability::{Availability, Window};
 use super::booking;
 use super::candidates::{self, Candidates};
 use super::interviewers::{self, Found, Interviewer};
+use super::personal::{self, Invited, PersonalInvitation, Preview};
 use crate::app::clock::Clock;
+use crate::app::config::Settings;
+use crate::app::PublicUrl;
 use crate::auth::{Permission, Staff};
+use crate::jobs::runner::Waker;
 use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
@@ -37,7 +43,48 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/deals/{crm_id}/interview-candidates",
             web::get().to(list_candidates),
+        )
+        .route(
+            "/api/v1/interviews/invitations/preview",
+            web::post().to(preview_invitation),
+        )
+        .route(
+            "/api/v1/interviews/invitations",
+            web::post().to(send_invitation),
         );
+}
+
+#[utoipa::path(post, path = "/api/v1/interviews/invitations/preview", tag = "interviews", request_body = PersonalInvitation, responses((status = 200, body = Preview, description = "The email as the buyer will read it, with a stand-in for their personal link"), (status = 409, description = "The contact policy stops it (suppressed, already_invited, person_cooldown, account_cooldown, account_cap)", body = ErrorBody), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 404, description = "No such deal", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key's role may not, or the deal is on an account the manager does not manage", body = ErrorBody)), security(("api_key" = [])))]
+pub async fn preview_invitation(
+    staff: Staff,
+    body: Json<PersonalInvitation>,
+    db: web::Data<Db>,
+    planner: web::Data<Planner>,
+    settings: web::Data<Settings>,
+    public_url: web::Data<PublicUrl>,
+    clock: web::Data<Clock>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Permission::InviteToInterview)?;
+    let checked = personal::check(&db, &planner, &staff, body.0, clock.now()).await?;
+    let preview = personal::preview(&checked, &settings.company_name, &public_url.0)?;
+    Ok(HttpResponse::Ok().json(preview))
+}
+
+#[utoipa::path(post, path = "/api/v1/interviews/invitations", tag = "interviews", request_body = PersonalInvitation, responses((status = 201, body = Invited, description = "Queued: the email goes at the buyer's next business hour"), (status = 409, description = "The contact policy stops it (suppressed, already_invited, person_cooldown, account_cooldown, account_cap)", body = ErrorBody), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 404, description = "No such deal", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key's role may not, or the deal is on an account the manager does not manage", body = ErrorBody)), security(("api_key" = [])))]
+pub async fn send_invitation(
+    staff: Staff,
+    body: Json<PersonalInvitation>,
+    db: web::Data<Db>,
+    planner: web::Data<Planner>,
+    clock: web::Data<Clock>,
+    waker: web::Data<Waker>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Permission::InviteToInterview)?;
+    let now = clock.now();
+    let checked = personal::check(&db, &planner, &staff, body.0, now).await?;
+    let invited = personal::send(&db, &planner, &staff, checked, now).await?;
+    waker.wake();
+    Ok(HttpResponse::Created().json(invited))
 }
 
 #[utoipa::path(get, path = "/api/v1/deals/{crm_id}/interview-candidates", tag = "interviews", params(("crm_id" = String, Path, description = "The deal's id in the CRM")), responses((status = 200, body = Candidates), (status = 404, description = "No such deal", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key's role may not, or the deal is on an account the manager does not manage", body = ErrorBody)), security(("api_key" = [])))]

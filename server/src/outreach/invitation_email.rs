@@ -130,6 +130,7 @@ struct Row {
     incentive_quantity: Option<i64>,
     incentive_label: Option<String>,
     interview_status: Option<String>,
+    note: Option<String>,
 }
 
 struct ToSend {
@@ -154,6 +155,8 @@ struct ToSend {
     incentive: Option<String>,
     /// An interview's own lifecycle: once booked or closed, no more "pick a time".
     interview_status: Option<InterviewStatus>,
+    /// The account manager's personal note, when they invited the buyer themselves.
+    note: Option<String>,
 }
 
 fn parse_row(row: Row) -> anyhow::Result<(String, ToSend)> {
@@ -210,6 +213,7 @@ fn parse_row(row: Row) -> anyhow::Result<(String, ToSend)> {
                 .interview_status
                 .map(|s| s.parse().map_err(anyhow::Error::msg))
                 .transpose()?,
+            note: row.note,
         },
     ))
 }
@@ -248,8 +252,18 @@ async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, ToSend>
         ("contact_email", "p.email"),
         ("locale", "c.locale"),
         ("time_zone", "c.time_zone"),
-        ("manager_name", "d.account_manager_name"),
-        ("manager_email", "d.account_manager_email"),
+        // The account manager who invited the buyer personally signs, and gets the
+        // replies; else the deal's.
+        (
+            "manager_name",
+            "coalesce((select s.name from interviews v join staff s on s.id = v.invited_by
+                       where v.invitation_id = i.id), d.account_manager_name)",
+        ),
+        (
+            "manager_email",
+            "coalesce((select s.email from interviews v join staff s on s.id = v.invited_by
+                        where v.invitation_id = i.id), d.account_manager_email)",
+        ),
         ("request_kind", "d.request_kind"),
         ("incentive_kind", "n.kind"),
         ("incentive_amount", "n.amount_minor"),
@@ -259,6 +273,10 @@ async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, ToSend>
         (
             "interview_status",
             "(select v.status from interviews v where v.invitation_id = i.id)",
+        ),
+        (
+            "note",
+            "(select v.note from interviews v where v.invitation_id = i.id)",
         ),
     ];
     let sql = format!(
@@ -534,6 +552,7 @@ impl InvitationEmails {
                     opt_out_url: opt_out_url.clone(),
                     reminder: reminder.is_some(),
                     incentive: invitation.incentive.as_deref(),
+                    note: invitation.note.as_deref(),
                 })?,
             ),
         };
@@ -592,15 +611,19 @@ struct SurveyEmail<'a> {
     incentive: Option<&'a str>,
 }
 
+/// What an interview invitation's template reads (see `email-templates/README.md`).
 #[derive(Serialize)]
-struct InterviewEmail<'a> {
-    contact_name: &'a str,
-    company: &'a str,
-    account_manager_name: &'a str,
-    booking_url: String,
-    opt_out_url: String,
-    reminder: bool,
-    incentive: Option<&'a str>,
+pub struct InterviewEmail<'a> {
+    pub contact_name: &'a str,
+    pub company: &'a str,
+    /// Who signs: the account manager.
+    pub account_manager_name: &'a str,
+    pub booking_url: String,
+    pub opt_out_url: String,
+    pub reminder: bool,
+    pub incentive: Option<&'a str>,
+    /// Their personal note, as typed.
+    pub note: Option<&'a str>,
 }
 
 /// `<job id@sender's domain>`, and the reminder's number: one job sends an invitation

@@ -91,7 +91,19 @@ enum Piece {
     Value(usize),
 }
 
+/// The templates of this build, loaded once, for what renders an email outside the job
+/// runner (an account manager's preview).
+static SHARED: std::sync::LazyLock<Templates> = std::sync::LazyLock::new(|| {
+    // Compiled in and checked by the tests below: a failure here is a build that never
+    // passed them.
+    Templates::load().expect("the email templates compiled into this build load")
+});
+
 impl Templates {
+    pub fn shared() -> &'static Templates {
+        &SHARED
+    }
+
     pub fn load() -> anyhow::Result<Templates> {
         let mut html = Handlebars::new();
         let mut plain = Handlebars::new();
@@ -342,6 +354,7 @@ mod tests {
                         "declined_request": bit(1),
                         "request_kind": if bit(2) { Some(*name) } else { None },
                         "incentive": if bit(3) { Some("un bon de 50 € <b>") } else { None },
+                        "note": if bit(2) { Some("Merci <b>d’avance</b>\nAna") } else { None },
                     });
                     for template in ["survey_invitation", "interview_invitation"] {
                         same_as_handlebars(
