@@ -4,34 +4,8 @@
 use crate::program::win_loss_program;
 use debrief_server::auth::Role;
 use debrief_tests::mail::{CalendarMail, Invitation};
-use debrief_tests::{both_backends, lost_deal, TestApp};
+use debrief_tests::{both_backends, camille_and_lee, lost_deal, TestApp};
 use serde_json::json;
-
-/// Ivy interviews from New York, Tuesday mornings: 45 minutes, 15 between.
-async fn ivy_publishes_tuesday_mornings(app: &TestApp) -> String {
-    let (ivy, id) = app
-        .interviewer_key(
-            Role::Analyst,
-            "Ivy Chen",
-            "ivy@acme.example",
-            "America/New_York",
-        )
-        .await;
-    let hours = json!({
-        "slot_minutes": 45, "buffer_minutes": 15,
-        "weekly": [{ "day": "tuesday", "hours": [{ "from": "09:00", "to": "12:00" }] }]
-    });
-    let reply = app
-        .put_as(
-            &ivy,
-            &format!("/api/v1/interviewers/{id}/availability"),
-            &hours,
-            None,
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    id
-}
 
 /// A strategic loss whose deciders are invited to an interview; their booking tokens, in
 /// the order of their addresses.
@@ -51,16 +25,6 @@ async fn invited_deciders(app: &mut TestApp, contacts: serde_json::Value) -> Vec
     }
     tokens.sort();
     tokens.into_iter().map(|(_, token)| token).collect()
-}
-
-/// Two deciders: Lee in London, Camille in Paris.
-fn lee_and_camille() -> serde_json::Value {
-    json!([
-        { "name": "Lee Park", "email": "lee@globex.example", "role": "Decision maker",
-          "locale": "en", "time_zone": "Europe/London" },
-        { "name": "Camille Martin", "email": "camille@globex.example", "role": "Economic buyer",
-          "locale": "fr-FR", "time_zone": "Europe/Paris" }
-    ])
 }
 
 fn camille() -> serde_json::Value {
@@ -127,7 +91,7 @@ async fn interview_status(app: &TestApp) -> String {
 async fn a_buyer_in_paris_books_moves_and_cancels_from_the_link(mut app: TestApp) {
     // Sunday 29 November 2026, 18:00 in Paris.
     app.set_clock("2026-11-29T17:00:00Z");
-    let ivy = ivy_publishes_tuesday_mornings(&app).await;
+    let (_, ivy) = app.ivy_on_tuesday_mornings().await;
     let token = invited_deciders(&mut app, camille()).await.remove(0);
     let link = format!("/i/{token}");
 
@@ -290,7 +254,7 @@ async fn a_buyer_in_paris_books_moves_and_cancels_from_the_link(mut app: TestApp
 
 async fn a_wrong_form_or_link_books_nothing_and_says_why(mut app: TestApp) {
     app.set_clock("2026-11-29T17:00:00Z");
-    ivy_publishes_tuesday_mornings(&app).await;
+    app.ivy_on_tuesday_mornings().await;
     let token = invited_deciders(&mut app, camille()).await.remove(0);
     let link = format!("/i/{token}");
     for (fields, status, says) in [
@@ -397,8 +361,8 @@ async fn a_wrong_form_or_link_books_nothing_and_says_why(mut app: TestApp) {
 
 async fn two_buyers_racing_for_one_slot_never_both_get_it(mut app: TestApp) {
     app.set_clock("2026-11-29T17:00:00Z");
-    ivy_publishes_tuesday_mornings(&app).await;
-    let tokens = invited_deciders(&mut app, lee_and_camille()).await;
+    app.ivy_on_tuesday_mornings().await;
+    let tokens = invited_deciders(&mut app, camille_and_lee()).await;
     assert_eq!(tokens.len(), 2);
     // Several rounds, each both at once on one slot.
     for slot in [
@@ -428,8 +392,8 @@ async fn two_buyers_racing_for_one_slot_never_both_get_it(mut app: TestApp) {
 
 async fn a_booked_buyer_is_not_reminded_and_an_unbooked_invitation_expires(mut app: TestApp) {
     app.set_clock("2026-11-29T17:00:00Z");
-    ivy_publishes_tuesday_mornings(&app).await;
-    let tokens = invited_deciders(&mut app, lee_and_camille()).await;
+    app.ivy_on_tuesday_mornings().await;
+    let tokens = invited_deciders(&mut app, camille_and_lee()).await;
     // By address: Camille, then Lee.
     let lee = format!("/i/{}", tokens[1]);
     let booked = post_form(
@@ -506,8 +470,8 @@ async fn reminders(app: &mut TestApp) -> Vec<String> {
 
 async fn reminders_come_a_day_and_an_hour_before_and_never_once_cancelled(mut app: TestApp) {
     app.set_clock("2026-11-29T17:00:00Z");
-    ivy_publishes_tuesday_mornings(&app).await;
-    let tokens = invited_deciders(&mut app, lee_and_camille()).await;
+    app.ivy_on_tuesday_mornings().await;
+    let tokens = invited_deciders(&mut app, camille_and_lee()).await;
     let (camille, lee) = (format!("/i/{}", tokens[0]), format!("/i/{}", tokens[1]));
     for (link, slot) in [
         (&camille, "2026-12-01T14:00:00Z"),

@@ -3,7 +3,7 @@
 //! replies. They read it first; the contact policy still applies, and says why.
 
 use debrief_server::auth::Role;
-use debrief_tests::{both_backends, lost_deal, TestApp};
+use debrief_tests::{both_backends, camille_and_lee, lost_deal, TestApp};
 use serde_json::{json, Value};
 
 /// Surveys for every deal, and a catalogue to offer from: interviews come only from the
@@ -24,12 +24,7 @@ async fn a_lost_deal(app: &TestApp) {
     app.put_program(&surveys_and_a_catalogue()).await;
     let mut deal = lost_deal("S-1");
     deal["decided_at"] = json!("2026-11-29T15:00:00Z");
-    deal["contacts"] = json!([
-        { "name": "Camille Martin", "email": "camille@globex.example", "role": "Economic buyer",
-          "locale": "fr-FR", "time_zone": "Europe/Paris" },
-        { "name": "Lee Park", "email": "lee@globex.example", "role": "Decision maker",
-          "locale": "en", "time_zone": "Europe/London" }
-    ]);
+    deal["contacts"] = camille_and_lee();
     let reply = app.post_decision(&deal).await;
     assert_eq!(reply.status, 201, "{}", reply.text);
 }

@@ -217,6 +217,27 @@ impl TestApp {
         (key, id)
     }
 
+    /// Ivy, an analyst who interviews from New York, publishing Tuesday mornings 9:00 to
+    /// 12:00 in 45-minute slots with 15 minutes between: her key and staff id.
+    pub async fn ivy_on_tuesday_mornings(&self) -> (String, String) {
+        let (ivy, id) = self
+            .interviewer_key(
+                Role::Analyst,
+                "Ivy Chen",
+                "ivy@acme.example",
+                "America/New_York",
+            )
+            .await;
+        let hours = json!({
+            "slot_minutes": 45, "buffer_minutes": 15,
+            "weekly": [{ "day": "tuesday", "hours": [{ "from": "09:00", "to": "12:00" }] }]
+        });
+        let path = format!("/api/v1/interviewers/{id}/availability");
+        let reply = self.put_as(&ivy, &path, &hours, None).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        (ivy, id)
+    }
+
     /// Moves the app's clock to `at`.
     pub fn set_clock(&self, at: &str) {
         let at = chrono::DateTime::parse_from_rfc3339(at)
@@ -547,6 +568,17 @@ pub fn lost_deal(crm_id: &str) -> Value {
               "locale": "fr-FR", "time_zone": "Europe/Paris" }
         ]
     })
+}
+
+/// Two buyers who decided: Camille, the economic buyer, in Paris (French), and Lee, the
+/// decision maker, in London.
+pub fn camille_and_lee() -> Value {
+    json!([
+        { "name": "Camille Martin", "email": "camille@globex.example", "role": "Economic buyer",
+          "locale": "fr-FR", "time_zone": "Europe/Paris" },
+        { "name": "Lee Park", "email": "lee@globex.example", "role": "Decision maker",
+          "locale": "en", "time_zone": "Europe/London" }
+    ])
 }
 
 /// Runs each story against SQLite and PostgreSQL:

@@ -51,6 +51,11 @@ pub enum Permission {
     /// See a deal's interview candidates and invite them (an account manager, on the
     /// accounts they manage).
     InviteToInterview,
+    /// Read the interview guide, and interviews' notes (an account manager, of the
+    /// accounts they manage).
+    ReadInterviews,
+    /// Note, close or call off any interview (each interviewer does so for theirs).
+    ManageInterviews,
 }
 
 impl Permission {
@@ -66,6 +71,8 @@ impl Permission {
             Permission::ReadInterviewers => "see interviewers and their availability",
             Permission::ManageInterviewers => "publish interviewers' availability",
             Permission::InviteToInterview => "invite buyers to interviews",
+            Permission::ReadInterviews => "read interviews and their guide",
+            Permission::ManageInterviews => "note, close or call off interviews",
         }
     }
 }
@@ -78,7 +85,8 @@ impl Role {
             RecordDecisions => matches!(self, Admin | ProgramOwner | Integration),
             ReadParticipation => matches!(self, Admin | ProgramOwner | Analyst),
             ManageDelivery | ManageProgram | ManageSuppressions | ManageIncentives
-            | ManageInterviewers => matches!(self, Admin | ProgramOwner),
+            | ManageInterviewers | ManageInterviews => matches!(self, Admin | ProgramOwner),
+            ReadInterviews => matches!(self, Admin | ProgramOwner | Analyst | AccountManager),
             // Account managers pick an interviewer when they invite a buyer.
             ReadInterviewers | InviteToInterview => {
                 matches!(self, Admin | ProgramOwner | AccountManager)

@@ -428,6 +428,9 @@ pub async fn close(
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
     let stamp = to_db(now);
+    // Calling off a booked interview takes it out of both calendars; a no-show leaves
+    // the past event where it is.
+    let cancels_event = from == InterviewStatus::Booked && to == InterviewStatus::Cancelled;
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
     // A cancellation changes the calendar event: one more SEQUENCE for its CANCEL.
@@ -438,7 +441,7 @@ pub async fn close(
     )
     .bind(to.as_str())
     .bind(&stamp)
-    .bind(i64::from(from == InterviewStatus::Booked))
+    .bind(i64::from(cancels_event))
     .bind(invitation_id)
     .bind(from.as_str())
     .execute(&mut *tx)
@@ -456,7 +459,9 @@ pub async fn close(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if released > 0 {
+    // The offer of an incentive lapses with an interview that will not be held.
+    crate::incentives::cancel(&mut tx, invitation_id, to.as_str(), now).await?;
+    if released > 0 && cancels_event {
         // Calendars take the event out: its CANCEL, one SEQUENCE later.
         let (sequence,): (i64,) =
             sqlx::query_as("select sequence from interviews where invitation_id = $1")
