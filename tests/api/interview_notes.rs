@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 /// Ivy publishes Tuesday mornings; Camille and Lee, a strategic loss's deciders, are
 /// invited (with 100 EUR) and book the first two slots. Ivy's key and the two interviews'
 /// ids, Camille's first.
-async fn two_booked_interviews(app: &mut TestApp) -> (String, String, String) {
+pub(crate) async fn two_booked_interviews(app: &mut TestApp) -> (String, String, String) {
     app.set_clock("2026-11-29T17:00:00Z");
     let (ivy, _) = app.ivy_on_tuesday_mornings().await;
     app.put_program(&win_loss_program()).await;
@@ -62,7 +62,7 @@ async fn two_booked_interviews(app: &mut TestApp) -> (String, String, String) {
     (ivy, camille, lee)
 }
 
-fn notes() -> Value {
+pub(crate) fn notes() -> Value {
     json!({
         "guide_version": 0,
         "duration_minutes": 42,

@@ -11,6 +11,7 @@ mod embedding;
 mod follow_up;
 mod import;
 mod interview_candidates;
+mod interview_funnel;
 mod interview_notes;
 mod interviewers;
 mod metrics;

@@ -155,6 +155,7 @@ impl Application {
                 .configure(crate::interviews::routes::configure)
                 .configure(crate::interviews::page::configure)
                 .configure(crate::interviews::staff::configure)
+                .configure(crate::analytics::interviews::configure)
                 .configure(crate::surveys::form::configure)
                 .configure(crate::surveys::admin::configure)
                 .service(survey_page)

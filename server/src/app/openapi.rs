@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         crate::outreach::routes::post_decision,
         crate::outreach::routes::import_decisions,
         crate::analytics::participation::get_participation,
+        crate::analytics::interviews::get_interview_funnel,
         crate::programs::routes::get_program,
         crate::programs::routes::put_program,
         crate::programs::routes::list_versions,
