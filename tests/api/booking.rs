@@ -13,7 +13,9 @@ async fn invited_deciders(app: &mut TestApp, contacts: serde_json::Value) -> Vec
     app.put_program(&win_loss_program()).await;
     let mut deal = lost_deal("S-1");
     deal["amount"]["minor_units"] = json!(8_000_000);
-    deal["decided_at"] = json!("2026-11-29T15:00:00Z");
+    // Two hours before the app's clock.
+    let decided = app.clock.now() - chrono::Duration::hours(2);
+    deal["decided_at"] = json!(decided.to_rfc3339());
     deal["contacts"] = contacts;
     let reply = app.post_decision(&deal).await;
     assert_eq!(reply.status, 201, "{}", reply.text);
@@ -510,8 +512,51 @@ async fn reminders_come_a_day_and_an_hour_before_and_never_once_cancelled(mut ap
     }
 }
 
+async fn across_a_daylight_saving_change_both_sides_read_their_own_right_time(mut app: TestApp) {
+    // New York moves to summer time on 14 March 2027, Paris on the 28th: for two weeks
+    // they are five hours apart, not six.
+    app.set_clock("2027-03-05T12:00:00Z");
+    app.ivy_on_tuesday_mornings().await;
+    let token = invited_deciders(&mut app, camille()).await.remove(0);
+    let link = format!("/i/{token}");
+    let (_, html) = page(&app, &link).await;
+    // 9:00 in New York: 15:00 in Paris on the 9th, 14:00 on the 16th and the 23rd.
+    for (day, value, time) in [
+        ("mardi 9 mars 2027", "2027-03-09T14:00:00Z", "15:00"),
+        ("mardi 16 mars 2027", "2027-03-16T13:00:00Z", "14:00"),
+        ("mardi 23 mars 2027", "2027-03-23T13:00:00Z", "14:00"),
+    ] {
+        let at = html.find(day).unwrap_or_else(|| panic!("{day}: {html}"));
+        let slot = format!(r#"value="{value}" required> {time}"#);
+        assert!(html[at..].contains(&slot), "{slot}");
+    }
+    let booked = post_form(
+        &app,
+        &link,
+        &[("slot", "2027-03-16T13:00:00Z"), ("tz", "Europe/Paris")],
+    )
+    .await;
+    assert_eq!(booked.status(), 303);
+    let mails = calendar_mails(&mut app).await;
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails[0].subject.contains("mardi 16 mars 2027, 14:00"),
+        "{}",
+        mails[0].subject
+    );
+    assert!(
+        mails[1].subject.contains("Tuesday 16 March 2027, 9:00 am"),
+        "{}",
+        mails[1].subject
+    );
+    for mail in &mails {
+        assert_eq!(event(&mail.ics)["DTSTART"], "20270316T130000Z");
+    }
+}
+
 both_backends!(
     a_buyer_in_paris_books_moves_and_cancels_from_the_link,
+    across_a_daylight_saving_change_both_sides_read_their_own_right_time,
     reminders_come_a_day_and_an_hour_before_and_never_once_cancelled,
     a_booked_buyer_is_not_reminded_and_an_unbooked_invitation_expires,
     a_wrong_form_or_link_books_nothing_and_says_why,
