@@ -46,9 +46,9 @@ impl Dimension {
     }
 }
 
-/// Counts of one group.
+/// InterviewCounts of one group.
 #[derive(Debug, Default, Clone, Copy, Serialize, utoipa::ToSchema)]
-pub struct Counts {
+pub struct InterviewCounts {
     /// Invitations sent.
     pub invited: u64,
     /// Of those, booked at some point (whatever came of it).
@@ -63,9 +63,9 @@ pub struct Counts {
 /// A group's funnel, its rates (0 to 1, none when nobody was invited or booked) and how
 /// it stands against the target.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Funnel {
+pub struct InterviewTotals {
     #[serde(flatten)]
-    pub counts: Counts,
+    pub counts: InterviewCounts,
     /// Completed of invited: the participation the target is about.
     pub participation: Option<f64>,
     pub booked_rate: Option<f64>,
@@ -77,18 +77,18 @@ pub struct Funnel {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Group {
+pub struct InterviewGroup {
     pub key: String,
     #[serde(flatten)]
-    pub funnel: Funnel,
+    pub funnel: InterviewTotals,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InterviewFunnel {
     pub target: f64,
     pub by: Dimension,
-    pub overall: Funnel,
-    pub groups: Vec<Group>,
+    pub overall: InterviewTotals,
+    pub groups: Vec<InterviewGroup>,
 }
 
 fn share(part: u64, whole: u64) -> Option<f64> {
@@ -96,10 +96,10 @@ fn share(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 / whole as f64 * 1000.0).round() / 1000.0)
 }
 
-impl Counts {
-    fn funnel(self, target: f64) -> Funnel {
+impl InterviewCounts {
+    fn funnel(self, target: f64) -> InterviewTotals {
         let participation = share(self.completed, self.invited);
-        Funnel {
+        InterviewTotals {
             counts: self,
             participation,
             booked_rate: share(self.booked, self.invited),
@@ -109,7 +109,7 @@ impl Counts {
         }
     }
 
-    fn add(&mut self, other: Counts) {
+    fn add(&mut self, other: InterviewCounts) {
         self.invited += other.invited;
         self.booked += other.booked;
         self.completed += other.completed;
@@ -224,12 +224,12 @@ pub async fn funnel(
     }
     let rows = query.fetch_all(db.pool()).await?;
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
-    let mut overall = Counts::default();
+    let mut overall = InterviewCounts::default();
     let groups = rows
         .into_iter()
         .map(
             |(key, invited, booked, completed, no_show, declined, cancelled, expired)| {
-                let counts = Counts {
+                let counts = InterviewCounts {
                     invited: count(invited),
                     booked: count(booked),
                     completed: count(completed),
@@ -239,7 +239,7 @@ pub async fn funnel(
                     expired: count(expired),
                 };
                 overall.add(counts);
-                Group {
+                InterviewGroup {
                     key: key.unwrap_or_default(),
                     funnel: counts.funnel(DEFAULT_TARGET),
                 }
@@ -275,20 +275,20 @@ mod tests {
 
     #[test]
     fn rates_are_shares_of_their_own_base_and_the_target_is_41_percent() {
-        let counts = Counts {
+        let counts = InterviewCounts {
             invited: 3,
             booked: 2,
             completed: 1,
             no_show: 1,
             declined: 1,
-            ..Counts::default()
+            ..InterviewCounts::default()
         };
         let funnel = counts.funnel(DEFAULT_TARGET);
         assert_eq!(funnel.participation, Some(0.333));
         assert_eq!(funnel.no_show_rate, Some(0.5), "of those booked");
         assert_eq!(funnel.decline_rate, Some(0.333), "of those invited");
         assert_eq!(funnel.meets_target, Some(false));
-        let none = Counts::default().funnel(DEFAULT_TARGET);
+        let none = InterviewCounts::default().funnel(DEFAULT_TARGET);
         assert_eq!((none.participation, none.meets_target), (None, None));
     }
 }

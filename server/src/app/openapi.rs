@@ -107,8 +107,9 @@ mod tests {
     /// Every `(method, path)` the code registers, read from the sources: `.route("…",
     /// web::get()…)`, `web::resource("…")` with its `.route(web::post()…)`s, and
     /// `#[get("…")]`-style attributes.
-    fn registered_routes() -> BTreeSet<(String, String)> {
-        let mut routes = BTreeSet::new();
+    /// The text of every source file of the server.
+    fn sources() -> Vec<String> {
+        let mut sources = Vec::new();
         let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).expect("read src") {
@@ -116,11 +117,44 @@ mod tests {
                 if path.is_dir() {
                     stack.push(path);
                 } else if path.extension().is_some_and(|e| e == "rs") {
-                    scan(&std::fs::read_to_string(&path).expect("read"), &mut routes);
+                    sources.push(std::fs::read_to_string(&path).expect("read"));
                 }
             }
         }
+        sources
+    }
+
+    fn registered_routes() -> BTreeSet<(String, String)> {
+        let mut routes = BTreeSet::new();
+        for source in sources() {
+            scan(&source, &mut routes);
+        }
         routes
+    }
+
+    #[test]
+    fn no_two_wire_types_share_a_schema_name() {
+        // The document names each schema by its type's name alone: a second type of the
+        // same name would silently replace the first in it.
+        let mut names = std::collections::BTreeMap::<String, usize>::new();
+        for source in sources() {
+            for part in source.split("utoipa::ToSchema").skip(1) {
+                let declared = part
+                    .split_whitespace()
+                    .skip_while(|w| !matches!(*w, "struct" | "enum"))
+                    .nth(1)
+                    .map(|n| {
+                        n.trim_end_matches(|c: char| !c.is_alphanumeric())
+                            .to_owned()
+                    });
+                if let Some(name) = declared.filter(|n| !n.is_empty()) {
+                    *names.entry(name).or_default() += 1;
+                }
+            }
+        }
+        assert!(names.len() > 40, "the scan found too few: {names:?}");
+        let twice: Vec<_> = names.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "schema names given twice: {twice:?}");
     }
 
     fn scan(source: &str, routes: &mut BTreeSet<(String, String)>) {

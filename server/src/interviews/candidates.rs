@@ -30,7 +30,7 @@ fn reason(role: BuyingRole) -> &'static str {
 
 /// An invitation a candidate already has on this deal.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Invited {
+pub struct AlreadyInvited {
     /// survey or interview.
     pub kind: String,
     pub status: String,
@@ -50,7 +50,7 @@ pub struct Candidate {
     /// The contact-policy rule an invitation would break now (person_cooldown,
     /// account_cooldown, account_cap).
     pub capped: Option<&'static str>,
-    pub already_invited: Vec<Invited>,
+    pub already_invited: Vec<AlreadyInvited>,
     /// Among the best to invite: nothing stops an invitation, and none has a better
     /// buying role and nothing stopping it.
     pub suggested: bool,
@@ -71,7 +71,7 @@ pub struct Contact {
     pub role: Option<String>,
     pub suppressed: Option<SuppressionSource>,
     pub person_last_sent: Option<DateTime<Utc>>,
-    pub already_invited: Vec<Invited>,
+    pub already_invited: Vec<AlreadyInvited>,
 }
 
 /// What the contact policy needs of the deal's account.
@@ -222,7 +222,7 @@ pub async fn of_deal(
             already_invited: invitations
                 .iter()
                 .filter(|(c, ..)| *c == row.id)
-                .map(|(_, kind, status)| Invited {
+                .map(|(_, kind, status)| AlreadyInvited {
                     kind: kind.clone(),
                     status: status.clone(),
                 })
@@ -298,7 +298,7 @@ mod tests {
         let mut cam = contact("Cam", "Economic buyer");
         cam.person_last_sent = Some(now - chrono::Duration::days(10));
         let mut eve = contact("Eve", "Evaluator");
-        eve.already_invited = vec![Invited {
+        eve.already_invited = vec![AlreadyInvited {
             kind: "interview".into(),
             status: "sent".into(),
         }];

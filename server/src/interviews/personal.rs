@@ -49,7 +49,7 @@ pub struct PersonalInvitation {
 
 /// The email as the buyer will read it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Preview {
+pub struct InvitationPreview {
     pub to: String,
     pub reply_to: String,
     pub subject: String,
@@ -59,7 +59,7 @@ pub struct Preview {
 
 /// A personal invitation, queued.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Invited {
+pub struct Queued {
     pub invitation_id: String,
     pub status: InvitationStatus,
     /// When the email goes: the buyer's next business hour.
@@ -225,7 +225,11 @@ fn refuse_blocked(candidate: &Candidate) -> ApiResult<()> {
 }
 
 /// The email the buyer will get, with a stand-in for their personal link.
-pub fn preview(checked: &Checked, company: &str, public_url: &str) -> anyhow::Result<Preview> {
+pub fn preview(
+    checked: &Checked,
+    company: &str,
+    public_url: &str,
+) -> anyhow::Result<InvitationPreview> {
     let incentive = checked
         .incentive
         .as_ref()
@@ -244,7 +248,7 @@ pub fn preview(checked: &Checked, company: &str, public_url: &str) -> anyhow::Re
             note: checked.note.as_deref(),
         })?,
     )?;
-    Ok(Preview {
+    Ok(InvitationPreview {
         to: checked.contact_email.clone(),
         reply_to: checked.signer.1.clone(),
         subject: rendered.subject,
@@ -271,7 +275,7 @@ pub async fn send(
     staff: &Staff,
     checked: Checked,
     now: DateTime<Utc>,
-) -> ApiResult<Invited> {
+) -> ApiResult<Queued> {
     let id = db::new_id();
     let scheduled_for = planner
         .timing
@@ -328,7 +332,7 @@ pub async fn send(
     }
     schedule_job(&mut tx, &id, InvitationKind::Interview, scheduled_for, now).await?;
     tx.commit().await?;
-    Ok(Invited {
+    Ok(Queued {
         invitation_id: id,
         status: InvitationStatus::Scheduled,
         scheduled_for,

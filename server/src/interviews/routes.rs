@@ -13,7 +13,7 @@ use super::availability::{Availability, Window};
 use super::booking;
 use super::candidates::{self, Candidates};
 use super::interviewers::{self, Found, Interviewer};
-use super::personal::{self, Invited, PersonalInvitation, Preview};
+use super::personal::{self, InvitationPreview, PersonalInvitation, Queued};
 use crate::app::clock::Clock;
 use crate::app::config::Settings;
 use crate::app::PublicUrl;
@@ -54,7 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-#[utoipa::path(post, path = "/api/v1/interviews/invitations/preview", tag = "interviews", request_body = PersonalInvitation, responses((status = 200, body = Preview, description = "The email as the buyer will read it, with a stand-in for their personal link"), (status = 409, description = "The contact policy stops it (suppressed, already_invited, person_cooldown, account_cooldown, account_cap)", body = ErrorBody), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 404, description = "No such deal", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key's role may not, or the deal is on an account the manager does not manage", body = ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/interviews/invitations/preview", tag = "interviews", request_body = PersonalInvitation, responses((status = 200, body = InvitationPreview, description = "The email as the buyer will read it, with a stand-in for their personal link"), (status = 409, description = "The contact policy stops it (suppressed, already_invited, person_cooldown, account_cooldown, account_cap)", body = ErrorBody), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 404, description = "No such deal", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key's role may not, or the deal is on an account the manager does not manage", body = ErrorBody)), security(("api_key" = [])))]
 pub async fn preview_invitation(
     staff: Staff,
     body: Json<PersonalInvitation>,
@@ -70,7 +70,7 @@ pub async fn preview_invitation(
     Ok(HttpResponse::Ok().json(preview))
 }
 
-#[utoipa::path(post, path = "/api/v1/interviews/invitations", tag = "interviews", request_body = PersonalInvitation, responses((status = 201, body = Invited, description = "Queued: the email goes at the buyer's next business hour"), (status = 409, description = "The contact policy stops it (suppressed, already_invited, person_cooldown, account_cooldown, account_cap)", body = ErrorBody), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 404, description = "No such deal", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key's role may not, or the deal is on an account the manager does not manage", body = ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/v1/interviews/invitations", tag = "interviews", request_body = PersonalInvitation, responses((status = 201, body = Queued, description = "Queued: the email goes at the buyer's next business hour"), (status = 409, description = "The contact policy stops it (suppressed, already_invited, person_cooldown, account_cooldown, account_cap)", body = ErrorBody), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 404, description = "No such deal", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key's role may not, or the deal is on an account the manager does not manage", body = ErrorBody)), security(("api_key" = [])))]
 pub async fn send_invitation(
     staff: Staff,
     body: Json<PersonalInvitation>,
