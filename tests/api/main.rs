@@ -14,6 +14,7 @@ mod interview_candidates;
 mod interview_funnel;
 mod interview_notes;
 mod interviewers;
+mod manager_access;
 mod metrics;
 mod migrations;
 mod openapi;
