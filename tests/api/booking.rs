@@ -3,7 +3,7 @@
 
 use crate::program::win_loss_program;
 use debrief_server::auth::Role;
-use debrief_tests::mail::{CalendarMail, Invitation};
+use debrief_tests::mail::{calendar_event, CalendarMail, Invitation};
 use debrief_tests::{both_backends, camille_and_lee, lost_deal, TestApp};
 use serde_json::json;
 
@@ -57,18 +57,6 @@ async fn page(app: &TestApp, path: &str) -> (u16, String) {
         .expect("request");
     let status = response.status().as_u16();
     (status, response.text().await.expect("page"))
-}
-
-/// The one event of an `.ics`, read by a standard parser: its properties by name.
-fn event(ics: &str) -> std::collections::HashMap<String, String> {
-    let mut calendars = ical::IcalParser::new(std::io::BufReader::new(ics.as_bytes()));
-    let calendar = calendars.next().expect("a calendar").expect("parses");
-    let event = calendar.events.into_iter().next().expect("an event");
-    event
-        .properties
-        .into_iter()
-        .filter_map(|p| p.value.map(|v| (p.name, v)))
-        .collect()
 }
 
 /// Delivers what is due; the calendar messages sent, by recipient.
@@ -144,12 +132,15 @@ async fn a_buyer_in_paris_books_moves_and_cancels_from_the_link(mut app: TestApp
     for mail in &mails {
         assert_eq!(mail.method, "REQUEST");
         assert!(mail.attached, "the event also comes as invite.ics");
-        let invite = event(&mail.ics);
+        let invite = calendar_event(&mail.ics);
         assert_eq!(invite["DTSTART"], "20261201T140000Z");
         assert_eq!(invite["SEQUENCE"], "0");
         assert_eq!(invite["STATUS"], "CONFIRMED");
     }
-    assert_eq!(event(&to_camille.ics)["UID"], event(&to_ivy.ics)["UID"]);
+    assert_eq!(
+        calendar_event(&to_camille.ics)["UID"],
+        calendar_event(&to_ivy.ics)["UID"]
+    );
     let (_, html) = page(&app, &format!("{link}?tz=Europe/Paris")).await;
     assert!(html.contains("Votre échange est réservé"), "{html}");
     assert!(
@@ -161,7 +152,7 @@ async fn a_buyer_in_paris_books_moves_and_cancels_from_the_link(mut app: TestApp
     // Her calendar reads the same instant, whatever its zone.
     let (status, ics) = page(&app, &format!("{link}/invite.ics")).await;
     assert_eq!(status, 200);
-    let first = event(&ics);
+    let first = calendar_event(&ics);
     assert_eq!(first["DTSTART"], "20261201T140000Z");
     assert_eq!(first["DTEND"], "20261201T144500Z");
     assert_eq!(first["SEQUENCE"], "0");
@@ -191,7 +182,7 @@ async fn a_buyer_in_paris_books_moves_and_cancels_from_the_link(mut app: TestApp
     .await;
     assert_eq!(moved.status(), 303);
     let (_, ics) = page(&app, &format!("{link}/invite.ics")).await;
-    let second = event(&ics);
+    let second = calendar_event(&ics);
     assert_eq!(second["UID"], first["UID"]);
     assert_eq!(second["SEQUENCE"], "1");
     assert_eq!(second["DTSTART"], "20261201T160000Z");
@@ -203,7 +194,7 @@ async fn a_buyer_in_paris_books_moves_and_cancels_from_the_link(mut app: TestApp
         mails[0].subject
     );
     for mail in &mails {
-        let update = event(&mail.ics);
+        let update = calendar_event(&mail.ics);
         assert_eq!(
             (update["SEQUENCE"].as_str(), update["UID"].as_str()),
             ("1", first["UID"].as_str())
@@ -228,7 +219,7 @@ async fn a_buyer_in_paris_books_moves_and_cancels_from_the_link(mut app: TestApp
     assert_eq!(mails.len(), 2, "both calendars take it out");
     for mail in &mails {
         assert_eq!(mail.method, "CANCEL");
-        let cancel = event(&mail.ics);
+        let cancel = calendar_event(&mail.ics);
         assert_eq!(cancel["STATUS"], "CANCELLED");
         assert_eq!(cancel["SEQUENCE"], "2");
         assert_eq!(cancel["UID"], first["UID"]);
@@ -550,7 +541,7 @@ async fn across_a_daylight_saving_change_both_sides_read_their_own_right_time(mu
         mails[1].subject
     );
     for mail in &mails {
-        assert_eq!(event(&mail.ics)["DTSTART"], "20270316T130000Z");
+        assert_eq!(calendar_event(&mail.ics)["DTSTART"], "20270316T130000Z");
     }
 }
 

@@ -14,6 +14,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+mod interview;
+
 /// The `debrief` binary, as built by scripts/test.sh (which names it in DEBRIEF_BIN).
 fn server_binary() -> PathBuf {
     if let Ok(path) = std::env::var("DEBRIEF_BIN") {
@@ -107,6 +109,24 @@ async fn start_server_with(
 }
 
 impl RunningServer {
+    /// Runs `debrief ARGS` on this server's database, as its operator would; what it
+    /// printed.
+    async fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new(server_binary())
+            .args(args)
+            .env("DEBRIEF_DATA_DIR", self._dir.path())
+            .env("RUST_LOG", "warn")
+            .output()
+            .await
+            .expect("run the debrief binary");
+        assert!(
+            output.status.success(),
+            "debrief {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8")
+    }
+
     fn key(&self) -> &str {
         self.admin_key
             .as_deref()

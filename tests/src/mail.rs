@@ -135,3 +135,16 @@ impl CalendarMail {
         })
     }
 }
+
+/// The one event of an iCalendar text, read by a standard parser: its properties' values
+/// by name.
+pub fn calendar_event(ics: &str) -> std::collections::HashMap<String, String> {
+    let mut calendars = ical::IcalParser::new(std::io::BufReader::new(ics.as_bytes()));
+    let calendar = calendars.next().expect("a calendar").expect("parses");
+    let event = calendar.events.into_iter().next().expect("an event");
+    event
+        .properties
+        .into_iter()
+        .filter_map(|p| p.value.map(|v| (p.name, v)))
+        .collect()
+}
