@@ -5,6 +5,9 @@
 //! own hour. One invitation email goes out at once, whatever the day and hour, so a
 //! newcomer sees what a buyer receives.
 
+use crate::auth;
+use crate::interviews::availability::Availability;
+use crate::interviews::interviewers;
 use crate::invitations::tokens::{resolve, Lookup};
 use crate::invitations::{self, Event, InvitationKind, Target};
 use crate::jobs::{self, JobKind, JobStatus};
@@ -187,6 +190,7 @@ pub async fn seed(
                 .map_err(|e| anyhow::anyhow!("the demo program is invalid: {e}"))?;
         }
         seed_quarter(db, planner, now).await?;
+        seed_interviewer(db, now).await?;
     }
     let invitation = send_one_now(db, now).await?;
     let Some(invitation_id) = invitation else {
@@ -255,6 +259,48 @@ async fn seed_quarter(db: &Db, planner: &Planner, now: DateTime<Utc>) -> anyhow:
         }
     }
     Ok(())
+}
+
+/// A demo interviewer in Paris, free on weekdays from 9:00 to 17:00 for 45-minute
+/// interviews: the demo's interview invitations have slots to book.
+async fn seed_interviewer(db: &Db, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let member = auth::Member::new("Iris Moreau", "iris@acme.example", Some("Europe/Paris"))
+        .map_err(|e| anyhow::anyhow!("the demo interviewer is invalid: {e:?}"))?;
+    let id = auth::upsert_member(db, &member).await?;
+    let weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday"];
+    let availability: Availability = serde_json::from_value(serde_json::json!({
+        "slot_minutes": 45,
+        "buffer_minutes": 15,
+        "weekly": weekdays.map(|day| serde_json::json!({
+            "day": day, "hours": [{ "from": "09:00", "to": "17:00" }]
+        })),
+    }))?;
+    interviewers::publish(db, &id, &availability, "demo", now).await
+}
+
+/// The booking page of a demo interview still to book, if any: what a buyer invited to an
+/// interview opens from their email.
+pub async fn booking_link(
+    db: &Db,
+    planner: &Planner,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
+    let invited: Vec<(String,)> = sqlx::query_as(
+        "select v.invitation_id from interviews v
+         join invitations i on i.id = v.invitation_id join deals d on d.id = i.deal_id
+         where d.crm_id like 'DEMO-%' and v.status = 'invited'
+         order by d.decided_at desc, v.invitation_id limit 20",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    for (id,) in invited {
+        let token = planner.tokens.for_invitation(&id);
+        if matches!(resolve(db, &token, now).await?, Lookup::Valid(_)) {
+            return Ok(Some(format!("{public_url}/i/{token}")));
+        }
+    }
+    Ok(None)
 }
 
 /// Puts the first survey invitation still waiting in front of the queue, outside business

@@ -56,6 +56,11 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             Some(link) => println!("Demo program ready. Answer a buyer survey at:\n\n    {link}\n"),
             None => println!("Demo program ready (every demo buyer has answered)."),
         }
+        if let Some(link) =
+            demo::booking_link(app.db(), app.planner(), &url, chrono::Utc::now()).await?
+        {
+            println!("Book a demo interview, as a buyer invited to one would, at:\n\n    {link}\n");
+        }
     }
     println!(
         "Debrief is listening on {url}  (database: {})",

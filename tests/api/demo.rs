@@ -56,6 +56,15 @@ async fn the_demo_seeds_a_program_and_a_quarter_and_shows_an_email_at_once(mut a
         .await;
     assert_eq!(preview.body["deals"], 120, "{}", preview.text);
 
+    // A demo interview to book: a page with slots, from the demo interviewer's hours.
+    let booking = debrief_server::demo::booking_link(&app.db, &app.planner, &app.address, now)
+        .await
+        .expect("a booking link")
+        .expect("a demo interview still to book");
+    let page = app.survey_page(&booking.replacen(&app.address, "", 1)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains(r#"name="slot""#), "slots to pick: {}", page.text);
+
     // A second start seeds nothing more.
     debrief_server::demo::seed(&app.db, &app.planner, &app.address, now)
         .await
