@@ -61,9 +61,15 @@ async fn the_demo_seeds_a_program_and_a_quarter_and_shows_an_email_at_once(mut a
         .await
         .expect("a booking link")
         .expect("a demo interview still to book");
-    let page = app.survey_page(&booking.replacen(&app.address, "", 1)).await;
+    let page = app
+        .survey_page(&booking.replacen(&app.address, "", 1))
+        .await;
     assert_eq!(page.status, 200, "{}", page.text);
-    assert!(page.text.contains(r#"name="slot""#), "slots to pick: {}", page.text);
+    assert!(
+        page.text.contains(r#"name="slot""#),
+        "slots to pick: {}",
+        page.text
+    );
 
     // A second start seeds nothing more.
     debrief_server::demo::seed(&app.db, &app.planner, &app.address, now)

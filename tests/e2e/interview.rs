@@ -47,6 +47,123 @@ fn basic(at: DateTime<Utc>) -> String {
     at.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// Ivy, an interviewer in New York free every day from 8:00 to 18:00: her key, from the
+/// command line as an operator makes it.
+async fn ivy_every_day(server: &RunningServer) -> String {
+    let ivy = server
+        .cli(&[
+            "keys",
+            "create",
+            "--role",
+            "analyst",
+            "--name",
+            "Ivy Chen",
+            "--email",
+            "ivy@acme.example",
+            "--time-zone",
+            "America/New_York",
+        ])
+        .await
+        .trim()
+        .to_owned();
+    let interviewers = api(
+        server,
+        server.key(),
+        "get",
+        "/api/v1/interviewers",
+        Value::Null,
+    )
+    .await;
+    let ivy_id = interviewers["interviewers"][0]["id"]
+        .as_str()
+        .expect("Ivy")
+        .to_owned();
+    let days: Vec<Value> = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .iter()
+    .map(|d| json!({ "day": d, "hours": [{ "from": "08:00", "to": "18:00" }] }))
+    .collect();
+    let hours = json!({ "slot_minutes": 45, "buffer_minutes": 15, "weekly": days });
+    let path = format!("/api/v1/interviewers/{ivy_id}/availability");
+    api(server, &ivy, "put", &path, hours).await;
+    ivy
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_booking_page_follows_the_browsers_zone_and_books_at_320_px_without_javascript() {
+    let mut smtp = SmtpServer::start().await;
+    let server = start_server(None, smtp.port).await;
+    let program = json!({ "name": "Interviews", "segments": [{ "key": "all", "name": "All", "method": "interview" }] });
+    api(&server, server.key(), "put", "/api/v1/program", program).await;
+    ivy_every_day(&server).await;
+    server.post_decision(&lost_deal("E2E-ZONE")).await;
+    let link = format!(
+        "{}/i/{}",
+        server.url,
+        Invitation::parse(&smtp.next_mail().await).booking_token()
+    );
+
+    // The CRM says Paris; the browser is in Tokyo: the page follows the browser.
+    let browser = Browser::start(360, 800).await;
+    browser
+        .devtools(
+            "Emulation.setTimezoneOverride",
+            json!({ "timezoneId": "Asia/Tokyo" }),
+        )
+        .await;
+    browser.client.goto(&link).await.expect("open");
+    wait_for(
+        &browser,
+        "select[name=tz] option[value='Asia/Tokyo'][selected]",
+    )
+    .await;
+    let url = browser.client.current_url().await.expect("url");
+    assert!(url.as_str().ends_with("?tz=Asia%2FTokyo"), "{url}");
+    browser.close().await;
+
+    // Without JavaScript, on a 320 px phone: the CRM's zone, and nothing wider than it.
+    let browser = Browser::without_javascript(320, 640).await;
+    browser.client.goto(&link).await.expect("open");
+    wait_for(
+        &browser,
+        "select[name=tz] option[value='Europe/Paris'][selected]",
+    )
+    .await;
+    let page = wait_for(&browser, "html").await;
+    let (_, _, page_width, _) = page.rectangle().await.expect("page size");
+    for css in [
+        "form.debrief-form",
+        "select[name=tz]",
+        "button.debrief-submit",
+    ] {
+        let (x, _, width, _) = wait_for(&browser, css)
+            .await
+            .rectangle()
+            .await
+            .expect("size");
+        assert!(
+            x + width <= page_width,
+            "{css}: {x} + {width} within {page_width}"
+        );
+    }
+    click(&browser, "input[name=slot]").await;
+    click(&browser, "button.debrief-submit").await;
+    let booked = wait_for(&browser, "#booked-title").await;
+    assert!(booked
+        .text()
+        .await
+        .expect("text")
+        .contains("Votre échange est réservé"));
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_invites_and_the_buyer_books_moves_and_is_interviewed_in_a_real_browser() {
     let mut smtp = SmtpServer::start().await;
@@ -75,43 +192,7 @@ async fn a_manager_invites_and_the_buyer_books_moves_and_is_interviewed_in_a_rea
             ])
             .await,
     );
-    let ivy = key_of(
-        server
-            .cli(&[
-                "keys",
-                "create",
-                "--role",
-                "analyst",
-                "--name",
-                "Ivy Chen",
-                "--email",
-                "ivy@acme.example",
-                "--time-zone",
-                "America/New_York",
-            ])
-            .await,
-    );
-    let interviewers = api(&server, &admin, "get", "/api/v1/interviewers", Value::Null).await;
-    let ivy_id = interviewers["interviewers"][0]["id"]
-        .as_str()
-        .expect("Ivy")
-        .to_owned();
-    let days: Vec<Value> = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
-    .iter()
-    .map(|d| json!({ "day": d, "hours": [{ "from": "08:00", "to": "18:00" }] }))
-    .collect();
-    let hours = json!({ "slot_minutes": 45, "buffer_minutes": 15, "weekly": days });
-    let path = format!("/api/v1/interviewers/{ivy_id}/availability");
-    api(&server, &ivy, "put", &path, hours).await;
-
+    let ivy = ivy_every_day(&server).await;
     // A lost deal: its survey goes out as the program says.
     server.post_decision(&lost_deal("E2E-INT")).await;
     let survey = Invitation::parse(&smtp.next_mail().await);

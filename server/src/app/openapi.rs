@@ -47,6 +47,7 @@ use utoipa::{Modify, OpenApi};
         crate::interviews::staff::no_show,
         crate::interviews::staff::cancel,
         crate::interviews::page::show,
+        crate::interviews::page::zone_script,
         crate::interviews::page::book,
         crate::interviews::page::act,
         crate::interviews::page::ics,

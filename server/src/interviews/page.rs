@@ -5,7 +5,9 @@
 //!   button;
 //! - `POST`: books the slot chosen (or moves the booking there);
 //! - `POST /i/{token}/cancel` and `POST /i/{token}/decline`;
-//! - `GET /i/{token}/invite.ics`: the booked interview as a calendar event.
+//! - `GET /i/{token}/invite.ics`: the booked interview as a calendar event;
+//! - `GET /i/-/zone.js`: the page's one script, which shows the times in the browser's own
+//!   zone when the link names none.
 
 use super::booking::{self, Interview, Offered, Prefers, Refused, Request};
 use super::lifecycle::InterviewStatus;
@@ -27,6 +29,8 @@ use debrief_common::Locale;
 use serde_json::{json, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Before `/i/{token}`: actix matches in the order routes are registered.
+    cfg.route("/i/-/zone.js", web::get().to(zone_script));
     cfg.service(
         web::resource("/i/{token}")
             .route(web::get().to(show))
@@ -34,6 +38,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/i/{token}/invite.ics", web::get().to(ics))
     .route("/i/{token}/{action}", web::post().to(act));
+}
+
+/// The page's one script: it shows the times in the browser's own zone when the link
+/// names none.
+const ZONE_SCRIPT: &str = include_str!("../../assets/booking-zone.js");
+
+#[utoipa::path(get, path = "/i/-/zone.js", tag = "pages", responses((status = 200, description = "The booking page's script: shows the times in the browser's time zone", content_type = "text/javascript")))]
+pub async fn zone_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(ZONE_SCRIPT)
 }
 
 /// A form's fields are few and short.
