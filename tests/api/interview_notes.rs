@@ -308,7 +308,52 @@ async fn who_may_read_note_or_call_off_an_interview(mut app: TestApp) {
     assert_eq!(methods, ["CANCEL", "CANCEL"]);
 }
 
+async fn staff_move_an_interview_and_both_calendars_follow(mut app: TestApp) {
+    let (_, camille, _) = two_booked_interviews(&mut app).await;
+    app.deliver().await;
+    while app.smtp.try_next_mail().is_some() {}
+    let owner = app.key_with_role(Role::ProgramOwner).await;
+    let path = format!("/api/v1/interviews/{camille}/reschedule");
+    // Lee holds 15:00 UTC; a time between slots is none; a word is not a time.
+    for (body, status, code) in [
+        (
+            json!({ "starts_at": "2026-12-01T15:00:00Z" }),
+            409,
+            "slot_unavailable",
+        ),
+        (
+            json!({ "starts_at": "2026-12-01T14:10:00Z" }),
+            409,
+            "slot_unavailable",
+        ),
+        (json!({ "starts_at": "tomorrow" }), 422, "validation_failed"),
+    ] {
+        let reply = app.post_as(&owner, &path, &body).await;
+        assert_eq!(
+            (reply.status, reply.body["error"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
+    }
+    let moved = app
+        .post_as(
+            &owner,
+            &path,
+            &json!({ "starts_at": "2026-12-08T14:00:00Z" }),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    assert_eq!(app.deliver().await.sent, 2, "to Camille and to Ivy");
+    while let Some(mail) = app.smtp.try_next_mail() {
+        let mail = debrief_tests::mail::CalendarMail::parse(&mail).expect("a calendar message");
+        let event = debrief_tests::mail::calendar_event(&mail.ics);
+        assert_eq!(event["SEQUENCE"], "1");
+        assert_eq!(event["DTSTART"], "20261208T140000Z");
+    }
+}
+
 both_backends!(
+    staff_move_an_interview_and_both_calendars_follow,
     the_interviewer_notes_the_interview_against_the_guide_and_the_incentive_is_earned,
     bad_notes_are_refused_by_field_and_change_nothing,
     who_may_read_note_or_call_off_an_interview,

@@ -167,7 +167,14 @@ fn matrix() -> Vec<Row> {
             403,
             403,
         ),
-        // Last: Ana calls off Lee's interview.
+        // Ana moves Lee's interview to next Tuesday, then calls it off.
+        (
+            "post",
+            "/api/v1/interviews/{id}/reschedule",
+            json!({ "starts_at": "2026-12-08T14:00:00Z" }),
+            200,
+            403,
+        ),
         (
             "post",
             "/api/v1/interviews/{id}/cancel",
@@ -267,7 +274,7 @@ async fn an_account_manager_reaches_their_own_accounts_and_nothing_of_anothers(b
             p if p.starts_with("/api/v1/suppressions/") => suppression.as_str(),
             p if p.starts_with("/api/v1/incentives/") => incentive.as_str(),
             p if p.starts_with("/api/v1/jobs/") => job.as_str(),
-            p if p.ends_with("/cancel") => lee.as_str(),
+            p if p.ends_with("/cancel") || p.ends_with("/reschedule") => lee.as_str(),
             _ => camille.as_str(),
         };
         let version = if template.contains("interview-guide") {

@@ -46,6 +46,7 @@ use utoipa::{Modify, OpenApi};
         crate::interviews::staff::put_notes,
         crate::interviews::staff::no_show,
         crate::interviews::staff::cancel,
+        crate::interviews::staff::reschedule,
         crate::interviews::page::show,
         crate::interviews::page::zone_script,
         crate::interviews::page::book,

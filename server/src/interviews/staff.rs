@@ -3,7 +3,8 @@
 //!   the guide in force, a new version of it, an older one;
 //! - `GET`/`PUT /api/v1/interviews/{id}/notes`: what the interviewer noted; noting a booked
 //!   interview completes it and earns its incentive;
-//! - `POST /api/v1/interviews/{id}/no-show` and `POST /api/v1/interviews/{id}/cancel`.
+//! - `POST /api/v1/interviews/{id}/no-show`, `POST /api/v1/interviews/{id}/cancel` and
+//!   `POST /api/v1/interviews/{id}/reschedule`.
 //!
 //! An interview's interviewer acts on it whatever their role; program staff on any; an
 //! account manager reads, and calls off, those of the accounts they manage. To anyone
@@ -38,7 +39,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(put_notes)),
     )
     .route("/api/v1/interviews/{id}/no-show", web::post().to(no_show))
-    .route("/api/v1/interviews/{id}/cancel", web::post().to(cancel));
+    .route("/api/v1/interviews/{id}/cancel", web::post().to(cancel))
+    .route(
+        "/api/v1/interviews/{id}/reschedule",
+        web::post().to(reschedule),
+    );
 }
 
 #[utoipa::path(get, path = "/api/v1/interview-guide", tag = "interviews", responses((status = 200, body = Versioned, description = "The guide in force (version 0: the built-in one)"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("api_key" = [])))]
@@ -160,18 +165,82 @@ pub async fn cancel(
     waker: web::Data<Waker>,
 ) -> ApiResult<HttpResponse> {
     crate::web::extract::read_body(&mut payload, 1024).await?;
-    // An account manager may call off their own account's interview.
-    let parties = notes::parties(&db, &id).await?;
+    authorise_call_off(&staff, &db, &id).await?;
+    let closed = close(&db, &id, InterviewStatus::Cancelled, clock.now()).await?;
+    waker.wake();
+    Ok(closed)
+}
+
+/// Where staff move an interview to.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleRequest {
+    /// The new slot's start: one of the slots offered (`GET .../interviewers/{id}/slots`).
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[utoipa::path(post, path = "/api/v1/interviews/{id}/reschedule", tag = "interviews", params(("id" = String, Path, description = "The interview's invitation id")), request_body = RescheduleRequest, responses((status = 200, description = "Moved; both calendars get the update"), (status = 409, description = "Not a booked interview, or the slot is not free", body = ErrorBody), (status = 422, description = "Invalid fields, each named", body = ErrorBody), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("api_key" = [])))]
+pub async fn reschedule(
+    staff: Staff,
+    id: web::Path<String>,
+    body: Json<RescheduleRequest>,
+    db: web::Data<Db>,
+    clock: web::Data<Clock>,
+    waker: web::Data<Waker>,
+) -> ApiResult<HttpResponse> {
+    authorise_call_off(&staff, &db, &id).await?;
+    let now = clock.now();
+    let interview = booking::load(&db, &id)
+        .await?
+        .ok_or(ApiError::NotFound("interview"))?;
+    let Some(held) = interview
+        .booking
+        .as_ref()
+        .filter(|_| interview.status == InterviewStatus::Booked)
+    else {
+        return Err(ApiError::Conflict {
+            code: "not_booked",
+            message: "only a booked interview can be moved".into(),
+        });
+    };
+    let request = booking::Request {
+        starts: body.0.starts_at,
+        buyer_zone: held.buyer_zone,
+        phone: held.phone.clone(),
+        prefers: held.prefers,
+    };
+    match booking::book(&db, &interview, &request, now).await {
+        Ok(_) => {
+            waker.wake();
+            Ok(HttpResponse::Ok().json(serde_json::json!({
+                "invitation_id": id.as_str(),
+                "starts_at": request.starts,
+            })))
+        }
+        Err(booking::Refused::Unavailable) => Err(ApiError::Conflict {
+            code: "slot_unavailable",
+            message: "that time is not among the free slots".into(),
+        }),
+        Err(booking::Refused::Closed(_)) => Err(ApiError::Conflict {
+            code: "not_booked",
+            message: "only a booked interview can be moved".into(),
+        }),
+        Err(booking::Refused::Storage(e)) => Err(e.into()),
+    }
+}
+
+/// Who may call off or move an interview: its interviewer, program staff, and the manager
+/// of its account.
+async fn authorise_call_off(staff: &Staff, db: &Db, id: &str) -> ApiResult<()> {
+    let parties = notes::parties(db, id).await?;
     let managed = staff.role == Role::AccountManager
         && parties
             .as_ref()
             .is_some_and(|p| staff.accounts().include(p.manager_email.as_deref()));
     if !managed {
-        interview_for(&staff, &db, &id, true).await?;
+        interview_for(staff, db, id, true).await?;
     }
-    let closed = close(&db, &id, InterviewStatus::Cancelled, clock.now()).await?;
-    waker.wake();
-    Ok(closed)
+    Ok(())
 }
 
 /// Moves a booked interview to `to`.
