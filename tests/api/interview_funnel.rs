@@ -101,6 +101,20 @@ async fn the_funnel_shows_each_step_and_rate_against_the_target(mut app: TestApp
         .map(|g| g["key"].as_str().expect("key"))
         .collect();
     assert_eq!(months, ["2026-11", "2026-12"]);
+    // The program sets its own target: a third of invited buyers meets 30%.
+    let mut program = crate::program::win_loss_program();
+    program["interview_target"] = json!(1.5);
+    let refused = app
+        .put_as(&app.api_key, "/api/v1/program", &program, None)
+        .await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.body["fields"][0]["field"], "interview_target");
+    program["interview_target"] = json!(0.3);
+    app.put_program(&program).await;
+    let against_30 = app.get_as(&owner, FUNNEL).await;
+    assert_eq!(against_30.body["target"], 0.3);
+    assert_eq!(against_30.body["overall"]["meets_target"], true);
+
     // A period: December's invitations only (Dana's).
     let december = app
         .get_as(&owner, &format!("{FUNNEL}?from=2026-12-01&to=2026-12-31"))

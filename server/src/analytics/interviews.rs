@@ -1,19 +1,19 @@
 //! `GET /api/v1/participation/interviews`: the interview funnel (invited, then booked,
 //! then completed, with no-show and decline rates), overall and by segment, account
-//! manager, outcome or month, against the program's target: good programs reach about 41%
-//! of the buyers they invite. An account manager sees their own accounts' only.
+//! manager, outcome or month, against the target of the program in force (by default 41%
+//! of the buyers invited, what good programs reach). An account manager sees their own
+//! accounts' only.
 
+use crate::app::clock::Clock;
 use crate::auth::{Accounts, Permission, Role, Staff};
 use crate::interviews::lifecycle::InterviewStatus;
+use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use debrief_common::ErrorBody;
 use serde::{Deserialize, Serialize};
-
-/// The share of invited buyers good programs interview.
-pub const DEFAULT_TARGET: f64 = 0.41;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -168,8 +168,8 @@ pub async fn funnel(
     db: &Db,
     by: Dimension,
     accounts: &Accounts,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    target: f64,
 ) -> anyhow::Result<InterviewFunnel> {
     let mut filters = vec!["i.sent_at is not null".to_owned()];
     let mut binds: Vec<String> = Vec::new();
@@ -241,15 +241,15 @@ pub async fn funnel(
                 overall.add(counts);
                 InterviewGroup {
                     key: key.unwrap_or_default(),
-                    funnel: counts.funnel(DEFAULT_TARGET),
+                    funnel: counts.funnel(target),
                 }
             },
         )
         .collect();
     Ok(InterviewFunnel {
-        target: DEFAULT_TARGET,
+        target,
         by,
-        overall: overall.funnel(DEFAULT_TARGET),
+        overall: overall.funnel(target),
         groups,
     })
 }
@@ -259,13 +259,25 @@ pub async fn get_interview_funnel(
     staff: Staff,
     req: HttpRequest,
     db: web::Data<Db>,
+    planner: web::Data<Planner>,
+    clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     // An account manager reads their own accounts' funnel; the others need the right.
     if staff.role != Role::AccountManager {
         staff.require(Permission::ReadParticipation)?;
     }
     let (by, from, to) = read_query(&req)?;
-    let funnel = funnel(&db, by, &staff.accounts(), from, to).await?;
+    let mut conn = db.pool().acquire().await?;
+    let program = planner.programs.in_force_at(&mut conn, clock.now()).await?;
+    drop(conn);
+    let funnel = funnel(
+        &db,
+        by,
+        &staff.accounts(),
+        (from, to),
+        program.interview_target,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(funnel))
 }
 
@@ -274,7 +286,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rates_are_shares_of_their_own_base_and_the_target_is_41_percent() {
+    fn rates_are_shares_of_their_own_base_measured_against_the_target() {
         let counts = InterviewCounts {
             invited: 3,
             booked: 2,
@@ -283,12 +295,12 @@ mod tests {
             declined: 1,
             ..InterviewCounts::default()
         };
-        let funnel = counts.funnel(DEFAULT_TARGET);
+        let funnel = counts.funnel(0.41);
         assert_eq!(funnel.participation, Some(0.333));
         assert_eq!(funnel.no_show_rate, Some(0.5), "of those booked");
         assert_eq!(funnel.decline_rate, Some(0.333), "of those invited");
         assert_eq!(funnel.meets_target, Some(false));
-        let none = InterviewCounts::default().funnel(DEFAULT_TARGET);
+        let none = InterviewCounts::default().funnel(0.41);
         assert_eq!((none.participation, none.meets_target), (None, None));
     }
 }

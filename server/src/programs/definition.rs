@@ -31,6 +31,10 @@ pub struct ProgramRequest {
     /// may be framed by them (`frame-ancestors`). Debrief's own pages need no entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub embed_origins: Vec<String>,
+    /// The share of buyers invited to an interview the program aims to interview, from
+    /// 0.01 to 1 (0.41 by default: what good programs reach).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interview_target: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -125,6 +129,9 @@ const MAX_RULES: usize = 20;
 const MAX_INCENTIVES: usize = 50;
 const MAX_LIST: usize = 100;
 const MAX_REMINDERS: usize = 5;
+/// The share of invited buyers good programs interview.
+pub const DEFAULT_INTERVIEW_PARTICIPATION: f64 = 0.41;
+
 const DEFAULT_REMINDER_DAYS: [u32; 2] = [3, 7];
 const DEFAULT_EXPIRY_DAYS: u32 = 30;
 /// "Ten completed interviews per segment and period": what the method advises.
@@ -366,6 +373,13 @@ impl ProgramRequest {
             }
         }
 
+        let interview_target = self
+            .interview_target
+            .unwrap_or(DEFAULT_INTERVIEW_PARTICIPATION);
+        if !(0.01..=1.0).contains(&interview_target) {
+            f.push("interview_target", "must be from 0.01 to 1");
+        }
+
         match (name, period) {
             (Some(name), Some(period)) if f.0.is_empty() => Ok(Program {
                 version,
@@ -376,6 +390,7 @@ impl ProgramRequest {
                 budget,
                 segments,
                 embed_origins,
+                interview_target,
             }),
             _ => Err(f.0),
         }

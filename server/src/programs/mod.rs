@@ -104,6 +104,8 @@ pub struct Program {
     pub segments: Vec<Segment>,
     /// Origins allowed to embed the widget (see `ProgramRequest::embed_origins`).
     pub embed_origins: Vec<String>,
+    /// The share of buyers invited to an interview the program aims to interview.
+    pub interview_target: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
