@@ -107,7 +107,7 @@ async fn a_buyer_in_paris_books_moves_and_cancels_from_the_link(mut app: TestApp
     assert_eq!(booked.status(), 303);
     assert_eq!(
         booked.headers()["location"].to_str().expect("location"),
-        format!("{link}?tz=Europe/Paris")
+        format!("{link}?tz=Europe%2FParis")
     );
     assert_eq!(interview_status(&app).await, "booked");
 
@@ -545,8 +545,29 @@ async fn across_a_daylight_saving_change_both_sides_read_their_own_right_time(mu
     }
 }
 
+async fn a_buyer_who_opts_out_has_declined_and_books_nothing(mut app: TestApp) {
+    app.set_clock("2026-11-29T17:00:00Z");
+    app.ivy_on_tuesday_mornings().await;
+    let token = invited_deciders(&mut app, camille()).await.remove(0);
+    // The email's opt-out link carries the same token.
+    assert_eq!(
+        post_form(&app, &format!("/u/{token}"), &[]).await.status(),
+        200
+    );
+    assert_eq!(interview_status(&app).await, "declined");
+    let refused = post_form(
+        &app,
+        &format!("/i/{token}"),
+        &[("slot", "2026-12-01T14:00:00Z"), ("tz", "Europe/Paris")],
+    )
+    .await;
+    assert_eq!(refused.status(), 409);
+    assert_eq!(app.count("interview_bookings").await, 0);
+}
+
 both_backends!(
     a_buyer_in_paris_books_moves_and_cancels_from_the_link,
+    a_buyer_who_opts_out_has_declined_and_books_nothing,
     across_a_daylight_saving_change_both_sides_read_their_own_right_time,
     reminders_come_a_day_and_an_hour_before_and_never_once_cancelled,
     a_booked_buyer_is_not_reminded_and_an_unbooked_invitation_expires,

@@ -103,6 +103,19 @@ async fn the_interviewer_notes_the_interview_against_the_guide_and_the_incentive
     assert_eq!(stages[4]["key"], "pricing");
     assert!(stages[4]["five_whys"][0]["fr"].as_str().is_some());
 
+    // Before it, nobody missed it yet.
+    let early = app
+        .post_as(
+            &ivy,
+            &format!("/api/v1/interviews/{lee}/no-show"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        early.status, 409,
+        "a no-show only once the interview has begun"
+    );
+
     // After the conversation, Ivy notes it.
     app.set_clock("2026-12-01T15:00:00Z");
     let path = format!("/api/v1/interviews/{camille}/notes");
@@ -129,6 +142,15 @@ async fn the_interviewer_notes_the_interview_against_the_guide_and_the_incentive
     );
     assert_eq!(read.body["nps"], 6);
 
+    // Too late to call it off: it has begun.
+    let late = app
+        .post_as(
+            &app.api_key,
+            &format!("/api/v1/interviews/{lee}/cancel"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(late.status, 409);
     // Lee did not come: a no-show, and his offer lapses; once is enough.
     let no_show = format!("/api/v1/interviews/{lee}/no-show");
     assert_eq!(app.post_as(&ivy, &no_show, &json!({})).await.status, 200);

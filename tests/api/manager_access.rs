@@ -234,7 +234,8 @@ async fn call(app: &TestApp, key: &str, method: &str, path: &str, body: &Value) 
 async fn an_account_manager_reaches_their_own_accounts_and_nothing_of_anothers(backend: Backend) {
     let mut app = debrief_tests::spawn_app(backend).await;
     let (ivy, camille, lee) = two_booked_interviews(&mut app).await;
-    app.set_clock("2026-12-01T15:00:00Z");
+    // The day before the interviews: Lee's can still be moved and called off.
+    app.set_clock("2026-11-30T12:00:00Z");
     let noted = format!("/api/v1/interviews/{camille}/notes");
     assert_eq!(app.put_as(&ivy, &noted, &notes(), None).await.status, 200);
     let suppressed = app

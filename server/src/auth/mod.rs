@@ -154,14 +154,16 @@ impl Member {
     }
 }
 
-/// Creates or updates a staff member by address; their id.
+/// Creates or updates a staff member by address; their id. A member given without a time
+/// zone keeps the one they had: their interviews' pages and emails need it.
 pub async fn upsert_member(db: &Db, member: &Member) -> anyhow::Result<String> {
     let stamp = to_db(chrono::Utc::now());
     let (id,): (String,) = sqlx::query_as(
         "insert into staff (id, email, name, time_zone, created_at, updated_at) \
          values ($1, $2, $3, $4, $5, $5) \
          on conflict (email) do update set name = excluded.name, \
-         time_zone = excluded.time_zone, updated_at = excluded.updated_at returning id",
+         time_zone = coalesce(excluded.time_zone, staff.time_zone), \
+         updated_at = excluded.updated_at returning id",
     )
     .bind(db::new_id())
     .bind(&member.email)

@@ -26,7 +26,8 @@ pub struct Interview {
     pub contact_zone: Tz,
     /// The interviewer the account manager asked for, if any.
     pub asked_interviewer: Option<String>,
-    /// The account manager, who signs the emails.
+    /// The account manager who signs the emails: the one who invited the buyer personally,
+    /// else the deal's.
     pub manager_name: String,
     pub manager_email: String,
     pub sequence: i64,
@@ -70,12 +71,16 @@ type InterviewRow = (
 pub async fn load(db: &Db, invitation_id: &str) -> anyhow::Result<Option<Interview>> {
     let row: Option<InterviewRow> = sqlx::query_as(
         "select v.invitation_id, v.status, c.locale, c.name, p.email, c.time_zone,
-                v.interviewer_id, d.account_manager_name, d.account_manager_email, v.sequence
+                v.interviewer_id,
+                coalesce(s.name, d.account_manager_name),
+                coalesce(s.email, d.account_manager_email),
+                v.sequence
          from interviews v
          join invitations i on i.id = v.invitation_id
          join contacts c on c.id = i.contact_id
          join persons p on p.id = i.person_id
          join deals d on d.id = i.deal_id
+         left join staff s on s.id = v.invited_by
          where v.invitation_id = $1",
     )
     .bind(invitation_id)
@@ -197,18 +202,19 @@ pub async fn taken_of(
         .collect())
 }
 
-/// The interviewers an interview may be booked with: the one asked for, else everyone who
-/// published availability.
+/// The interviewers an interview may be booked with: the one holding it, else the one
+/// asked for, else everyone who published availability.
 async fn pool(db: &Db, interview: &Interview) -> anyhow::Result<Vec<Interviewer>> {
     let all = interviewers::list(db).await?;
     Ok(all
         .into_iter()
         .filter(|i| i.availability.is_some())
         .filter(|i| {
-            interview
-                .asked_interviewer
-                .as_ref()
-                .is_none_or(|asked| *asked == i.id)
+            // A move stays with the interviewer who holds the interview: their calendar
+            // has it, and a switch would leave it there.
+            let held = interview.booking.as_ref().map(|b| &b.interviewer.id);
+            held.or(interview.asked_interviewer.as_ref())
+                .is_none_or(|who| *who == i.id)
         })
         .collect())
 }
@@ -277,6 +283,10 @@ pub async fn book(
         interview.status,
         InterviewStatus::Invited | InterviewStatus::Booked
     ) {
+        return Err(Refused::Closed(interview.status));
+    }
+    if interview.booking.as_ref().is_some_and(|b| b.starts <= now) {
+        // Under way or past: what happened is the interviewer's to note.
         return Err(Refused::Closed(interview.status));
     }
     let offered = offered(db, interview, now).await?;
@@ -405,7 +415,13 @@ async fn book_with(
     .map_err(anyhow::Error::from)?;
     // Both calendars hear of it, and the buyer is reminded before, in this transaction:
     // a booking is never stored without its emails, nor emailed without being stored.
-    let sequence = interview.sequence + i64::from(moved > 0);
+    // As stored: a concurrent move of the same interview may have counted one already.
+    let (sequence,): (i64,) =
+        sqlx::query_as("select sequence from interviews where invitation_id = $1")
+            .bind(&interview.invitation_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(anyhow::Error::from)?;
     let mut jobs = emails::calendar_jobs(&interview.invitation_id, sequence, false, now)?;
     jobs.extend(emails::reminder_jobs(
         &interview.invitation_id,
@@ -433,6 +449,26 @@ pub async fn close(
     let cancels_event = from == InterviewStatus::Booked && to == InterviewStatus::Cancelled;
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
+    if from == InterviewStatus::Booked {
+        // A booked interview is called off before it starts, and missed after.
+        let starts: Option<(String,)> = sqlx::query_as(
+            "select starts_at from interview_bookings where invitation_id = $1 and status = 'booked'",
+        )
+        .bind(invitation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let started = match starts {
+            Some((starts,)) => from_db(&starts)? <= now,
+            None => return Ok(false),
+        };
+        let in_time = match to {
+            InterviewStatus::NoShow => started,
+            _ => !started,
+        };
+        if !in_time {
+            return Ok(false);
+        }
+    }
     // A cancellation changes the calendar event: one more SEQUENCE for its CANCEL.
     let moved = sqlx::query(
         "update interviews set status = $1, closed_at = $2, updated_at = $2,

@@ -87,15 +87,16 @@ pub async fn is_past_invited(
 }
 
 /// Closes a still-invited interview as `to` (its invitation expired or was cancelled
-/// unanswered); nothing for one booked or closed already.
+/// unanswered); whether it did (not for one booked or closed already, nor for an
+/// invitation that is not an interview's).
 pub async fn close_invited(
     conn: &mut sqlx::AnyConnection,
     invitation_id: &str,
     to: InterviewStatus,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<bool> {
     let stamp = to_db(now);
-    sqlx::query(
+    let closed = sqlx::query(
         "update interviews set status = $1, closed_at = $2, updated_at = $2
          where invitation_id = $3 and status = $4",
     )
@@ -103,6 +104,29 @@ pub async fn close_invited(
     .bind(&stamp)
     .bind(invitation_id)
     .bind(InterviewStatus::Invited.as_str())
+    .execute(conn)
+    .await?;
+    Ok(closed.rows_affected() > 0)
+}
+
+/// Closes, as declined, the still-invited interviews of the buyer at `email` (they asked
+/// for no more invitations); booked ones stand, held unless called off.
+pub async fn decline_invited_of(
+    conn: &mut sqlx::AnyConnection,
+    email: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let stamp = to_db(now);
+    sqlx::query(
+        "update interviews set status = $1, closed_at = $2, updated_at = $2
+         where status = $3 and invitation_id in (
+             select i.id from invitations i join persons p on p.id = i.person_id
+             where p.email = $4)",
+    )
+    .bind(InterviewStatus::Declined.as_str())
+    .bind(&stamp)
+    .bind(InterviewStatus::Invited.as_str())
+    .bind(email)
     .execute(conn)
     .await?;
     Ok(())

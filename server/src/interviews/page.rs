@@ -196,7 +196,11 @@ fn page(
         })
         .unwrap_or(45)
         .to_string();
-    let zones: Vec<Value> = zone_names()
+    // The zone shown is always offered, also one outside the list (UTC, Etc/GMT+5).
+    let extra = (!zone_names().any(|n| n == zone.name())).then(|| zone.name());
+    let zones: Vec<Value> = extra
+        .into_iter()
+        .chain(zone_names())
         .map(|name| json!({ "name": name, "selected": name == zone.name() }))
         .collect();
     let data = object(json!({
@@ -388,7 +392,11 @@ pub async fn book(
             HttpResponse::SeeOther()
                 .insert_header((
                     header::LOCATION,
-                    format!("/i/{token}?tz={}", request.buyer_zone.name()),
+                    format!(
+                        "/i/{token}?tz={}",
+                        form_urlencoded::byte_serialize(request.buyer_zone.name().as_bytes())
+                            .collect::<String>()
+                    ),
                 ))
                 .finish()
         }

@@ -167,8 +167,15 @@ pub async fn check(
             }
         }
     }
+    // As the email will sign: the member's own name, not their key's label.
     let signer = match &staff.member {
-        Some((_, email)) => (staff.name.clone(), email.clone()),
+        Some((id, email)) => {
+            let (name,): (String,) = sqlx::query_as("select name from staff where id = $1")
+                .bind(id)
+                .fetch_one(db.pool())
+                .await?;
+            (name, email.clone())
+        }
         None => (row.manager_name, row.manager_email),
     };
     Ok(Checked {

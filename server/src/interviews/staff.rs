@@ -255,7 +255,9 @@ async fn close(
     } else {
         Err(ApiError::Conflict {
             code: "not_booked",
-            message: "only a booked interview can be closed this way".into(),
+            message: "only a booked interview can be closed this way: called off before it \
+                      starts, or marked a no-show after"
+                .into(),
         })
     }
 }

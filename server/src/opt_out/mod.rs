@@ -35,6 +35,7 @@ pub async fn opt_out_email(db: &Db, email: &str, now: DateTime<Utc>) -> anyhow::
     )
     .await?;
     invitations::apply(&mut *tx, Target::AllOf { email }, Event::OptOut, now).await?;
+    crate::interviews::lifecycle::decline_invited_of(&mut tx, email, now).await?;
     crate::incentives::cancel_lapsed_of(&mut tx, email, "opted_out", now).await?;
     tx.commit().await?;
     Ok(())

@@ -836,8 +836,16 @@ impl Effect for Close {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            // A booked interview is answered: its own lifecycle closes it, not this.
-            if lifecycle::is_past_invited(&mut *conn, &self.invitation_id).await? {
+            // An interview still invited closes with its invitation; one booked (or closed)
+            // meanwhile is answered, and its own lifecycle closes it. The interview's row
+            // is written first: on PostgreSQL its lock orders this against a booking.
+            let closed = match self.event {
+                Event::Expire => InterviewStatus::Expired,
+                _ => InterviewStatus::Cancelled,
+            };
+            if !lifecycle::close_invited(&mut *conn, &self.invitation_id, closed, now).await?
+                && lifecycle::is_past_invited(&mut *conn, &self.invitation_id).await?
+            {
                 return Ok(());
             }
             let moved = invitations::apply(
@@ -849,11 +857,6 @@ impl Effect for Close {
             .await?;
             if moved > 0 {
                 invitations::set_reason(&mut *conn, &self.invitation_id, self.reason).await?;
-                let closed = match self.event {
-                    Event::Expire => InterviewStatus::Expired,
-                    _ => InterviewStatus::Cancelled,
-                };
-                lifecycle::close_invited(&mut *conn, &self.invitation_id, closed, now).await?;
                 incentives::cancel(conn, &self.invitation_id, self.reason, now).await?;
             }
             Ok(())
