@@ -565,8 +565,26 @@ async fn a_buyer_who_opts_out_has_declined_and_books_nothing(mut app: TestApp) {
     assert_eq!(app.count("interview_bookings").await, 0);
 }
 
+async fn an_invitation_to_an_address_that_does_not_exist_closes_its_interview(app: TestApp) {
+    app.set_clock("2026-11-29T17:00:00Z");
+    app.put_program(&win_loss_program()).await;
+    app.smtp.reject_recipients(Some("550 5.1.1 no such user"));
+    let mut deal = lost_deal("S-1");
+    deal["amount"]["minor_units"] = json!(8_000_000);
+    deal["decided_at"] = json!("2026-11-29T15:00:00Z");
+    deal["contacts"] = camille();
+    assert_eq!(app.post_decision(&deal).await.status, 201);
+    assert_eq!(app.deliver().await.sent, 0);
+    assert_eq!(
+        interview_status(&app).await,
+        "cancelled",
+        "not counted as invited"
+    );
+}
+
 both_backends!(
     a_buyer_in_paris_books_moves_and_cancels_from_the_link,
+    an_invitation_to_an_address_that_does_not_exist_closes_its_interview,
     a_buyer_who_opts_out_has_declined_and_books_nothing,
     across_a_daylight_saving_change_both_sides_read_their_own_right_time,
     reminders_come_a_day_and_an_hour_before_and_never_once_cancelled,

@@ -385,7 +385,9 @@ impl InvitationEmails {
             let effects: Effects = match (reminder, source) {
                 (true, _) => Vec::new(),
                 (false, SuppressionSource::BuyerLink) => vec![event(id, Event::OptOut)],
-                (false, SuppressionSource::HardBounce) => vec![event(id, Event::Bounce)],
+                (false, SuppressionSource::HardBounce) => {
+                    vec![event(id, Event::Bounce), close_interview(id)]
+                }
                 (false, SuppressionSource::Staff) => vec![cancel(id, "suppressed")],
             };
             return Ok(Outcome::Skipped(effects));
@@ -480,6 +482,7 @@ impl InvitationEmails {
         if e.hard_bounce {
             return Failure::permanent(e.message.clone()).if_final(vec![
                 event(id, Event::Bounce),
+                close_interview(id),
                 Box::new(Suppress {
                     email: invitation.contact_email.clone(),
                     source: SuppressionSource::HardBounce,
@@ -859,6 +862,32 @@ impl Effect for Close {
                 invitations::set_reason(&mut *conn, &self.invitation_id, self.reason).await?;
                 incentives::cancel(conn, &self.invitation_id, self.reason, now).await?;
             }
+            Ok(())
+        })
+    }
+}
+
+/// Closes the interview of a bounced invitation, as cancelled: no buyer reads an address
+/// that does not exist, and the funnel must not count them as still invited.
+struct CloseInterview {
+    invitation_id: String,
+}
+
+fn close_interview(invitation_id: &str) -> Box<dyn Effect> {
+    Box::new(CloseInterview {
+        invitation_id: invitation_id.to_owned(),
+    })
+}
+
+impl Effect for CloseInterview {
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut sqlx::AnyConnection,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let to = InterviewStatus::Cancelled;
+            lifecycle::close_invited(conn, &self.invitation_id, to, now).await?;
             Ok(())
         })
     }
