@@ -112,12 +112,7 @@ async fn the_booking_page_follows_the_browsers_zone_and_books_at_320_px_without_
 
     // The CRM says Paris; the browser is in Tokyo: the page follows the browser.
     let browser = Browser::start(360, 800).await;
-    browser
-        .devtools(
-            "Emulation.setTimezoneOverride",
-            json!({ "timezoneId": "Asia/Tokyo" }),
-        )
-        .await;
+    browser.set_time_zone("Asia/Tokyo").await;
     browser.client.goto(&link).await.expect("open");
     wait_for(
         &browser,
@@ -225,12 +220,7 @@ async fn a_manager_invites_and_the_buyer_books_moves_and_is_interviewed_in_a_rea
 
     // Camille's browser is in Paris.
     let browser = Browser::start(360, 800).await;
-    browser
-        .devtools(
-            "Emulation.setTimezoneOverride",
-            json!({ "timezoneId": "Europe/Paris" }),
-        )
-        .await;
+    browser.set_time_zone("Europe/Paris").await;
     browser
         .client
         .goto(&link)

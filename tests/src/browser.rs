@@ -134,6 +134,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("DevTools {cmd}: {e}"))
     }
 
+    /// Puts the browser in time zone `zone` (IANA), as a buyer's device there would be.
+    pub async fn set_time_zone(&self, zone: &str) {
+        self.devtools(
+            "Emulation.setTimezoneOverride",
+            serde_json::json!({ "timezoneId": zone }),
+        )
+        .await;
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill().await;

@@ -160,19 +160,22 @@ pub struct Offered {
     pub interviewers: Vec<String>,
 }
 
-/// What is booked of each interviewer from `since`, but `except` (the interview being
-/// rescheduled keeps no hold on its own slot).
+/// What is booked of each interviewer (or of `only` one) from `since`, but `except` (the
+/// interview being rescheduled keeps no hold on its own slot).
 async fn taken(
     db: &Db,
     since: DateTime<Utc>,
     except: &str,
+    only: Option<&str>,
 ) -> anyhow::Result<Vec<(String, Taken)>> {
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "select interviewer_id, starts_at, ends_at from interview_bookings
-         where status = 'booked' and ends_at > $1 and invitation_id <> $2",
+         where status = 'booked' and ends_at > $1 and invitation_id <> $2
+           and ($3 = '' or interviewer_id = $3)",
     )
     .bind(to_db(since - Duration::days(1)))
     .bind(except)
+    .bind(only.unwrap_or_default())
     .fetch_all(db.pool())
     .await?;
     rows.into_iter()
@@ -194,10 +197,9 @@ pub async fn taken_of(
     interviewer_id: &str,
     since: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Taken>> {
-    Ok(taken(db, since, "")
+    Ok(taken(db, since, "", Some(interviewer_id))
         .await?
         .into_iter()
-        .filter(|(who, _)| who == interviewer_id)
         .map(|(_, t)| t)
         .collect())
 }
@@ -225,7 +227,7 @@ pub async fn offered(
     interview: &Interview,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Offered>> {
-    let taken = taken(db, now, &interview.invitation_id).await?;
+    let taken = taken(db, now, &interview.invitation_id, None).await?;
     let mut by_start: std::collections::BTreeMap<Slot, Vec<String>> = Default::default();
     for interviewer in pool(db, interview).await? {
         let Some(availability) = &interviewer.availability else {

@@ -11,10 +11,11 @@ use crate::people::suppressions::SuppressionSource;
 use crate::platform::db::time::from_db;
 use crate::platform::db::Db;
 use crate::programs::store::Programs;
-use crate::programs::ContactPolicy;
+use crate::programs::{ContactPolicy, Program};
 use crate::web::error::{ApiError, ApiResult};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Why this contact can explain the choice, for the account manager.
 fn reason(role: BuyingRole) -> &'static str {
@@ -141,16 +142,16 @@ pub fn rank(
     candidates
 }
 
-/// The deal `crm_id`'s candidates, for a caller who sees `accounts`. A deal on another
-/// manager's account answers as one that does not exist would to them: 403, naming
-/// nothing.
+/// The deal `crm_id`'s candidates, for a caller who sees `accounts`, and the program
+/// in force for the deal. A deal on another manager's account answers as one that does not
+/// exist would to them: 403, naming nothing.
 pub async fn of_deal(
     db: &Db,
     programs: &Programs,
     accounts: &Accounts,
     crm_id: &str,
     now: DateTime<Utc>,
-) -> ApiResult<Candidates> {
+) -> ApiResult<(Candidates, Arc<Program>)> {
     let deal: Option<(String, String, String, String, Option<String>)> = sqlx::query_as(
         "select d.id, d.outcome, d.decided_at, d.account_id, a.manager_email \
          from deals d join accounts a on a.id = d.account_id where d.crm_id = $1",
@@ -236,11 +237,12 @@ pub async fn of_deal(
         last_sent: last_sent.as_deref().map(from_db).transpose()?,
         asked,
     };
-    Ok(Candidates {
+    let candidates = Candidates {
         crm_id: crm_id.to_owned(),
         outcome,
         candidates: rank(contacts, &account, &program.policy, now),
-    })
+    };
+    Ok((candidates, program))
 }
 
 #[cfg(test)]

@@ -110,7 +110,7 @@ pub async fn check(
     };
     let email = request.email.trim().to_lowercase();
     // The deal's candidates: the scope check, and the policy's flags for the buyer.
-    let candidates = candidates::of_deal(
+    let (candidates, program) = candidates::of_deal(
         db,
         &planner.programs,
         &staff.accounts(),
@@ -146,9 +146,6 @@ pub async fn check(
     .fetch_one(db.pool())
     .await?;
     let decided_at = from_db(&row.decided_at)?;
-    let mut conn = db.pool().acquire().await?;
-    let program = planner.programs.in_force_at(&mut conn, decided_at).await?;
-    drop(conn);
     let incentive =
         match request.incentive.as_deref() {
             None => None,

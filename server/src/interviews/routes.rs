@@ -96,7 +96,7 @@ pub async fn list_candidates(
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::InviteToInterview)?;
-    let candidates = candidates::of_deal(
+    let (candidates, _) = candidates::of_deal(
         &db,
         &planner.programs,
         &staff.accounts(),

@@ -254,15 +254,10 @@ async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, ToSend>
         ("time_zone", "c.time_zone"),
         // The account manager who invited the buyer personally signs, and gets the
         // replies; else the deal's.
-        (
-            "manager_name",
-            "coalesce((select s.name from interviews v join staff s on s.id = v.invited_by
-                       where v.invitation_id = i.id), d.account_manager_name)",
-        ),
+        ("manager_name", "coalesce(m.name, d.account_manager_name)"),
         (
             "manager_email",
-            "coalesce((select s.email from interviews v join staff s on s.id = v.invited_by
-                        where v.invitation_id = i.id), d.account_manager_email)",
+            "coalesce(m.email, d.account_manager_email)",
         ),
         ("request_kind", "d.request_kind"),
         ("incentive_kind", "n.kind"),
@@ -270,14 +265,8 @@ async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, ToSend>
         ("incentive_currency", "n.currency"),
         ("incentive_quantity", "n.quantity"),
         ("incentive_label", "n.label"),
-        (
-            "interview_status",
-            "(select v.status from interviews v where v.invitation_id = i.id)",
-        ),
-        (
-            "note",
-            "(select v.note from interviews v where v.invitation_id = i.id)",
-        ),
+        ("interview_status", "v.status"),
+        ("note", "v.note"),
     ];
     let sql = format!(
         "select {}
@@ -286,6 +275,8 @@ async fn load(db: &Db, ids: &[String]) -> anyhow::Result<HashMap<String, ToSend>
          join persons p on p.id = i.person_id
          join deals d on d.id = i.deal_id
          left join incentives n on n.invitation_id = i.id and n.status <> $1
+         left join interviews v on v.invitation_id = i.id
+         left join staff m on m.id = v.invited_by
          where i.id in ({})",
         dialect::json_rows(db.backend(), FIELDS),
         rows::numbered(2, ids.len())
