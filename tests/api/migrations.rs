@@ -96,25 +96,37 @@ async fn manager_of_globex(app: &debrief_tests::TestApp) -> String {
     email
 }
 
-/// The last schema before interviews had a lifecycle of their own.
-const BEFORE_INTERVIEWS: i64 = 20261126000002;
+const OLD_DECISION: &str = "2026-11-20T10:00:00.000000Z";
 
-async fn interviews_invited_before_the_upgrade_keep_where_they_stand(backend: Backend) {
-    let (url, _dir) = fresh_database(backend).await;
+/// A database migrated up to `version`, as an earlier release left it.
+async fn old_schema(backend: Backend, version: i64) -> (Db, tempfile::TempDir) {
+    let (url, dir) = fresh_database(backend).await;
     let old = Db::connect(&url).await.expect("connect");
-    old.migrate_up_to(BEFORE_INTERVIEWS)
-        .await
-        .expect("old schema");
-    let t = "2026-11-20T10:00:00.000000Z";
-    let mut statements = vec![
+    old.migrate_up_to(version).await.expect("old schema");
+    (old, dir)
+}
+
+/// Globex, managed by Ana, and its deal lost on [`OLD_DECISION`] (80,000 EUR, EMEA).
+fn globex_lost_deal() -> Vec<String> {
+    let t = OLD_DECISION;
+    vec![
         format!("insert into accounts (id, key, name, created_at, updated_at, manager_email)
                  values ('acct-1', 'name:globex', 'Globex', '{t}', '{t}', 'ana@acme.example')"),
         format!("insert into deals (id, crm_id, account_id, outcome, decided_at, amount_minor, currency,
                      sales_cycle_days, account_name, account_manager_name, account_manager_email,
-                     created_at, updated_at)
-                 values ('deal-1', 'OLD-1', 'acct-1', 'lost', '{t}', 100, 'EUR', 30, 'Globex', 'Ana',
-                         'ana@acme.example', '{t}', '{t}')"),
-    ];
+                     region, created_at, updated_at)
+                 values ('deal-1', 'OLD-1', 'acct-1', 'lost', '{t}', 8000000, 'EUR', 30, 'Globex',
+                         'Ana', 'ana@acme.example', 'EMEA', '{t}', '{t}')"),
+    ]
+}
+
+/// The last schema before interviews had a lifecycle of their own.
+const BEFORE_INTERVIEWS: i64 = 20261126000002;
+
+async fn interviews_invited_before_the_upgrade_keep_where_they_stand(backend: Backend) {
+    let (old, _dir) = old_schema(backend, BEFORE_INTERVIEWS).await;
+    let t = OLD_DECISION;
+    let mut statements = globex_lost_deal();
     // A buyer per status the old invitation could be in, and the survey one left alone.
     let cases = [
         ("sent", "interview", Some("invited")),
@@ -175,4 +187,80 @@ async fn sqlite_an_email_queued_before_the_upgrade_goes_out_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_an_email_queued_before_the_upgrade_goes_out_after_it() {
     an_email_queued_before_the_upgrade_goes_out_after_it(Backend::Postgres).await
+}
+
+/// The last schema where an interview's notes had tables of their own.
+const BEFORE_INTERVIEW_RESPONSES: i64 = 20261126000005;
+
+async fn interviews_noted_before_the_upgrade_read_the_same_after_it(backend: Backend) {
+    use debrief_server::interviews::notes::{self, Notes, StageNotes};
+    let (old, _dir) = old_schema(backend, BEFORE_INTERVIEW_RESPONSES).await;
+    let t = OLD_DECISION;
+    let mut statements = globex_lost_deal();
+    statements.extend([
+        format!("insert into persons (id, email, name, created_at, updated_at)
+                 values ('person-1', 'sam@globex.example', 'Sam', '{t}', '{t}')"),
+        format!("insert into contacts (id, deal_id, person_id, name, locale, time_zone, created_at, updated_at)
+                 values ('contact-1', 'deal-1', 'person-1', 'Sam', 'fr', 'Europe/Paris', '{t}', '{t}')"),
+        format!("insert into invitations (id, deal_id, contact_id, person_id, account_id, kind, status,
+                     scheduled_for, completed_at, created_at)
+                 values ('inv-1', 'deal-1', 'contact-1', 'person-1', 'acct-1', 'interview',
+                         'completed', '{t}', '{t}', '{t}')"),
+        format!("insert into interviews (invitation_id, status, created_at, updated_at)
+                 values ('inv-1', 'completed', '{t}', '{t}')"),
+        format!("insert into interview_notes (invitation_id, guide_version, duration_minutes, nps,
+                     noted_by, noted_at)
+                 values ('inv-1', 0, 42, 6, 'Ivy', '{t}')"),
+        "insert into interview_stage_notes (invitation_id, stage, notes)
+         values ('inv-1', 'pricing', 'Price was the excuse.')"
+            .to_owned(),
+        "insert into interview_verbatims (id, invitation_id, stage, position, text)
+         values ('q-2', 'inv-1', 'pricing', 1, 'Second quote'), ('q-1', 'inv-1', 'pricing', 0, 'First quote')"
+            .to_owned(),
+    ]);
+    for sql in statements {
+        sqlx::query(&sql)
+            .execute(old.pool())
+            .await
+            .expect("old data");
+    }
+    old.migrate().await.expect("upgrade");
+    let read = notes::read(&old, "inv-1").await.expect("read");
+    assert_eq!(
+        read,
+        Some(Notes {
+            guide_version: 0,
+            duration_minutes: 42,
+            nps: Some(6),
+            stages: vec![StageNotes {
+                stage: "pricing".into(),
+                notes: "Price was the excuse.".into(),
+                verbatims: vec!["First quote".into(), "Second quote".into()],
+            }],
+        })
+    );
+    // The notes are now the interview's response, with the deal frozen as for a survey.
+    let (outcome, region, locale, month, band): (String, String, String, String, String) =
+        sqlx::query_as(
+            "select outcome, region, locale, month, amount_band from responses
+             where invitation_id = 'inv-1'",
+        )
+        .fetch_one(old.pool())
+        .await
+        .expect("response");
+    assert_eq!(
+        (outcome.as_str(), region.as_str(), locale.as_str()),
+        ("lost", "EMEA", "fr")
+    );
+    assert_eq!((month.as_str(), band.as_str()), ("2026-11", "50k_to_250k"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_interviews_noted_before_the_upgrade_read_the_same_after_it() {
+    interviews_noted_before_the_upgrade_read_the_same_after_it(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_interviews_noted_before_the_upgrade_read_the_same_after_it() {
+    interviews_noted_before_the_upgrade_read_the_same_after_it(Backend::Postgres).await
 }

@@ -1,16 +1,20 @@
 //! After the interview: the interviewer notes it against the guide (notes and the buyer's
 //! exact words per stage, the NPS asked in the conclusion, how long it took), which
 //! completes it and earns its incentive; or marks a no-show; staff may also call an
-//! interview off. Verbatims are stored as typed, one row each: the coded store quotes them.
+//! interview off. The notes are the interview's response (see [`record`]); verbatims are
+//! stored as typed, one item each: the coded store quotes them.
 
 use super::guide;
 use super::lifecycle::InterviewStatus;
 use crate::incentives;
 use crate::invitations::{self, Event, Target};
 use crate::platform::db::time::to_db;
-use crate::platform::db::{self, Db};
+use crate::platform::db::Db;
+use crate::programs::store::Programs;
+use crate::surveys::answers::{insert_responses, response_row, FrozenDeal};
 use crate::web::error::{ApiError, ApiResult};
 use chrono::{DateTime, Utc};
+use debrief_common::Locale;
 use serde::{Deserialize, Serialize};
 use sqlx::Acquire;
 use std::collections::HashSet;
@@ -119,16 +123,41 @@ pub async fn parties(db: &Db, invitation_id: &str) -> anyhow::Result<Option<Part
     .transpose()
 }
 
+/// The response an interview's notes are stored as: one per interview, so noting it again
+/// replaces the items and keeps the id (and what was coded against it).
+pub fn response_id(invitation_id: &str) -> String {
+    format!("interview-{invitation_id}")
+}
+
+/// What an interview response answers, in `responses.survey_key`.
+pub const SURVEY_KEY: &str = "interview";
+
+/// The question a guide stage's notes and quotes are stored under.
+pub fn stage_question(stage: &str) -> String {
+    format!("stage.{stage}")
+}
+
 /// Stores `notes` (replacing any), and completes a booked interview: its invitation is
-/// answered and its incentive earned.
+/// answered and its incentive earned. The notes are the interview's response, with the
+/// deal frozen as it stands now, as a survey's answers are.
 pub async fn record(
     db: &Db,
+    programs: &Programs,
     invitation_id: &str,
     notes: &Notes,
     by: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let stamp = to_db(now);
+    let deal = FrozenDeal::load(db, programs, invitation_id).await?;
+    let (locale,): (String,) = sqlx::query_as(
+        "select c.locale from invitations i join contacts c on c.id = i.contact_id
+         where i.id = $1",
+    )
+    .bind(invitation_id)
+    .fetch_one(db.pool())
+    .await?;
+    let locale = Locale::parse(&locale).map_err(anyhow::Error::msg)?;
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
     // The interview first (a write: on SQLite the transaction holds the lock from here),
@@ -159,96 +188,131 @@ pub async fn record(
     )
     .await?;
     incentives::earn(&mut tx, invitation_id, now).await?;
-    for table in [
-        "interview_verbatims",
-        "interview_stage_notes",
-        "interview_notes",
-    ] {
-        sqlx::query(&format!("delete from {table} where invitation_id = $1"))
-            .bind(invitation_id)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let response = response_id(invitation_id);
+    sqlx::query("delete from interview_notes where invitation_id = $1")
+        .bind(invitation_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
-        "insert into interview_notes (invitation_id, guide_version, duration_minutes, nps,
+        "insert into interview_notes (invitation_id, guide_version, duration_minutes,
              noted_by, noted_at)
-         values ($1, $2, $3, $4, $5, $6)",
+         values ($1, $2, $3, $4, $5)",
     )
     .bind(invitation_id)
     .bind(notes.guide_version)
     .bind(notes.duration_minutes)
-    .bind(notes.nps)
     .bind(by)
     .bind(&stamp)
     .execute(&mut *tx)
     .await?;
-    for stage in &notes.stages {
-        sqlx::query(
-            "insert into interview_stage_notes (invitation_id, stage, notes) values ($1, $2, $3)",
-        )
-        .bind(invitation_id)
-        .bind(&stage.stage)
-        .bind(&stage.notes)
-        .execute(&mut *tx)
-        .await?;
-        for (position, quote) in stage.verbatims.iter().enumerate() {
-            sqlx::query(
-                "insert into interview_verbatims (id, invitation_id, stage, position, text)
-                 values ($1, $2, $3, $4, $5)",
-            )
-            .bind(db::new_id())
-            .bind(invitation_id)
-            .bind(&stage.stage)
-            .bind(i64::try_from(position).unwrap_or(i64::MAX))
-            .bind(quote)
+    let row = response_row(
+        &response,
+        invitation_id,
+        locale,
+        &deal,
+        Some((SURVEY_KEY, notes.guide_version)),
+        "complete",
+        &stamp,
+    );
+    if insert_responses(&mut *tx, vec![row]).await? == 0 {
+        // Noted before: the same response, answering the version followed this time.
+        sqlx::query("update responses set survey_version = $1, updated_at = $2 where id = $3")
+            .bind(notes.guide_version)
+            .bind(&stamp)
+            .bind(&response)
             .execute(&mut *tx)
             .await?;
+    }
+    sqlx::query("delete from response_items where response_id = $1")
+        .bind(&response)
+        .execute(&mut *tx)
+        .await?;
+    let mut items: Vec<(String, String, Option<i64>, Option<&str>)> = Vec::new();
+    if let Some(nps) = notes.nps {
+        items.push(("nps".into(), String::new(), Some(nps), None));
+    }
+    for stage in &notes.stages {
+        let question = stage_question(&stage.stage);
+        items.push((question.clone(), String::new(), None, Some(&stage.notes)));
+        for (n, quote) in (1_i64..).zip(&stage.verbatims) {
+            items.push((question.clone(), format!("quote.{n}"), Some(n), Some(quote)));
         }
+    }
+    for (question, item, number, text) in items {
+        sqlx::query(
+            "insert into response_items (response_id, question_id, item, number, text)
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(&response)
+        .bind(question)
+        .bind(item)
+        .bind(number)
+        .bind(text)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
+/// An interview response's item: question, item, number, text.
+#[derive(sqlx::FromRow)]
+struct Item {
+    question_id: String,
+    item: String,
+    number: Option<i64>,
+    text: Option<String>,
+}
+
 /// The notes of interview `invitation_id`, as stored.
 pub async fn read(db: &Db, invitation_id: &str) -> anyhow::Result<Option<Notes>> {
-    let head: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-        "select guide_version, duration_minutes, nps from interview_notes where invitation_id = $1",
+    let head: Option<(i64, i64)> = sqlx::query_as(
+        "select guide_version, duration_minutes from interview_notes where invitation_id = $1",
     )
     .bind(invitation_id)
     .fetch_optional(db.pool())
     .await?;
-    let Some((guide_version, duration_minutes, nps)) = head else {
+    let Some((guide_version, duration_minutes)) = head else {
         return Ok(None);
     };
-    let stages: Vec<(String, String)> = sqlx::query_as(
-        "select stage, notes from interview_stage_notes where invitation_id = $1 order by stage",
+    let items: Vec<Item> = sqlx::query_as(
+        "select question_id, item, number, text from response_items where response_id = $1
+         order by question_id, coalesce(number, 0)",
     )
-    .bind(invitation_id)
+    .bind(response_id(invitation_id))
     .fetch_all(db.pool())
     .await?;
-    let quotes: Vec<(String, String)> = sqlx::query_as(
-        "select stage, text from interview_verbatims where invitation_id = $1
-         order by stage, position",
-    )
-    .bind(invitation_id)
-    .fetch_all(db.pool())
-    .await?;
+    let mut nps = None;
+    let mut stages: Vec<StageNotes> = Vec::new();
+    for item in items {
+        let Some(stage) = item.question_id.strip_prefix("stage.") else {
+            if item.question_id == "nps" {
+                nps = item.number;
+            }
+            continue;
+        };
+        if stages.last().is_none_or(|s| s.stage != stage) {
+            stages.push(StageNotes {
+                stage: stage.to_owned(),
+                notes: String::new(),
+                verbatims: Vec::new(),
+            });
+        }
+        let Some(current) = stages.last_mut() else {
+            continue;
+        };
+        let text = item.text.unwrap_or_default();
+        if item.item.is_empty() {
+            current.notes = text;
+        } else {
+            current.verbatims.push(text);
+        }
+    }
     Ok(Some(Notes {
         guide_version,
         duration_minutes,
         nps,
-        stages: stages
-            .into_iter()
-            .map(|(stage, notes)| StageNotes {
-                verbatims: quotes
-                    .iter()
-                    .filter(|(s, _)| *s == stage)
-                    .map(|(_, q)| q.clone())
-                    .collect(),
-                stage,
-                notes,
-            })
-            .collect(),
+        stages,
     }))
 }
 

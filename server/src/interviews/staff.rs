@@ -17,6 +17,7 @@ use super::notes::{self, Notes, Parties};
 use crate::app::clock::Clock;
 use crate::auth::{Accounts, Permission, Role, Staff};
 use crate::jobs::runner::Waker;
+use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::Json;
@@ -130,6 +131,7 @@ pub async fn put_notes(
     id: web::Path<String>,
     body: Json<Notes, { 512 * 1024 }>,
     db: web::Data<Db>,
+    planner: web::Data<Planner>,
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     interview_for(&staff, &db, &id, true).await?;
@@ -138,7 +140,15 @@ pub async fn put_notes(
         .await?
         .ok_or_else(|| ApiError::field("guide_version", "is not a stored guide version"))?;
     notes::check(&notes, &guide).map_err(|(field, message)| ApiError::field(&field, message))?;
-    notes::record(&db, &id, &notes, &staff.name, clock.now()).await?;
+    notes::record(
+        &db,
+        &planner.programs,
+        &id,
+        &notes,
+        &staff.name,
+        clock.now(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(notes))
 }
 

@@ -98,14 +98,14 @@ pub async fn record_answer(
 
 /// Stores response rows made by [`response_row`], with the deal frozen as it is now, each
 /// unless its invitation has one already; gives the rows inserted.
-pub(super) async fn insert_responses<C: Conn>(
+pub(crate) async fn insert_responses<C: Conn>(
     tx: &mut C,
     rows: Vec<Vec<Param>>,
 ) -> anyhow::Result<u64> {
     tx.execute_many(
         "insert into responses (id, invitation_id, locale, submitted_at, outcome, segment_key,
-             competitor, region, persona, product_line, amount_band, period, survey_key,
-             survey_version, status, updated_at)",
+             competitor, region, persona, product_line, amount_band, period, month,
+             survey_key, survey_version, status, updated_at)",
         "on conflict (invitation_id) do nothing",
         rows,
     )
@@ -114,7 +114,7 @@ pub(super) async fn insert_responses<C: Conn>(
 
 /// A response's row for [`insert_responses`], submitted and updated at `stamp`. `survey` is
 /// the key and version answered; none for the fixed two questions of the JSON API.
-pub(super) fn response_row(
+pub(crate) fn response_row(
     response_id: &str,
     invitation_id: &str,
     locale: Locale,
@@ -136,6 +136,7 @@ pub(super) fn response_row(
         Param::from(deal.product_line.as_deref()),
         Param::from(deal.amount_band),
         Param::from(&deal.period),
+        Param::from(&deal.month),
         Param::from(survey.map(|(key, _)| key)),
         Param::from(survey.map(|(_, version)| version)),
         Param::from(status),
@@ -175,7 +176,7 @@ pub(super) async fn complete_in(
 
 /// The deal as it stood when the buyer answered: analysis by segment reads this, not the
 /// deal the CRM may have edited since.
-pub(super) struct FrozenDeal {
+pub(crate) struct FrozenDeal {
     pub(super) outcome: String,
     pub(super) segment_key: Option<String>,
     /// The first competitor met, if any.
@@ -185,11 +186,13 @@ pub(super) struct FrozenDeal {
     pub(super) product_line: Option<String>,
     pub(super) amount_band: &'static str,
     pub(super) period: String,
+    /// The month decided (`2026-11`), for trends whatever the program's period.
+    pub(super) month: String,
 }
 
 impl FrozenDeal {
     /// The deal behind one invitation, frozen now.
-    pub(super) async fn load(
+    pub(crate) async fn load(
         db: &Db,
         programs: &Programs,
         invitation_id: &str,
@@ -338,6 +341,7 @@ impl SurveyedDeal {
             product_line: self.product_line.clone(),
             amount_band: amount_band(self.amount_minor),
             period: period.label(self.decided_at),
+            month: Period::Month.label(self.decided_at),
         }
     }
 }
