@@ -3,19 +3,13 @@
 //! root cause, in English and French. Programs edit it; each edit is a new version, and
 //! notes say which version they were taken against. Version 0 is the built-in guide.
 
-use crate::platform::db::time::to_db;
 use crate::platform::db::Db;
+use crate::platform::versions::Versions;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
-/// A sentence in each language the program speaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Text {
-    pub en: String,
-    pub fr: String,
-}
+pub use crate::web::text::Text;
 
 /// One stage of the conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -46,10 +40,7 @@ pub struct Versioned {
 }
 
 fn text(en: &str, fr: &str) -> Text {
-    Text {
-        en: en.to_owned(),
-        fr: fr.to_owned(),
-    }
+    Text::new(en, fr)
 }
 
 fn stage(
@@ -240,61 +231,26 @@ fn check_text(text: &Text, max: usize, field: &str) -> Result<(), (String, Strin
     Ok(())
 }
 
+/// The guide's versions: 0 is the built-in one.
+pub const VERSIONS: Versions<Guide> = Versions {
+    table: "interview_guides",
+    builtin: default_guide,
+};
+
 /// The guide of `version`: 0 is the built-in one; none for a version never stored.
 pub async fn version(db: &Db, version: i64) -> anyhow::Result<Option<Guide>> {
-    if version == 0 {
-        return Ok(Some(default_guide()));
-    }
-    let row: Option<(String,)> =
-        sqlx::query_as("select definition from interview_guides where version = $1")
-            .bind(version)
-            .fetch_optional(db.pool())
-            .await?;
-    row.map(|(d,)| serde_json::from_str(&d).map_err(anyhow::Error::from))
-        .transpose()
+    VERSIONS.at(db, version).await
 }
 
 /// The guide in force: the newest stored, else the built-in one.
 pub async fn current(db: &Db) -> anyhow::Result<Versioned> {
-    let row: Option<(i64, String)> = sqlx::query_as(
-        "select version, definition from interview_guides order by version desc limit 1",
-    )
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(match row {
-        Some((version, definition)) => Versioned {
-            version,
-            guide: serde_json::from_str(&definition)?,
-        },
-        None => Versioned {
-            version: 0,
-            guide: default_guide(),
-        },
-    })
+    let (version, guide) = VERSIONS.current(db).await?;
+    Ok(Versioned { version, guide })
 }
 
-/// Stores `guide` as the next version; its number. Two edits at once: the second gets the
-/// next number, or, should both pick one, the primary key refuses it and it is retried.
+/// Stores `guide` as the next version; its number.
 pub async fn store(db: &Db, guide: &Guide, by: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
-    let definition = serde_json::to_string(guide)?;
-    for _ in 0..3 {
-        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
-            "insert into interview_guides (version, definition, created_at, created_by)
-             select coalesce(max(version), 0) + 1, $1, $2, $3 from interview_guides
-             returning version",
-        )
-        .bind(&definition)
-        .bind(to_db(now))
-        .bind(by)
-        .fetch_one(db.pool())
-        .await;
-        match inserted {
-            Ok((version,)) => return Ok(version),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    anyhow::bail!("the guide kept changing while it was stored")
+    VERSIONS.store(db, guide, by, now).await
 }
 
 #[cfg(test)]

@@ -4,3 +4,4 @@
 pub mod db;
 pub mod group_commit;
 pub mod text_enum;
+pub mod versions;

@@ -8,3 +8,4 @@ pub mod error;
 pub mod extract;
 pub mod html;
 pub mod pages;
+pub mod text;
