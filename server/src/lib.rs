@@ -22,6 +22,7 @@ pub mod auth;
 pub mod channels;
 pub mod demo;
 pub mod incentives;
+pub mod insights;
 pub mod interviews;
 pub mod invitations;
 pub mod jobs;

@@ -10,6 +10,7 @@ mod email_scores;
 mod embedding;
 mod follow_up;
 mod import;
+mod insights;
 mod interview_candidates;
 mod interview_funnel;
 mod interview_notes;

@@ -167,6 +167,56 @@ fn matrix() -> Vec<Row> {
             403,
             403,
         ),
+        // The taxonomy is no account's: every manager reads it. Coding is analysts' work.
+        ("get", "/api/v1/insights/taxonomy", Value::Null, 200, 200),
+        (
+            "get",
+            "/api/v1/insights/taxonomy/versions/{version}",
+            Value::Null,
+            200,
+            200,
+        ),
+        (
+            "post",
+            "/api/v1/insights/taxonomy/changes",
+            json!({ "changes": [{ "op": "retire", "driver": "demo" }] }),
+            403,
+            403,
+        ),
+        ("get", "/api/v1/insights/queue", Value::Null, 403, 403),
+        (
+            "post",
+            "/api/v1/insights/reviews",
+            json!({ "response_id": "r", "question_id": "q" }),
+            403,
+            403,
+        ),
+        ("get", "/api/v1/insights/agreement", Value::Null, 403, 403),
+        (
+            "get",
+            "/api/v1/insights/lexicons/{locale}",
+            Value::Null,
+            403,
+            403,
+        ),
+        (
+            "put",
+            "/api/v1/insights/lexicons/{locale}",
+            json!({ "entries": [] }),
+            403,
+            403,
+        ),
+        (
+            "post",
+            "/api/v1/insights",
+            json!({ "response_id": "r", "question_id": "q", "driver": "price",
+                    "influence": -1, "excerpt": "x" }),
+            403,
+            403,
+        ),
+        ("delete", "/api/v1/insights/{id}", Value::Null, 403, 403),
+        // Each manager reads the insights of their own accounts (checked below).
+        ("get", "/api/v1/insights", Value::Null, 200, 200),
         // Ana moves Lee's interview to next Tuesday, then calls it off.
         (
             "post",
@@ -218,6 +268,7 @@ async fn call(app: &TestApp, key: &str, method: &str, path: &str, body: &Value) 
     let request = match method {
         "get" => client.get(url),
         "put" => client.put(url),
+        "delete" => client.delete(url),
         _ => client.post(url),
     }
     .bearer_auth(key);
@@ -250,6 +301,22 @@ async fn an_account_manager_reaches_their_own_accounts_and_nothing_of_anothers(b
         .expect("suppression id")
         .to_owned();
     let incentive = one_id(&app, "select id from incentives").await;
+    // An analyst codes what Camille said in her interview.
+    let coded = app
+        .post_as(
+            &app.api_key,
+            "/api/v1/insights",
+            &json!({
+                "response_id": format!("interview-{camille}"),
+                "question_id": "stage.pricing",
+                "driver": "integration",
+                "influence": -2,
+                "excerpt": "the integration was the reason",
+            }),
+        )
+        .await;
+    assert_eq!(coded.status, 201, "{}", coded.body);
+    let insight = coded.body["id"].as_str().expect("insight id").to_owned();
     let job = one_id(&app, "select id from jobs").await;
     let ivy_id = one_id(
         &app,
@@ -275,10 +342,11 @@ async fn an_account_manager_reaches_their_own_accounts_and_nothing_of_anothers(b
             p if p.starts_with("/api/v1/suppressions/") => suppression.as_str(),
             p if p.starts_with("/api/v1/incentives/") => incentive.as_str(),
             p if p.starts_with("/api/v1/jobs/") => job.as_str(),
+            p if p.starts_with("/api/v1/insights/") => insight.as_str(),
             p if p.ends_with("/cancel") || p.ends_with("/reschedule") => lee.as_str(),
             _ => camille.as_str(),
         };
-        let version = if template.contains("interview-guide") {
+        let version = if template.contains("interview-guide") || template.contains("taxonomy") {
             "0"
         } else {
             "1"
@@ -287,6 +355,7 @@ async fn an_account_manager_reaches_their_own_accounts_and_nothing_of_anothers(b
             .replace("{id}", id)
             .replace("{crm_id}", "S-1")
             .replace("{key}", "win_loss")
+            .replace("{locale}", "fr")
             .replace("{version}", version);
         // Bob first: his refusals must leave Ana's account as it was.
         let (status, text) = call(&app, &bob, method, &path, &body).await;
@@ -312,8 +381,24 @@ async fn an_account_manager_reaches_their_own_accounts_and_nothing_of_anothers(b
                 .clone()
         }
     };
-    assert_eq!(funnel(ana).await, 2);
-    assert_eq!(funnel(bob).await, 0);
+    assert_eq!(funnel(ana.clone()).await, 2);
+    assert_eq!(funnel(bob.clone()).await, 0);
+    // The insights each reads: Ana what Camille said, Bob nothing of it.
+    let excerpts = |key: String| {
+        let app = &app;
+        async move {
+            let page = app.get_as(&key, "/api/v1/insights").await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            page.body["insights"]
+                .as_array()
+                .expect("insights")
+                .iter()
+                .map(|i| i["excerpt"].as_str().unwrap_or("").to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(excerpts(ana).await, ["the integration was the reason"]);
+    assert!(excerpts(bob).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -299,6 +299,18 @@ impl TestApp {
         Reply::from(response).await
     }
 
+    /// A staff DELETE with a given key.
+    pub async fn delete_as(&self, key: &str, path: &str) -> Reply {
+        let response = self
+            .http
+            .delete(format!("{}{path}", self.address))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("request");
+        Reply::from(response).await
+    }
+
     /// A staff POST of a JSON body with a given key.
     pub async fn post_as(&self, key: &str, path: &str, body: &Value) -> Reply {
         let response = self

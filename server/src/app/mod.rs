@@ -45,6 +45,7 @@ pub struct Application {
     waker: Waker,
     runner: Runner,
     planner: Planner,
+    coder: crate::insights::coding::Coder,
     mail_description: String,
 }
 
@@ -107,6 +108,11 @@ impl Application {
             settings.company_name.clone(),
             clock.clone(),
         ));
+        let coder = crate::insights::coding::Coder {
+            db: db.clone(),
+            definitions: definitions.clone(),
+            clock: clock.clone(),
+        };
         let data_definitions = web::Data::new(definitions);
         let data_intake = web::Data::new(Intake::start(db.clone(), planner.clone(), clock.clone()));
         let data_metrics = web::Data::from(metrics.clone());
@@ -156,6 +162,7 @@ impl Application {
                 .configure(crate::interviews::page::configure)
                 .configure(crate::interviews::staff::configure)
                 .configure(crate::analytics::interviews::configure)
+                .configure(crate::insights::routes::configure)
                 .configure(crate::surveys::form::configure)
                 .configure(crate::surveys::admin::configure)
                 .service(survey_page)
@@ -194,6 +201,7 @@ impl Application {
             waker,
             runner,
             planner,
+            coder,
             mail_description,
         })
     }
@@ -239,6 +247,15 @@ impl Application {
                 })
                 .await;
         });
+        let coder = self.coder.clone();
+        let mut coder_stopped = stop.subscribe();
+        let coder_task = tokio::spawn(async move {
+            coder
+                .run(async move {
+                    let _ = coder_stopped.wait_for(|stop| *stop).await;
+                })
+                .await;
+        });
         let handle = self.server.handle();
         // A task of its own: the server acts on `pause` and `stop` only while polled.
         let mut server = tokio::spawn(self.server);
@@ -255,6 +272,9 @@ impl Application {
         stop.send_replace(true);
         if let Err(e) = runner_task.await {
             tracing::error!(error = ?e, "the job runner stopped abnormally");
+        }
+        if let Err(e) = coder_task.await {
+            tracing::error!(error = ?e, "the rating coder stopped abnormally");
         }
         let served = match ended_alone {
             Some(served) => served,

@@ -56,6 +56,13 @@ pub enum Permission {
     ReadInterviews,
     /// Note, close or call off any interview (each interviewer does so for theirs).
     ManageInterviews,
+    /// Read the taxonomy and coded insights (an account manager, of the accounts they
+    /// manage).
+    ReadInsights,
+    /// Code buyers' text, and read the coding queue, lexicons and agreement.
+    CodeInsights,
+    /// Change the driver taxonomy and the lexicons.
+    ManageTaxonomy,
 }
 
 impl Permission {
@@ -73,6 +80,9 @@ impl Permission {
             Permission::InviteToInterview => "invite buyers to interviews",
             Permission::ReadInterviews => "read interviews and their guide",
             Permission::ManageInterviews => "note, close or call off interviews",
+            Permission::ReadInsights => "read coded insights",
+            Permission::CodeInsights => "code buyers' answers",
+            Permission::ManageTaxonomy => "change the driver taxonomy and lexicons",
         }
     }
 }
@@ -86,7 +96,10 @@ impl Role {
             ReadParticipation => matches!(self, Admin | ProgramOwner | Analyst),
             ManageDelivery | ManageProgram | ManageSuppressions | ManageIncentives
             | ManageInterviewers | ManageInterviews => matches!(self, Admin | ProgramOwner),
-            ReadInterviews => matches!(self, Admin | ProgramOwner | Analyst | AccountManager),
+            ReadInterviews | ReadInsights => {
+                matches!(self, Admin | ProgramOwner | Analyst | AccountManager)
+            }
+            CodeInsights | ManageTaxonomy => matches!(self, Admin | ProgramOwner | Analyst),
             // Account managers pick an interviewer when they invite a buyer.
             ReadInterviewers | InviteToInterview => {
                 matches!(self, Admin | ProgramOwner | AccountManager)

@@ -125,3 +125,17 @@ pub fn clicked_score(req: &actix_web::HttpRequest) -> Option<debrief_common::Nps
         .and_then(|s| s.parse::<i64>().ok())
         .and_then(|s| debrief_common::NpsScore::parse(s).ok())
 }
+
+/// A typed query string: an unknown or malformed parameter is a 422 naming it.
+pub fn query<T: DeserializeOwned>(req: &actix_web::HttpRequest) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(req.query_string()).map_err(|e| {
+        let message = e.to_string();
+        // serde names the parameter in backticks: "unknown field `sort`, expected …".
+        let field = message
+            .split('`')
+            .nth(1)
+            .filter(|f| !f.is_empty() && f.len() <= 40)
+            .unwrap_or("query");
+        ApiError::field(field, message.clone())
+    })
+}
