@@ -105,6 +105,25 @@ impl NpsSummary {
     }
 }
 
+impl NpsSummary {
+    /// The 95% confidence interval of the score, as (low, high) within −100 to 100,
+    /// rounded to one decimal: the score ± 1.96 standard errors, the variance of a
+    /// promoter-minus-detractor share being `(p + d − (p − d)²) / n`. `None` with no
+    /// answers. With a handful of answers the interval is wide, as it should read.
+    pub fn confidence_interval(&self) -> Option<(f64, f64)> {
+        let n = self.sample_size();
+        if n == 0 {
+            return None;
+        }
+        let p = self.promoters as f64 / n as f64;
+        let d = self.detractors as f64 / n as f64;
+        let nps = p - d;
+        let se = ((p + d - nps * nps).max(0.0) / n as f64).sqrt();
+        let round = |x: f64| ((x * 100.0).clamp(-100.0, 100.0) * 10.0).round() / 10.0;
+        Some((round(nps - 1.96 * se), round(nps + 1.96 * se)))
+    }
+}
+
 impl std::ops::AddAssign for NpsSummary {
     fn add_assign(&mut self, other: Self) {
         self.promoters += other.promoters;
@@ -117,6 +136,25 @@ impl std::ops::AddAssign for NpsSummary {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_interval_narrows_as_answers_grow_and_stays_within_the_scale() {
+        let summary = |p: u64, passives: u64, d: u64| NpsSummary {
+            promoters: p,
+            passives,
+            detractors: d,
+        };
+        // 50 promoters, 30 passives, 20 detractors: NPS 30, p = .5, d = .2,
+        // variance (.7 − .09) / 100 = .0061, se .0781, ± 15.3.
+        assert_eq!(
+            summary(50, 30, 20).confidence_interval(),
+            Some((14.7, 45.3))
+        );
+        let wide = summary(5, 3, 2).confidence_interval().expect("interval");
+        assert!(wide.1 - wide.0 > 45.0, "{wide:?}");
+        assert_eq!(summary(3, 0, 0).confidence_interval(), Some((100.0, 100.0)));
+        assert_eq!(NpsSummary::default().confidence_interval(), None);
+    }
 
     #[test]
     fn scores_outside_zero_to_ten_are_refused() {

@@ -1,4 +1,8 @@
 //! Analytics for program owners: how many buyers took part, and what they said.
 
+pub mod drivers;
+pub mod filter;
 pub mod interviews;
+pub mod nps;
 pub mod participation;
+pub mod rollups;

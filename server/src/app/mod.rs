@@ -163,6 +163,8 @@ impl Application {
                 .configure(crate::interviews::staff::configure)
                 .configure(crate::analytics::interviews::configure)
                 .configure(crate::insights::routes::configure)
+                .configure(crate::analytics::nps::configure)
+                .configure(crate::analytics::drivers::configure)
                 .configure(crate::surveys::form::configure)
                 .configure(crate::surveys::admin::configure)
                 .service(survey_page)

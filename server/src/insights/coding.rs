@@ -4,6 +4,7 @@
 //! ([`code`]), quoting the buyer's exact words.
 
 use super::taxonomy::Taxonomy;
+use crate::analytics::rollups::{self, Deltas};
 use crate::auth::Accounts;
 use crate::interviews::notes::SURVEY_KEY as INTERVIEW;
 use crate::platform::db::rows::{execute_many, Param};
@@ -257,6 +258,10 @@ pub async fn code_ratings(
         rows,
     )
     .await?;
+    // Each claimed response now contributes to the dashboards, with its ratings and
+    // whatever analysts coded in it before it was claimed.
+    let ids: Vec<&str> = claimed.iter().map(|r| r.id.as_str()).collect();
+    Deltas::of(&mut tx, &ids, 1).await?.apply(&mut tx).await?;
     tx.commit().await?;
     Ok(claimed.len())
 }
@@ -487,6 +492,7 @@ pub async fn code(
     };
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
+    let change = rollups::Change::begin(&mut tx, &coding.response_id).await?;
     execute_many(&mut tx, INSIGHT_COLUMNS, "", vec![insight.row(&id, &stamp)]).await?;
     let tags: Vec<String> = coding
         .tags
@@ -504,6 +510,7 @@ pub async fn code(
             .collect(),
     )
     .await?;
+    change.finish(&mut tx).await?;
     tx.commit().await?;
     Ok(Insight {
         id,
@@ -528,19 +535,21 @@ pub async fn code(
 /// Removes an analyst's insight (a correction); false when there is no such insight. A
 /// rating's insight stays: it is what the buyer answered.
 pub async fn uncode(db: &Db, id: &str) -> ApiResult<bool> {
-    let source: Option<(String,)> = sqlx::query_as("select source from insights where id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let source: Option<(String, String)> =
+        sqlx::query_as("select source, response_id from insights where id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
     match source {
         None => Ok(false),
-        Some((s,)) if s != InsightSource::Analyst.as_str() => Err(ApiError::Conflict {
+        Some((s, _)) if s != InsightSource::Analyst.as_str() => Err(ApiError::Conflict {
             code: "rating",
             message: "a driver-matrix rating is coded as the buyer gave it".into(),
         }),
-        Some(_) => {
+        Some((_, response)) => {
             let mut conn = db.pool().acquire().await?;
             let mut tx = conn.begin().await?;
+            let change = rollups::Change::begin(&mut tx, &response).await?;
             sqlx::query("delete from insight_tags where insight_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -551,6 +560,7 @@ pub async fn uncode(db: &Db, id: &str) -> ApiResult<bool> {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            change.finish(&mut tx).await?;
             tx.commit().await?;
             Ok(deleted == 1)
         }

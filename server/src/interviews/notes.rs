@@ -6,6 +6,7 @@
 
 use super::guide;
 use super::lifecycle::InterviewStatus;
+use crate::analytics::rollups;
 use crate::incentives;
 use crate::invitations::{self, Event, Target};
 use crate::platform::db::time::to_db;
@@ -189,6 +190,8 @@ pub async fn record(
     .await?;
     incentives::earn(&mut tx, invitation_id, now).await?;
     let response = response_id(invitation_id);
+    // Noted again: the dashboards swap what the notes said for what they say now.
+    let change = rollups::Change::begin(&mut tx, &response).await?;
     sqlx::query("delete from interview_notes where invitation_id = $1")
         .bind(invitation_id)
         .execute(&mut *tx)
@@ -251,6 +254,7 @@ pub async fn record(
         .execute(&mut *tx)
         .await?;
     }
+    change.finish(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
