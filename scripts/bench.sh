@@ -2,12 +2,14 @@
 # Runs the benchmarks named in BENCHMARKS.md, each beside its baseline in the same run,
 # on release builds. Installs what they need (postfix's smtp-sink, wrk).
 #
-#   scripts/bench.sh            all five
+#   scripts/bench.sh            all six
 #   scripts/bench.sh email      emails out into smtp-sink vs a raw SMTP client
 #   scripts/bench.sh planning   100k deals through the program vs one deal per transaction
 #   scripts/bench.sh intake     POST /api/v1/decisions under wrk vs a bare actix handler
 #   scripts/bench.sh ingest     PUT /api/v1/surveys/{token}/answers under wrk vs a bare handler
 #                               (SQLite, then PostgreSQL)
+#   scripts/bench.sh dashboards every dashboard query at 10k, 100k and 1M responses, SQLite
+#                               then PostgreSQL, beside the full scan the aggregates replace
 #   scripts/bench.sh widget     the survey link's first paint and the widget taking over, in
 #                               headless Chromium at full and throttled CPU vs a bare page
 #
@@ -31,7 +33,7 @@ export PATH="$PATH:/usr/sbin"
 
 case "$which" in
   # The answer benchmark measures PostgreSQL too: the machine's, or a throwaway cluster.
-  ingest|all) source "$ROOT/scripts/postgres.sh"; trap stop_throwaway_postgres EXIT ;;
+  ingest|dashboards|all) source "$ROOT/scripts/postgres.sh"; trap stop_throwaway_postgres EXIT ;;
   *) ;;
 esac
 
@@ -40,7 +42,7 @@ run() {
   cargo bench -q -p debrief-tests --bench "$1"
 }
 case "$which" in
-  email|planning|intake|ingest|widget) run "$which" ;;
-  all) run email; run planning; run intake; run ingest; run widget ;;
-  *) echo "unknown benchmark: $which (email, planning, intake, ingest, widget or all)" >&2; exit 2 ;;
+  email|planning|intake|ingest|dashboards|widget) run "$which" ;;
+  all) run email; run planning; run intake; run ingest; run dashboards; run widget ;;
+  *) echo "unknown benchmark: $which (email, planning, intake, ingest, dashboards, widget or all)" >&2; exit 2 ;;
 esac

@@ -313,6 +313,33 @@ async fn a_quarter_of_answers_reads_the_same_on_every_dashboard(mut app: TestApp
         .collect();
     assert_eq!(lose, ["demo", "price"]);
 
+    // The funnel: every buyer was invited and answered, above the 25% survey target.
+    let funnel = app
+        .get_as(&analyst, "/api/v1/analytics/funnel?by=segment")
+        .await;
+    assert_eq!(funnel.status, 200, "{}", funnel.body);
+    for segment in ["enterprise", "mid_market"] {
+        let invited = answered.iter().filter(|a| a.segment == segment).count();
+        let figure = group(&funnel.body, segment);
+        assert_eq!(figure["invited"], invited, "{segment}");
+        assert_eq!(figure["sent"], invited, "{segment}");
+        assert_eq!(figure["completed"], invited, "{segment}");
+        assert_eq!(figure["participation"], 1.0);
+        assert_eq!(figure["target"], 0.25);
+        assert_eq!(figure["meets_target"], true);
+    }
+    let by_outcome = app
+        .get_as(&analyst, "/api/v1/analytics/funnel?by=outcome&from=2026-08")
+        .await;
+    let lost_since_august = answered
+        .iter()
+        .filter(|a| a.outcome == "lost" && a.month.as_str() >= "2026-08")
+        .count();
+    assert_eq!(
+        group(&by_outcome.body, "lost")["completed"],
+        lost_since_august
+    );
+
     // Bad parameters are named.
     for (path, field) in [
         ("/api/v1/analytics/nps?by=colour", "by"),
@@ -323,6 +350,11 @@ async fn a_quarter_of_answers_reads_the_same_on_every_dashboard(mut app: TestApp
         ("/api/v1/analytics/nps?by=month&by=quarter", "by"),
         ("/api/v1/analytics/verbatims?driver=weather", "driver"),
         ("/api/v1/analytics/verbatims?limit=50", "limit"),
+        (
+            "/api/v1/analytics/funnel?competitor=Northwind",
+            "competitor",
+        ),
+        ("/api/v1/analytics/funnel?by=colour", "by"),
     ] {
         let refused = app.get_as(&analyst, path).await;
         assert_eq!(refused.status, 422, "{path}: {}", refused.body);
@@ -470,6 +502,19 @@ async fn the_aggregates_equal_a_recount_after_concurrent_coding(mut app: TestApp
     let coded = first.await.expect("first coder") + second.await.expect("second coder");
     assert_eq!(coded, 24, "each response coded once, by one of the two");
     let stored = rollups::stored(&app.db).await.expect("stored");
+    // The funnel too counts each invitation once, whoever folded it.
+    let folds = tokio::join!(
+        debrief_server::analytics::funnel::catch_up(&app.db),
+        debrief_server::analytics::funnel::catch_up(&app.db)
+    );
+    assert_eq!(folds.0.expect("fold") + folds.1.expect("fold"), 24);
+    let (invited, completed): (i64, i64) = sqlx::query_as(
+        "select cast(sum(invited) as bigint), cast(sum(completed) as bigint) from funnel_rollup",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .expect("funnel");
+    assert_eq!((invited, completed), (24, 24));
     assert_eq!(stored, rollups::recount(&app.db).await.expect("recount"));
     assert_ne!(stored, rollups::Deltas::default());
 }

@@ -29,6 +29,7 @@ fn matrix() -> Vec<Row> {
         ),
         ("get", "/api/v1/participation", Value::Null, 403, 403),
         ("get", "/api/v1/analytics/nps", Value::Null, 403, 403),
+        ("get", "/api/v1/analytics/funnel", Value::Null, 403, 403),
         ("get", "/api/v1/analytics/drivers", Value::Null, 403, 403),
         (
             "get",

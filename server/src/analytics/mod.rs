@@ -2,6 +2,7 @@
 
 pub mod drivers;
 pub mod filter;
+pub mod funnel;
 pub mod interviews;
 pub mod nps;
 pub mod participation;

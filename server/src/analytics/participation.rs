@@ -1,7 +1,6 @@
 //! `GET /api/v1/participation`: the invitation funnel and NPS, overall and by outcome.
 
 use crate::auth::{Permission, Staff};
-use crate::invitations::InvitationStatus;
 use crate::outreach::Outcome;
 use crate::platform::db::Db;
 use crate::web::error::ApiResult;
@@ -113,29 +112,24 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// Participation and NPS by outcome, from the funnel and NPS aggregates; the caller has
+/// had the folders catch up.
 pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
-    // A failed invitation never reached the buyer: it counts as invited but not sent,
-    // which is what its null sent_at already says.
+    // A failed invitation never reached the buyer: it counts as invited but not sent.
     let funnels: Vec<FunnelRow> = sqlx::query_as(
-        "select d.outcome, count(*), count(i.sent_at), count(i.opened_at),
-                count(i.started_at), count(i.completed_at),
-                count(case when i.status = $1 then 1 end),
-                count(case when i.status = $2 then 1 end)
-         from invitations i join deals d on d.id = i.deal_id
-         group by d.outcome",
+        "select outcome, cast(sum(invited) as bigint), cast(sum(sent) as bigint),
+                cast(sum(opened) as bigint), cast(sum(started) as bigint),
+                cast(sum(completed) as bigint), cast(sum(opted_out) as bigint),
+                cast(sum(bounced) as bigint)
+         from funnel_rollup group by outcome",
     )
-    .bind(InvitationStatus::OptedOut.as_str())
-    .bind(InvitationStatus::Bounced.as_str())
     .fetch_all(db.pool())
     .await?;
-    // Counts per score; which scores promote or detract is decided in one place,
-    // `NpsScore::category`, not again in SQL.
-    let scores: Vec<(String, i64, i64)> = sqlx::query_as(
-        "select r.outcome, s.number, count(*)
-         from responses r
-         join response_items s on s.response_id = r.id and s.question_id = 'nps' and s.item = ''
-         where r.outcome is not null and s.number is not null
-         group by r.outcome, s.number",
+    // Complete answers, as the coder counted them.
+    let scores: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "select outcome, cast(sum(promoters) as bigint), cast(sum(passives) as bigint),
+                cast(sum(detractors) as bigint)
+         from nps_rollup group by outcome",
     )
     .fetch_all(db.pool())
     .await?;
@@ -171,11 +165,17 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
             },
         );
     }
-    let mut by_nps: BTreeMap<String, NpsSummary> = BTreeMap::new();
-    for (outcome, score, n) in scores {
-        let score = NpsScore::parse(score).map_err(anyhow::Error::msg)?;
-        by_nps.entry(outcome).or_default().add(score, count(n));
-    }
+    let by_nps: BTreeMap<String, NpsSummary> = scores
+        .into_iter()
+        .map(|(outcome, promoters, passives, detractors)| {
+            let summary = NpsSummary {
+                promoters: count(promoters),
+                passives: count(passives),
+                detractors: count(detractors),
+            };
+            (outcome, summary)
+        })
+        .collect();
 
     let mut by_provisional: BTreeMap<String, NpsSummary> = BTreeMap::new();
     for (outcome, low, high) in clicked {
@@ -210,7 +210,14 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
 
 #[utoipa::path(get, path = "/api/v1/participation", tag = "analytics", responses((status = 200, body = Participation), (status = 401, description = "No valid API key", body = ErrorBody), (status = 403, description = "The key's role may not", body = ErrorBody)), security(("api_key" = [])))]
 #[get("/api/v1/participation")]
-pub async fn get_participation(staff: Staff, db: web::Data<Db>) -> ApiResult<HttpResponse> {
+pub async fn get_participation(
+    staff: Staff,
+    db: web::Data<Db>,
+    definitions: web::Data<crate::surveys::definitions::Definitions>,
+    clock: web::Data<crate::app::clock::Clock>,
+) -> ApiResult<HttpResponse> {
     staff.require(Permission::ReadParticipation)?;
+    crate::insights::coding::catch_up(&db, &definitions, clock.now()).await?;
+    super::funnel::catch_up(&db).await?;
     Ok(HttpResponse::Ok().json(participation(&db).await?))
 }

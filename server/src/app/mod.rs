@@ -164,6 +164,7 @@ impl Application {
                 .configure(crate::analytics::interviews::configure)
                 .configure(crate::insights::routes::configure)
                 .configure(crate::analytics::nps::configure)
+                .configure(crate::analytics::funnel::configure)
                 .configure(crate::analytics::drivers::configure)
                 .configure(crate::surveys::form::configure)
                 .configure(crate::surveys::admin::configure)

@@ -53,6 +53,7 @@ use utoipa::{Modify, OpenApi};
         crate::interviews::page::act,
         crate::interviews::page::ics,
         crate::analytics::nps::get_nps,
+        crate::analytics::funnel::get_funnel,
         crate::analytics::drivers::get_drivers,
         crate::analytics::drivers::get_competitors,
         crate::analytics::drivers::get_verbatims,

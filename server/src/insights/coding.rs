@@ -283,8 +283,8 @@ pub async fn catch_up(
     }
 }
 
-/// Codes ratings in the background, every second, so that readers who catch up first
-/// (see [`catch_up`]) find little left to do.
+/// Codes ratings and counts the funnel in the background, every second, so that readers
+/// who catch up first (see [`catch_up`]) find little left to do.
 #[derive(Clone)]
 pub struct Coder {
     pub db: Db,
@@ -303,6 +303,9 @@ impl Coder {
                 _ = tick.tick() => {
                     if let Err(e) = catch_up(&self.db, &self.definitions, self.clock.now()).await {
                         tracing::warn!(error = %format!("{e:#}"), "coding ratings failed; tried again in a second");
+                    }
+                    if let Err(e) = crate::analytics::funnel::catch_up(&self.db).await {
+                        tracing::warn!(error = %format!("{e:#}"), "counting the funnel failed; tried again in a second");
                     }
                 }
             }

@@ -89,12 +89,13 @@ pub struct Transition {
 }
 
 impl Transition {
-    /// The update's `set` list: the new status as `$1`, and the stamps (`$2`).
+    /// The update's `set` list: the new status as `$1`, and the stamps (`$2`). Every
+    /// change marks the invitation for the funnel's next fold (`analytics::funnel`).
     fn set(&self) -> String {
         if self.stamps.is_empty() {
-            "status = $1".to_owned()
+            "status = $1, funnel_dirty = 1".to_owned()
         } else {
-            format!("status = $1, {}", self.stamps)
+            format!("status = $1, funnel_dirty = 1, {}", self.stamps)
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct ProgramRequest {
     /// 0.01 to 1 (0.41 by default: what good programs reach).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interview_target: Option<f64>,
+    /// The share of buyers sent a survey the program aims to hear from, from 0.01 to 1
+    /// (0.25 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_target: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -131,6 +135,10 @@ const MAX_LIST: usize = 100;
 const MAX_REMINDERS: usize = 5;
 /// The share of invited buyers good programs interview.
 pub const DEFAULT_INTERVIEW_PARTICIPATION: f64 = 0.41;
+
+/// The survey completion rate a program aims for unless it says otherwise: what B2B
+/// win-loss surveys sent right after the decision commonly reach.
+pub const DEFAULT_SURVEY_PARTICIPATION: f64 = 0.25;
 
 const DEFAULT_REMINDER_DAYS: [u32; 2] = [3, 7];
 const DEFAULT_EXPIRY_DAYS: u32 = 30;
@@ -379,6 +387,10 @@ impl ProgramRequest {
         if !(0.01..=1.0).contains(&interview_target) {
             f.push("interview_target", "must be from 0.01 to 1");
         }
+        let survey_target = self.survey_target.unwrap_or(DEFAULT_SURVEY_PARTICIPATION);
+        if !(0.01..=1.0).contains(&survey_target) {
+            f.push("survey_target", "must be from 0.01 to 1");
+        }
 
         match (name, period) {
             (Some(name), Some(period)) if f.0.is_empty() => Ok(Program {
@@ -391,6 +403,7 @@ impl ProgramRequest {
                 segments,
                 embed_origins,
                 interview_target,
+                survey_target,
             }),
             _ => Err(f.0),
         }

@@ -106,6 +106,8 @@ pub struct Program {
     pub embed_origins: Vec<String>,
     /// The share of buyers invited to an interview the program aims to interview.
     pub interview_target: f64,
+    /// The share of buyers sent a survey the program aims to hear from.
+    pub survey_target: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,346 @@
+//! The participation funnel (invited, sent, opened, started, completed, opted out,
+//! bounced) by segment, method, outcome, account manager, month or quarter, against the
+//! program's target rates; read from `funnel_rollup`, which [`fold`] keeps up to date
+//! (see the migration that adds it for how it stays right under concurrent writes).
+
+use super::filter::{Binds, Dashboard, Filter, FilterQuery, Month};
+use super::participation::Funnel;
+use crate::app::clock::Clock;
+use crate::outreach::store::Planner;
+use crate::platform::db::rows::{execute_many, Param};
+use crate::platform::db::{dialect, Db};
+use crate::web::error::{ApiError, ApiResult};
+use actix_web::{web, HttpResponse};
+use debrief_common::ErrorBody;
+use serde::{Deserialize, Serialize};
+use sqlx::Acquire;
+use std::collections::BTreeMap;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/analytics/funnel", web::get().to(get_funnel));
+}
+
+/// The funnel's steps as bits of `invitations.funnel_counted`.
+const STEPS: [(&str, i64); 7] = [
+    ("sent", 1),
+    ("opened", 2),
+    ("started", 4),
+    ("completed", 8),
+    ("opted_out", 16),
+    ("bounced", 32),
+    ("invited", 64),
+];
+
+/// The steps an invitation has reached, as bits, from its columns.
+fn reached() -> String {
+    let stamp =
+        |column: &str, bit: i64| format!("case when {column} is not null then {bit} else 0 end");
+    format!(
+        "(64 + {} + {} + {} + {} + case when status = 'opted_out' then 16 else 0 end
+              + case when status = 'bounced' then 32 else 0 end)",
+        stamp("sent_at", 1),
+        stamp("opened_at", 2),
+        stamp("started_at", 4),
+        stamp("completed_at", 8),
+    )
+}
+
+#[derive(sqlx::FromRow)]
+struct Folded {
+    kind: String,
+    segment_key: String,
+    frozen_outcome: Option<String>,
+    frozen_month: Option<String>,
+    frozen_manager: Option<String>,
+    funnel_added: i64,
+}
+
+/// Counts the steps up to `limit` changed invitations reached since they were last
+/// counted; how many it folded. Safe to run from several instances at once: each claims
+/// its rows (guarded update, `SKIP LOCKED` on PostgreSQL), and the counts and the claim
+/// commit together.
+pub async fn fold(db: &Db, limit: i64) -> anyhow::Result<usize> {
+    let mut conn = db.pool().acquire().await?;
+    let mut tx = conn.begin().await?;
+    let reached = reached();
+    // Every right-hand side reads the row as it was: `funnel_added` is what this fold
+    // counts, against what was counted before.
+    let folded: Vec<Folded> = sqlx::query_as(&format!(
+        "update invitations set
+             funnel_dirty = 0,
+             funnel_added = {reached} & ~funnel_counted,
+             funnel_counted = {reached},
+             frozen_outcome = coalesce(frozen_outcome,
+                 (select d.outcome from deals d where d.id = invitations.deal_id)),
+             frozen_month = coalesce(frozen_month,
+                 (select substr(d.decided_at, 1, 7) from deals d where d.id = invitations.deal_id)),
+             frozen_manager = coalesce(frozen_manager,
+                 (select coalesce(a.manager_email, '') from accounts a
+                  where a.id = invitations.account_id))
+         where funnel_dirty = 1 and id in (
+             select id from invitations where funnel_dirty = 1 limit $1 {lock})
+         returning kind, coalesce(segment_key, '') as segment_key, frozen_outcome,
+             frozen_month, frozen_manager, funnel_added",
+        lock = dialect::skip_locked(db.backend()),
+    ))
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    if folded.is_empty() {
+        return Ok(0);
+    }
+    // Sorted keys: concurrent folds update shared rows in one order, never deadlocking.
+    let mut sums: BTreeMap<[String; 5], [i64; 7]> = BTreeMap::new();
+    for f in &folded {
+        if f.funnel_added == 0 {
+            continue;
+        }
+        let key = [
+            f.frozen_month.clone().unwrap_or_default(),
+            f.segment_key.clone(),
+            f.kind.clone(),
+            f.frozen_outcome.clone().unwrap_or_default(),
+            f.frozen_manager.clone().unwrap_or_default(),
+        ];
+        let counts = sums.entry(key).or_default();
+        for (i, (_, bit)) in STEPS.iter().enumerate() {
+            counts[i] += i64::from(f.funnel_added & bit != 0);
+        }
+    }
+    let rows: Vec<Vec<Param>> = sums
+        .into_iter()
+        .map(|(key, counts)| {
+            key.into_iter()
+                .map(Param::from)
+                .chain(counts.into_iter().map(Param::from))
+                .collect()
+        })
+        .collect();
+    execute_many(
+        &mut tx,
+        "insert into funnel_rollup (month, segment_key, method, outcome, manager_email, sent,
+             opened, started, completed, opted_out, bounced, invited)",
+        "on conflict (month, segment_key, method, outcome, manager_email) do update set
+             sent = funnel_rollup.sent + excluded.sent,
+             opened = funnel_rollup.opened + excluded.opened,
+             started = funnel_rollup.started + excluded.started,
+             completed = funnel_rollup.completed + excluded.completed,
+             opted_out = funnel_rollup.opted_out + excluded.opted_out,
+             bounced = funnel_rollup.bounced + excluded.bounced,
+             invited = funnel_rollup.invited + excluded.invited",
+        rows,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(folded.len())
+}
+
+/// Folds every changed invitation waiting: what readers call first.
+pub async fn catch_up(db: &Db) -> anyhow::Result<usize> {
+    let mut total = 0;
+    loop {
+        let folded = fold(db, 5_000).await?;
+        total += folded;
+        if folded == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// A group's funnel, its rates, and how it stands against its target.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FunnelFigure {
+    #[serde(flatten)]
+    pub steps: Funnel,
+    /// Completed over invited, 0 to 1.
+    pub participation: Option<f64>,
+    pub open_rate: Option<f64>,
+    /// The program's target for this group's method; for a mix, the methods' targets
+    /// weighted by invitations.
+    pub target: Option<f64>,
+    pub meets_target: Option<bool>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FunnelGroup {
+    /// The segment, method, outcome or manager ('' for none), month or quarter.
+    pub key: String,
+    #[serde(flatten)]
+    pub funnel: FunnelFigure,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FunnelReport {
+    pub overall: FunnelFigure,
+    pub groups: Vec<FunnelGroup>,
+    /// The program's targets: surveys, interviews.
+    pub survey_target: f64,
+    pub interview_target: f64,
+}
+
+/// What the funnel is grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FunnelBy {
+    Segment,
+    Method,
+    Outcome,
+    AccountManager,
+    Month,
+    Quarter,
+}
+
+impl FunnelBy {
+    fn parse(value: Option<String>) -> ApiResult<FunnelBy> {
+        match value {
+            None => Ok(FunnelBy::Segment),
+            Some(v) => serde_json::from_value(serde_json::Value::String(v)).map_err(|_| {
+                ApiError::field(
+                    "by",
+                    "must be segment, method, outcome, account_manager, month or quarter",
+                )
+            }),
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            FunnelBy::Segment => "segment_key",
+            FunnelBy::Method => "method",
+            FunnelBy::Outcome => "outcome",
+            FunnelBy::AccountManager => "manager_email",
+            FunnelBy::Month | FunnelBy::Quarter => "month",
+        }
+    }
+}
+
+fn rate(n: u64, of: u64) -> Option<f64> {
+    (of > 0).then(|| (n as f64 / of as f64 * 1000.0).round() / 1000.0)
+}
+
+/// Per method, the steps of a group: its figure is judged against each method's target.
+#[derive(Debug, Default, Clone, Copy)]
+struct ByMethod {
+    survey: Funnel,
+    interview: Funnel,
+}
+
+impl ByMethod {
+    fn figure(self, targets: (f64, f64)) -> FunnelFigure {
+        let mut steps = self.survey;
+        steps += self.interview;
+        let invited = steps.invited;
+        let target = (invited > 0).then(|| {
+            let t = (self.survey.invited as f64 * targets.0
+                + self.interview.invited as f64 * targets.1)
+                / invited as f64;
+            (t * 1000.0).round() / 1000.0
+        });
+        let participation = rate(steps.completed, invited);
+        FunnelFigure {
+            steps,
+            participation,
+            open_rate: rate(steps.opened, steps.sent),
+            target,
+            meets_target: participation.zip(target).map(|(p, t)| p >= t),
+        }
+    }
+}
+
+/// The funnel of invitations in `filter`, by `by`; `targets` are the program's survey and
+/// interview targets.
+pub async fn funnel(
+    db: &Db,
+    filter: &Filter,
+    by: FunnelBy,
+    targets: (f64, f64),
+) -> anyhow::Result<FunnelReport> {
+    let mut binds = Binds::default();
+    let conditions = filter.sql("r", &mut |v| binds.bind(v));
+    let column = by.column();
+    let sums: String = STEPS
+        .iter()
+        .map(|(step, _)| format!(", cast(sum(r.{step}) as bigint)"))
+        .collect();
+    let sql = format!(
+        "select r.{column}, r.method{sums} from funnel_rollup r where {conditions}
+         group by r.{column}, r.method"
+    );
+    type Row = (String, String, i64, i64, i64, i64, i64, i64, i64);
+    let rows: Vec<Row> = binds.query_as(&sql).fetch_all(db.pool()).await?;
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    let mut groups: BTreeMap<String, ByMethod> = BTreeMap::new();
+    let mut overall = ByMethod::default();
+    for (key, method, sent, opened, started, completed, opted_out, bounced, invited) in rows {
+        let steps = Funnel {
+            invited: count(invited),
+            sent: count(sent),
+            opened: count(opened),
+            started: count(started),
+            completed: count(completed),
+            opted_out: count(opted_out),
+            bounced: count(bounced),
+        };
+        let key = match by {
+            FunnelBy::Quarter => Month::parse(&key).map_or(key, Month::quarter),
+            _ => key,
+        };
+        let group = groups.entry(key).or_default();
+        if method == "interview" {
+            group.interview += steps;
+            overall.interview += steps;
+        } else {
+            group.survey += steps;
+            overall.survey += steps;
+        }
+    }
+    Ok(FunnelReport {
+        overall: overall.figure(targets),
+        groups: groups
+            .into_iter()
+            .map(|(key, g)| FunnelGroup {
+                key,
+                funnel: g.figure(targets),
+            })
+            .collect(),
+        survey_target: targets.0,
+        interview_target: targets.1,
+    })
+}
+
+/// The query parameters besides the filter (which takes no competitor: an invitation's
+/// deal may have met several).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FunnelQuery {
+    /// segment (the default), method, outcome, account_manager, month or quarter.
+    pub by: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/funnel", tag = "analytics", params(FilterQuery, FunnelQuery), responses((status = 200, body = FunnelReport, description = "The participation funnel, with rates against the program's targets"), (status = 422, description = "A parameter, named", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("api_key" = [])))]
+pub async fn get_funnel(
+    dashboard: Dashboard,
+    planner: web::Data<Planner>,
+    clock: web::Data<Clock>,
+) -> ApiResult<HttpResponse> {
+    let Dashboard {
+        filter,
+        mut params,
+        db,
+        ..
+    } = dashboard;
+    let by = FunnelBy::parse(params.take("by"))?;
+    params.finish()?;
+    if filter.competitor.is_some() {
+        return Err(ApiError::field(
+            "competitor",
+            "is not a dimension of the funnel: an invitation's deal may have met several",
+        ));
+    }
+    let mut conn = db.pool().acquire().await?;
+    let program = planner.programs.in_force_at(&mut conn, clock.now()).await?;
+    drop(conn);
+    catch_up(&db).await?;
+    let targets = (program.survey_target, program.interview_target);
+    Ok(HttpResponse::Ok().json(funnel(&db, &filter, by, targets).await?))
+}
