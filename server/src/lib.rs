@@ -16,6 +16,7 @@
 //! Beneath them: `app` (start-up, settings, clock, logs), `platform` (storage, text enums)
 //! and `web` (errors, extractors, the HTML shell).
 
+pub mod alerts;
 pub mod analytics;
 pub mod app;
 pub mod auth;

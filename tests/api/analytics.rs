@@ -524,3 +524,53 @@ both_backends!(
     the_aggregates_equal_a_recount_after_concurrent_coding,
     the_strongest_words_and_the_unmet_needs_are_listed_largest_first,
 );
+
+/// A deal decided on `day` (lost, against `competitor`), whose buyer answers `score`.
+pub struct Answer<'a> {
+    pub outcome: &'a str,
+    pub competitor: Option<&'a str>,
+    pub score: i64,
+}
+
+/// Posts the deals decided on `day`, delivers their invitations the next morning, and has
+/// every buyer answer; `tag` keeps CRM ids and addresses apart between calls.
+pub async fn decide_and_answer(
+    app: &mut TestApp,
+    day: chrono::NaiveDate,
+    tag: &str,
+    deals: &[Answer<'_>],
+) {
+    app.set_clock(&format!("{day}T09:00:00Z"));
+    let mut scores = BTreeMap::new();
+    for (n, deal) in deals.iter().enumerate() {
+        let mut posted = lost_deal(&format!("{tag}-{n}"));
+        posted["outcome"] = json!(deal.outcome);
+        posted["decided_at"] = json!(format!("{day}T08:00:00Z"));
+        posted["strategic"] = json!(false);
+        posted["amount"]["minor_units"] = json!(1_500_000);
+        posted["competitors"] = json!(deal.competitor.into_iter().collect::<Vec<_>>());
+        posted["account"]["name"] = json!(format!("Account {tag}-{n}"));
+        let email = format!("buyer-{n}@{tag}.example").to_lowercase();
+        posted["contacts"][0]["email"] = json!(email);
+        let reply = app.post_decision(&posted).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        scores.insert(email, deal.score);
+    }
+    app.set_clock(&format!("{}T10:00:00Z", day + chrono::Duration::days(1)));
+    app.deliver().await;
+    for _ in deals {
+        let mail = app.next_invitation().await;
+        let score = scores[&mail.to[0]];
+        let done = app
+            .complete_survey(
+                &mail.token(),
+                json!([
+                    { "question": "nps", "value": score },
+                    { "question": "reasons", "value": ["product_fit"] },
+                    { "question": "consent", "value": true },
+                ]),
+            )
+            .await;
+        assert_eq!(done.status, 201, "{}", done.text);
+    }
+}

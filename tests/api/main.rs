@@ -1,5 +1,6 @@
 //! The HTTP API, story by story, against SQLite and PostgreSQL alike.
 
+mod alerts;
 mod analytics;
 mod bad_input;
 mod booking;

@@ -17,6 +17,11 @@ fn matrix() -> Vec<Row> {
     let camille = json!({ "crm_id": "S-1", "email": "camille@globex.example" });
     let availability = json!({ "slot_minutes": 30, "weekly": [] });
     let suppression = json!({ "email": "someone@elsewhere.example" });
+    let alert_rule = json!({
+        "name": "NPS below zero", "metric": "nps", "window_months": 1,
+        "comparison": { "against": "threshold", "below": 0 }, "min_sample": 5,
+        "action": "Call the buyers.",
+    });
     vec![
         // Everyone's data, not an account's: not for account managers at all.
         ("post", "/api/v1/decisions", lost_deal("S-9"), 403, 403),
@@ -30,6 +35,27 @@ fn matrix() -> Vec<Row> {
         ("get", "/api/v1/participation", Value::Null, 403, 403),
         ("get", "/api/v1/analytics/nps", Value::Null, 403, 403),
         ("get", "/api/v1/analytics/funnel", Value::Null, 403, 403),
+        ("get", "/api/v1/alerts/rules", Value::Null, 403, 403),
+        ("post", "/api/v1/alerts/rules", alert_rule.clone(), 403, 403),
+        ("get", "/api/v1/alerts/rules/{id}", Value::Null, 403, 403),
+        ("put", "/api/v1/alerts/rules/{id}", alert_rule, 403, 403),
+        ("delete", "/api/v1/alerts/rules/{id}", Value::Null, 403, 403),
+        ("get", "/api/v1/alerts/firings", Value::Null, 403, 403),
+        (
+            "post",
+            "/api/v1/alerts/firings/{id}/acknowledge",
+            Value::Null,
+            403,
+            403,
+        ),
+        (
+            "post",
+            "/api/v1/alerts/firings/{id}/snooze",
+            json!({ "until": "2027-01-01T00:00:00Z" }),
+            403,
+            403,
+        ),
+        ("post", "/api/v1/alerts/evaluate", Value::Null, 403, 403),
         ("get", "/api/v1/analytics/drivers", Value::Null, 403, 403),
         (
             "get",

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod load;
 pub mod mail;
 pub mod portal;
+pub mod receiver;
 pub mod smtp;
 
 use debrief_server::app::clock::Clock;

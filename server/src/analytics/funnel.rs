@@ -89,22 +89,51 @@ pub async fn fold(db: &Db, limit: i64) -> anyhow::Result<usize> {
     if folded.is_empty() {
         return Ok(0);
     }
-    // Sorted keys: concurrent folds update shared rows in one order, never deadlocking.
+    // Sorted keys (in `add_counts`): concurrent folds update shared rows in one order,
+    // never deadlocking.
+    add_counts(
+        &mut tx,
+        folded.iter().map(|f| {
+            let key = [
+                f.frozen_month.clone().unwrap_or_default(),
+                f.segment_key.clone(),
+                f.kind.clone(),
+                f.frozen_outcome.clone().unwrap_or_default(),
+                f.frozen_manager.clone().unwrap_or_default(),
+            ];
+            (key, f.funnel_added)
+        }),
+        1,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(folded.len())
+}
+
+#[derive(sqlx::FromRow)]
+struct Counted {
+    kind: String,
+    segment_key: String,
+    frozen_outcome: Option<String>,
+    frozen_month: Option<String>,
+    frozen_manager: Option<String>,
+    funnel_counted: i64,
+}
+
+/// Adds `sign` times each invitation's counted steps to the aggregate, keys sorted.
+async fn add_counts(
+    conn: &mut sqlx::AnyConnection,
+    rows: impl Iterator<Item = ([String; 5], i64)>,
+    sign: i64,
+) -> anyhow::Result<()> {
     let mut sums: BTreeMap<[String; 5], [i64; 7]> = BTreeMap::new();
-    for f in &folded {
-        if f.funnel_added == 0 {
+    for (key, bits) in rows {
+        if bits == 0 {
             continue;
         }
-        let key = [
-            f.frozen_month.clone().unwrap_or_default(),
-            f.segment_key.clone(),
-            f.kind.clone(),
-            f.frozen_outcome.clone().unwrap_or_default(),
-            f.frozen_manager.clone().unwrap_or_default(),
-        ];
         let counts = sums.entry(key).or_default();
         for (i, (_, bit)) in STEPS.iter().enumerate() {
-            counts[i] += i64::from(f.funnel_added & bit != 0);
+            counts[i] += sign * i64::from(bits & bit != 0);
         }
     }
     let rows: Vec<Vec<Param>> = sums
@@ -117,7 +146,7 @@ pub async fn fold(db: &Db, limit: i64) -> anyhow::Result<usize> {
         })
         .collect();
     execute_many(
-        &mut tx,
+        conn,
         "insert into funnel_rollup (month, segment_key, method, outcome, manager_email, sent,
              opened, started, completed, opted_out, bounced, invited)",
         "on conflict (month, segment_key, method, outcome, manager_email) do update set
@@ -131,8 +160,55 @@ pub async fn fold(db: &Db, limit: i64) -> anyhow::Result<usize> {
         rows,
     )
     .await?;
-    tx.commit().await?;
-    Ok(folded.len())
+    Ok(())
+}
+
+/// A deal the CRM corrected (its outcome, decision date or manager): its invitations'
+/// counted steps are taken back from the keys they were filed under, and the invitations
+/// are marked to be folded again under the deal as it is now. In the caller's
+/// transaction, which has written the deal: the invitations are locked first.
+pub async fn refile(conn: &mut sqlx::AnyConnection, deal_ids: &[&str]) -> anyhow::Result<()> {
+    if deal_ids.is_empty() {
+        return Ok(());
+    }
+    let marks = crate::platform::db::rows::list(conn, deal_ids.len());
+    let lock = dialect::lock_rows(crate::platform::db::rows::backend(conn));
+    let sql = format!(
+        "select kind, coalesce(segment_key, '') as segment_key, frozen_outcome, frozen_month,
+             frozen_manager, funnel_counted
+         from invitations where deal_id in ({marks}) and funnel_counted <> 0 {lock}"
+    );
+    let mut query = sqlx::query_as::<_, Counted>(&sql);
+    for id in deal_ids {
+        query = query.bind(*id);
+    }
+    let counted = query.fetch_all(&mut *conn).await?;
+    add_counts(
+        conn,
+        counted.into_iter().map(|c| {
+            let key = [
+                c.frozen_month.unwrap_or_default(),
+                c.segment_key,
+                c.kind,
+                c.frozen_outcome.unwrap_or_default(),
+                c.frozen_manager.unwrap_or_default(),
+            ];
+            (key, c.funnel_counted)
+        }),
+        -1,
+    )
+    .await?;
+    let sql = format!(
+        "update invitations set funnel_counted = 0, funnel_dirty = 1, frozen_outcome = null,
+             frozen_month = null, frozen_manager = null
+         where deal_id in ({marks})"
+    );
+    let mut query = sqlx::query(&sql);
+    for id in deal_ids {
+        query = query.bind(*id);
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// Folds every changed invitation waiting: what readers call first.

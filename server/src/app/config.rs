@@ -27,6 +27,10 @@ pub struct Settings {
     /// The key buyer links derive from (URL-safe base64, 32 bytes or more). Unset: one is
     /// made on first start and kept in the database.
     pub secret_key: Option<Secret>,
+    /// Let webhooks reach private and loopback addresses (`DEBRIEF_WEBHOOKS_ALLOW_PRIVATE`
+    /// = `true`): off by default, so that a receiver URL cannot probe the network the
+    /// server runs in.
+    pub webhooks_allow_private: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -216,6 +220,13 @@ impl Settings {
                 )?)?),
             },
             secret_key: get("SECRET_KEY").map(Secret),
+            webhooks_allow_private: match get("WEBHOOKS_ALLOW_PRIVATE").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    bail!("DEBRIEF_WEBHOOKS_ALLOW_PRIVATE must be true or false, got {other:?}")
+                }
+            },
             data_dir,
             database_url,
         })

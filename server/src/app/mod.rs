@@ -93,7 +93,16 @@ impl Application {
         let definitions = Definitions::default();
         definitions.ensure_builtin(&db, clock.now()).await?;
         let metrics = metrics::Metrics::new()?;
-        let handlers = job_handlers(&db, &settings, mailer, &public_url, &planner, &metrics)?;
+        let handlers = job_handlers(
+            &db,
+            &settings,
+            mailer,
+            &public_url,
+            &planner,
+            &metrics,
+            &definitions,
+        )?;
+        crate::alerts::evaluation::schedule(&db, clock.now()).await?;
         let runner = Runner::new(db.clone(), clock.clone(), settings.jobs.clone(), handlers);
 
         let data_db = web::Data::new(db.clone());
@@ -163,6 +172,7 @@ impl Application {
                 .configure(crate::interviews::staff::configure)
                 .configure(crate::analytics::interviews::configure)
                 .configure(crate::insights::routes::configure)
+                .configure(crate::alerts::routes::configure)
                 .configure(crate::analytics::nps::configure)
                 .configure(crate::analytics::funnel::configure)
                 .configure(crate::analytics::drivers::configure)
@@ -304,6 +314,7 @@ fn job_handlers(
     public_url: &str,
     planner: &Planner,
     metrics: &Arc<metrics::Metrics>,
+    definitions: &Definitions,
 ) -> anyhow::Result<Vec<Arc<dyn Handler>>> {
     let from = settings.mail.from.parse().with_context(|| {
         format!(
@@ -324,8 +335,18 @@ fn job_handlers(
         metrics: metrics.clone(),
     });
     let mut handlers = InvitationEmails::handlers(emails.clone());
-    handlers.extend(crate::interviews::emails::InterviewEmails::handlers(emails));
+    handlers.extend(crate::interviews::emails::InterviewEmails::handlers(
+        emails.clone(),
+    ));
     handlers.push(Arc::new(Expiry));
+    handlers.push(Arc::new(crate::alerts::evaluation::Evaluation {
+        db: db.clone(),
+        definitions: definitions.clone(),
+    }));
+    handlers.push(Arc::new(crate::alerts::delivery::Deliveries {
+        email: emails,
+        allow_private: settings.webhooks_allow_private,
+    }));
     Ok(handlers)
 }
 

@@ -63,6 +63,10 @@ pub enum Permission {
     CodeInsights,
     /// Change the driver taxonomy and the lexicons.
     ManageTaxonomy,
+    /// Read alert rules and firings; acknowledge and snooze firings.
+    ReadAlerts,
+    /// Write alert rules, and evaluate them now.
+    ManageAlerts,
 }
 
 impl Permission {
@@ -83,6 +87,8 @@ impl Permission {
             Permission::ReadInsights => "read coded insights",
             Permission::CodeInsights => "code buyers' answers",
             Permission::ManageTaxonomy => "change the driver taxonomy and lexicons",
+            Permission::ReadAlerts => "read and acknowledge alerts",
+            Permission::ManageAlerts => "change alert rules",
         }
     }
 }
@@ -99,7 +105,10 @@ impl Role {
             ReadInterviews | ReadInsights => {
                 matches!(self, Admin | ProgramOwner | Analyst | AccountManager)
             }
-            CodeInsights | ManageTaxonomy => matches!(self, Admin | ProgramOwner | Analyst),
+            CodeInsights | ManageTaxonomy | ReadAlerts => {
+                matches!(self, Admin | ProgramOwner | Analyst)
+            }
+            ManageAlerts => matches!(self, Admin | ProgramOwner),
             // Account managers pick an interviewer when they invite a buyer.
             ReadInterviewers | InviteToInterview => {
                 matches!(self, Admin | ProgramOwner | AccountManager)

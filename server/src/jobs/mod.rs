@@ -33,6 +33,10 @@ text_enum! {
         InterviewCalendar = "interview_calendar",
         /// Remind a buyer of their booked interview (payload: the booking, hours before).
         InterviewReminder = "interview_reminder",
+        /// Evaluate the alert rules; one job that goes on every hour.
+        AlertEvaluation = "alert_evaluation",
+        /// Tell a firing to one receiver, or its rule's owners (payload: the firing).
+        AlertDelivery = "alert_delivery",
     }
 }
 

@@ -57,6 +57,9 @@ pub enum Outcome {
     /// Not now: run again at this instant, the attempt not counted (outside the buyer's
     /// business hours, say).
     Later(DateTime<Utc>),
+    /// Work done inside the process only (nothing was sent), and the job runs again as
+    /// its next step: a schedule, such as the hourly evaluation of alert rules.
+    Recur(Next),
 }
 
 /// A failed attempt. `if_final` is written only when the runner gives up on the job:
@@ -455,7 +458,9 @@ impl Runner {
         let continued: Vec<(&str, &Next)> = results
             .iter()
             .filter_map(|(job, r)| match r {
-                Ok(Outcome::Continued(_, next)) => Some((job.id.as_str(), next)),
+                Ok(Outcome::Continued(_, next) | Outcome::Recur(next)) => {
+                    Some((job.id.as_str(), next))
+                }
                 _ => None,
             })
             .collect();
@@ -487,6 +492,7 @@ impl Runner {
                     }
                     Counted::Postponed
                 }
+                Ok(Outcome::Recur(_)) => Counted::Skipped,
                 Err(failure) => match self.fail(&mut tx, job, failure, now).await? {
                     Some(counted) => counted,
                     None => continue,
@@ -521,6 +527,7 @@ impl Runner {
                         Outcome::Performed(effects) => (effects, true, None),
                         Outcome::Continued(effects, next) => (effects, true, Some(next)),
                         Outcome::Skipped(effects) => (effects, false, None),
+                        Outcome::Recur(next) => (NO_EFFECTS, false, Some(next)),
                         Outcome::Later(_) => (NO_EFFECTS, false, None),
                     };
                     let ours = match next {

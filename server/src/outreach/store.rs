@@ -322,6 +322,13 @@ async fn write_run(
         .filter(|(d, id)| deal_ids.get(&d.crm_id) == Some(*id))
         .map(|(d, _)| d.crm_id.as_str())
         .collect();
+    // A deal posted again may have changed: its invitations are counted again under it.
+    let known: Vec<&str> = run
+        .iter()
+        .filter(|d| !fresh.contains(d.crm_id.as_str()))
+        .filter_map(|d| deal_ids.get(&d.crm_id).map(String::as_str))
+        .collect();
+    crate::analytics::funnel::refile(tx, &known).await?;
     let mut contact_ids: HashMap<(String, String), String> = HashMap::new();
     let (mut new_rows, mut known_rows) = (Vec::new(), Vec::new());
     for d in run {

@@ -12,6 +12,15 @@ pub fn skip_locked(backend: Backend) -> &'static str {
     }
 }
 
+/// Row locks for a read that a write in the same transaction depends on. SQLite's writer
+/// holds the whole database already.
+pub fn lock_rows(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "for update",
+        Backend::Sqlite => "",
+    }
+}
+
 /// A select list that gathers every row of the query into one JSON array of objects, one
 /// per row, with `fields` as `(name, expression)`. A batch read of hundreds of rows then
 /// crosses from sqlx's SQLite thread as one value instead of thousands: each row handed
