@@ -266,21 +266,30 @@ pub async fn code_ratings(
     Ok(claimed.len())
 }
 
-/// Codes every complete response waiting, in batches: what readers of the coded store call
-/// first, so that what they read includes every answer stored before they asked.
+/// Codes the complete responses waiting when it starts, in batches, oldest first: what
+/// readers of the coded store call first, so that what they read includes every answer
+/// stored before they asked. Answers that arrive meanwhile are the background coder's:
+/// under a sustained burst a reader still returns.
 pub async fn catch_up(
     db: &Db,
     definitions: &Definitions,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
+    let (waiting,): (i64,) = sqlx::query_as(
+        "select count(*) from responses where coded_at is null and status = 'complete'",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let waiting = usize::try_from(waiting).unwrap_or(0);
     let mut total = 0;
-    loop {
+    while total < waiting {
         let coded = code_ratings(db, definitions, now, 2_000).await?;
-        total += coded;
         if coded == 0 {
-            return Ok(total);
+            break;
         }
+        total += coded;
     }
+    Ok(total)
 }
 
 /// Codes ratings and counts the funnel in the background, every second, so that readers
