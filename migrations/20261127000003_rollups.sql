@@ -59,5 +59,7 @@ create table coded_rollup (
 -- share of the coded store, found without reading the ratings.
 create index insights_verbatims on insights (driver, influence) where excerpt is not null;
 create index insights_words on insights (outcome, month) where excerpt is not null;
+-- The scores of answers under way, which participation counts as they stand.
+create index responses_partial on responses (outcome) where status = 'partial';
 -- What buyers did instead of the requests we declined.
 create index responses_declined on responses (month) where survey_key = 'declined_request';

@@ -133,6 +133,17 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     )
     .fetch_all(db.pool())
     .await?;
+    // Buyers who gave a score and have not finished (or left): their score counts here,
+    // read as it stands, since it may still change; the aggregates hold complete answers.
+    let partial: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select r.outcome, s.number, count(*)
+         from responses r
+         join response_items s on s.response_id = r.id and s.question_id = 'nps' and s.item = ''
+         where r.status = 'partial' and r.outcome is not null and s.number is not null
+         group by r.outcome, s.number",
+    )
+    .fetch_all(db.pool())
+    .await?;
 
     // Per invitation with clicks and no confirmed score: its outcome, lowest and highest
     // score clicked. Only where the two agree is it a provisional score.
@@ -165,7 +176,7 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
             },
         );
     }
-    let by_nps: BTreeMap<String, NpsSummary> = scores
+    let mut by_nps: BTreeMap<String, NpsSummary> = scores
         .into_iter()
         .map(|(outcome, promoters, passives, detractors)| {
             let summary = NpsSummary {
@@ -176,6 +187,10 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
             (outcome, summary)
         })
         .collect();
+    for (outcome, score, n) in partial {
+        let score = NpsScore::parse(score).map_err(anyhow::Error::msg)?;
+        by_nps.entry(outcome).or_default().add(score, count(n));
+    }
 
     let mut by_provisional: BTreeMap<String, NpsSummary> = BTreeMap::new();
     for (outcome, low, high) in clicked {
