@@ -72,6 +72,14 @@ async fn a_drop_of_12_points_against_one_competitor_fires_one_signed_alert(backe
         .as_str()
         .expect("the secret, shown once")
         .to_owned();
+    // A rule on the whole slice, with no groups: losses' NPS below 30.
+    let whole = json!({
+        "name": "Losses below 30", "metric": "nps", "outcome": "lost", "window_months": 1,
+        "comparison": { "against": "threshold", "below": 30 }, "min_sample": 5,
+        "action": "Read the losses' answers.",
+    });
+    let whole = app.post_as(&owner, "/api/v1/alerts/rules", &whole).await;
+    assert_eq!(whole.status, 201, "{}", whole.body);
     let listed = app.get_as(&owner, "/api/v1/alerts/rules").await;
     assert!(
         !listed.text.contains(&secret),
@@ -135,6 +143,15 @@ async fn a_drop_of_12_points_against_one_competitor_fires_one_signed_alert(backe
     assert_eq!(firing["baseline"].as_f64(), northwind_before);
     assert_eq!(firing["sample"], 25);
     assert_eq!(firing["status"], "open");
+    let below: Vec<&Value> = firings.body["firings"]
+        .as_array()
+        .expect("firings")
+        .iter()
+        .filter(|f| f["rule_id"] == whole.body["id"])
+        .collect();
+    assert_eq!(below.len(), 1, "{below:?}");
+    assert_eq!(below[0]["group_key"], "");
+    assert_eq!(below[0]["sample"], 53);
 
     // Told once to the receiver, after one refused attempt, with a valid signature.
     let received = receiver.received();

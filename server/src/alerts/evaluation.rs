@@ -79,19 +79,23 @@ pub async fn measure(
     };
     let mut binds = Binds::default();
     let conditions = filter.sql("r", &mut |v| binds.bind(v));
-    let group = match rule.per {
-        Some(Per::Segment) => "r.segment_key",
-        Some(Per::Competitor) => "r.competitor",
-        Some(Per::Outcome) => "r.outcome",
-        None => "''",
+    let column = match rule.per {
+        Some(Per::Segment) => Some("r.segment_key"),
+        Some(Per::Competitor) => Some("r.competitor"),
+        Some(Per::Outcome) => Some("r.outcome"),
+        None => None,
     };
+    // Without groups, one row for the whole slice: PostgreSQL refuses `group by ''`, and
+    // sums over no rows are null.
+    let group = column.unwrap_or("''");
+    let grouped = column.map_or(String::new(), |c| format!("group by {c}"));
     let mut out = BTreeMap::new();
     match rule.metric {
         Metric::Nps => {
             let sql = format!(
-                "select {group}, cast(sum(r.promoters) as bigint), cast(sum(r.passives) as bigint),
-                        cast(sum(r.detractors) as bigint)
-                 from nps_rollup r where {conditions} group by {group}"
+                "select {group}, cast(coalesce(sum(r.promoters), 0) as bigint), cast(coalesce(sum(r.passives), 0) as bigint),
+                        cast(coalesce(sum(r.detractors), 0) as bigint)
+                 from nps_rollup r where {conditions} {grouped}"
             );
             let rows: Vec<(String, i64, i64, i64)> =
                 binds.query_as(&sql).fetch_all(db.pool()).await?;
@@ -112,8 +116,8 @@ pub async fn measure(
         }
         Metric::Participation => {
             let sql = format!(
-                "select {group}, cast(sum(r.completed) as bigint), cast(sum(r.invited) as bigint)
-                 from funnel_rollup r where {conditions} group by {group}"
+                "select {group}, cast(coalesce(sum(r.completed), 0) as bigint), cast(coalesce(sum(r.invited), 0) as bigint)
+                 from funnel_rollup r where {conditions} {grouped}"
             );
             let rows: Vec<(String, i64, i64)> = binds.query_as(&sql).fetch_all(db.pool()).await?;
             for (key, completed, invited) in rows {
@@ -139,9 +143,9 @@ pub async fn measure(
                 return Ok(out);
             }
             let sql = format!(
-                "select {group}, cast(sum(r.negative) as bigint), cast(sum(r.mentions) as bigint)
+                "select {group}, cast(coalesce(sum(r.negative), 0) as bigint), cast(coalesce(sum(r.mentions), 0) as bigint)
                  from driver_rollup r where {conditions} and r.driver in ({})
-                 group by {group}",
+                 {grouped}",
                 drivers.join(", ")
             );
             let rows: Vec<(String, i64, i64)> = binds.query_as(&sql).fetch_all(db.pool()).await?;
@@ -158,10 +162,10 @@ pub async fn measure(
         Metric::WinRate => {
             let sql = format!(
                 "select {group},
-                        cast(sum(case when r.outcome = 'won' then r.responses else 0 end) as bigint),
-                        cast(sum(r.responses) as bigint)
+                        cast(coalesce(sum(case when r.outcome = 'won' then r.responses else 0 end), 0) as bigint),
+                        cast(coalesce(sum(r.responses), 0) as bigint)
                  from coded_rollup r where {conditions} and r.outcome in ('won', 'lost')
-                 group by {group}"
+                 {grouped}"
             );
             let rows: Vec<(String, i64, i64)> = binds.query_as(&sql).fetch_all(db.pool()).await?;
             for (key, won, decided) in rows {
@@ -333,7 +337,8 @@ async fn record(
     let inserted = sqlx::query(
         "insert into alert_firings (id, rule_id, group_key, window_key, value, baseline, sample,
              message, status, fired_at)
-         select $1, $2, $3, $4, $5, $6, $7, $8, 'open', $9
+         select $1, $2, $3, $4, cast($5 as double precision), cast($6 as double precision),
+             cast($7 as bigint), $8, 'open', $9
          where not exists (select 1 from alert_firings s
                            where s.rule_id = $2 and s.group_key = $3
                              and s.status = 'snoozed' and s.snoozed_until > $9)

@@ -176,12 +176,14 @@ pub async fn refile(conn: &mut sqlx::AnyConnection, deal_ids: &[&str]) -> anyhow
     let sql = format!(
         "select kind, coalesce(segment_key, '') as segment_key, frozen_outcome, frozen_month,
              frozen_manager, funnel_counted
-         from invitations where deal_id in ({marks}) and funnel_counted <> 0 {lock}"
+         from invitations where deal_id in ({marks}) {lock}"
     );
     let mut query = sqlx::query_as::<_, Counted>(&sql);
     for id in deal_ids {
         query = query.bind(*id);
     }
+    // Every invitation of the deals is locked, counted or not: a fold under way on one of
+    // them commits first, and what it counted is read here and taken back.
     let counted = query.fetch_all(&mut *conn).await?;
     add_counts(
         conn,

@@ -62,14 +62,27 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || v4.is_broadcast()
                 || v4.is_documentation()
                 || a == 0
+                || a >= 240
                 || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
                 || (a == 198 && (b == 18 || b == 19))
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_private(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            // IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::/96) carry an IPv4 address.
+            let embedded = std::net::Ipv4Addr::new(
+                (segments[6] >> 8) as u8,
+                segments[6] as u8,
+                (segments[7] >> 8) as u8,
+                segments[7] as u8,
+            );
+            if segments[..6] == [0; 6] || segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_private(IpAddr::V4(embedded));
+            }
+            let first = segments[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -95,10 +108,11 @@ impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Refused::Malformed(why) => write!(f, "{why}"),
-            Refused::Private(ip) => write!(
+            // The address itself is not echoed: staff could map internal names with it.
+            Refused::Private(_) => write!(
                 f,
-                "reaches {ip}, a private or loopback address (an operator may allow these \
-                 with DEBRIEF_WEBHOOKS_ALLOW_PRIVATE)"
+                "reaches a private or loopback address (an operator may allow these with \
+                 DEBRIEF_WEBHOOKS_ALLOW_PRIVATE)"
             ),
             Refused::Unresolved => write!(f, "names a host that does not resolve"),
         }
@@ -116,45 +130,38 @@ pub struct Url {
 
 impl Url {
     /// Parses an absolute `http`/`https` URL, at most 2,000 characters, with a host and no
-    /// user or password.
+    /// user or password. Parsed by the same parser (WHATWG URL, the `url` crate) that
+    /// sends it, so the host checked is the host reached.
     pub fn parse(url: &str) -> Result<Url, Refused> {
         if url.len() > 2_000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(Refused::Malformed(
                 "must be a URL of at most 2,000 characters",
             ));
         }
-        let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
-            (true, rest)
-        } else if let Some(rest) = url.strip_prefix("http://") {
-            (false, rest)
-        } else {
-            return Err(Refused::Malformed("must start with https:// or http://"));
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|_| Refused::Malformed("must be an absolute http(s) URL"))?;
+        let https = match parsed.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return Err(Refused::Malformed("must start with https:// or http://")),
         };
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if authority.contains('@') {
+        if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(Refused::Malformed("must not carry a user or password"));
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-                match port.parse::<u16>() {
-                    Ok(p) if !port.is_empty() => (host, p),
-                    _ if authority.starts_with('[') && authority.ends_with(']') => {
-                        (authority, if https { 443 } else { 80 })
-                    }
-                    _ => return Err(Refused::Malformed("has a port that is not a number")),
-                }
-            }
-            _ => (authority, if https { 443 } else { 80 }),
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_ascii_lowercase(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            _ => return Err(Refused::Malformed("must name a host")),
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        if host.is_empty() {
-            return Err(Refused::Malformed("must name a host"));
-        }
+        let port = parsed
+            .port_or_known_default()
+            .ok_or(Refused::Malformed("must name a port or a known scheme"))?;
         Ok(Url {
             https,
-            host: host.to_ascii_lowercase(),
+            host,
             port,
-            url: url.to_owned(),
+            url: parsed.to_string(),
         })
     }
 
@@ -206,6 +213,8 @@ pub async fn send(message: Message<'_>, allow_private: bool) -> Result<(), SendE
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy would resolve the name itself, past the address checked.
+        .no_proxy()
         .resolve(&message.url.host, addr)
         .build()
         .map_err(|e| SendError::Temporary(format!("cannot build an HTTP client: {e}")))?;
@@ -225,7 +234,11 @@ pub async fn send(message: Message<'_>, allow_private: bool) -> Result<(), SendE
         .body(message.body)
         .send()
         .await
-        .map_err(|e| SendError::Temporary(format!("the receiver did not answer: {e}")))?;
+        // Without the URL: a Slack or Teams URL is a credential, and this text is kept on
+        // the job for staff to read.
+        .map_err(|e| {
+            SendError::Temporary(format!("the receiver did not answer: {}", e.without_url()))
+        })?;
     let status = response.status();
     if status.is_success() {
         Ok(())
@@ -269,6 +282,9 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::10.0.0.5",
+            "64:ff9b::a00:5",
+            "240.0.0.1",
         ] {
             assert!(is_private(private.parse().expect("ip")), "{private}");
         }
@@ -288,12 +304,15 @@ mod tests {
         assert_eq!((url.host.as_str(), url.port), ("127.0.0.1", 8099));
         let url = Url::parse("http://[::1]:9000/x").expect("url");
         assert_eq!((url.host.as_str(), url.port), ("::1", 9000));
+        // A backslash ends the host, as the sending parser reads it.
+        let url = Url::parse("http://169.254.169.254\\x.example.com/").expect("url");
+        assert_eq!(url.host, "169.254.169.254");
         for bad in [
             "ftp://example.com/",
             "https://user:pw@example.com/",
-            "https:///path",
             "https://example.com:port/",
             "https://exa mple.com/",
+            "mailto:someone@example.com",
         ] {
             assert!(Url::parse(bad).is_err(), "{bad}");
         }
