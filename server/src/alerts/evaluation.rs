@@ -134,10 +134,9 @@ pub async fn measure(
             let watched = rule.driver.as_deref().unwrap_or_default();
             // The driver and those merged into it.
             let drivers: Vec<String> = taxonomy
-                .drivers
-                .iter()
-                .filter(|d| taxonomy.reporting(&d.id).is_some_and(|r| r.id == watched))
-                .map(|d| binds.bind(d.id.clone()))
+                .counted_under(watched)
+                .into_iter()
+                .map(|d| binds.bind(d.to_owned()))
                 .collect();
             if drivers.is_empty() {
                 return Ok(out);

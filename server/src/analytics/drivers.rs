@@ -420,10 +420,9 @@ pub async fn verbatims(
     ];
     if let Some(driver) = driver {
         let coded: Vec<String> = taxonomy
-            .drivers
-            .iter()
-            .filter(|d| taxonomy.reporting(&d.id).is_some_and(|r| r.id == driver))
-            .map(|d| binds.bind(d.id.clone()))
+            .counted_under(driver)
+            .into_iter()
+            .map(|d| binds.bind(d.to_owned()))
             .collect();
         conditions.push(format!("n.driver in ({})", coded.join(", ")));
     }

@@ -4,6 +4,7 @@
 //! ([`code`]), quoting the buyer's exact words.
 
 use super::taxonomy::Taxonomy;
+use crate::analytics::filter::{Binds, Filter};
 use crate::analytics::rollups::{self, Deltas};
 use crate::auth::Accounts;
 use crate::interviews::notes::SURVEY_KEY as INTERVIEW;
@@ -582,29 +583,38 @@ pub async fn uncode(db: &Db, id: &str) -> ApiResult<bool> {
 /// Which insights to list.
 #[derive(Debug)]
 pub struct ListFilter {
+    /// Months of decisions and the frozen deal, as the dashboards filter them.
+    pub deal: Filter,
     /// Any of these drivers, as coded.
     pub drivers: Option<Vec<String>>,
-    pub outcome: Option<String>,
-    pub segment: Option<String>,
-    pub competitor: Option<String>,
     pub source: Option<String>,
     pub tag: Option<String>,
-    /// Months of decisions, both included.
-    pub from: Option<String>,
-    pub to: Option<String>,
     /// The page starts after this id (ids sort by creation).
     pub after: Option<String>,
     pub accounts: Accounts,
 }
 
+/// The accounts' scope as SQL over `r` (responses), with its bind.
+fn account_scope(accounts: &Accounts, bind: &mut impl FnMut(String) -> String) -> String {
+    match accounts {
+        Accounts::All => "1 = 1".to_owned(),
+        Accounts::ManagedBy(email) => format!(
+            "exists (select 1 from invitations i join accounts a on a.id = i.account_id
+                     where i.id = r.invitation_id and a.manager_email = {})",
+            bind(email.clone())
+        ),
+        Accounts::None => "1 = 0".to_owned(),
+    }
+}
+
 /// Up to `limit` insights matching `filter`, newest first, with their tags.
 pub async fn list(db: &Db, filter: &ListFilter, limit: i64) -> anyhow::Result<Vec<Insight>> {
-    let mut binds: Vec<String> = Vec::new();
-    let mut bind = |value: String| {
-        binds.push(value);
-        format!("${}", binds.len())
-    };
-    let mut filters = vec![super::routes::account_scope(&filter.accounts, &mut bind)];
+    let mut binds = Binds::default();
+    let mut bind = |value: String| binds.bind(value);
+    let mut filters = vec![
+        account_scope(&filter.accounts, &mut bind),
+        filter.deal.sql_insights(&mut bind),
+    ];
     if let Some(drivers) = &filter.drivers {
         let list: Vec<String> = drivers.iter().map(|d| bind(d.clone())).collect();
         filters.push(if list.is_empty() {
@@ -613,27 +623,14 @@ pub async fn list(db: &Db, filter: &ListFilter, limit: i64) -> anyhow::Result<Ve
             format!("n.driver in ({})", list.join(", "))
         });
     }
-    for (column, value) in [
-        ("n.outcome", &filter.outcome),
-        ("n.segment_key", &filter.segment),
-        ("n.deal_competitor", &filter.competitor),
-        ("n.source", &filter.source),
-    ] {
-        if let Some(v) = value {
-            filters.push(format!("{column} = {}", bind(v.clone())));
-        }
+    if let Some(source) = &filter.source {
+        filters.push(format!("n.source = {}", bind(source.clone())));
     }
     if let Some(tag) = &filter.tag {
         filters.push(format!(
             "exists (select 1 from insight_tags g where g.insight_id = n.id and g.tag = {})",
             bind(tag.clone())
         ));
-    }
-    if let Some(from) = &filter.from {
-        filters.push(format!("n.month >= {}", bind(from.clone())));
-    }
-    if let Some(to) = &filter.to {
-        filters.push(format!("n.month <= {}", bind(to.clone())));
     }
     if let Some(after) = &filter.after {
         filters.push(format!("n.id < {}", bind(after.clone())));
@@ -650,11 +647,7 @@ pub async fn list(db: &Db, filter: &ListFilter, limit: i64) -> anyhow::Result<Ve
          limit cast({limit_at} as bigint)",
         filters.join(" and ")
     );
-    let mut query = sqlx::query_as::<_, Insight>(&sql);
-    for value in &binds {
-        query = query.bind(value);
-    }
-    let mut insights = query.fetch_all(db.pool()).await?;
+    let mut insights: Vec<Insight> = binds.query_as(&sql).fetch_all(db.pool()).await?;
     if insights.is_empty() {
         return Ok(insights);
     }

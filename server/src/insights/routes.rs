@@ -5,8 +5,9 @@ use super::coding::{self, Coding, Insight};
 use super::queue::{self, Review, Uncoded};
 use super::suggestions::{self, Agreement, Lexicon};
 use super::taxonomy::{self, Change, Taxonomy, VersionedTaxonomy};
+use crate::analytics::filter::{Filter, Params};
 use crate::app::clock::Clock;
-use crate::auth::{Accounts, Permission, Staff};
+use crate::auth::{Permission, Staff};
 use crate::platform::db::Db;
 use crate::surveys::definitions::Definitions;
 use crate::web::error::{ApiError, ApiResult};
@@ -217,16 +218,6 @@ pub struct ListedInsight {
     pub counts_as: Option<String>,
 }
 
-fn month(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
-    value
-        .map(|v| {
-            chrono::NaiveDate::parse_from_str(&format!("{v}-01"), "%Y-%m-%d")
-                .map(|_| v.to_owned())
-                .map_err(|_| ApiError::field(field, "must be a month as YYYY-MM"))
-        })
-        .transpose()
-}
-
 #[utoipa::path(get, path = "/api/v1/insights", tag = "insights", params(InsightQuery), responses((status = 200, body = InsightPage, description = "Coded insights, newest first; an account manager's, of their accounts"), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("api_key" = [])))]
 pub async fn list_insights(
     staff: Staff,
@@ -236,54 +227,40 @@ pub async fn list_insights(
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::ReadInsights)?;
-    let q: InsightQuery = query(&req)?;
-    let limit = limit(q.limit.as_deref(), 100, 500)?;
-    let from = month("from", q.from.as_deref())?;
-    let to = month("to", q.to.as_deref())?;
-    if let (Some(from), Some(to)) = (&from, &to) {
-        if from > to {
-            return Err(ApiError::field("to", "must not be before from"));
-        }
-    }
-    if let Some(outcome) = &q.outcome {
-        outcome
-            .parse::<crate::outreach::Outcome>()
-            .map_err(|e| ApiError::field("outcome", e))?;
-    }
-    if let Some(source) = &q.source {
+    let mut params = Params::of(&req)?;
+    let deal = Filter::take(&mut params)?;
+    let driver = params.take("driver");
+    let source = params.take("source");
+    let tag = params.take("tag");
+    let after = params.take("after");
+    let limit = limit(params.take("limit").as_deref(), 100, 500)?;
+    params.finish()?;
+    if let Some(source) = &source {
         source
             .parse::<coding::InsightSource>()
             .map_err(|e| ApiError::field("source", e))?;
     }
     let (_, taxonomy) = taxonomy::VERSIONS.current(&db).await?;
-    // Every driver that counts under the one asked for: itself and those merged into it.
-    let drivers: Option<Vec<String>> = match &q.driver {
+    let drivers = match &driver {
         None => None,
-        Some(d) => {
-            if taxonomy.driver(d).is_none() {
-                return Err(ApiError::field("driver", "is not a driver of the taxonomy"));
-            }
-            Some(
-                taxonomy
-                    .drivers
-                    .iter()
-                    .filter(|x| taxonomy.reporting(&x.id).is_some_and(|r| r.id == *d))
-                    .map(|x| x.id.clone())
-                    .collect(),
-            )
+        Some(d) if taxonomy.driver(d).is_none() => {
+            return Err(ApiError::field("driver", "is not a driver of the taxonomy"));
         }
+        Some(d) => Some(
+            taxonomy
+                .counted_under(d)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        ),
     };
     coding::catch_up(&db, &definitions, clock.now()).await?;
     let filter = coding::ListFilter {
+        deal,
         drivers,
-        outcome: q.outcome,
-        segment: q.segment,
-        competitor: q.competitor,
-        source: q.source,
-        tag: q.tag,
-        from,
-        to,
-        after: q.after,
+        source,
+        tag,
+        after,
         accounts: staff.accounts(),
     };
     let insights = coding::list(&db, &filter, limit).await?;
@@ -351,17 +328,4 @@ pub async fn get_agreement(
     let limit = limit(q.limit.as_deref(), 1_000, 5_000)?;
     let (_, taxonomy): (i64, Taxonomy) = taxonomy::VERSIONS.current(&db).await?;
     Ok(HttpResponse::Ok().json(queue::agreement(&db, &taxonomy, limit).await?))
-}
-
-/// The account scope as SQL over `r` (responses), with its bind.
-pub(super) fn account_scope(accounts: &Accounts, bind: &mut dyn FnMut(String) -> String) -> String {
-    match accounts {
-        Accounts::All => "1 = 1".to_owned(),
-        Accounts::ManagedBy(email) => format!(
-            "exists (select 1 from invitations i join accounts a on a.id = i.account_id
-                     where i.id = r.invitation_id and a.manager_email = {})",
-            bind(email.clone())
-        ),
-        Accounts::None => "1 = 0".to_owned(),
-    }
 }

@@ -352,6 +352,16 @@ impl Taxonomy {
         Some(driver)
     }
 
+    /// Every driver whose insights count under `id` today: itself and those merged into
+    /// it (see [`Taxonomy::reporting`]).
+    pub fn counted_under(&self, id: &str) -> Vec<&str> {
+        self.drivers
+            .iter()
+            .filter(|d| self.reporting(&d.id).is_some_and(|r| r.id == id))
+            .map(|d| d.id.as_str())
+            .collect()
+    }
+
     /// Checks the shape every stored version keeps.
     pub fn check(&self) -> Result<(), Refusal> {
         let mut families = HashSet::new();
