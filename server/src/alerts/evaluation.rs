@@ -336,7 +336,8 @@ async fn record(
     let inserted = sqlx::query(
         "insert into alert_firings (id, rule_id, group_key, window_key, value, baseline, sample,
              message, status, fired_at)
-         select $1, $2, $3, $4, cast($5 as double precision), cast($6 as double precision),
+         select $1, $2, $3, $4, cast($5 as double precision),
+             cast(cast($6 as text) as double precision),
              cast($7 as bigint), $8, 'open', $9
          where not exists (select 1 from alert_firings s
                            where s.rule_id = $2 and s.group_key = $3
@@ -348,7 +349,10 @@ async fn record(
     .bind(&finding.group)
     .bind(&finding.window)
     .bind(finding.value)
-    .bind(finding.baseline)
+    // As text, a null or not: PostgreSQL prepares the statement once per connection with
+    // the types of its first binds, and a later float sent where a null was typed at
+    // first fails ("incorrect binary data format"). Rust prints a float exactly.
+    .bind(finding.baseline.map(|b| b.to_string()))
     .bind(i64::try_from(finding.sample).unwrap_or(i64::MAX))
     .bind(&finding.message)
     .bind(&stamp)
