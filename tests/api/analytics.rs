@@ -394,6 +394,7 @@ async fn the_strongest_words_and_the_unmet_needs_are_listed_largest_first(mut ap
         assert_eq!(done.status, 201, "{}", done.text);
     }
     let queue = app.get_as(&analyst, "/api/v1/insights/queue").await;
+    let mut implementation = None;
     for text in queue.body["texts"].as_array().expect("texts") {
         let words = text["text"].as_str().expect("text");
         let (driver, excerpt) = if words.contains("intégration") {
@@ -413,6 +414,9 @@ async fn the_strongest_words_and_the_unmet_needs_are_listed_largest_first(mut ap
             )
             .await;
         assert_eq!(coded.status, 201, "{}", coded.body);
+        if driver == "implementation" {
+            implementation = coded.body["id"].as_str().map(str::to_owned);
+        }
     }
     let declined = app.get_as(&analyst, "/api/v1/analytics/declined").await;
     assert_eq!(declined.status, 200, "{}", declined.body);
@@ -423,7 +427,34 @@ async fn the_strongest_words_and_the_unmet_needs_are_listed_largest_first(mut ap
     assert_eq!(needs[0]["driver"], "integration");
     assert_eq!(needs[0]["requests"], 2);
     assert_eq!(needs[0]["by_requester"], json!({ "CIO": 1, "VP Sales": 1 }));
+    let mut examples: Vec<&str> = needs[0]["examples"]
+        .as_array()
+        .expect("examples")
+        .iter()
+        .filter_map(|e| e.as_str())
+        .collect();
+    examples.sort_unstable();
+    assert_eq!(
+        examples,
+        [
+            "Il nous fallait une intégration avec notre ERP",
+            "Nous avions besoin d'une intégration SAP"
+        ]
+    );
     assert_eq!(needs[1]["driver"], "implementation");
+
+    // The analyst takes one coding back: the need it made goes with it.
+    let id = implementation.expect("the implementation coding's id");
+    let gone = app
+        .delete_as(&analyst, &format!("/api/v1/insights/{id}"))
+        .await;
+    assert!(gone.status < 300, "{}", gone.body);
+    let declined = app.get_as(&analyst, "/api/v1/analytics/declined").await;
+    assert_eq!(declined.body["answered"], 3);
+    assert_eq!(declined.body["coded"], 2);
+    let needs = declined.body["unmet_needs"].as_array().expect("needs");
+    assert_eq!(needs.len(), 1, "{needs:?}");
+    assert_eq!(needs[0]["driver"], "integration");
 
     let words = app
         .get_as(

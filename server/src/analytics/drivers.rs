@@ -389,7 +389,7 @@ pub struct Verbatim {
     pub response_id: String,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct VerbatimReport {
     /// Per driver (as it counts today), the strongest words first, then the newest.
     pub by_driver: BTreeMap<String, Vec<Verbatim>>,
@@ -414,31 +414,34 @@ pub async fn verbatims(
     limit: usize,
 ) -> anyhow::Result<VerbatimReport> {
     let mut binds = Binds::default();
-    let mut conditions = vec![
-        "n.excerpt is not null".to_owned(),
-        filter.sql_insights(&mut |v| binds.bind(v)),
-    ];
-    if let Some(driver) = driver {
-        let coded: Vec<String> = taxonomy
-            .counted_under(driver)
-            .into_iter()
-            .map(|d| binds.bind(d.to_owned()))
-            .collect();
-        conditions.push(format!("n.driver in ({})", coded.join(", ")));
+    let conditions = filter.sql_insights(&mut |v| binds.bind(v));
+    let coded: Vec<&str> = match driver {
+        Some(driver) => taxonomy.counted_under(driver),
+        None => taxonomy.drivers.iter().map(|d| d.id.as_str()).collect(),
+    };
+    // A few rows per driver as coded, each read in the order of `insights_verbatims`, so
+    // that a large store is never read whole; the few that a merge folds together are
+    // ranked again below.
+    let sql = coded
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            format!(
+                "select * from (
+                     select driver, influence, excerpt, outcome, deal_competitor, segment_key,
+                            month, response_id
+                     from insights n
+                     where n.driver = {} and n.excerpt is not null and {conditions}
+                     order by abs(n.influence) desc, n.coded_at desc, n.id desc
+                     limit {limit}) v{i}",
+                binds.bind((*d).to_owned())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" union all ");
+    if sql.is_empty() {
+        return Ok(VerbatimReport::default());
     }
-    // Ranked per driver as coded; the few that a merge folds together are ranked again
-    // below. Bounded per driver so that a large store is never read whole.
-    let per = binds.bind(limit.to_string());
-    let sql = format!(
-        "select driver, influence, excerpt, outcome, deal_competitor, segment_key, month,
-                response_id
-         from (select n.*, row_number() over (
-                   partition by n.driver
-                   order by abs(n.influence) desc, n.coded_at desc, n.id desc) as rank
-               from insights n where {}) ranked
-         where rank <= cast({per} as bigint)",
-        conditions.join(" and ")
-    );
     let rows: Vec<Verbatim> = binds.query_as(&sql).fetch_all(db.pool()).await?;
     let mut by_driver: BTreeMap<String, Vec<Verbatim>> = BTreeMap::new();
     for v in rows {
@@ -512,17 +515,8 @@ pub struct DeclinedReport {
     pub instead: BTreeMap<String, u64>,
 }
 
-#[derive(sqlx::FromRow)]
-struct DeclinedRow {
-    response_id: String,
-    driver: String,
-    excerpt: Option<String>,
-    product_line: Option<String>,
-    persona: Option<String>,
-    period: Option<String>,
-}
-
-/// The recurring reasons behind declined requests, of the months in `filter`.
+/// The recurring reasons behind declined requests, of the months in `filter`: read from
+/// `unmet_need_rollup` and `declined_rollup`, with the buyers' words from [`verbatims`].
 pub async fn declined(
     db: &Db,
     filter: &Filter,
@@ -533,86 +527,80 @@ pub async fn declined(
         ..filter.clone()
     };
     let mut binds = Binds::default();
-    let conditions = declined.sql_insights(&mut |v| binds.bind(v));
-    // The analysts' coding of what the buyers needed: their words.
+    let conditions = declined.sql("r", &mut |v| binds.bind(v));
     let sql = format!(
-        "select n.response_id, n.driver, n.excerpt, n.product_line, n.persona, n.period
-         from insights n where n.excerpt is not null and {conditions}
-         order by abs(n.influence) desc, n.coded_at desc"
+        "select r.driver, r.product_line, r.persona, r.period,
+                cast(sum(r.requests) as bigint)
+         from unmet_need_rollup r where {conditions}
+         group by r.driver, r.product_line, r.persona, r.period"
     );
-    let rows: Vec<DeclinedRow> = binds.query_as(&sql).fetch_all(db.pool()).await?;
-    let mut needs: BTreeMap<String, (std::collections::BTreeSet<String>, UnmetNeed)> =
-        BTreeMap::new();
-    let mut coded = std::collections::BTreeSet::new();
-    for row in rows {
-        coded.insert(row.response_id.clone());
-        let driver = taxonomy
-            .reporting(&row.driver)
-            .map_or(row.driver, |d| d.id.clone());
-        let (seen, need) = needs.entry(driver.clone()).or_insert_with(|| {
-            let label = taxonomy.driver(&driver).map(|d| d.label.clone());
-            (
-                Default::default(),
-                UnmetNeed {
-                    label_en: label
-                        .as_ref()
-                        .map_or_else(|| driver.clone(), |l| l.en.clone()),
-                    label_fr: label.map_or_else(|| driver.clone(), |l| l.fr),
-                    driver: driver.clone(),
-                    requests: 0,
-                    by_request_type: BTreeMap::new(),
-                    by_requester: BTreeMap::new(),
-                    by_period: BTreeMap::new(),
-                    examples: Vec::new(),
-                },
-            )
-        });
-        if let Some(excerpt) = row.excerpt {
-            if need.examples.len() < 3 && !need.examples.contains(&excerpt) {
-                need.examples.push(excerpt);
-            }
-        }
-        if !seen.insert(row.response_id) {
+    let rows: Vec<(String, String, String, String, i64)> =
+        binds.query_as(&sql).fetch_all(db.pool()).await?;
+    let examples = verbatims(db, &declined, taxonomy, None, 3).await?;
+    let mut needs: BTreeMap<String, UnmetNeed> = BTreeMap::new();
+    for (driver, product_line, persona, period, n) in rows {
+        let n = count(n);
+        if n == 0 {
             continue;
         }
-        need.requests += 1;
-        *need
-            .by_request_type
-            .entry(row.product_line.unwrap_or_default())
-            .or_default() += 1;
-        *need
-            .by_requester
-            .entry(row.persona.unwrap_or_default())
-            .or_default() += 1;
-        *need
-            .by_period
-            .entry(row.period.unwrap_or_default())
-            .or_default() += 1;
+        // A request whose words name two drivers a merge has since folded together is
+        // counted under the merged driver twice: the aggregate keeps drivers as coded.
+        let driver = taxonomy.reporting(&driver).map_or(driver, |d| d.id.clone());
+        let need = needs.entry(driver.clone()).or_insert_with(|| {
+            let label = taxonomy.driver(&driver).map(|d| d.label.clone());
+            UnmetNeed {
+                label_en: label
+                    .as_ref()
+                    .map_or_else(|| driver.clone(), |l| l.en.clone()),
+                label_fr: label.map_or_else(|| driver.clone(), |l| l.fr),
+                examples: examples
+                    .by_driver
+                    .get(&driver)
+                    .map(|words| {
+                        let mut out: Vec<String> = Vec::new();
+                        for w in words {
+                            if !out.contains(&w.excerpt) {
+                                out.push(w.excerpt.clone());
+                            }
+                        }
+                        out
+                    })
+                    .unwrap_or_default(),
+                driver,
+                requests: 0,
+                by_request_type: BTreeMap::new(),
+                by_requester: BTreeMap::new(),
+                by_period: BTreeMap::new(),
+            }
+        });
+        need.requests += n;
+        *need.by_request_type.entry(product_line).or_default() += n;
+        *need.by_requester.entry(persona).or_default() += n;
+        *need.by_period.entry(period).or_default() += n;
     }
-    let mut unmet_needs: Vec<UnmetNeed> = needs.into_values().map(|(_, n)| n).collect();
+    let mut unmet_needs: Vec<UnmetNeed> = needs.into_values().collect();
     unmet_needs.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.driver.cmp(&b.driver)));
 
     let mut binds = Binds::default();
     let conditions = declined.sql("r", &mut |v| binds.bind(v));
     let sql = format!(
-        "select coalesce(t.item, ''), count(distinct r.id)
-         from responses r
-         left join response_items t on t.response_id = r.id and t.question_id = 'instead'
-         where r.survey_key = 'declined_request' and r.status = 'complete' and {conditions}
-         group by t.item"
+        "select r.instead, cast(sum(r.answered) as bigint), cast(sum(r.coded) as bigint)
+         from declined_rollup r where {conditions}
+         group by r.instead"
     );
-    let choices: Vec<(String, i64)> = binds.query_as(&sql).fetch_all(db.pool()).await?;
-    let mut answered = 0;
+    let choices: Vec<(String, i64, i64)> = binds.query_as(&sql).fetch_all(db.pool()).await?;
+    let (mut answered, mut coded) = (0, 0);
     let mut instead = BTreeMap::new();
-    for (choice, n) in choices {
+    for (choice, n, worded) in choices {
         answered += count(n);
-        if !choice.is_empty() {
+        coded += count(worded);
+        if !choice.is_empty() && n > 0 {
             instead.insert(choice, count(n));
         }
     }
     Ok(DeclinedReport {
         answered,
-        coded: u64::try_from(coded.len()).unwrap_or(u64::MAX),
+        coded,
         unmet_needs,
         instead,
     })

@@ -1,14 +1,16 @@
-//! The dashboard aggregates (`nps_rollup`, `driver_rollup`, `coded_rollup`): each coded
+//! The dashboard aggregates (`nps_rollup`, `driver_rollup`, `coded_rollup`,
+//! `declined_rollup`, `unmet_need_rollup`): each coded
 //! response's contribution, summed. See the migration that adds them for how they stay
 //! equal to a full recount under concurrent writes: a response contributes once the coder
 //! claims it, and any later change to it retracts its old contribution and adds its new
 //! one in the same transaction, with the response row locked.
 
 use crate::interviews::notes::SURVEY_KEY as INTERVIEW;
+use crate::outreach::Outcome;
 use crate::platform::db::rows::{execute_many, list, Param};
 use debrief_common::{NpsCategory, NpsScore};
 use sqlx::AnyConnection;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The frozen deal a response's contribution is filed under.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,6 +32,20 @@ pub struct Deltas {
     drivers: BTreeMap<(Deal, String), [i64; 4]>,
     /// deal → responses with a driver coded.
     coded: BTreeMap<Deal, i64>,
+    /// (deal, what the buyer did instead) → declined requests answered, and coded.
+    declined: BTreeMap<(Deal, String), [i64; 2]>,
+    /// (deal, need) → declined requests whose words name it.
+    needs: BTreeMap<(Deal, Need), i64>,
+}
+
+/// A driver coded in a declined request's words, with the request's type (the deal's
+/// product line), requester (persona) and period.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Need {
+    driver: String,
+    product_line: String,
+    persona: String,
+    period: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -41,6 +57,9 @@ struct ResponseRow {
     competitor: Option<String>,
     region: Option<String>,
     survey_key: Option<String>,
+    product_line: Option<String>,
+    persona: Option<String>,
+    period: Option<String>,
 }
 
 /// What one response contributes, from what it holds.
@@ -49,6 +68,10 @@ struct Contribution {
     nps: Option<NpsScore>,
     /// Driver → the sum of the influences coded for it.
     drivers: BTreeMap<String, i64>,
+    /// The drivers coded in the buyer's words (an analyst's excerpt).
+    worded: BTreeSet<String>,
+    /// The answer to the declined-request survey's `instead` question.
+    instead: Option<String>,
 }
 
 impl Deltas {
@@ -74,7 +97,8 @@ impl Deltas {
         let marks = list(conn, ids.len());
         let responses: Vec<ResponseRow> = bind_all(
             sqlx::query_as(&format!(
-                "select id, month, segment_key, outcome, competitor, region, survey_key
+                "select id, month, segment_key, outcome, competitor, region, survey_key,
+                        product_line, persona, period
                  from responses where id in ({marks})"
             )),
             ids,
@@ -82,33 +106,41 @@ impl Deltas {
         .fetch_all(&mut *conn)
         .await?;
         let mut held: HashMap<String, Contribution> = HashMap::new();
-        let scores: Vec<(String, Option<i64>)> = bind_all(
+        let items: Vec<(String, String, String, Option<i64>)> = bind_all(
             sqlx::query_as(&format!(
-                "select response_id, number from response_items
-                 where response_id in ({marks}) and question_id = 'nps' and item = ''"
+                "select response_id, question_id, item, number from response_items
+                 where response_id in ({marks})
+                   and ((question_id = 'nps' and item = '') or question_id = 'instead')"
             )),
             ids,
         )
         .fetch_all(&mut *conn)
         .await?;
-        for (id, number) in scores {
-            held.entry(id).or_default().nps = number.and_then(|n| NpsScore::parse(n).ok());
+        for (id, question, item, number) in items {
+            let held = held.entry(id).or_default();
+            if question == "nps" {
+                held.nps = number.and_then(|n| NpsScore::parse(n).ok());
+            } else if held.instead.as_ref().is_none_or(|i| item < *i) {
+                // One choice; the smallest, as the migration that backfilled it took.
+                held.instead = Some(item);
+            }
         }
-        let coded: Vec<(String, String, i64)> = bind_all(
+        let coded: Vec<(String, String, i64, i64)> = bind_all(
             sqlx::query_as(&format!(
-                "select response_id, driver, influence from insights where response_id in ({marks})"
+                "select response_id, driver, influence,
+                        case when excerpt is null then 0 else 1 end
+                 from insights where response_id in ({marks})"
             )),
             ids,
         )
         .fetch_all(&mut *conn)
         .await?;
-        for (id, driver, influence) in coded {
-            *held
-                .entry(id)
-                .or_default()
-                .drivers
-                .entry(driver)
-                .or_default() += influence;
+        for (id, driver, influence, worded) in coded {
+            let held = held.entry(id).or_default();
+            if worded == 1 {
+                held.worded.insert(driver.clone());
+            }
+            *held.drivers.entry(driver).or_default() += influence;
         }
         for response in responses {
             let contribution = held.remove(&response.id).unwrap_or_default();
@@ -139,6 +171,21 @@ impl Deltas {
                 NpsCategory::Detractor => 2,
             };
             counts[at] += sign;
+        }
+        if response.outcome.as_deref() == Some(Outcome::Declined.as_str()) {
+            let key = (deal.clone(), c.instead.clone().unwrap_or_default());
+            let counts = self.declined.entry(key).or_default();
+            counts[0] += sign;
+            counts[1] += sign * i64::from(!c.worded.is_empty());
+            for driver in &c.worded {
+                let need = Need {
+                    driver: driver.clone(),
+                    product_line: text(&response.product_line),
+                    persona: text(&response.persona),
+                    period: text(&response.period),
+                };
+                *self.needs.entry((deal.clone(), need)).or_default() += sign;
+            }
         }
         if c.drivers.is_empty() {
             return;
@@ -174,6 +221,13 @@ impl Deltas {
         }
         for (k, v) in other.coded {
             *self.coded.entry(k).or_default() += v;
+        }
+        for (k, v) in other.declined {
+            let e = self.declined.entry(k).or_default();
+            (0..2).for_each(|i| e[i] += v[i]);
+        }
+        for (k, v) in other.needs {
+            *self.needs.entry(k).or_default() += v;
         }
         self
     }
@@ -252,6 +306,53 @@ impl Deltas {
             coded,
         )
         .await?;
+        let declined: Vec<Vec<Param>> = self
+            .declined
+            .iter()
+            .filter(|(_, v)| v.iter().any(|n| *n != 0))
+            .map(|((d, instead), v)| {
+                let mut row = deal(d);
+                row.push(Param::from(instead.as_str()));
+                row.extend(v.iter().map(|n| Param::from(*n)));
+                row
+            })
+            .collect();
+        execute_many(
+            conn,
+            "insert into declined_rollup (month, segment_key, outcome, competitor, instead,
+                 answered, coded)",
+            "on conflict (month, segment_key, outcome, competitor, instead) do update set
+                 answered = declined_rollup.answered + excluded.answered,
+                 coded = declined_rollup.coded + excluded.coded",
+            declined,
+        )
+        .await?;
+        let needs: Vec<Vec<Param>> = self
+            .needs
+            .iter()
+            .filter(|(_, n)| **n != 0)
+            .map(|((d, need), n)| {
+                let mut row = deal(d);
+                row.extend([
+                    Param::from(need.driver.as_str()),
+                    Param::from(need.product_line.as_str()),
+                    Param::from(need.persona.as_str()),
+                    Param::from(need.period.as_str()),
+                    Param::from(*n),
+                ]);
+                row
+            })
+            .collect();
+        execute_many(
+            conn,
+            "insert into unmet_need_rollup (month, segment_key, outcome, competitor, driver,
+                 product_line, persona, period, requests)",
+            "on conflict (month, segment_key, outcome, competitor, driver, product_line,
+                 persona, period) do update set
+                 requests = unmet_need_rollup.requests + excluded.requests",
+            needs,
+        )
+        .await?;
         Ok(())
     }
 }
@@ -314,6 +415,8 @@ impl Deltas {
         self.nps.retain(|_, v| v.iter().any(|n| *n != 0));
         self.drivers.retain(|_, v| v.iter().any(|n| *n != 0));
         self.coded.retain(|_, n| *n != 0);
+        self.declined.retain(|_, v| v.iter().any(|n| *n != 0));
+        self.needs.retain(|_, n| *n != 0);
         self
     }
 }
@@ -321,53 +424,72 @@ impl Deltas {
 /// The aggregates as stored.
 pub async fn stored(db: &crate::platform::db::Db) -> anyhow::Result<Deltas> {
     let mut out = Deltas::default();
-    let deal = |m: String, s: String, o: String, c: String| Deal {
-        month: m,
-        segment_key: s,
-        outcome: o,
-        competitor: c,
-    };
-    type NpsRow = (
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-    );
-    let rows: Vec<NpsRow> = sqlx::query_as(
-        "select month, segment_key, outcome, competitor, region, method, promoters, passives,
-                detractors from nps_rollup",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    for (m, s, o, c, region, method, p, pa, d) in rows {
-        out.nps
-            .insert((deal(m, s, o, c), region, method), [p, pa, d]);
+    for (deal, keys, n) in rows(db, "nps_rollup", &["region", "method"], 3).await? {
+        let [region, method] = <[String; 2]>::try_from(keys).expect("two keys");
+        out.nps.insert((deal, region, method), [n[0], n[1], n[2]]);
     }
-    type DriverRow = (String, String, String, String, String, i64, i64, i64, i64);
-    let rows: Vec<DriverRow> = sqlx::query_as(
-        "select month, segment_key, outcome, competitor, driver, mentions, positive, negative,
-                sole_negative from driver_rollup",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    for (m, s, o, c, driver, a, b, n, sole) in rows {
+    for (deal, mut keys, n) in rows(db, "driver_rollup", &["driver"], 4).await? {
         out.drivers
-            .insert((deal(m, s, o, c), driver), [a, b, n, sole]);
+            .insert((deal, keys.remove(0)), [n[0], n[1], n[2], n[3]]);
     }
-    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-        "select month, segment_key, outcome, competitor, responses from coded_rollup",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    for (m, s, o, c, n) in rows {
-        out.coded.insert(deal(m, s, o, c), n);
+    for (deal, _, n) in rows(db, "coded_rollup", &[], 1).await? {
+        out.coded.insert(deal, n[0]);
+    }
+    for (deal, mut keys, n) in rows(db, "declined_rollup", &["instead"], 2).await? {
+        out.declined.insert((deal, keys.remove(0)), [n[0], n[1]]);
+    }
+    let need = ["driver", "product_line", "persona", "period"];
+    for (deal, keys, n) in rows(db, "unmet_need_rollup", &need, 1).await? {
+        let [driver, product_line, persona, period] =
+            <[String; 4]>::try_from(keys).expect("four keys");
+        let need = Need {
+            driver,
+            product_line,
+            persona,
+            period,
+        };
+        out.needs.insert((deal, need), n[0]);
     }
     Ok(out.without_zeros())
+}
+
+/// Every row of aggregate `table`: its deal, its other key columns `keys`, and the
+/// `counts` count columns that follow them in the table.
+async fn rows(
+    db: &crate::platform::db::Db,
+    table: &str,
+    keys: &[&str],
+    counts: usize,
+) -> anyhow::Result<Vec<(Deal, Vec<String>, Vec<i64>)>> {
+    use sqlx::Row;
+    let columns: Vec<&str> = ["month", "segment_key", "outcome", "competitor"]
+        .into_iter()
+        .chain(keys.iter().copied())
+        .collect();
+    let stored = sqlx::query(&format!("select * from {table}"))
+        .fetch_all(db.pool())
+        .await?;
+    stored
+        .iter()
+        .map(|row| {
+            let text: Vec<String> = columns
+                .iter()
+                .map(|c| row.try_get::<String, _>(*c))
+                .collect::<Result<_, _>>()?;
+            let n: Vec<i64> = (columns.len()..columns.len() + counts)
+                .map(|i| row.try_get::<i64, _>(i))
+                .collect::<Result<_, _>>()?;
+            let mut text = text.into_iter();
+            let mut next = || text.next().unwrap_or_default();
+            let deal = Deal {
+                month: next(),
+                segment_key: next(),
+                outcome: next(),
+                competitor: next(),
+            };
+            Ok((deal, text.collect(), n))
+        })
+        .collect()
 }
 
 /// The aggregates recounted from every coded response, as a full scan would: what
