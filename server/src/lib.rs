@@ -32,5 +32,6 @@ pub mod outreach;
 pub mod people;
 pub mod platform;
 pub mod programs;
+pub mod reports;
 pub mod surveys;
 pub mod web;

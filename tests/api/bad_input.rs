@@ -25,12 +25,13 @@ async fn each_bad_field_is_named_and_nothing_is_stored(app: TestApp) {
     assert_eq!(reply.error_fields(), ["contacts"]);
 
     assert_eq!(app.count("deals").await, 0);
-    // Only the hourly evaluation of alert rules, there from the start.
-    let (jobs,): (i64,) =
-        sqlx::query_as("select count(*) from jobs where kind <> 'alert_evaluation'")
-            .fetch_one(app.db.pool())
-            .await
-            .expect("jobs");
+    // Only the schedules there from the start: alert rules, monthly digests.
+    let (jobs,): (i64,) = sqlx::query_as(
+        "select count(*) from jobs where kind not in ('alert_evaluation', 'digest_schedule')",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .expect("jobs");
     assert_eq!(jobs, 0);
 }
 

@@ -25,6 +25,7 @@ mod opt_out;
 mod participation;
 mod personal_invitation;
 mod program;
+mod reports;
 mod survey_admin;
 mod survey_api;
 mod survey_form;

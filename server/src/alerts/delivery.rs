@@ -4,17 +4,15 @@
 //! never holds up the program or the other receivers.
 
 use super::evaluation::Delivery;
+use super::message::{describe, Figures};
 use super::rules::{self, Receiver, StoredRule};
-use crate::channels::email::mailer::alternatives;
+use crate::channels::email::staff;
 use crate::channels::webhooks::{self, SendError};
 use crate::jobs::runner::{Failure, Handler, JobResult, Outcome};
 use crate::jobs::{Job, JobKind};
-use crate::outreach::invitation_email::{message_id, EmailContext};
-use crate::web::html::escape;
+use crate::outreach::invitation_email::EmailContext;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
-use lettre::message::Mailbox;
-use lettre::Message;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -185,44 +183,22 @@ impl Deliveries {
         firing: &Firing,
     ) -> Result<Outcome, Failure> {
         let ctx = &self.email;
-        let mut builder = Message::builder()
-            .message_id(Some(message_id(&job.id, None, &ctx.from)))
-            .from(ctx.from.clone())
-            .subject(format!("Alert: {}", rule.rule.name));
-        let mut any = false;
-        for owner in &rule.rule.owners {
-            if let Ok(address) = owner.parse() {
-                builder = builder.to(Mailbox::new(None, address));
-                any = true;
-            }
+        let locale = rule.rule.locale;
+        let data = serde_json::json!({
+            "rule": rule.rule.name,
+            "message": describe(&rule.rule, Figures::of(firing), locale),
+            "action": rule.rule.action,
+            "url": format!("{}/api/v1/alerts/firings/{}", ctx.public_url, firing.id),
+        });
+        let rendered = ctx
+            .templates
+            .render("alert", locale, data)
+            .map_err(|e| Failure::permanent(format!("rendering the alert email: {e}")))?;
+        if staff::send(ctx, job, &rule.rule.owners, rendered).await? {
+            Ok(Outcome::Performed(Vec::new()))
+        } else {
+            Ok(Outcome::Skipped(Vec::new()))
         }
-        if !any {
-            return Ok(Outcome::Skipped(Vec::new()));
-        }
-        let text = format!(
-            "{}\n\n{}\n\nWhat to do: {}\n\n{}/api/v1/alerts/firings/{}\n",
-            rule.rule.name, firing.message, rule.rule.action, ctx.public_url, firing.id
-        );
-        let html = format!(
-            "<p><strong>{}</strong></p><p>{}</p><p>What to do: {}</p>",
-            escape(&rule.rule.name),
-            escape(&firing.message),
-            escape(&rule.rule.action)
-        );
-        let eight_bit = ctx.mailer.eight_bit().await.map_err(|e| Failure {
-            permanent: e.permanent,
-            message: e.message,
-            if_final: Vec::new(),
-        })?;
-        let message = builder
-            .multipart(alternatives(text, html, eight_bit))
-            .map_err(|e| Failure::permanent(format!("building the message: {e}")))?;
-        ctx.mailer.send(&message).await.map_err(|e| Failure {
-            permanent: e.permanent,
-            message: e.message,
-            if_final: Vec::new(),
-        })?;
-        Ok(Outcome::Performed(Vec::new()))
     }
 }
 

@@ -4,6 +4,7 @@
 //! key), unless that group is snoozed; each new firing queues its deliveries in the same
 //! transaction.
 
+use super::message::{describe, Figures};
 use super::rules::{self, Comparison, Metric, Per, Rule, StoredRule, Unit};
 use crate::analytics::filter::{Binds, Filter, Month};
 use crate::insights::taxonomy::{self, Taxonomy};
@@ -13,6 +14,7 @@ use crate::platform::db::time::to_db;
 use crate::platform::db::{self, Db};
 use crate::surveys::definitions::Definitions;
 use chrono::{DateTime, Duration, Utc};
+use debrief_common::Locale;
 use debrief_common::NpsSummary;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -194,15 +196,6 @@ pub struct Finding {
     pub message: String,
 }
 
-fn metric_name(metric: Metric) -> &'static str {
-    match metric {
-        Metric::Nps => "NPS",
-        Metric::Participation => "Participation",
-        Metric::DriverNegativeShare => "Negative share",
-        Metric::WinRate => "Win rate",
-    }
-}
-
 /// Where the rule's groups are found wanting: the findings, each with a sentence saying
 /// what moved.
 pub fn judge(
@@ -216,33 +209,24 @@ pub fn judge(
         let Some(value) = now.value.filter(|_| now.sample >= rule.min_sample) else {
             continue;
         };
-        let subject = {
-            let mut parts = vec![metric_name(rule.metric).to_owned()];
-            if let Some(d) = &rule.driver {
-                parts.push(format!("of {d}"));
-            }
-            if let Some(o) = rule.outcome {
-                parts.push(format!("on {} deals", o.as_str().replace('_', " ")));
-            }
-            if let Some(s) = &rule.segment {
-                parts.push(format!("in segment {s}"));
-            }
-            if let Some(c) = &rule.competitor {
-                parts.push(format!("against {c}"));
-            }
-            match rule.per {
-                Some(Per::Competitor) if !group.is_empty() => {
-                    parts.push(format!("against {group}"))
-                }
-                Some(Per::Segment) if !group.is_empty() => {
-                    parts.push(format!("in segment {group}"))
-                }
-                Some(Per::Outcome) if !group.is_empty() => parts.push(format!("on {group} deals")),
-                _ => {}
-            }
-            parts.join(" ")
+        let figures = |baseline: Option<f64>| Finding {
+            group: group.clone(),
+            window: window.0.key(),
+            value,
+            baseline,
+            sample: now.sample,
+            message: describe(
+                rule,
+                Figures {
+                    group,
+                    window: &window.0.key(),
+                    value,
+                    baseline,
+                    sample: now.sample,
+                },
+                Locale::En,
+            ),
         };
-        let unit = if rule.metric == Metric::Nps { "" } else { "%" };
         let finding = match &rule.comparison {
             Comparison::PreviousWindow { change, unit: by } => {
                 let Some(before) = previous
@@ -265,46 +249,14 @@ pub fn judge(
                 if !reached {
                     continue;
                 }
-                let how = match by {
-                    Unit::Points => format!("{moved:+.1} points"),
-                    Unit::Percent => format!("{moved:+.1}%"),
-                };
-                Finding {
-                    group: group.clone(),
-                    window: window.0.key(),
-                    value,
-                    baseline: Some(before),
-                    sample: now.sample,
-                    message: format!(
-                        "{subject}: {value:.1}{unit} in {}, {how} from {before:.1}{unit} in {} (sample {}).",
-                        window.0.key(),
-                        window.1.key(),
-                        now.sample
-                    ),
-                }
+                figures(Some(before))
             }
             Comparison::Threshold { below, above } => {
                 let crossed = below.is_some_and(|b| value < b) || above.is_some_and(|a| value > a);
                 if !crossed {
                     continue;
                 }
-                let bound = match (below, above) {
-                    (Some(b), _) if value < *b => format!("below {b:.1}{unit}"),
-                    (_, Some(a)) => format!("above {a:.1}{unit}"),
-                    _ => String::new(),
-                };
-                Finding {
-                    group: group.clone(),
-                    window: window.0.key(),
-                    value,
-                    baseline: None,
-                    sample: now.sample,
-                    message: format!(
-                        "{subject}: {value:.1}{unit} in {}, {bound} (sample {}).",
-                        window.0.key(),
-                        now.sample
-                    ),
-                }
+                figures(None)
             }
         };
         findings.push(finding);
@@ -500,6 +452,7 @@ mod tests {
             action: "Act.".into(),
             owners: Vec::new(),
             receivers: Vec::new(),
+            locale: Default::default(),
             enabled: true,
         }
     }

@@ -4,5 +4,6 @@
 
 pub mod delivery;
 pub mod evaluation;
+pub mod message;
 pub mod routes;
 pub mod rules;

@@ -127,6 +127,9 @@ pub struct Rule {
     /// Who is emailed when it fires.
     #[serde(default)]
     pub owners: Vec<String>,
+    /// The language the owners are emailed in: en (the default) or fr.
+    #[serde(default)]
+    pub locale: debrief_common::Locale,
     #[serde(default)]
     pub receivers: Vec<Receiver>,
     #[serde(default = "yes")]
@@ -428,6 +431,7 @@ mod tests {
             min_sample: 5,
             action: "Run a deeper satisfaction survey.".into(),
             owners: vec!["owner@acme.example".into()],
+            locale: Default::default(),
             receivers: vec![Receiver::Webhook {
                 url: "https://hooks.example.com/debrief".into(),
                 secret: None,

@@ -93,7 +93,7 @@ impl Application {
         let definitions = Definitions::default();
         definitions.ensure_builtin(&db, clock.now()).await?;
         let metrics = metrics::Metrics::new()?;
-        let handlers = job_handlers(
+        let (handlers, digests) = job_handlers(
             &db,
             &settings,
             mailer,
@@ -103,6 +103,7 @@ impl Application {
             &definitions,
         )?;
         crate::alerts::evaluation::schedule(&db, clock.now()).await?;
+        crate::reports::digest::schedule(&db, clock.now()).await?;
         let runner = Runner::new(db.clone(), clock.clone(), settings.jobs.clone(), handlers);
 
         let data_db = web::Data::new(db.clone());
@@ -126,6 +127,7 @@ impl Application {
         let data_intake = web::Data::new(Intake::start(db.clone(), planner.clone(), clock.clone()));
         let data_metrics = web::Data::from(metrics.clone());
         let data_public_url = web::Data::new(PublicUrl(public_url.clone()));
+        let data_digests = web::Data::from(digests);
         let widget_dir = settings.widget_dir.clone();
         let widget_built = widget_dir.join("embed.js").exists();
         if !widget_built {
@@ -152,6 +154,7 @@ impl Application {
                 .app_data(data_ingest.clone())
                 .app_data(data_metrics.clone())
                 .app_data(data_public_url.clone())
+                .app_data(data_digests.clone())
                 // Routes are tried in the order they are registered, and each request is
                 // matched twice (to route it, then for its metrics and log line): the
                 // buyers' answers, saved after every question, come first.
@@ -176,6 +179,7 @@ impl Application {
                 .configure(crate::analytics::nps::configure)
                 .configure(crate::analytics::funnel::configure)
                 .configure(crate::analytics::drivers::configure)
+                .configure(crate::reports::routes::configure)
                 .configure(crate::surveys::form::configure)
                 .configure(crate::surveys::admin::configure)
                 .service(survey_page)
@@ -306,6 +310,9 @@ impl Application {
     }
 }
 
+/// Every job kind's handler, and the digests' (the preview renders with it too).
+type JobHandlers = (Vec<Arc<dyn Handler>>, Arc<crate::reports::digest::Digests>);
+
 /// Every job kind's handler, each from its feature folder.
 fn job_handlers(
     db: &Db,
@@ -315,7 +322,7 @@ fn job_handlers(
     planner: &Planner,
     metrics: &Arc<metrics::Metrics>,
     definitions: &Definitions,
-) -> anyhow::Result<Vec<Arc<dyn Handler>>> {
+) -> anyhow::Result<JobHandlers> {
     let from = settings.mail.from.parse().with_context(|| {
         format!(
             "DEBRIEF_MAIL_FROM is not a valid mailbox: {:?}",
@@ -344,10 +351,18 @@ fn job_handlers(
         definitions: definitions.clone(),
     }));
     handlers.push(Arc::new(crate::alerts::delivery::Deliveries {
-        email: emails,
+        email: emails.clone(),
         allow_private: settings.webhooks_allow_private,
     }));
-    Ok(handlers)
+    let digests = Arc::new(crate::reports::digest::Digests {
+        email: emails,
+        definitions: definitions.clone(),
+    });
+    handlers.push(digests.clone());
+    handlers.push(Arc::new(crate::reports::digest::Schedule {
+        db: db.clone(),
+    }));
+    Ok((handlers, digests))
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The database answers")))]

@@ -67,6 +67,8 @@ pub enum Permission {
     ReadAlerts,
     /// Write alert rules, and evaluate them now.
     ManageAlerts,
+    /// Keep the digest's readers, preview and send digests.
+    ManageDigests,
 }
 
 impl Permission {
@@ -89,6 +91,7 @@ impl Permission {
             Permission::ManageTaxonomy => "change the driver taxonomy and lexicons",
             Permission::ReadAlerts => "read and acknowledge alerts",
             Permission::ManageAlerts => "change alert rules",
+            Permission::ManageDigests => "manage the monthly digests",
         }
     }
 }
@@ -108,7 +111,7 @@ impl Role {
             CodeInsights | ManageTaxonomy | ReadAlerts => {
                 matches!(self, Admin | ProgramOwner | Analyst)
             }
-            ManageAlerts => matches!(self, Admin | ProgramOwner),
+            ManageAlerts | ManageDigests => matches!(self, Admin | ProgramOwner),
             // Account managers pick an interviewer when they invite a buyer.
             ReadInterviewers | InviteToInterview => {
                 matches!(self, Admin | ProgramOwner | AccountManager)

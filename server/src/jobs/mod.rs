@@ -37,6 +37,10 @@ text_enum! {
         AlertEvaluation = "alert_evaluation",
         /// Tell a firing to one receiver, or its rule's owners (payload: the firing).
         AlertDelivery = "alert_delivery",
+        /// Queue last month's digest for every reader; one job that goes on every month.
+        DigestSchedule = "digest_schedule",
+        /// Email a month's digest to one reader (payload: the reader, the month).
+        DigestEmail = "digest_email",
     }
 }
 

@@ -47,6 +47,16 @@ const MONTHS_FR: [&str; 12] = [
     "décembre",
 ];
 
+/// A month of a year: "November 2026", "novembre 2026". `month` is 1 to 12.
+pub fn month(year: i32, month: u32, locale: Locale) -> String {
+    let months = match locale {
+        Locale::En => MONTHS_EN,
+        Locale::Fr => MONTHS_FR,
+    };
+    let name = months[usize::try_from(month.clamp(1, 12) - 1).unwrap_or(0)];
+    format!("{name} {year}")
+}
+
 /// The day of `at`: "Tuesday 1 December 2026", "mardi 1 décembre 2026".
 pub fn day(at: &DateTime<Tz>, locale: Locale) -> String {
     let weekday = at.weekday().num_days_from_monday() as usize;

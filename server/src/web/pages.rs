@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
 /// `(name, source)` of every page template.
-const TEMPLATES: [(&str, &str); 4] = [
+const TEMPLATES: [(&str, &str); 5] = [
     ("message", include_str!("../../templates/message.hbs")),
     ("booking", include_str!("../../templates/booking.hbs")),
     (
@@ -22,6 +22,10 @@ const TEMPLATES: [(&str, &str); 4] = [
     (
         "survey_form",
         include_str!("../../templates/survey_form.hbs"),
+    ),
+    (
+        "quarterly_report",
+        include_str!("../../templates/quarterly_report.hbs"),
     ),
 ];
 
@@ -211,6 +215,7 @@ mod tests {
                 "zones": [{ "name": hostile, "selected": true }],
                 "days": [{ "label": hostile, "slots": [{ "value": hostile, "label": hostile }] }],
                 "booked": { "when": hostile, "zone": hostile, "interviewer": hostile, "ics": hostile },
+                "report": crate::reports::quarterly::sample(hostile),
             });
             for (k, v) in object(extra) {
                 data[k] = v;

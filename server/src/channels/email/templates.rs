@@ -118,6 +118,8 @@ impl Templates {
             ),
             ("interview_calendar", template_set!("interview_calendar")),
             ("interview_reminder", template_set!("interview_reminder")),
+            ("alert", template_set!("alert")),
+            ("monthly_digest", template_set!("monthly_digest")),
         ];
         for (template, parts) in sets {
             for (locale, subject, text, body) in parts {
@@ -407,5 +409,53 @@ mod tests {
             }
         }
         assert_eq!(checked, 2 * 128 * 2);
+    }
+
+    #[test]
+    fn the_staff_emails_fill_in_as_handlebars_renders_them_and_escape_buyers_words() {
+        let templates = Templates::load().expect("templates");
+        let words = "Le <b>prix</b> & \"tout\"";
+        let rate = json!({ "completed": "3", "invited": "9", "rate": "33%", "target": "25%",
+                           "below": false });
+        for locale in [Locale::En, Locale::Fr] {
+            for flags in 0..16u8 {
+                let bit = |n: u8| flags & (1 << n) != 0;
+                let lines = |on: bool, line: serde_json::Value| {
+                    if on {
+                        vec![line.clone(), line]
+                    } else {
+                        Vec::new()
+                    }
+                };
+                let digest = json!({
+                    "company": "Acme & Sons", "department": "Sales", "focus": "Price",
+                    "month": "November 2026", "dashboard_url": "https://debrief.example/a?b=<c>",
+                    "surveys": if bit(0) { Some(rate.clone()) } else { None },
+                    "interviews": if bit(1) { Some(rate.clone()) } else { None },
+                    "nps": "+12.5", "nps_sample": "40",
+                    "nps_change": if bit(2) { "+3.0 pts" } else { "" },
+                    "trend": [{ "month": "October 2026", "nps": "n/a", "sample": "0" }],
+                    "wins": lines(bit(3), json!({ "driver": words, "share": "50%", "mentions": "4", "alone": "" })),
+                    "losses": lines(bit(2), json!({ "driver": "Price", "share": "50%", "mentions": "4", "alone": "1" })),
+                    "words": [{ "excerpt": words, "driver": "Price", "outcome": "lost" }],
+                    "competitors": lines(bit(0), json!({ "name": words, "won": "1", "lost": "2", "win_rate": "33%", "why_we_lose": "" })),
+                    "needs": lines(bit(1), json!({ "driver": "Price", "requests": "2" })),
+                    "alerts": lines(bit(3), json!({ "rule": words, "message": words, "action": words })),
+                });
+                let filled = same_as_handlebars(
+                    &templates,
+                    "monthly_digest",
+                    locale,
+                    &digest,
+                    &flags.to_string(),
+                );
+                assert!(!filled.html.contains("<b>prix"), "the HTML part escapes");
+                assert!(filled.text.contains(words), "the text part is the words");
+            }
+            let alert = json!({ "rule": words, "message": words, "action": words,
+                                "url": "https://debrief.example/f/1" });
+            let filled = same_as_handlebars(&templates, "alert", locale, &alert, "alert");
+            assert!(!filled.html.contains("<b>prix"), "the HTML part escapes");
+        }
     }
 }
