@@ -22,6 +22,7 @@ pub mod app;
 pub mod auth;
 pub mod channels;
 pub mod demo;
+pub mod exports;
 pub mod incentives;
 pub mod insights;
 pub mod interviews;

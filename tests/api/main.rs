@@ -10,6 +10,7 @@ mod delivery;
 mod demo;
 mod email_scores;
 mod embedding;
+mod exports;
 mod follow_up;
 mod import;
 mod insights;

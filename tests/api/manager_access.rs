@@ -74,6 +74,15 @@ fn matrix() -> Vec<Row> {
         ("get", "/api/v1/digests/preview", Value::Null, 403, 403),
         ("post", "/api/v1/digests/send", json!({}), 403, 403),
         ("get", "/api/v1/reports/quarterly", Value::Null, 403, 403),
+        ("get", "/api/v1/exports/responses", Value::Null, 403, 403),
+        ("get", "/api/v1/exports/insights", Value::Null, 403, 403),
+        (
+            "get",
+            "/api/v1/exports/participation",
+            Value::Null,
+            403,
+            403,
+        ),
         ("get", "/api/v1/analytics/drivers", Value::Null, 403, 403),
         (
             "get",

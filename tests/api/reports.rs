@@ -36,7 +36,7 @@ fn month_names(month: chrono::NaiveDate) -> (String, String) {
 }
 
 /// A buyer who lost to no one in particular answers on `day` with words only.
-async fn a_buyer_types(app: &mut TestApp, day: chrono::NaiveDate, words: &str) {
+pub async fn a_buyer_types(app: &mut TestApp, day: chrono::NaiveDate, words: &str) {
     app.set_clock(&format!("{day}T09:00:00Z"));
     let mut deal = lost_deal("H-1");
     deal["decided_at"] = json!(format!("{day}T08:00:00Z"));

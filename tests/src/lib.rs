@@ -7,6 +7,7 @@ pub mod load;
 pub mod mail;
 pub mod portal;
 pub mod receiver;
+pub mod seed;
 pub mod smtp;
 
 use debrief_server::app::clock::Clock;

@@ -77,7 +77,7 @@ pub async fn create_rule(
     let id = rules::create(&db, &rule, &staff.name, now).await?;
     Ok(HttpResponse::Created().json(StoredRule {
         id,
-        rule,
+        rule: rule.masked(),
         updated_at: to_db(now),
     }))
 }
@@ -108,14 +108,18 @@ pub async fn put_rule(
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::ManageAlerts)?;
-    checked(&body.0, &db, &settings).await?;
+    let stored = rules::get(&db, &id)
+        .await?
+        .ok_or(ApiError::NotFound("alert rule"))?;
+    let rule = body.0.unmasked(&stored.rule);
+    checked(&rule, &db, &settings).await?;
     let now = clock.now();
-    let rule = rules::replace(&db, &id, body.0, now)
+    let rule = rules::replace(&db, &id, rule, now)
         .await?
         .ok_or(ApiError::NotFound("alert rule"))?;
     Ok(HttpResponse::Ok().json(StoredRule {
         id: id.into_inner(),
-        rule,
+        rule: rule.masked(),
         updated_at: to_db(now),
     }))
 }

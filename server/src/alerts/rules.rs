@@ -289,14 +289,55 @@ impl Rule {
         self
     }
 
-    /// As shown when read back: secrets withheld.
+    /// As shown when read back: secrets withheld, and Slack's and Teams' URLs masked
+    /// (the URL is their only credential: whoever reads it can post to the channel).
     pub fn redacted(mut self) -> Rule {
         for receiver in &mut self.receivers {
             if let Receiver::Webhook { secret, .. } = receiver {
                 *secret = None;
             }
         }
+        self.masked()
+    }
+
+    /// Slack's and Teams' URLs masked; a webhook's new secret still shown (once, as the
+    /// rule is created or changed).
+    pub fn masked(mut self) -> Rule {
+        for receiver in &mut self.receivers {
+            if let Receiver::Slack { url } | Receiver::Teams { url } = receiver {
+                *url = masked(url);
+            }
+        }
         self
+    }
+
+    /// `self` as sent back by an editor who read it [`Rule::redacted`]: each masked URL
+    /// is the one `stored` holds under that mask.
+    pub fn unmasked(mut self, stored: &Rule) -> Rule {
+        for receiver in &mut self.receivers {
+            if let Receiver::Slack { url } | Receiver::Teams { url } = receiver {
+                if let Some(full) = stored
+                    .receivers
+                    .iter()
+                    .map(Receiver::url)
+                    .find(|full| masked(full) == *url && full != url)
+                {
+                    *url = full.to_owned();
+                }
+            }
+        }
+        self
+    }
+}
+
+/// A URL with only its origin shown: `https://hooks.slack.com/…`.
+fn masked(url: &str) -> String {
+    match webhooks::Url::parse(url) {
+        Ok(u) => match reqwest::Url::parse(&u.url) {
+            Ok(parsed) => format!("{}/…", parsed.origin().ascii_serialization()),
+            Err(_) => "…".to_owned(),
+        },
+        Err(_) => "…".to_owned(),
     }
 }
 
@@ -413,6 +454,39 @@ pub async fn delete(db: &Db, id: &str) -> anyhow::Result<bool> {
 mod tests {
     use super::*;
     use crate::insights::taxonomy::builtin;
+
+    #[test]
+    fn a_channels_url_is_shown_masked_and_kept_when_sent_back_masked() {
+        let slack = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
+        let mut rule = nps_drop();
+        rule.receivers = vec![
+            Receiver::Slack { url: slack.into() },
+            Receiver::Teams {
+                url: "https://acme.webhook.office.com/webhookb2/SECRET".into(),
+            },
+        ];
+        let shown = rule.clone().redacted();
+        assert_eq!(shown.receivers[0].url(), "https://hooks.slack.com/…");
+        assert_eq!(
+            shown.receivers[1].url(),
+            "https://acme.webhook.office.com/…"
+        );
+        assert!(!serde_json::to_string(&shown)
+            .expect("json")
+            .contains("SECRET"));
+        // Sent back as read: the stored URLs stay.
+        let edited = shown.unmasked(&rule);
+        assert_eq!(edited.receivers, rule.receivers);
+        // A new URL is taken as sent.
+        let mut changed = rule.clone().redacted();
+        changed.receivers[0] = Receiver::Slack {
+            url: "https://hooks.slack.com/services/T000/B000/NEW".into(),
+        };
+        assert_eq!(
+            changed.unmasked(&rule).receivers[0].url(),
+            "https://hooks.slack.com/services/T000/B000/NEW"
+        );
+    }
 
     fn nps_drop() -> Rule {
         Rule {

@@ -135,11 +135,15 @@ pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     .await?;
     // Buyers who gave a score and have not finished (or left): their score counts here,
     // read as it stands, since it may still change; the aggregates hold complete answers.
+    // `cross join` keeps SQLite on the few answers under way (`responses_partial`) first:
+    // planned without statistics, it walked every score instead (300 ms at a million
+    // responses). PostgreSQL plans a cross join with a condition like an inner join.
     let partial: Vec<(String, i64, i64)> = sqlx::query_as(
         "select r.outcome, s.number, count(*)
          from responses r
-         join response_items s on s.response_id = r.id and s.question_id = 'nps' and s.item = ''
-         where r.status = 'partial' and r.outcome is not null and s.number is not null
+         cross join response_items s
+         where s.response_id = r.id and s.question_id = 'nps' and s.item = ''
+           and r.status = 'partial' and r.outcome is not null and s.number is not null
          group by r.outcome, s.number",
     )
     .fetch_all(db.pool())

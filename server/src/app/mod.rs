@@ -180,6 +180,7 @@ impl Application {
                 .configure(crate::analytics::funnel::configure)
                 .configure(crate::analytics::drivers::configure)
                 .configure(crate::reports::routes::configure)
+                .configure(crate::exports::routes::configure)
                 .configure(crate::surveys::form::configure)
                 .configure(crate::surveys::admin::configure)
                 .service(survey_page)
