@@ -99,6 +99,8 @@ async fn an_analyst_takes_the_quarter_to_a_spreadsheet(mut app: TestApp) {
         .filter(|a: &Value| a["anything_else"] == typed.as_str())
         .collect();
     assert_eq!(typed_answers.len(), 1);
+    // A choice picked reads as picked; a driver's rating as its influence.
+    assert_eq!(typed_answers[0]["reasons"], json!({ "price": true }));
     let mut scores: Vec<i64> = rows
         .iter()
         .map(|r| r[column(&headers, "nps")].parse().expect("an NPS"))

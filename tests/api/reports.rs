@@ -387,6 +387,16 @@ async fn each_department_gets_last_months_digest_in_its_language_once(mut app: T
         .await;
     assert_eq!(again.status, 202, "{}", again.body);
     assert_eq!(again.body["queued"], 0, "{}", again.body);
+    // The month under way is not sent: it would take the place of its full digest.
+    let early = app
+        .post_as(
+            &owner,
+            "/api/v1/digests/send",
+            &json!({ "month": due.format("%Y-%m").to_string() }),
+        )
+        .await;
+    assert_eq!(early.status, 422, "{}", early.body);
+    assert_eq!(early.error_fields(), ["month"]);
     for _ in 0..2 {
         app.deliver().await;
     }

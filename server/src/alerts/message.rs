@@ -174,7 +174,7 @@ pub fn describe(rule: &Rule, f: Figures<'_>, locale: Locale) -> String {
                         format!("below {b}{unit}")
                     }
                 }
-                (_, Some(a)) => {
+                (_, Some(a)) if f.value > *a => {
                     let a = number(*a);
                     if fr {
                         format!("au-dessus de {a}{unit}")

@@ -111,7 +111,10 @@ pub async fn put_rule(
     let stored = rules::get(&db, &id)
         .await?
         .ok_or(ApiError::NotFound("alert rule"))?;
-    let rule = body.0.unmasked(&stored.rule);
+    let rule = body
+        .0
+        .unmasked(&stored.rule)
+        .map_err(|(field, message)| ApiError::field(&field, message))?;
     checked(&rule, &db, &settings).await?;
     let now = clock.now();
     let rule = rules::replace(&db, &id, rule, now)

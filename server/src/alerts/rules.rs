@@ -313,20 +313,28 @@ impl Rule {
 
     /// `self` as sent back by an editor who read it [`Rule::redacted`]: each masked URL
     /// is the one `stored` holds under that mask.
-    pub fn unmasked(mut self, stored: &Rule) -> Rule {
-        for receiver in &mut self.receivers {
-            if let Receiver::Slack { url } | Receiver::Teams { url } = receiver {
-                if let Some(full) = stored
-                    .receivers
-                    .iter()
-                    .map(Receiver::url)
-                    .find(|full| masked(full) == *url && full != url)
-                {
-                    *url = full.to_owned();
+    /// is the one `stored` holds at the same place, of the same kind. A mask that matches
+    /// none is a refusal naming the receiver's URL.
+    pub fn unmasked(mut self, stored: &Rule) -> Result<Rule, Refusal> {
+        for (i, receiver) in self.receivers.iter_mut().enumerate() {
+            let was = stored.receivers.get(i);
+            let full = match (&mut *receiver, was) {
+                (Receiver::Slack { url }, Some(Receiver::Slack { url: full }))
+                | (Receiver::Teams { url }, Some(Receiver::Teams { url: full })) => {
+                    (masked(full) == *url).then(|| (url, full.clone()))
                 }
+                _ => None,
+            };
+            if let Some((url, full)) = full {
+                *url = full;
+            } else if receiver.url().ends_with("/…") {
+                return Err((
+                    format!("receivers[{i}].url"),
+                    "is masked and matches no receiver at its place: send the full URL".into(),
+                ));
             }
         }
-        self
+        Ok(self)
     }
 }
 
@@ -474,16 +482,25 @@ mod tests {
         assert!(!serde_json::to_string(&shown)
             .expect("json")
             .contains("SECRET"));
-        // Sent back as read: the stored URLs stay.
-        let edited = shown.unmasked(&rule);
+        // Sent back as read: the stored URLs stay, each at its place.
+        let edited = shown.clone().unmasked(&rule).expect("unmasked");
         assert_eq!(edited.receivers, rule.receivers);
+        let mut swapped = shown.clone();
+        swapped.receivers.reverse();
+        assert_eq!(
+            swapped.unmasked(&rule).map(|_| ()),
+            Err((
+                "receivers[0].url".to_owned(),
+                "is masked and matches no receiver at its place: send the full URL".to_owned()
+            ))
+        );
         // A new URL is taken as sent.
         let mut changed = rule.clone().redacted();
         changed.receivers[0] = Receiver::Slack {
             url: "https://hooks.slack.com/services/T000/B000/NEW".into(),
         };
         assert_eq!(
-            changed.unmasked(&rule).receivers[0].url(),
+            changed.unmasked(&rule).expect("unmasked").receivers[0].url(),
             "https://hooks.slack.com/services/T000/B000/NEW"
         );
     }

@@ -413,36 +413,38 @@ pub async fn verbatims(
     driver: Option<&str>,
     limit: usize,
 ) -> anyhow::Result<VerbatimReport> {
-    let mut binds = Binds::default();
-    let conditions = filter.sql_insights(&mut |v| binds.bind(v));
     let coded: Vec<&str> = match driver {
         Some(driver) => taxonomy.counted_under(driver),
         None => taxonomy.drivers.iter().map(|d| d.id.as_str()).collect(),
     };
     // A few rows per driver as coded, each read in the order of `insights_verbatims`, so
     // that a large store is never read whole; the few that a merge folds together are
-    // ranked again below.
-    let sql = coded
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            format!(
-                "select * from (
-                     select driver, influence, excerpt, outcome, deal_competitor, segment_key,
-                            month, response_id
-                     from insights n
-                     where n.driver = {} and n.excerpt is not null and {conditions}
-                     order by abs(n.influence) desc, n.coded_at desc, n.id desc
-                     limit {limit}) v{i}",
-                binds.bind((*d).to_owned())
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" union all ");
-    if sql.is_empty() {
-        return Ok(VerbatimReport::default());
+    // ranked again below. At most 400 drivers a statement: SQLite takes 500 parts in a
+    // compound select, and ids are never reused, so a taxonomy only grows.
+    let mut rows: Vec<Verbatim> = Vec::new();
+    for drivers in coded.chunks(400) {
+        let mut binds = Binds::default();
+        let conditions = filter.sql_insights(&mut |v| binds.bind(v));
+        let sql = drivers
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                format!(
+                    "select * from (
+                         select driver, influence, excerpt, outcome, deal_competitor,
+                                segment_key, month, response_id
+                         from insights n
+                         where n.driver = {} and n.excerpt is not null and {conditions}
+                         order by abs(n.influence) desc, n.coded_at desc, n.id desc
+                         limit {limit}) v{i}",
+                    binds.bind((*d).to_owned())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" union all ");
+        let found: Vec<Verbatim> = binds.query_as(&sql).fetch_all(db.pool()).await?;
+        rows.extend(found);
     }
-    let rows: Vec<Verbatim> = binds.query_as(&sql).fetch_all(db.pool()).await?;
     let mut by_driver: BTreeMap<String, Vec<Verbatim>> = BTreeMap::new();
     for v in rows {
         let key = taxonomy
@@ -493,7 +495,8 @@ pub struct UnmetNeed {
     pub driver: String,
     pub label_en: String,
     pub label_fr: String,
-    /// Declined requests that name it.
+    /// Declined requests whose words name it (a request naming two drivers that a merge
+    /// has since folded into this one counts twice).
     pub requests: u64,
     /// By request type (the deal's product line), requester profile (persona) and
     /// period: how many requests.
@@ -506,7 +509,8 @@ pub struct UnmetNeed {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeclinedReport {
-    /// Declined requests answered, and how many of them are coded.
+    /// Answers about declined requests (the survey, and interviews of declined deals),
+    /// and how many of them an analyst has coded.
     pub answered: u64,
     pub coded: u64,
     /// Largest first.

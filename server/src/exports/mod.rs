@@ -156,6 +156,14 @@ impl Writer {
     }
 }
 
+/// Exports under way at once: each holds a pooled connection for as long as it runs (on
+/// SQLite the pool has four, shared with the buyers' answers and the job runner).
+const AT_ONCE: usize = 2;
+static UNDER_WAY: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(AT_ONCE);
+/// How long a chunk may wait for a client that stopped reading before the export ends,
+/// giving its connection back.
+const STALLED: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Bytes a chunk holds before it goes out.
 const CHUNK: usize = 32 * 1024;
 /// Chunks in flight between the query and the client.
@@ -226,11 +234,27 @@ pub fn stream<R: Records>(
     mut records: R,
     format: Format,
     name: &str,
-) -> anyhow::Result<HttpResponse> {
+) -> crate::web::error::ApiResult<HttpResponse> {
+    let Ok(permit) = UNDER_WAY.try_acquire() else {
+        return Err(crate::web::error::ApiError::TooBusy(
+            "two exports are under way: try again when one has finished",
+        ));
+    };
     let mut writer = Writer::new(format, records.columns())?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(IN_FLIGHT);
     let pool = db.pool().clone();
     tokio::spawn(async move {
+        let _permit = permit;
+        // A chunk out, unless the client went away or stopped reading: then false.
+        let send = |tx: &mpsc::Sender<Result<Bytes, std::io::Error>>, chunk: Bytes| {
+            let tx = tx.clone();
+            async move {
+                matches!(
+                    tokio::time::timeout(STALLED, tx.send(Ok(chunk))).await,
+                    Ok(Ok(()))
+                )
+            }
+        };
         let result: anyhow::Result<()> = async {
             let mut conn = pool.acquire().await?;
             let mut query = sqlx::query_as::<_, R::Row>(&sql);
@@ -242,15 +266,15 @@ pub fn stream<R: Records>(
                 if let Some(record) = records.push(row?) {
                     writer.write(record)?;
                 }
-                if writer.len() >= CHUNK && tx.send(Ok(writer.take()?)).await.is_err() {
-                    // The client went away: stop reading.
+                if writer.len() >= CHUNK && !send(&tx, writer.take()?).await {
+                    // The client went away or stalled: stop reading.
                     return Ok(());
                 }
             }
             if let Some(record) = records.finish() {
                 writer.write(record)?;
             }
-            let _ = tx.send(Ok(writer.take()?)).await;
+            send(&tx, writer.take()?).await;
             Ok(())
         }
         .await;

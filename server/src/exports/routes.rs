@@ -138,6 +138,8 @@ impl Responses {
         let value = match (row.number, row.text.take()) {
             (_, Some(text)) => Value::String(text),
             (Some(n), None) => Value::from(n),
+            // A choice picked, with nothing typed.
+            (None, None) if !item.is_empty() => Value::Bool(true),
             (None, None) => Value::Null,
         };
         if item.is_empty() {
@@ -204,14 +206,14 @@ pub async fn export_responses(
          where {conditions}
          order by r.id, t.question_id, t.item"
     );
-    Ok(stream(
+    stream(
         &db,
         sql,
         binds.0,
         Responses::default(),
         format,
         &file_name("responses", &clock),
-    )?)
+    )
 }
 
 /// A coded insight, its columns named as the export names them.
@@ -288,14 +290,14 @@ pub async fn export_insights(
          from insights n where {conditions}
          order by n.id"
     );
-    Ok(stream(
+    stream(
         &db,
         sql,
         binds.0,
         Flat::<InsightRow>::new(INSIGHT_COLUMNS),
         format,
         &file_name("insights", &clock),
-    )?)
+    )
 }
 
 /// An invitation and the steps it reached, its columns named as the export names them.
@@ -363,12 +365,12 @@ pub async fn export_participation(
          where {conditions}
          order by r.id"
     );
-    Ok(stream(
+    stream(
         &db,
         sql,
         binds.0,
         Flat::<InvitationRow>::new(PARTICIPATION_COLUMNS),
         format,
         &file_name("participation", &clock),
-    )?)
+    )
 }

@@ -143,7 +143,6 @@ struct DigestData {
     department: String,
     focus: String,
     month: String,
-    dashboard_url: String,
     surveys: Option<Rate>,
     interviews: Option<Rate>,
     nps: String,
@@ -210,7 +209,6 @@ async fn data(
     department: Department,
     locale: Locale,
     company: &str,
-    public_url: &str,
 ) -> anyhow::Result<DigestData> {
     let words = Words(locale);
     let focus = in_focus(taxonomy, department.families());
@@ -303,7 +301,6 @@ async fn data(
         department: department.label(locale).to_owned(),
         focus: focus_label,
         month: words.month(facts.period.last),
-        dashboard_url: format!("{public_url}/api/v1/analytics/nps?by=month"),
         surveys: rate("survey", facts.funnel.survey_target),
         interviews: rate("interview", facts.funnel.interview_target),
         nps: words.nps(facts.nps.score),
@@ -397,16 +394,7 @@ pub async fn render(
     drop(conn);
     let targets = (program.survey_target, program.interview_target);
     let facts = Facts::gather(db, &taxonomy, Period::month(month), TREND, targets).await?;
-    let data = data(
-        db,
-        &facts,
-        &taxonomy,
-        department,
-        locale,
-        &ctx.company,
-        &ctx.public_url,
-    )
-    .await?;
+    let data = data(db, &facts, &taxonomy, department, locale, &ctx.company).await?;
     ctx.templates
         .render("monthly_digest", locale, serde_json::to_value(data)?)
 }

@@ -196,9 +196,11 @@ async fn attention(
     ) {
         for d in &now.drivers {
             let was = before.drivers.iter().find(|b| b.id == d.id);
+            // A driver no loss named the quarter before counts as none of them.
+            let was = was.map_or(0, |b| b.counts.negative);
             let (Some(n), Some(b)) = (
                 share(d.counts.negative, now.responses),
-                was.and_then(|b| share(b.counts.negative, before.responses)),
+                share(was, before.responses),
             ) else {
                 continue;
             };

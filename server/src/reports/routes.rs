@@ -180,6 +180,13 @@ pub async fn send(
         Some(m) => Month::parse(&m)
             .ok_or_else(|| ApiError::field("month", "must be a month as YYYY-MM"))?,
     };
+    // A month under way would take the place of its full digest, sent once on the first.
+    if month >= Month::of(now.date_naive()) {
+        return Err(ApiError::field(
+            "month",
+            "must be a month that has ended: its digest is sent once",
+        ));
+    }
     let queued = digest::queue(&db, month, now).await?;
     waker.wake();
     Ok(HttpResponse::Accepted().json(DigestsQueued {

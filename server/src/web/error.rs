@@ -27,6 +27,9 @@ pub enum ApiError {
     Gone(&'static str),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too much of a costly thing under way at once: try again in a while.
+    #[error("{0}")]
+    TooBusy(&'static str),
     #[error("an unexpected error occurred")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -62,6 +65,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Gone(_) => "gone",
             ApiError::Conflict { code, .. } => code,
+            ApiError::TooBusy(_) => "too_busy",
             ApiError::Unexpected(_) => "internal_error",
         }
     }
@@ -86,6 +90,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooBusy(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -101,6 +106,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {
             response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if matches!(self, ApiError::TooBusy(_)) {
+            response.insert_header(("Retry-After", "30"));
         }
         response.json(ErrorBody {
             error: self.code().to_owned(),

@@ -429,7 +429,7 @@ mod tests {
                 };
                 let digest = json!({
                     "company": "Acme & Sons", "department": "Sales", "focus": "Price",
-                    "month": "November 2026", "dashboard_url": "https://debrief.example/a?b=<c>",
+                    "month": "November 2026",
                     "surveys": if bit(0) { Some(rate.clone()) } else { None },
                     "interviews": if bit(1) { Some(rate.clone()) } else { None },
                     "nps": "+12.5", "nps_sample": "40",
