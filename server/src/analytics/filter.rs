@@ -129,6 +129,18 @@ impl Filter {
         })
     }
 
+    /// Refuses a competitor where invitations are read (`what`: the funnel,
+    /// participation): an invitation's deal may have met several.
+    pub fn without_competitor(&self, what: &str) -> ApiResult<()> {
+        match self.competitor {
+            Some(_) => Err(ApiError::field(
+                "competitor",
+                format!("is not a dimension of {what}: an invitation's deal may have met several"),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The conditions over an aggregate's key columns (aliased `alias`), binding values
     /// through `bind`, joined by `and`; `1 = 1` when the filter is empty.
     pub fn sql(&self, alias: &str, bind: &mut impl FnMut(String) -> String) -> String {

@@ -416,12 +416,7 @@ pub async fn get_funnel(
     } = dashboard;
     let by = FunnelBy::parse(params.take("by"))?;
     params.finish()?;
-    if filter.competitor.is_some() {
-        return Err(ApiError::field(
-            "competitor",
-            "is not a dimension of the funnel: an invitation's deal may have met several",
-        ));
-    }
+    filter.without_competitor("the funnel")?;
     let mut conn = db.pool().acquire().await?;
     let program = planner.programs.in_force_at(&mut conn, clock.now()).await?;
     drop(conn);

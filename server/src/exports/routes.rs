@@ -345,12 +345,7 @@ pub async fn export_participation(
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     let (format, filter) = start(&staff, &req)?;
-    if filter.competitor.is_some() {
-        return Err(ApiError::field(
-            "competitor",
-            "is not a dimension of participation: an invitation's deal may have met several",
-        ));
-    }
+    filter.without_competitor("participation")?;
     // Every invitation filed under its frozen month and outcome, as the funnel counts it.
     crate::analytics::funnel::catch_up(&db).await?;
     let mut binds = Binds::default();

@@ -15,7 +15,7 @@ use crate::analytics::drivers::OutcomeDrivers;
 use crate::analytics::filter::Month;
 use crate::channels::email::staff;
 use crate::channels::email::templates::Rendered;
-use crate::insights::taxonomy::{self, Taxonomy};
+use crate::insights::taxonomy::Taxonomy;
 use crate::jobs::runner::{Failure, Handler, JobResult, Outcome};
 use crate::jobs::{self, Job, JobKind, NewJob, Next};
 use crate::outreach::invitation_email::EmailContext;
@@ -387,13 +387,9 @@ pub async fn render(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Rendered> {
     let db = &ctx.db;
-    crate::insights::coding::catch_up(db, definitions, now).await?;
-    let (_, taxonomy) = taxonomy::VERSIONS.current(db).await?;
-    let mut conn = db.pool().acquire().await?;
-    let program = ctx.programs.in_force_at(&mut conn, now).await?;
-    drop(conn);
-    let targets = (program.survey_target, program.interview_target);
-    let facts = Facts::gather(db, &taxonomy, Period::month(month), TREND, targets).await?;
+    let period = Period::month(month);
+    let (facts, taxonomy) =
+        Facts::as_they_stand(db, definitions, &ctx.programs, period, TREND, now).await?;
     let data = data(db, &facts, &taxonomy, department, locale, &ctx.company).await?;
     ctx.templates
         .render("monthly_digest", locale, serde_json::to_value(data)?)

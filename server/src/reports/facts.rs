@@ -131,6 +131,27 @@ impl Facts {
         })
     }
 
+    /// The figures of `period` as they stand at `now`: the answers stored before it coded,
+    /// read against the taxonomy and the participation targets in force. With the
+    /// taxonomy, for the words the figures are written in.
+    pub async fn as_they_stand(
+        db: &Db,
+        definitions: &crate::surveys::definitions::Definitions,
+        programs: &crate::programs::store::Programs,
+        period: Period,
+        trend: i32,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<(Facts, Taxonomy)> {
+        crate::insights::coding::catch_up(db, definitions, now).await?;
+        let (_, taxonomy) = crate::insights::taxonomy::VERSIONS.current(db).await?;
+        let mut conn = db.pool().acquire().await?;
+        let program = programs.in_force_at(&mut conn, now).await?;
+        drop(conn);
+        let targets = (program.survey_target, program.interview_target);
+        let facts = Facts::gather(db, &taxonomy, period, trend, targets).await?;
+        Ok((facts, taxonomy))
+    }
+
     /// The buyers' strongest words among `drivers` (all when `None`), strongest first, at
     /// most `n`, one per response.
     pub fn strongest_words(&self, drivers: Option<&[&str]>, n: usize) -> Vec<&Verbatim> {

@@ -8,7 +8,6 @@ use super::subscribers::{self, NewSubscriber, Subscriber};
 use crate::analytics::filter::{Month, Params};
 use crate::app::clock::Clock;
 use crate::auth::{Permission, Staff};
-use crate::insights::taxonomy;
 use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::surveys::definitions::Definitions;
@@ -87,8 +86,8 @@ pub async fn remove_subscriber(
 }
 
 /// A month parameter (`YYYY-MM`), the month before `now` when absent.
-fn month(params: &mut Params, now: chrono::DateTime<chrono::Utc>) -> ApiResult<Month> {
-    match params.take("month") {
+fn month(value: Option<String>, now: chrono::DateTime<chrono::Utc>) -> ApiResult<Month> {
+    match value {
         None => Ok(Month::of(now.date_naive()).plus(-1)),
         Some(m) => {
             Month::parse(&m).ok_or_else(|| ApiError::field("month", "must be a month as YYYY-MM"))
@@ -140,7 +139,7 @@ pub async fn preview(
         .parse()
         .map_err(|e| ApiError::field("department", e))?;
     let locale = locale(&mut params)?;
-    let month = month(&mut params, now)?;
+    let month = month(params.take("month"), now)?;
     params.finish()?;
     let rendered = digests.render(month, department, locale, now).await?;
     Ok(HttpResponse::Ok().json(DigestPreview {
@@ -175,11 +174,7 @@ pub async fn send(
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::ManageDigests)?;
     let now = clock.now();
-    let month = match body.0.month {
-        None => Month::of(now.date_naive()).plus(-1),
-        Some(m) => Month::parse(&m)
-            .ok_or_else(|| ApiError::field("month", "must be a month as YYYY-MM"))?,
-    };
+    let month = month(body.0.month, now)?;
     // A month under way would take the place of its full digest, sent once on the first.
     if month >= Month::of(now.date_naive()) {
         return Err(ApiError::field(
@@ -232,13 +227,8 @@ pub async fn quarterly_report(
     };
     let locale = locale(&mut params)?;
     params.finish()?;
-    crate::insights::coding::catch_up(&db, &definitions, now).await?;
-    let (_, taxonomy) = taxonomy::VERSIONS.current(&db).await?;
-    let mut conn = db.pool().acquire().await?;
-    let program = planner.programs.in_force_at(&mut conn, now).await?;
-    drop(conn);
-    let targets = (program.survey_target, program.interview_target);
-    let facts = Facts::gather(&db, &taxonomy, period, 3, targets).await?;
+    let (facts, taxonomy) =
+        Facts::as_they_stand(&db, &definitions, &planner.programs, period, 3, now).await?;
     let report = quarterly::report(&db, &facts, &taxonomy, locale).await?;
     let title = format!(
         "{} — {}",
