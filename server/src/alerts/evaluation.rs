@@ -143,9 +143,12 @@ pub async fn measure(
             if drivers.is_empty() {
                 return Ok(out);
             }
+            let table = crate::analytics::rollups::driver_table(
+                filter.segment.is_some() || rule.per == Some(Per::Segment),
+            );
             let sql = format!(
                 "select {group}, cast(coalesce(sum(r.negative), 0) as bigint), cast(coalesce(sum(r.mentions), 0) as bigint)
-                 from driver_rollup r where {conditions} and r.driver in ({})
+                 from {table} r where {conditions} and r.driver in ({})
                  {grouped}",
                 drivers.join(", ")
             );

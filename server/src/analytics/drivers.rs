@@ -1,8 +1,8 @@
 //! Why we win and why we lose: drivers for wins against losses, by competitor, the
 //! buyers' strongest words per driver, and the unmet needs behind declined requests.
-//! Driver shares read `driver_rollup` and `coded_rollup` (see [`super::rollups`]); the
-//! verbatims and declined requests read the analysts' insights, a small share of the
-//! coded store, through their own index.
+//! Driver shares read `driver_totals` (or, by segment, `driver_rollup`) and
+//! `coded_rollup` (see [`super::rollups`]); the verbatims and declined requests read the
+//! analysts' insights, a small share of the coded store, through their own index.
 
 use super::filter::{Binds, Dashboard, Filter, FilterQuery};
 use crate::insights::taxonomy::Taxonomy;
@@ -131,11 +131,12 @@ async fn driver_sums(
     let mut binds = Binds::default();
     let conditions = filter.sql("r", &mut |v| binds.bind(v));
     let columns = group.join(", ");
+    let table = super::rollups::driver_table(filter.segment.is_some());
     let sql = format!(
         "select {columns}, r.driver, cast(sum(r.mentions) as bigint),
                 cast(sum(r.positive) as bigint), cast(sum(r.negative) as bigint),
                 cast(sum(r.sole_negative) as bigint)
-         from driver_rollup r where {conditions} and {extra}
+         from {table} r where {conditions} and {extra}
          group by {columns}, r.driver"
     );
     // The key is one column or two (competitor and outcome).

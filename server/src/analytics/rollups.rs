@@ -1,5 +1,5 @@
-//! The dashboard aggregates (`nps_rollup`, `driver_rollup`, `coded_rollup`,
-//! `declined_rollup`, `unmet_need_rollup`): each coded
+//! The dashboard aggregates (`nps_rollup`, `driver_rollup`, `driver_totals`,
+//! `coded_rollup`, `declined_rollup`, `unmet_need_rollup`): each coded
 //! response's contribution, summed. See the migration that adds them for how they stay
 //! equal to a full recount under concurrent writes: a response contributes once the coder
 //! claims it, and any later change to it retracts its old contribution and adds its new
@@ -30,6 +30,8 @@ pub struct Deltas {
     nps: BTreeMap<(Deal, String, String), [i64; 3]>,
     /// (deal, driver) → mentions, positive, negative, sole negative.
     drivers: BTreeMap<(Deal, String), [i64; 4]>,
+    /// The same over every segment: (deal with no segment, driver) → the same sums.
+    totals: BTreeMap<(Deal, String), [i64; 4]>,
     /// deal → responses with a driver coded.
     coded: BTreeMap<Deal, i64>,
     /// (deal, what the buyer did instead) → declined requests answered, and coded.
@@ -197,15 +199,24 @@ impl Deltas {
             .filter(|(_, sum)| **sum < 0)
             .map(|(d, _)| d)
             .collect();
+        let every_segment = Deal {
+            segment_key: String::new(),
+            ..deal.clone()
+        };
         for (driver, sum) in &c.drivers {
-            let counts = self
-                .drivers
-                .entry((deal.clone(), driver.clone()))
-                .or_default();
-            counts[0] += sign;
-            counts[1] += sign * i64::from(*sum > 0);
-            counts[2] += sign * i64::from(*sum < 0);
-            counts[3] += sign * i64::from(against == [driver]);
+            let delta = [
+                sign,
+                sign * i64::from(*sum > 0),
+                sign * i64::from(*sum < 0),
+                sign * i64::from(against == [driver]),
+            ];
+            for (sums, deal) in [
+                (&mut self.drivers, &deal),
+                (&mut self.totals, &every_segment),
+            ] {
+                let counts = sums.entry((deal.clone(), driver.clone())).or_default();
+                (0..4).for_each(|i| counts[i] += delta[i]);
+            }
         }
     }
 
@@ -217,6 +228,10 @@ impl Deltas {
         }
         for (k, v) in other.drivers {
             let e = self.drivers.entry(k).or_default();
+            (0..4).for_each(|i| e[i] += v[i]);
+        }
+        for (k, v) in other.totals {
+            let e = self.totals.entry(k).or_default();
             (0..4).for_each(|i| e[i] += v[i]);
         }
         for (k, v) in other.coded {
@@ -286,6 +301,33 @@ impl Deltas {
                  negative = driver_rollup.negative + excluded.negative,
                  sole_negative = driver_rollup.sole_negative + excluded.sole_negative",
             drivers,
+        )
+        .await?;
+        let totals: Vec<Vec<Param>> = self
+            .totals
+            .iter()
+            .filter(|(_, v)| v.iter().any(|n| *n != 0))
+            .map(|((d, driver), v)| {
+                let mut row = vec![
+                    Param::from(d.month.as_str()),
+                    Param::from(d.outcome.as_str()),
+                    Param::from(d.competitor.as_str()),
+                    Param::from(driver.as_str()),
+                ];
+                row.extend(v.iter().map(|n| Param::from(*n)));
+                row
+            })
+            .collect();
+        execute_many(
+            conn,
+            "insert into driver_totals (month, outcome, competitor, driver,
+                 mentions, positive, negative, sole_negative)",
+            "on conflict (month, outcome, competitor, driver) do update set
+                 mentions = driver_totals.mentions + excluded.mentions,
+                 positive = driver_totals.positive + excluded.positive,
+                 negative = driver_totals.negative + excluded.negative,
+                 sole_negative = driver_totals.sole_negative + excluded.sole_negative",
+            totals,
         )
         .await?;
         let coded: Vec<Vec<Param>> = self
@@ -414,10 +456,21 @@ impl Deltas {
     fn without_zeros(mut self) -> Deltas {
         self.nps.retain(|_, v| v.iter().any(|n| *n != 0));
         self.drivers.retain(|_, v| v.iter().any(|n| *n != 0));
+        self.totals.retain(|_, v| v.iter().any(|n| *n != 0));
         self.coded.retain(|_, n| *n != 0);
         self.declined.retain(|_, v| v.iter().any(|n| *n != 0));
         self.needs.retain(|_, n| *n != 0);
         self
+    }
+}
+
+/// The aggregate of driver shares to read: `driver_totals` (five times fewer rows) unless
+/// the reader filters or groups by segment.
+pub fn driver_table(by_segment: bool) -> &'static str {
+    if by_segment {
+        "driver_rollup"
+    } else {
+        "driver_totals"
     }
 }
 
@@ -430,6 +483,13 @@ pub async fn stored(db: &crate::platform::db::Db) -> anyhow::Result<Deltas> {
     }
     for (deal, mut keys, n) in rows(db, "driver_rollup", &["driver"], 4).await? {
         out.drivers
+            .insert((deal, keys.remove(0)), [n[0], n[1], n[2], n[3]]);
+    }
+    // No segment column: read as the segment ''.
+    let totals = "(select month, '' as segment_key, outcome, competitor, driver, mentions,
+                          positive, negative, sole_negative from driver_totals) t";
+    for (deal, mut keys, n) in rows(db, totals, &["driver"], 4).await? {
+        out.totals
             .insert((deal, keys.remove(0)), [n[0], n[1], n[2], n[3]]);
     }
     for (deal, _, n) in rows(db, "coded_rollup", &[], 1).await? {
@@ -453,8 +513,8 @@ pub async fn stored(db: &crate::platform::db::Db) -> anyhow::Result<Deltas> {
     Ok(out.without_zeros())
 }
 
-/// Every row of aggregate `table`: its deal, its other key columns `keys`, and the
-/// `counts` count columns that follow them in the table.
+/// Every row of aggregate `table` (or a subquery that reads like one): its deal, its
+/// other key columns `keys`, and the `counts` count columns that follow them.
 async fn rows(
     db: &crate::platform::db::Db,
     table: &str,
