@@ -61,14 +61,23 @@ pub fn pages() -> &'static Pages {
 
 impl Pages {
     fn load() -> anyhow::Result<Pages> {
+        Pages::from_sources(&TEMPLATES, &CATALOGUES)
+    }
+
+    /// Templates `(name, source)` and catalogues `(locale, JSON)`, as compiled in: the
+    /// buyers' pages here, the console's in `console::page`.
+    pub fn from_sources(
+        templates: &[(&str, &str)],
+        catalogues: &[(Locale, &str)],
+    ) -> anyhow::Result<Pages> {
         let mut handlebars = Handlebars::new();
         // A key missing from a catalogue, or a value a template expects and the handler
         // forgot, fails the render (and the tests) instead of printing nothing.
         handlebars.set_strict_mode(true);
-        for (name, source) in TEMPLATES {
+        for (name, source) in templates {
             handlebars.register_template_string(name, source)?;
         }
-        let catalogues = CATALOGUES
+        let catalogues = catalogues
             .iter()
             .map(|(locale, json)| Ok((*locale, serde_json::from_str(json)?)))
             .collect::<anyhow::Result<_>>()?;
@@ -76,6 +85,11 @@ impl Pages {
             handlebars,
             catalogues,
         })
+    }
+
+    /// Every locale's catalogue, English first.
+    pub fn catalogues(&self) -> impl Iterator<Item = (Locale, &Map<String, Value>)> {
+        self.catalogues.iter().map(|(l, c)| (*l, c))
     }
 
     /// The catalogue of `locale`, else the first (English): every locale has every key
