@@ -5,7 +5,7 @@
 //! own hour. One invitation email goes out at once, whatever the day and hour, so a
 //! newcomer sees what a buyer receives.
 
-use crate::auth;
+use crate::auth::{self, Role};
 use crate::interviews::availability::Availability;
 use crate::interviews::interviewers;
 use crate::invitations::tokens::{resolve, Lookup};
@@ -330,4 +330,47 @@ async fn send_one_now(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Option<Stri
     )
     .await?;
     Ok(Some(id))
+}
+
+/// The demo's console members, one per kind of user: a program owner (with the admin's
+/// pages too), an account manager who manages a third of the demo accounts, and an
+/// analyst. Each gets a fresh one-time sign-in link: `(who, link)`.
+pub async fn console_links(
+    db: &Db,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let members = [
+        (
+            "Olga Martin",
+            "olga.martin@debrief.localhost",
+            Role::Admin,
+            "program owner and admin",
+        ),
+        (
+            MANAGERS[0].0,
+            MANAGERS[0].1,
+            Role::AccountManager,
+            "account manager",
+        ),
+        (
+            "Alex Roy",
+            "alex.roy@debrief.localhost",
+            Role::Analyst,
+            "analyst",
+        ),
+    ];
+    let mut links = Vec::new();
+    for (name, email, role, what) in members {
+        let member = auth::Member::new(name, email, None)
+            .map_err(|e| anyhow::anyhow!("the demo member is invalid: {e:?}"))?;
+        let id = auth::upsert_member(db, &member).await?;
+        auth::members::set_access(db, &id, Some(role), Locale::En, now).await?;
+        let token = auth::links::mint(db, &id, now).await?;
+        links.push((
+            format!("{name}, {what}"),
+            format!("{public_url}/console/sign-in/link/{token}"),
+        ));
+    }
+    Ok(links)
 }

@@ -21,6 +21,7 @@ pub mod analytics;
 pub mod app;
 pub mod auth;
 pub mod channels;
+pub mod console;
 pub mod demo;
 pub mod exports;
 pub mod incentives;

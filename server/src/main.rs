@@ -4,6 +4,11 @@
 //!     debrief keys create --role ROLE [--name NAME] [--email EMAIL] [--time-zone TZ]
 //!                                                       print a new staff API key; with
 //!                                                       --email, for that staff member
+//!     debrief staff add --role ROLE --email EMAIL --name NAME [--locale en|fr]
+//!                                                       add a console member (the first
+//!                                                       admin, say) and print a one-time
+//!                                                       sign-in link for them
+//!     debrief staff link --email EMAIL                  print a new one-time sign-in link
 //!     debrief migrate                                   apply database migrations
 
 use anyhow::{bail, Context};
@@ -31,8 +36,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         ["keys", "create", rest @ ..] => create_key(settings, rest).await,
+        ["staff", "add", rest @ ..] => add_member(settings, rest).await,
+        ["staff", "link", "--email", email] => print_link(settings, email).await,
         _ => bail!(
-            "usage:\n  debrief [serve] [--demo]\n  debrief keys create --role ROLE [--name NAME] [--email EMAIL] [--time-zone TZ]\n  debrief migrate\n\
+            "usage:\n  debrief [serve] [--demo]\n  debrief keys create --role ROLE [--name NAME] [--email EMAIL] [--time-zone TZ]\n  \
+             debrief staff add --role ROLE --email EMAIL --name NAME [--locale en|fr]\n  debrief staff link --email EMAIL\n  debrief migrate\n\
              roles: {}",
             Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
         ),
@@ -61,6 +69,11 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         {
             println!("Book a demo interview, as a buyer invited to one would, at:\n\n    {link}\n");
         }
+        println!("Sign in to the staff console (each link works once, within 15 minutes):\n");
+        for (who, link) in demo::console_links(app.db(), &url, chrono::Utc::now()).await? {
+            println!("    {who}:\n    {link}\n");
+        }
+        println!("More links: debrief staff link --email olga.martin@debrief.localhost\n");
     }
     println!(
         "Debrief is listening on {url}  (database: {})",
@@ -110,6 +123,61 @@ async fn create_key(settings: Settings, args: &[&str]) -> anyhow::Result<()> {
     db.migrate().await?;
     let key = auth::create_key(&db, name, role, holder.as_ref()).await?;
     println!("{key}");
+    Ok(())
+}
+
+/// `debrief staff add`: a console member, and a link to sign in with at once.
+async fn add_member(settings: Settings, args: &[&str]) -> anyhow::Result<()> {
+    let (mut role, mut name, mut email, mut locale) = (None, None, None, None);
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match *arg {
+            "--role" => role = rest.next().copied(),
+            "--name" => name = rest.next().copied(),
+            "--email" => email = rest.next().copied(),
+            "--locale" => locale = rest.next().copied(),
+            other => bail!("unexpected argument {other:?}"),
+        }
+    }
+    let role: Role = role
+        .context("--role is required")?
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--role {e}"))?;
+    let locale = debrief_common::Locale::parse(locale.unwrap_or("en"))
+        .map_err(|e| anyhow::anyhow!("--locale: {e}"))?;
+    let member = auth::Member::new(
+        name.context("--name is required")?,
+        email.context("--email is required")?,
+        None,
+    )
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let now = chrono::Utc::now();
+    let id = auth::upsert_member(&db, &member).await?;
+    auth::members::set_access(&db, &id, Some(role), locale, now).await?;
+    let token = auth::links::mint(&db, &id, now).await?;
+    println!(
+        "{} can sign in once, within 15 minutes, at:\n\n    {}/console/sign-in/link/{token}\n",
+        member.email,
+        settings.public_url()
+    );
+    Ok(())
+}
+
+/// `debrief staff link`: a new one-time sign-in link for a member who has a role.
+async fn print_link(settings: Settings, email: &str) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let found: Option<(String,)> = sqlx::query_as(
+        "select id from staff where email = $1 and role is not null and disabled_at is null",
+    )
+    .bind(email.trim().to_lowercase())
+    .fetch_optional(db.pool())
+    .await?;
+    let (id,) = found.with_context(|| format!("no console member with the address {email}"))?;
+    let token = auth::links::mint(&db, &id, chrono::Utc::now()).await?;
+    println!("{}/console/sign-in/link/{token}", settings.public_url());
     Ok(())
 }
 

@@ -577,6 +577,18 @@ pub async fn decide_and_answer(
     tag: &str,
     deals: &[Answer<'_>],
 ) {
+    decide_and_rate(app, day, tag, deals, |_| None).await;
+}
+
+/// As [`decide_and_answer`], each buyer also rating the drivers `ratings` gives them
+/// (driver → influence), which the coder turns into coded insights.
+pub async fn decide_and_rate(
+    app: &mut TestApp,
+    day: chrono::NaiveDate,
+    tag: &str,
+    deals: &[Answer<'_>],
+    ratings: impl Fn(&Answer<'_>) -> Option<Value>,
+) {
     app.set_clock(&format!("{day}T09:00:00Z"));
     let mut scores = BTreeMap::new();
     for (n, deal) in deals.iter().enumerate() {
@@ -591,23 +603,22 @@ pub async fn decide_and_answer(
         posted["contacts"][0]["email"] = json!(email);
         let reply = app.post_decision(&posted).await;
         assert_eq!(reply.status, 201, "{}", reply.text);
-        scores.insert(email, deal.score);
+        scores.insert(email, (deal.score, ratings(deal)));
     }
     app.set_clock(&format!("{}T10:00:00Z", day + chrono::Duration::days(1)));
     app.deliver().await;
     for _ in deals {
         let mail = app.next_invitation().await;
-        let score = scores[&mail.to[0]];
-        let done = app
-            .complete_survey(
-                &mail.token(),
-                json!([
-                    { "question": "nps", "value": score },
-                    { "question": "reasons", "value": ["product_fit"] },
-                    { "question": "consent", "value": true },
-                ]),
-            )
-            .await;
+        let (score, rated) = scores[&mail.to[0]].clone();
+        let mut answers = vec![
+            json!({ "question": "nps", "value": score }),
+            json!({ "question": "reasons", "value": ["product_fit"] }),
+            json!({ "question": "consent", "value": true }),
+        ];
+        if let Some(rated) = rated {
+            answers.push(json!({ "question": "drivers", "value": rated }));
+        }
+        let done = app.complete_survey(&mail.token(), json!(answers)).await;
         assert_eq!(done.status, 201, "{}", done.text);
     }
 }

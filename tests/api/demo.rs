@@ -71,6 +71,44 @@ async fn the_demo_seeds_a_program_and_a_quarter_and_shows_an_email_at_once(mut a
         page.text
     );
 
+    // Each kind of console user signs in with the printed link and finds their pages
+    // filled.
+    let links = debrief_server::demo::console_links(&app.db, &app.address, now)
+        .await
+        .expect("console links");
+    assert_eq!(links.len(), 3);
+    let pages = [
+        vec![
+            "/console/dashboard",
+            "/console/deals",
+            "/console/invitations",
+            "/console/coding",
+            "/console/team",
+            "/console/account",
+        ],
+        vec!["/console/deals", "/console/invitations", "/console/account"],
+        vec!["/console/coding", "/console/dashboard", "/console/account"],
+    ];
+    for ((who, link), paths) in links.iter().zip(pages) {
+        let mut visitor = debrief_tests::console::Visitor::new(&app);
+        let confirm = visitor.get(link).await;
+        assert_eq!(confirm.status, 200, "{who}");
+        let path = link.replacen(&app.address, "", 1);
+        let signed = visitor.post(&confirm, &path, &[("next", "/console")]).await;
+        assert_eq!(signed.status, 303, "{who}");
+        for path in paths {
+            let page = visitor.get(path).await;
+            assert_eq!(page.status, 200, "{who} on {path}: {}", page.body);
+        }
+        let home = visitor.get("/console").await;
+        let home = visitor.follow(home).await;
+        assert!(
+            !home.body.contains("No decided deal yet"),
+            "{who}: {}",
+            home.body
+        );
+    }
+
     // A second start seeds nothing more.
     debrief_server::demo::seed(&app.db, &app.planner, &app.address, now)
         .await

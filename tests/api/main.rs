@@ -5,6 +5,7 @@ mod analytics;
 mod bad_input;
 mod booking;
 mod concurrency;
+mod console;
 mod decisions;
 mod delivery;
 mod demo;

@@ -3,6 +3,7 @@
 //! method per endpoint.
 
 pub mod browser;
+pub mod console;
 pub mod load;
 pub mod mail;
 pub mod portal;

@@ -210,6 +210,13 @@ impl Params {
         self.0.remove(name)
     }
 
+    /// Without the parameters given empty: a console form's "any" choice, which the API
+    /// would refuse as an empty value.
+    pub fn without_empty(mut self) -> Params {
+        self.0.retain(|_, v| !v.is_empty());
+        self
+    }
+
     /// Refuses a parameter nobody took.
     pub fn finish(self) -> ApiResult<()> {
         match self.0.keys().next() {

@@ -102,6 +102,15 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Settings {
+    /// The base of links, as the command line prints them: `DEBRIEF_PUBLIC_URL`, else the
+    /// address the server listens on (the server itself refuses to start without the
+    /// former on a non-loopback address).
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
     pub fn from_env() -> anyhow::Result<Self> {
         Self::from_vars(std::env::vars().collect())
     }

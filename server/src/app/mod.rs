@@ -184,7 +184,8 @@ impl Application {
                 .configure(crate::surveys::form::configure)
                 .configure(crate::surveys::admin::configure)
                 .service(survey_page)
-                .configure(crate::opt_out::routes::configure);
+                .configure(crate::opt_out::routes::configure)
+                .configure(crate::console::configure);
             if widget_built {
                 // Module scripts and wasm are fetched with CORS: a portal embedding the
                 // widget loads them from here.
@@ -354,6 +355,9 @@ fn job_handlers(
     handlers.push(Arc::new(crate::alerts::delivery::Deliveries {
         email: emails.clone(),
         allow_private: settings.webhooks_allow_private,
+    }));
+    handlers.push(Arc::new(crate::console::sign_in::SignInEmails {
+        email: emails.clone(),
     }));
     let digests = Arc::new(crate::reports::digest::Digests {
         email: emails,

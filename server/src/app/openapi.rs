@@ -244,8 +244,11 @@ mod tests {
             routes.len() >= 25,
             "the scan found too few routes: {routes:?}"
         );
+        // The console's pages are for people in a browser (a session cookie and a CSRF
+        // secret per form), not an API: machines use the `/api/v1` endpoints they call.
         let missing: Vec<_> = routes
             .iter()
+            .filter(|(_, path)| !path.starts_with("/console"))
             .filter(|(method, path)| doc["paths"][path.as_str()][method.as_str()].is_null())
             .collect();
         assert!(

@@ -61,6 +61,38 @@ pub async fn upsert_member(db: &Db, member: &Member) -> anyhow::Result<String> {
     Ok(id)
 }
 
+/// Gives member `staff_id` a role in the console (or none, which keeps them out) and the
+/// language of their pages. A change of role ends their sessions: a page open under the
+/// old role must not keep its rights.
+pub async fn set_access(
+    db: &Db,
+    staff_id: &str,
+    role: Option<super::Role>,
+    locale: debrief_common::Locale,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    if role == Some(super::Role::Integration) {
+        anyhow::bail!("integration is a machine's role: give it to an API key");
+    }
+    let (before,): (Option<String>,) = sqlx::query_as("select role from staff where id = $1")
+        .bind(staff_id)
+        .fetch_one(db.pool())
+        .await
+        .context("reading the member")?;
+    sqlx::query("update staff set role = $1, locale = $2, updated_at = $3 where id = $4")
+        .bind(role.map(|r| r.as_str()))
+        .bind(locale.code())
+        .bind(to_db(now))
+        .bind(staff_id)
+        .execute(db.pool())
+        .await
+        .context("setting the member's access")?;
+    if before.as_deref() != role.map(|r| r.as_str()) {
+        super::sessions::end_all(db, staff_id, now).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,6 +69,52 @@ pub async fn uncoded(db: &Db, taxonomy: &Taxonomy, limit: i64) -> anyhow::Result
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
+    with_suggestions(db, taxonomy, rows).await
+}
+
+/// One text to code, by its place, whether or not it is coded already: an analyst adds
+/// the mentions of a text one by one. None when there is no such free text.
+pub async fn text(
+    db: &Db,
+    taxonomy: &Taxonomy,
+    (response_id, question_id, item): (&str, &str, &str),
+) -> anyhow::Result<Option<Uncoded>> {
+    let rows: Vec<TextRow> = sqlx::query_as(&format!(
+        "select {TEXT_COLUMNS}
+         from response_items t join responses r on r.id = t.response_id
+         where t.response_id = $1 and t.question_id = $2 and t.item = $3
+           and r.status = 'complete' and {FREE_TEXT}"
+    ))
+    .bind(response_id)
+    .bind(question_id)
+    .bind(item)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(with_suggestions(db, taxonomy, rows).await?.pop())
+}
+
+/// How many texts wait for an analyst.
+pub async fn waiting(db: &Db) -> anyhow::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(&format!(
+        "select count(*)
+         from response_items t join responses r on r.id = t.response_id
+         where r.status = 'complete' and {FREE_TEXT}
+           and not exists (select 1 from insights n where n.response_id = t.response_id
+                           and n.question_id = t.question_id and n.item = t.item
+                           and n.source = 'analyst')
+           and not exists (select 1 from coding_reviews v where v.response_id = t.response_id
+                           and v.question_id = t.question_id and v.item = t.item)"
+    ))
+    .fetch_one(db.pool())
+    .await?;
+    Ok(n)
+}
+
+async fn with_suggestions(
+    db: &Db,
+    taxonomy: &Taxonomy,
+    rows: Vec<TextRow>,
+) -> anyhow::Result<Vec<Uncoded>> {
     let lexicons = Lexicons::load(db).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {

@@ -41,6 +41,8 @@ text_enum! {
         DigestSchedule = "digest_schedule",
         /// Email a month's digest to one reader (payload: the reader, the month).
         DigestEmail = "digest_email",
+        /// Email a staff member their one-time sign-in link (payload: the link).
+        SignInEmail = "sign_in_email",
     }
 }
 

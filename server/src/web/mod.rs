@@ -3,6 +3,7 @@
 //! templates and one message catalogue per locale.
 
 pub mod assets;
+pub mod charts;
 pub mod dates;
 pub mod error;
 pub mod extract;

@@ -120,6 +120,7 @@ impl Templates {
             ("interview_reminder", template_set!("interview_reminder")),
             ("alert", template_set!("alert")),
             ("monthly_digest", template_set!("monthly_digest")),
+            ("sign_in", template_set!("sign_in")),
         ];
         for (template, parts) in sets {
             for (locale, subject, text, body) in parts {

@@ -1,0 +1,23 @@
+//! The staff console: the pages program owners, account managers and analysts open every
+//! morning, server-rendered from handlebars templates with SVG charts, on top of the same
+//! functions and role rules as the API. A little script (`assets/console.js`) adds
+//! keyboard shortcuts and live previews; every page works without it.
+
+pub mod assets;
+pub mod coding;
+pub mod dashboard;
+pub mod deals;
+pub mod page;
+pub mod sign_in;
+pub mod team;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(assets::configure)
+        .configure(sign_in::configure)
+        .configure(team::configure)
+        .configure(dashboard::configure)
+        .configure(deals::configure)
+        .configure(coding::configure);
+}

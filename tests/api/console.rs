@@ -1,0 +1,769 @@
+//! The staff console, as its people meet it without a script: signing in by an emailed
+//! link or a password, forms that carry their CSRF secret, sessions that end, pages that
+//! keep to each role, the team an admin keeps, and the dashboard's figures.
+
+use crate::analytics::{decide_and_rate, expected_nps, Answer};
+use chrono::Duration;
+use debrief_server::auth::Role;
+use debrief_tests::console::{member, signed_in, Page, Visitor};
+use debrief_tests::{both_backends, lost_deal, TestApp};
+use mail_parser::MessageParser;
+use serde_json::json;
+
+/// A program owner the admin added, who may sign in.
+async fn olga(app: &TestApp) {
+    let en = debrief_common::Locale::En;
+    member(
+        app,
+        Role::ProgramOwner,
+        "Olga Owner",
+        "olga@acme.example",
+        en,
+    )
+    .await;
+}
+
+/// The link in the sign-in email, its Message-ID checked.
+async fn link_from_email(app: &mut TestApp) -> String {
+    app.deliver().await;
+    let mail = app.smtp.next_mail().await;
+    assert_eq!(mail.to, ["olga@acme.example"]);
+    let parsed = MessageParser::default().parse(&mail.data).expect("MIME");
+    assert!(parsed.message_id().is_some_and(|id| id.contains('@')));
+    assert_eq!(parsed.subject(), Some("Your sign-in link for Debrief"));
+    let text = parsed.body_text(0).expect("text part").into_owned();
+    let html = parsed.body_html(0).expect("HTML part").into_owned();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/console/sign-in/link/"))
+        .expect("a link in the text")
+        .to_owned();
+    assert!(html.contains(&link), "the HTML part carries the same link");
+    link
+}
+
+async fn a_member_signs_in_through_the_emailed_link_once(mut app: TestApp) {
+    olga(&app).await;
+    let mut browser = Visitor::new(&app);
+    // A page asks them to sign in, and comes back after.
+    let page = browser.get("/console/dashboard?outcome=lost").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/console/sign-in?next=%2Fconsole%2Fdashboard%3Foutcome%3Dlost")
+    );
+    let form = browser.follow(page).await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("Email me a sign-in link"));
+    let csrf_cookie = form.cookie_line("debrief_csrf").expect("a CSRF cookie");
+    assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Lax"));
+    let sent = browser
+        .post(
+            &form,
+            "/console/sign-in/link",
+            &[
+                ("email", "Olga@Acme.example"),
+                ("next", "/console/dashboard?outcome=lost"),
+                ("lang", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert!(sent.body.contains("a sign-in link is on its way"));
+    // Nothing leaves from the request: the outbox sends it.
+    assert!(app.smtp.try_next_mail().is_none());
+    let link = link_from_email(&mut app).await;
+
+    let mut browser = Visitor::new(&app);
+    let confirm = browser.get(&link).await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("Continue to the console"));
+    // Opening the link signs nobody in: a mail scanner that follows it uses nothing up.
+    assert!(!browser.cookies.contains_key("debrief_session"));
+    let path = link.trim_start_matches(&app.address).to_owned();
+    let signed = browser
+        .post(
+            &confirm,
+            &path,
+            &[("next", "/console/dashboard?outcome=lost")],
+        )
+        .await;
+    assert_eq!(signed.status, 303);
+    assert_eq!(
+        signed.location.as_deref(),
+        Some("/console/dashboard?outcome=lost")
+    );
+    let session = signed
+        .cookie_line("debrief_session")
+        .expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/console"] {
+        assert!(session.contains(attribute), "{session}");
+    }
+    let dashboard = browser.follow(signed).await;
+    assert_eq!(dashboard.status, 200);
+    assert!(dashboard.body.contains("Program dashboard"));
+    assert!(dashboard.body.contains("Olga Owner"));
+
+    // The link works once.
+    let mut again = Visitor::new(&app);
+    let used = again.get(&link).await;
+    assert_eq!(used.status, 410);
+    assert!(used.body.contains("expired or was used already"));
+
+    // An unknown address gets the same answer, and no email.
+    let form = again.get("/console/sign-in").await;
+    let unknown = again
+        .post(
+            &form,
+            "/console/sign-in/link",
+            &[("email", "nobody@acme.example")],
+        )
+        .await;
+    assert_eq!(unknown.status, 200);
+    assert!(unknown.body.contains("a sign-in link is on its way"));
+    app.deliver().await;
+    assert!(app.smtp.try_next_mail().is_none());
+
+    // A link not used within fifteen minutes no longer works.
+    let form = again.get("/console/sign-in").await;
+    again
+        .post(
+            &form,
+            "/console/sign-in/link",
+            &[("email", "olga@acme.example")],
+        )
+        .await;
+    let late = link_from_email(&mut app).await;
+    app.clock.advance(Duration::minutes(16));
+    let page = again.get(&late).await;
+    assert_eq!(page.status, 410);
+}
+
+async fn a_form_posted_without_its_csrf_secret_is_refused(app: TestApp) {
+    let mut owner = signed_in(&app, Role::ProgramOwner, "Olga Owner", "olga@acme.example").await;
+    let page = owner.get("/console/account").await;
+    assert_eq!(page.status, 200);
+    let before = app.count("staff_sessions where ended_at is null").await;
+    // Another site's form: no secret, or a wrong one.
+    for fields in [vec![], vec![("_csrf", "forged")]] {
+        let refused = owner.post_raw("/console/sign-out", &fields).await;
+        assert_eq!(refused.status, 403);
+        assert!(refused.body.contains("This form has expired"));
+    }
+    let refused = owner
+        .post_raw("/console/account/language", &[("locale", "fr")])
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        app.count("staff_sessions where ended_at is null").await,
+        before
+    );
+    let (locale,): (String,) =
+        sqlx::query_as("select locale from staff where email = 'olga@acme.example'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("locale");
+    assert_eq!(locale, "en", "nothing changed");
+    // The sign-in forms carry one too, double-submitted.
+    let mut stranger = Visitor::new(&app);
+    let refused = stranger
+        .post_raw("/console/sign-in/link", &[("email", "olga@acme.example")])
+        .await;
+    assert_eq!(refused.status, 403);
+
+    // With the page's own secret, it goes through.
+    let out = owner.post(&page, "/console/sign-out", &[]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(out.location.as_deref(), Some("/console/sign-in"));
+    assert_eq!(owner.get("/console/account").await.status, 303);
+}
+
+async fn a_session_ends_after_half_a_day_unused_and_after_a_week_whatever(app: TestApp) {
+    let mut owner = signed_in(&app, Role::ProgramOwner, "Olga Owner", "olga@acme.example").await;
+    for _ in 0..3 {
+        app.clock.advance(Duration::hours(11));
+        assert_eq!(owner.get("/console/account").await.status, 200);
+    }
+    app.clock.advance(Duration::hours(13));
+    let page = owner.get("/console/account").await;
+    assert_eq!(page.status, 303, "half a day unused");
+
+    let mut busy = signed_in(&app, Role::Analyst, "Ana Lyst", "ana@acme.example").await;
+    // Used every eleven hours: 165 hours in, still there; at 176, past the week, gone.
+    for _ in 0..15 {
+        app.clock.advance(Duration::hours(11));
+        assert_eq!(busy.get("/console/account").await.status, 200);
+    }
+    app.clock.advance(Duration::hours(11));
+    assert_eq!(
+        busy.get("/console/account").await.status,
+        303,
+        "a week at most"
+    );
+}
+
+async fn a_password_signs_in_and_a_wrong_one_does_not(app: TestApp) {
+    let mut owner = signed_in(&app, Role::ProgramOwner, "Olga Owner", "olga@acme.example").await;
+    let page = owner.get("/console/account").await;
+    let short = owner
+        .post(
+            &page,
+            "/console/account/password",
+            &[("password", "short"), ("confirm", "short")],
+        )
+        .await;
+    assert_eq!(short.status, 422);
+    assert!(short.body.contains("<code>password</code>"));
+    let set = owner
+        .post(
+            &page,
+            "/console/account/password",
+            &[
+                ("password", "a long passphrase"),
+                ("confirm", "a long passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert!(set.body.contains("Your password is saved"));
+    let (stored,): (String,) =
+        sqlx::query_as("select password_hash from staff where email = 'olga@acme.example'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("hash");
+    assert!(stored.starts_with("$argon2id$") && !stored.contains("passphrase"));
+
+    let mut browser = Visitor::new(&app);
+    let form = browser.get("/console/sign-in").await;
+    let wrong = browser
+        .post(
+            &form,
+            "/console/sign-in/password",
+            &[
+                ("email", "olga@acme.example"),
+                ("password", "a wrong passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("That email and password do not match"));
+    assert!(!browser.cookies.contains_key("debrief_session"));
+    let right = browser
+        .post(
+            &form,
+            "/console/sign-in/password",
+            &[
+                ("email", "olga@acme.example"),
+                ("password", "a long passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(right.status, 303);
+    assert_eq!(right.location.as_deref(), Some("/console"));
+    let home = browser.follow(right).await;
+    assert!(home.body.contains("Program dashboard"));
+}
+
+/// Every page a role may not open answers 403, whatever the URL says.
+async fn each_role_opens_only_its_own_pages(app: TestApp) {
+    let cases = [
+        (Role::AccountManager, "/console/dashboard", 403),
+        (Role::AccountManager, "/console/team", 403),
+        (Role::Analyst, "/console/team", 403),
+        (Role::ProgramOwner, "/console/team", 403),
+        (Role::Analyst, "/console/dashboard", 200),
+        (Role::Admin, "/console/team", 200),
+        (Role::AccountManager, "/console/account", 200),
+    ];
+    for (i, (role, path, status)) in cases.into_iter().enumerate() {
+        let email = format!("member{i}@acme.example");
+        let mut member = signed_in(&app, role, "A Member", &email).await;
+        let page = member.get(path).await;
+        assert_eq!(page.status, status, "{role:?} on {path}: {}", page.body);
+        // Nobody's menu offers what they cannot open.
+        let menu = member.get("/console/account").await;
+        assert_eq!(
+            menu.body.contains(r#"href="/console/team""#),
+            role == Role::Admin,
+            "{role:?}"
+        );
+    }
+}
+
+async fn an_admin_keeps_the_team_and_the_keys(mut app: TestApp) {
+    let mut admin = signed_in(&app, Role::Admin, "Ada Admin", "ada@acme.example").await;
+    let page = admin.get("/console/team").await;
+    assert_eq!(page.status, 200);
+    // Someone new gets their link by email.
+    let added = admin
+        .post(
+            &page,
+            "/console/team/members",
+            &[
+                ("name", "Olga Owner"),
+                ("email", "olga@acme.example"),
+                ("role", "program_owner"),
+                ("locale", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303);
+    link_from_email(&mut app).await;
+    let bad = admin
+        .post(
+            &page,
+            "/console/team/members",
+            &[
+                ("name", "X"),
+                ("email", "not an address"),
+                ("role", "analyst"),
+                ("locale", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("<code>email</code>"));
+    let bad = admin
+        .post(
+            &page,
+            "/console/team/members",
+            &[
+                ("name", "X"),
+                ("email", "x@acme.example"),
+                ("role", "integration"),
+                ("locale", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("<code>role</code>"));
+
+    // Changing someone's role ends their sessions.
+    let mut olga = signed_in(&app, Role::ProgramOwner, "Olga Owner", "olga@acme.example").await;
+    assert_eq!(olga.get("/console/dashboard").await.status, 200);
+    let (olga_id,): (String,) =
+        sqlx::query_as("select id from staff where email = 'olga@acme.example'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("id");
+    let page = admin.get("/console/team").await;
+    let changed = admin
+        .post(
+            &page,
+            &format!("/console/team/members/{olga_id}"),
+            &[("action", "save"), ("role", "analyst"), ("locale", "fr")],
+        )
+        .await;
+    assert_eq!(changed.status, 303);
+    assert_eq!(olga.get("/console/dashboard").await.status, 303);
+    // Disabled, nobody signs them in again.
+    let disabled = admin
+        .post(
+            &page,
+            &format!("/console/team/members/{olga_id}"),
+            &[("action", "disable")],
+        )
+        .await;
+    assert_eq!(disabled.status, 303);
+    let mut browser = Visitor::new(&app);
+    let form = browser.get("/console/sign-in").await;
+    browser
+        .post(
+            &form,
+            "/console/sign-in/link",
+            &[("email", "olga@acme.example")],
+        )
+        .await;
+    app.deliver().await;
+    assert!(app.smtp.try_next_mail().is_none());
+    // An admin cannot lock themselves out.
+    let (ada_id,): (String,) =
+        sqlx::query_as("select id from staff where email = 'ada@acme.example'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("id");
+    let refused = admin
+        .post(
+            &page,
+            &format!("/console/team/members/{ada_id}"),
+            &[("action", "save"), ("role", "analyst")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+
+    // A key for a machine, shown once; revoked, the API refuses it.
+    let created = admin
+        .post(
+            &page,
+            "/console/team/keys",
+            &[
+                ("name", "CRM connector"),
+                ("role", "integration"),
+                ("holder", ""),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let key = created
+        .body
+        .split("dbk_")
+        .nth(1)
+        .map(|rest| format!("dbk_{}", &rest[..43]))
+        .expect("the key, shown once");
+    let deal = lost_deal("CRM-KEY-1");
+    let posted = app.post_decision_raw(&key, deal.to_string()).await;
+    assert_eq!(posted.status, 201, "the new key works");
+    assert!(
+        !admin.get("/console/team").await.body.contains(&key),
+        "shown only once"
+    );
+    let (key_id,): (String,) =
+        sqlx::query_as("select id from api_keys where name = 'CRM connector'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("key id");
+    let page = admin.get("/console/team").await;
+    let revoked = admin
+        .post(&page, &format!("/console/team/keys/{key_id}/revoke"), &[])
+        .await;
+    assert_eq!(revoked.status, 303);
+    let refused = app
+        .post_decision_raw(&key, lost_deal("CRM-KEY-2").to_string())
+        .await;
+    assert_eq!(refused.status, 401);
+    // An account manager's key needs its holder.
+    let refused = admin
+        .post(
+            &page,
+            "/console/team/keys",
+            &[("name", "AM"), ("role", "account_manager")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("<code>holder</code>"));
+}
+
+/// Whatever a page is sent, it answers with a 4xx naming the field and changes nothing.
+async fn console_forms_refuse_hostile_input_by_name(app: TestApp) {
+    let mut admin = signed_in(&app, Role::Admin, "Ada Admin", "ada@acme.example").await;
+    let page: Page = admin.get("/console/team").await;
+    let staff_before = app.count("staff").await;
+    let huge = "x".repeat(300 * 1024);
+    // (path, fields, status, the field named)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "/console/team/members",
+            vec![
+                ("name", "A"),
+                ("email", "a@acme.example"),
+                ("role", "analyst"),
+                ("locale", "en"),
+                ("admin", "yes"),
+            ],
+            422,
+            "admin",
+        ),
+        (
+            "/console/team/members",
+            vec![
+                ("name", "A"),
+                ("name", "B"),
+                ("email", "a@acme.example"),
+                ("role", "analyst"),
+                ("locale", "en"),
+            ],
+            422,
+            "name",
+        ),
+        (
+            "/console/team/members",
+            vec![
+                ("name", "A"),
+                ("email", "a@acme.example"),
+                ("role", "analyst"),
+                ("locale", "de"),
+            ],
+            422,
+            "locale",
+        ),
+        ("/console/team/members", vec![("name", &huge)], 413, ""),
+    ];
+    for (path, fields, status, field) in cases {
+        let answer = admin.post(&page, path, &fields).await;
+        assert_eq!(
+            answer.status,
+            status,
+            "{path} {field}: {}",
+            answer.body.get(..300).unwrap_or(&answer.body)
+        );
+        if !field.is_empty() {
+            assert!(
+                answer.body.contains(&format!("<code>{field}</code>")),
+                "{field}"
+            );
+        }
+    }
+    assert_eq!(app.count("staff").await, staff_before);
+    // Dashboard parameters are checked as the API checks them.
+    for (query, field) in [
+        ("from=2026-13", "from"),
+        ("outcome=maybe", "outcome"),
+        ("colour=red", "colour"),
+    ] {
+        let answer = admin.get(&format!("/console/dashboard?{query}")).await;
+        assert_eq!(answer.status, 422, "{query}");
+        assert!(
+            answer.body.contains(&format!("<code>{field}</code>")),
+            "{query}"
+        );
+    }
+    // After signing in, a visitor only ever lands on a console page.
+    let mut browser = Visitor::new(&app);
+    let form = browser
+        .get("/console/sign-in?next=https://evil.example/")
+        .await;
+    assert!(!form.body.contains("evil.example"));
+}
+
+/// The dashboard says what the API says: filtered to losses against one competitor, its
+/// NPS is the one computed here from the buyers' scores, and buyer-borne names are
+/// escaped.
+async fn the_dashboard_reads_losses_to_one_competitor_as_the_buyers_scored_them(mut app: TestApp) {
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 10, 6).expect("day");
+    let hostile = "<script>alert(1)</script>";
+    let deals = [
+        Answer {
+            outcome: "lost",
+            competitor: Some("Northwind"),
+            score: 2,
+        },
+        Answer {
+            outcome: "lost",
+            competitor: Some("Northwind"),
+            score: 9,
+        },
+        Answer {
+            outcome: "lost",
+            competitor: Some("Northwind"),
+            score: 4,
+        },
+        Answer {
+            outcome: "won",
+            competitor: Some("Northwind"),
+            score: 10,
+        },
+        Answer {
+            outcome: "lost",
+            competitor: Some("Contoso"),
+            score: 10,
+        },
+        Answer {
+            outcome: "lost",
+            competitor: Some(hostile),
+            score: 8,
+        },
+    ];
+    // Losses blame the price, wins praise the demo.
+    decide_and_rate(&mut app, day, "dash", &deals, |a| {
+        Some(if a.outcome == "won" {
+            json!({ "demo": "very_positive" })
+        } else {
+            json!({ "price": "very_negative" })
+        })
+    })
+    .await;
+    let expected = expected_nps(&[2, 9, 4]).expect("an NPS");
+    let mut owner = signed_in(&app, Role::ProgramOwner, "Olga Owner", "olga@acme.example").await;
+    let filter = "from=2026-10&to=2026-10&outcome=lost&competitor=Northwind";
+    let page = owner.get(&format!("/console/dashboard?{filter}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(&format!("NPS: {expected:.1}")),
+        "{expected}: {}",
+        page.body
+    );
+    assert!(page.body.contains("n = 3"));
+    assert!(page.body.contains("Why we lose") && !page.body.contains("Why we win"));
+    assert!(page.body.contains("ignores the competitor filter"));
+    // Every competitor the API lists, with the same counts.
+    let api = app
+        .get_as(
+            &app.api_key,
+            &format!("/api/v1/analytics/competitors?{filter}"),
+        )
+        .await;
+    let listed = api.body["competitors"].as_array().expect("competitors");
+    assert_eq!(listed.len(), 1, "Northwind alone: {}", api.text);
+    assert_eq!(
+        (listed[0]["won"].as_u64(), listed[0]["lost"].as_u64()),
+        (Some(0), Some(3))
+    );
+    for c in listed {
+        let row = format!(
+            r#"<th scope="row">{}</th><td class="num">{}</td><td class="num">{}</td>"#,
+            c["competitor"].as_str().expect("name"),
+            c["won"],
+            c["lost"]
+        );
+        assert!(page.body.contains(&row), "{row}");
+    }
+    // All competitors met: the one with markup in its name is escaped.
+    let all = owner
+        .get("/console/dashboard?from=2026-10&to=2026-10")
+        .await;
+    assert!(!all.body.contains(hostile));
+    assert!(
+        all.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{}",
+        all.body
+            .split("script")
+            .skip(1)
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    assert!(all.body.contains("Why we win"));
+    // Every chart has its table, and names itself.
+    assert!(all.body.matches(r#"role="img""#).count() >= 3);
+    assert!(all.body.contains("Show as a table"));
+    // In French, as a French reader writes numbers.
+    let mut french = debrief_tests::console::signed_in_with(
+        &app,
+        Role::Analyst,
+        "Anaïs",
+        "anais@acme.example",
+        debrief_common::Locale::Fr,
+    )
+    .await;
+    let page = french.get(&format!("/console/dashboard?{filter}")).await;
+    assert!(
+        page.body.contains(&format!(
+            "NPS : {}",
+            format!("{expected:.1}").replace('.', ",")
+        )) || page.body.contains(&format!(
+            "NPS: {}",
+            format!("{expected:.1}").replace('.', ",")
+        )),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Pourquoi nous perdons"));
+    assert!(page.body.contains(r#"<html lang="fr">"#));
+}
+
+/// An account manager invites a buyer of their own deal with a note, reads the email
+/// first, and finds it among their invitations; another manager's deal stays closed to
+/// them, even by editing the URL or posting to it.
+async fn an_account_manager_invites_their_buyer_and_nobody_elses(mut app: TestApp) {
+    app.set_clock("2026-11-29T17:00:00Z");
+    app.put_program(&json!({
+        "name": "Win-loss",
+        "contact_policy": { "person_cooldown_days": 90, "account_max_per_decision": 3 },
+        "incentives": [
+            { "key": "eur_100", "kind": "money", "amount": { "minor_units": 10000, "currency": "EUR" } }
+        ],
+        "segments": [{ "key": "all", "name": "All", "method": "survey" }]
+    }))
+    .await;
+    let mut ours = lost_deal("S-1");
+    ours["decided_at"] = json!("2026-11-29T15:00:00Z");
+    ours["contacts"] = debrief_tests::camille_and_lee();
+    assert_eq!(app.post_decision(&ours).await.status, 201);
+    let mut theirs = lost_deal("O-1");
+    theirs["decided_at"] = json!("2026-11-29T14:00:00Z");
+    theirs["account"] = json!({ "name": "Initech", "manager": { "name": "Bob Stone", "email": "bob@acme.example" } });
+    theirs["contacts"][0]["email"] = json!("peter@initech.example");
+    assert_eq!(app.post_decision(&theirs).await.status, 201);
+    app.deliver().await;
+    while app.smtp.try_next_mail().is_some() {}
+
+    let mut ana = signed_in(&app, Role::AccountManager, "Ana Duarte", "ana@acme.example").await;
+    let deals = ana.get("/console/deals").await;
+    assert_eq!(deals.status, 200, "{}", deals.body);
+    assert!(deals.body.contains("Globex") && deals.body.contains("S-1"));
+    assert!(!deals.body.contains("Initech") && !deals.body.contains("O-1"));
+    assert!(
+        deals.body.contains("Lee Park"),
+        "the decision maker is suggested"
+    );
+    assert!(deals.body.contains("Decision maker: made the final call"));
+    // Bob's deal, by its URL: the same refusal as the API's.
+    assert_eq!(ana.get("/console/deals/O-1").await.status, 403);
+
+    let page = ana.get("/console/deals/S-1").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Camille Martin") && page.body.contains("Lee Park"));
+    let note = "Camille, merci pour nos échanges.\n<b>Votre avis compte</b>.";
+    let fields = [
+        ("email", "camille@globex.example"),
+        ("note", note),
+        ("incentive", "eur_100"),
+        ("interviewer", ""),
+    ];
+    let mut preview_fields = fields.to_vec();
+    preview_fields.push(("action", "preview"));
+    let preview = ana
+        .post(&page, "/console/deals/S-1/invite", &preview_fields)
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert!(preview
+        .body
+        .contains("The email, as the buyer will read it"));
+    assert!(preview.body.contains("Ana Duarte"));
+    assert!(preview
+        .body
+        .contains("&lt;b&gt;Votre avis compte&lt;/b&gt;"));
+    assert!(!preview.body.contains("<b>Votre"));
+    assert!(preview.body.contains("100 EUR"));
+    assert_eq!(app.count("interviews").await, 0, "a preview stores nothing");
+
+    let mut send_fields = fields.to_vec();
+    send_fields.push(("action", "send"));
+    let sent = ana
+        .post(&page, "/console/deals/S-1/invite", &send_fields)
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let listed = ana.follow(sent).await;
+    assert!(listed.body.contains("Your invitation is queued"));
+    assert!(listed.body.contains("Camille Martin"));
+    assert!(listed.body.contains("Interview") && listed.body.contains(">invited<"));
+    assert!(!listed.body.contains("Initech"), "only Ana's accounts");
+    app.deliver().await;
+    let mail = app.next_invitation().await;
+    assert_eq!(mail.to, ["camille@globex.example"]);
+    assert!(
+        mail.text.contains("<b>Votre avis compte</b>"),
+        "{}",
+        mail.text
+    );
+
+    // Posting to Bob's deal is refused and stores nothing; twice is once.
+    let mut to_bobs = vec![
+        ("email", "peter@initech.example"),
+        ("note", ""),
+        ("incentive", ""),
+        ("interviewer", ""),
+    ];
+    to_bobs.push(("action", "send"));
+    let refused = ana.post(&page, "/console/deals/O-1/invite", &to_bobs).await;
+    assert_eq!(refused.status, 403);
+    let again = ana
+        .post(&page, "/console/deals/S-1/invite", &send_fields)
+        .await;
+    assert_eq!(again.status, 409);
+    assert!(again.body.contains("already_invited"));
+    assert_eq!(app.count("interviews").await, 1);
+}
+
+both_backends!(
+    an_account_manager_invites_their_buyer_and_nobody_elses,
+    the_dashboard_reads_losses_to_one_competitor_as_the_buyers_scored_them,
+    a_member_signs_in_through_the_emailed_link_once,
+    a_form_posted_without_its_csrf_secret_is_refused,
+    a_session_ends_after_half_a_day_unused_and_after_a_week_whatever,
+    a_password_signs_in_and_a_wrong_one_does_not,
+    each_role_opens_only_its_own_pages,
+    an_admin_keeps_the_team_and_the_keys,
+    console_forms_refuse_hostile_input_by_name,
+);
