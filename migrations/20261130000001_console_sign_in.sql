@@ -11,6 +11,10 @@ alter table staff add column password_hash text;
 -- Set when an admin takes someone's access away: their sessions end and no link or
 -- password signs them in again.
 alter table staff add column disabled_at text;
+-- Wrong passwords in a row, since the first of them: five within fifteen minutes stop
+-- password sign-ins to the account for the rest of those minutes (a link still works).
+alter table staff add column failed_passwords bigint not null default 0;
+alter table staff add column failed_since text;
 
 update staff set role = (
     select k.role from api_keys k

@@ -248,15 +248,33 @@ async fn a_password_signs_in_and_a_wrong_one_does_not(app: TestApp) {
     assert_eq!(wrong.status, 401);
     assert!(wrong.body.contains("That email and password do not match"));
     assert!(!browser.cookies.contains_key("debrief_session"));
+    // Five wrong passwords in a row lock password sign-ins for a quarter of an hour, even
+    // with the right one; then it works again.
+    for _ in 0..4 {
+        let wrong = browser
+            .post(
+                &form,
+                "/console/sign-in/password",
+                &[
+                    ("email", "olga@acme.example"),
+                    ("password", "another guess"),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, 401);
+    }
+    let right_password = [
+        ("email", "olga@acme.example"),
+        ("password", "a long passphrase"),
+    ];
+    let locked = browser
+        .post(&form, "/console/sign-in/password", &right_password)
+        .await;
+    assert_eq!(locked.status, 429);
+    assert!(locked.body.contains("Too many wrong passwords"));
+    app.clock.advance(Duration::minutes(16));
     let right = browser
-        .post(
-            &form,
-            "/console/sign-in/password",
-            &[
-                ("email", "olga@acme.example"),
-                ("password", "a long passphrase"),
-            ],
-        )
+        .post(&form, "/console/sign-in/password", &right_password)
         .await;
     assert_eq!(right.status, 303);
     assert_eq!(right.location.as_deref(), Some("/console"));
@@ -356,7 +374,24 @@ async fn an_admin_keeps_the_team_and_the_keys(mut app: TestApp) {
         .await;
     assert_eq!(changed.status, 303);
     assert_eq!(olga.get("/console/dashboard").await.status, 303);
-    // Disabled, nobody signs them in again.
+    // Olga's key for a script works while she does.
+    let olga_member =
+        debrief_server::auth::Member::new("Olga Owner", "olga@acme.example", None).expect("member");
+    let olga_key = debrief_server::auth::create_key(
+        &app.db,
+        "Olga's script",
+        Role::Analyst,
+        Some(&olga_member),
+    )
+    .await
+    .expect("key");
+    assert_eq!(
+        app.get_as(&olga_key, "/api/v1/insights/taxonomy")
+            .await
+            .status,
+        200
+    );
+    // Disabled, nobody signs them in again, and their keys stop working.
     let disabled = admin
         .post(
             &page,
@@ -376,6 +411,29 @@ async fn an_admin_keeps_the_team_and_the_keys(mut app: TestApp) {
         .await;
     app.deliver().await;
     assert!(app.smtp.try_next_mail().is_none());
+    assert_eq!(
+        app.get_as(&olga_key, "/api/v1/insights/taxonomy")
+            .await
+            .status,
+        401
+    );
+    // A member without a role shows as such, not as the first role of the list.
+    let iris =
+        debrief_server::auth::Member::new("Iris Moreau", "iris@acme.example", Some("Europe/Paris"))
+            .expect("member");
+    debrief_server::auth::upsert_member(&app.db, &iris)
+        .await
+        .expect("interviewer");
+    let page = admin.get("/console/team").await;
+    let iris_row = page
+        .body
+        .split_once("iris@acme.example")
+        .and_then(|(_, rest)| rest.split("</tr>").next())
+        .expect("Iris's row");
+    assert!(
+        iris_row.contains(r#"<option value="" selected>No access</option>"#),
+        "{iris_row}"
+    );
     // An admin cannot lock themselves out.
     let (ada_id,): (String,) =
         sqlx::query_as("select id from staff where email = 'ada@acme.example'")

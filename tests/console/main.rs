@@ -62,15 +62,21 @@ async fn accessible(browser: &Browser, what: &str) {
     assert!(violations.is_empty(), "{what}: {violations:#?}");
 }
 
+/// The page's main text, once the page has loaded: a page replaced under the reader (a
+/// form just sent) is read again.
 async fn text(browser: &Browser) -> String {
-    browser
-        .client
-        .find(Locator::Css("main"))
-        .await
-        .expect("main")
-        .text()
-        .await
-        .expect("text")
+    let mut last = None;
+    for _ in 0..50 {
+        let read = async {
+            let main = browser.client.find(Locator::Css("main")).await?;
+            main.text().await
+        };
+        match read.await {
+            Ok(text) => return text,
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!("the page's text: {last:?}");
 }
 
 /// Buyers lost to Northwind and won against it, each rating a driver, over one month.
@@ -420,7 +426,6 @@ async fn an_analyst_codes_three_texts_by_keyboard_and_the_dashboard_follows() {
         )
         .await
         .expect("select");
-        let body = c.find(Locator::Css("body")).await.expect("body");
         // The key shown beside "Responsiveness", read from the page as the analyst reads it.
         let key: String = serde_json::from_value(
             c.execute(
@@ -431,11 +436,15 @@ async fn an_analyst_codes_three_texts_by_keyboard_and_the_dashboard_follows() {
             .expect("key"),
         )
         .expect("a key");
-        body.send_keys(&key).await.expect("driver key");
-        body.send_keys("1").await.expect("influence key");
-        body.send_keys(&Key::Enter.to_string())
+        // Each key goes where the keyboard's focus is, as it would.
+        for k in [key.clone(), "1".to_owned(), Key::Enter.to_string()] {
+            let focused = c.active_element().await.expect("focus");
+            focused.send_keys(&k).await.expect("key");
+        }
+        c.wait()
+            .for_element(Locator::Css("p.notice"))
             .await
-            .expect("enter");
+            .expect("the saved page");
         let page = text(&browser).await;
         assert!(page.contains("Saved."), "round {round}: {page}");
         // Done with this text, on to the next.
@@ -445,6 +454,13 @@ async fn an_analyst_codes_three_texts_by_keyboard_and_the_dashboard_follows() {
             .click()
             .await
             .expect("done");
+        // The queue's next text, not the saved page: its address has no `saved`.
+        c.wait()
+            .for_url(
+                &url::Url::parse(&format!("{}/console/coding?skip=0", app.address)).expect("url"),
+            )
+            .await
+            .expect("the queue again");
     }
     let after = reader
         .get("/console/dashboard?from=2026-10&to=2026-10")

@@ -6,6 +6,16 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
+use std::sync::LazyLock;
+use tokio::sync::Semaphore;
+
+/// Hashes at once, at most: each takes 19 MiB and a core for tens of milliseconds, so a
+/// flood of sign-in attempts waits here instead of taking the server's memory.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(2));
+
+/// Wrong passwords in a row that stop password sign-ins for [`LOCKOUT`].
+pub const MAX_FAILURES: i64 = 5;
+pub const LOCKOUT: chrono::Duration = chrono::Duration::minutes(15);
 
 /// Shortest password accepted: length is what makes a password hard to guess.
 pub const MIN_LEN: usize = 12;
@@ -26,6 +36,7 @@ pub fn check(password: &str) -> Result<(), String> {
 
 /// The PHC string to store for `password`.
 pub async fn hash(password: String) -> anyhow::Result<String> {
+    let _permit = HASHING.acquire().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -42,6 +53,7 @@ const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y5kzJ
 
 /// Whether `password` matches `stored` (none: no password, which never matches).
 pub async fn verify(stored: Option<String>, password: String) -> anyhow::Result<bool> {
+    let _permit = HASHING.acquire().await?;
     tokio::task::spawn_blocking(move || {
         let exists = stored.is_some();
         let phc = stored.unwrap_or_else(|| DECOY.to_owned());

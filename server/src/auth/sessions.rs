@@ -36,6 +36,8 @@ pub struct Session {
     pub csrf: String,
     /// The language of their pages.
     pub locale: Locale,
+    /// When they signed in.
+    pub started: DateTime<Utc>,
 }
 
 impl Session {
@@ -130,6 +132,7 @@ pub async fn find(db: &Db, token: &str, now: DateTime<Utc>) -> anyhow::Result<Op
         },
         csrf: row.csrf_token,
         locale: Locale::parse(&row.locale).unwrap_or_default(),
+        started,
     }))
 }
 
@@ -141,6 +144,27 @@ pub async fn end(db: &Db, id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
         .execute(db.pool())
         .await
         .context("ending the session")?;
+    Ok(())
+}
+
+/// Ends the other sessions of staff member `staff_id` than `keep` (their password
+/// changed: whoever else held one must prove it again).
+pub async fn end_others(
+    db: &Db,
+    staff_id: &str,
+    keep: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "update staff_sessions set ended_at = $1
+         where staff_id = $2 and id <> $3 and ended_at is null",
+    )
+    .bind(to_db(now))
+    .bind(staff_id)
+    .bind(keep)
+    .execute(db.pool())
+    .await
+    .context("ending the member's other sessions")?;
     Ok(())
 }
 

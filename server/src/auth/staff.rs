@@ -85,7 +85,8 @@ impl FromRequest for Staff {
             let row: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
                 "select k.role, k.name, s.id, s.email from api_keys k \
                  left join staff s on s.id = k.staff_id \
-                 where k.key_hash = $1 and k.revoked_at is null",
+                 where k.key_hash = $1 and k.revoked_at is null \
+                   and (k.staff_id is null or s.disabled_at is null)",
             )
             .bind(hash_secret(&key))
             .fetch_optional(db.pool())

@@ -168,7 +168,7 @@ async fn dashboard(
         }
     }
     let funnel_chart = charts::bars(
-        "funnel",
+        "funnel-chart",
         &t("dash_participation"),
         &t("dash_participation_desc"),
         &funnel_bars,
@@ -199,7 +199,7 @@ async fn dashboard(
             })
         })
         .collect();
-    let trend_chart = charts::trend("nps", &t("dash_nps"), &t("dash_nps_desc"), &points);
+    let trend_chart = charts::trend("nps-chart", &t("dash_nps"), &t("dash_nps_desc"), &points);
 
     // Drivers for wins and for losses.
     let report = drivers::drivers(&db, &filter, &taxonomy).await?;

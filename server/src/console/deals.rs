@@ -31,6 +31,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(invitations);
 }
 
+/// `text` as one segment of a URL path: every byte but the unreserved ones (RFC 3986)
+/// percent-encoded, so a CRM id with a space or a slash still names its deal.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Deals per page.
 const PAGE: i64 = 25;
 
@@ -83,7 +97,7 @@ fn deal_view(d: &DealRow, words: Words) -> Value {
     let competitors: Vec<String> = serde_json::from_str(&d.competitors).unwrap_or_default();
     json!({
         "crm_id": d.crm_id,
-        "href": format!("/console/deals/{}", form_urlencoded::byte_serialize(d.crm_id.as_bytes()).collect::<String>()),
+        "href": format!("/console/deals/{}", path_segment(&d.crm_id)),
         "outcome": words.outcome(&d.outcome),
         "decided": d.decided_at.get(..10),
         "account": d.account_name,
@@ -252,7 +266,7 @@ async fn deal_page(
         "incentives": incentives,
         "interviewers": interviewers,
         "note": draft.note,
-        "action": format!("/console/deals/{}/invite", form_urlencoded::byte_serialize(crm_id.as_bytes()).collect::<String>()),
+        "action": format!("/console/deals/{}/invite", path_segment(crm_id)),
         "preview": null,
         "errors": [],
     }));

@@ -152,6 +152,14 @@ impl Section {
         }
     }
 
+    /// Whether its pages exist in this build: the navigation offers no dead end.
+    fn built(self) -> bool {
+        !matches!(
+            self,
+            Section::Program | Section::Search | Section::Operations
+        )
+    }
+
     /// Where a member lands after signing in: the first page of their work.
     pub fn home(role: Role) -> Section {
         match role {
@@ -556,7 +564,7 @@ pub fn render_with_status(
     data.insert("csrf".into(), Value::String(session.csrf.clone()));
     let nav: Vec<Value> = Section::ALL
         .into_iter()
-        .filter(|s| *s != Section::Account && s.open_to(session.staff.role))
+        .filter(|s| *s != Section::Account && s.built() && s.open_to(session.staff.role))
         .map(|s| {
             json!({
                 "href": s.path(),

@@ -13,7 +13,7 @@ use crate::auth::{hash_secret, passwords, random_secret, sessions};
 use crate::channels::email::staff;
 use crate::jobs::runner::{Failure, Handler, JobResult, Outcome};
 use crate::jobs::{Job, JobKind};
-use crate::outreach::invitation_email::EmailContext;
+use crate::outreach::invitation_email::{message_id, EmailContext};
 use crate::platform::db::{time::to_db, Db};
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::http::StatusCode;
@@ -38,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn safe_next(next: Option<String>) -> String {
     next.filter(|n| {
         (n == BASE || n.starts_with("/console/") || n.starts_with("/console?"))
+            // It goes into a Location header: printable ASCII only.
+            && n.bytes().all(|b| (0x21..0x7f).contains(&b))
             && !n.contains('\\')
             && !n.starts_with("/console/sign-in")
             && n.len() <= 2_000
@@ -284,19 +286,59 @@ async fn with_password(
         view.error = Some(t(locale, "sign_in_wrong_password"));
         return view.show(&req, &db, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let member: Option<(String, Option<String>)> = sqlx::query_as(
-        "select id, password_hash from staff
+    let now = clock.now();
+    let member: Option<(String, Option<String>, i64, Option<String>)> = sqlx::query_as(
+        "select id, password_hash, failed_passwords, failed_since from staff
          where email = $1 and role is not null and disabled_at is null",
     )
     .bind(&email)
     .fetch_optional(db.pool())
     .await?;
-    let (id, stored) = member.map_or((None, None), |(id, h)| (Some(id), h));
+    let since = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|s| crate::platform::db::time::from_db(s).ok())
+    };
+    // Five wrong passwords in a row lock password sign-ins for fifteen minutes: guessing
+    // takes years, not an afternoon. A link still signs the member in.
+    if let Some((_, _, failed, first)) = &member {
+        if *failed >= passwords::MAX_FAILURES
+            && since(first).is_some_and(|f| now - f < passwords::LOCKOUT)
+        {
+            tracing::info!("a password sign-in refused: too many wrong passwords");
+            view.email = email;
+            view.error = Some(t(locale, "sign_in_locked"));
+            return view.show(&req, &db, StatusCode::TOO_MANY_REQUESTS).await;
+        }
+    }
+    let (id, stored, first) = member.map_or((None, None, None), |(id, h, _, f)| (Some(id), h, f));
     // Verified even for an unknown address: the time taken tells nobody who has an account.
     let matches = passwords::verify(stored, password).await?;
     match id {
-        Some(id) if matches => start(&req, &db, &id, clock.now(), &next).await,
+        Some(id) if matches => {
+            sqlx::query("update staff set failed_passwords = 0, failed_since = null where id = $1")
+                .bind(&id)
+                .execute(db.pool())
+                .await?;
+            start(&req, &db, &id, now, &next).await
+        }
         _ => {
+            if let Some(id) = &id {
+                // A new run of failures once the last one is older than the lockout.
+                let fresh = since(&first).is_none_or(|f| now - f >= passwords::LOCKOUT);
+                let counted = if fresh {
+                    sqlx::query(
+                        "update staff set failed_passwords = 1, failed_since = $1 where id = $2",
+                    )
+                    .bind(crate::platform::db::time::to_db(now))
+                    .bind(id)
+                } else {
+                    sqlx::query(
+                        "update staff set failed_passwords = failed_passwords + 1 where id = $1",
+                    )
+                    .bind(id)
+                };
+                counted.execute(db.pool()).await?;
+            }
             tracing::info!("a password sign-in failed");
             view.email = email;
             view.error = Some(t(locale, "sign_in_wrong_password"));
@@ -350,7 +392,8 @@ impl SignInEmails {
                 json!({ "name": member.name, "url": url }),
             )
             .map_err(Failure::from)?;
-        if staff::send(&self.email, job, &[member.email], rendered).await? {
+        let id = message_id(&job.id, Some(job.attempts), &self.email.from);
+        if staff::send_with_id(&self.email, &[member.email], rendered, id).await? {
             Ok(Outcome::Performed(Vec::new()))
         } else {
             Ok(Outcome::Skipped(Vec::new()))
@@ -386,6 +429,8 @@ mod tests {
             "/console/deals?x=1"
         );
         for hostile in [
+            "/console/\n",
+            "/console/\u{e9}",
             "https://evil.example/",
             "//evil.example",
             "/consolex/../../",

@@ -77,15 +77,20 @@ async fn team_data(db: &Db, signed: &Signed) -> Result<Map<String, Value>, PageE
     )
     .fetch_all(db.pool())
     .await?;
-    let role_options = |current: Option<&str>| -> Vec<Value> {
-        person_roles()
-            .map(|r| {
+    // A member's choices start with "no access": a member without a role (an
+    // interviewer, a key's holder) must not show, and so be saved as, the first role.
+    let role_options = |current: Option<&str>, none: bool| -> Vec<Value> {
+        let no_access =
+            json!({ "value": "", "label": t("team_no_role"), "selected": current.is_none() });
+        none.then_some(no_access)
+            .into_iter()
+            .chain(person_roles().map(|r| {
                 json!({
                     "value": r.as_str(),
                     "label": t(&format!("role_{}", r.as_str())),
                     "selected": current == Some(r.as_str()),
                 })
-            })
+            }))
             .collect()
     };
     let locale_options = |current: &str| -> Vec<Value> {
@@ -102,7 +107,7 @@ async fn team_data(db: &Db, signed: &Signed) -> Result<Map<String, Value>, PageE
                 "name": m.name,
                 "email": m.email,
                 "role": m.role.as_deref().map(|r| t(&format!("role_{r}"))),
-                "roles": role_options(m.role.as_deref()),
+                "roles": role_options(m.role.as_deref(), true),
                 "locales": locale_options(&m.locale),
                 "disabled": m.disabled_at.is_some(),
                 "password": m.has_password == 1,
@@ -131,7 +136,7 @@ async fn team_data(db: &Db, signed: &Signed) -> Result<Map<String, Value>, PageE
     Ok(crate::web::pages::object(json!({
         "members": members,
         "keys": keys,
-        "roles": role_options(Some("analyst")),
+        "roles": role_options(Some("analyst"), false),
         "key_roles": key_roles,
         "locales": locale_options(signed.locale().code()),
         "new_key": null,
@@ -273,6 +278,8 @@ async fn change_member(
         "save" => {
             let role = match role.as_deref() {
                 None => current_role.and_then(|r| r.parse::<Role>().ok()),
+                // No access: they keep their record (interviews, keys) but cannot sign in.
+                Some("") => None,
                 Some(r) => match r.parse::<Role>().ok().filter(|r| *r != Role::Integration) {
                     Some(r) => Some(r),
                     None => return team_with(&signed, &db, StatusCode::UNPROCESSABLE_ENTITY, json!({ "errors": field_error("role", "must be admin, program_owner, account_manager or analyst") })).await,
@@ -487,6 +494,17 @@ async fn account_password(
             .bind(&id)
             .fetch_one(db.pool())
             .await?;
+    // A first password takes a fresh sign-in: a session left open (or stolen) must not
+    // become a lasting way in.
+    if stored.is_none() && clock.now() - signed.0.started > chrono::Duration::minutes(10) {
+        return account_page(
+            &signed,
+            &db,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            invalid("password", "sign in again with a link from your email first (a first password needs a sign-in from the last 10 minutes)"),
+        )
+        .await;
+    }
     // Changing a password takes the old one: a session left open is not enough.
     if stored.is_some()
         && !passwords::verify(
@@ -528,6 +546,7 @@ async fn account_password(
         .bind(&id)
         .execute(db.pool())
         .await?;
+    sessions::end_others(&db, &id, &signed.0.id, clock.now()).await?;
     let t = super::page::pages().sentences(signed.locale());
     account_page(
         &signed,

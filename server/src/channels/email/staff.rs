@@ -25,8 +25,21 @@ pub async fn send(
     to: &[String],
     rendered: Rendered,
 ) -> Result<bool, Failure> {
+    let id = message_id(&job.id, None, &ctx.from);
+    send_with_id(ctx, to, rendered, id).await
+}
+
+/// As [`send`], under Message-ID `id`: a message whose content changes at each attempt (a
+/// sign-in link gets a new token) needs an id of its own each time, or a relay may drop
+/// the retry as a copy of the first.
+pub async fn send_with_id(
+    ctx: &EmailContext,
+    to: &[String],
+    rendered: Rendered,
+    id: String,
+) -> Result<bool, Failure> {
     let mut builder = Message::builder()
-        .message_id(Some(message_id(&job.id, None, &ctx.from)))
+        .message_id(Some(id))
         .from(ctx.from.clone())
         .subject(rendered.subject);
     let mut any = false;

@@ -54,17 +54,24 @@
     }
     document.addEventListener("mouseup", grab);
     document.addEventListener("keyup", function (e) { if (e.shiftKey) grab(); });
+    // Fields where keys are typing, not shortcuts (radios and buttons are not).
+    function typing(el) {
+      if (!el) return false;
+      if (el.tagName === "TEXTAREA" || el.tagName === "SELECT") return true;
+      return el.tagName === "INPUT" && !/^(radio|checkbox|button|submit)$/.test(el.type);
+    }
     document.addEventListener("keydown", function (e) {
       var t = e.target;
       if (e.ctrlKey || e.metaKey || e.altKey) return;
-      if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT") &&
-          t !== excerpt) return;
+      if (typing(t) && t !== excerpt) return;
       if (t === excerpt && e.key !== "Enter") return;
       var key = e.key.toLowerCase();
-      var driver = form.querySelector("[data-driver-key='" + key + "']");
-      var influence = form.querySelector("[data-influence-key='" + key + "']");
+      if (key.length !== 1 && key !== "enter") return;
+      var quoted = window.CSS && CSS.escape ? CSS.escape(key) : key;
+      var driver = form.querySelector("[data-driver-key='" + quoted + "']");
+      var influence = form.querySelector("[data-influence-key='" + quoted + "']");
       if (influence) { influence.checked = true; e.preventDefault(); return; }
-      if (driver) { driver.checked = true; driver.focus(); e.preventDefault(); return; }
+      if (driver) { driver.checked = true; e.preventDefault(); return; }
       if (e.key === "Enter" && t !== null && t.tagName !== "BUTTON") {
         grab();
         e.preventDefault();
