@@ -814,7 +814,143 @@ async fn an_account_manager_invites_their_buyer_and_nobody_elses(mut app: TestAp
     assert_eq!(app.count("interviews").await, 1);
 }
 
+/// A program owner narrows a segment: the editor replays last quarter's deals through the
+/// draft and says how many each rule and the segment would catch, and who would be asked;
+/// a rule that cannot be read is named; saving stores the program's next version.
+async fn a_program_owner_edits_a_segment_against_last_quarter(mut app: TestApp) {
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 10, 6).expect("day");
+    let deals = [
+        Answer {
+            outcome: "lost",
+            competitor: Some("Northwind"),
+            score: 2,
+        },
+        Answer {
+            outcome: "lost",
+            competitor: Some("Northwind"),
+            score: 9,
+        },
+        Answer {
+            outcome: "won",
+            competitor: Some("Northwind"),
+            score: 10,
+        },
+        Answer {
+            outcome: "lost",
+            competitor: Some("Contoso"),
+            score: 10,
+        },
+    ];
+    decide_and_rate(&mut app, day, "seg", &deals, |_| None).await;
+    let mut owner = signed_in(&app, Role::ProgramOwner, "Olga Owner", "olga@acme.example").await;
+    let program = owner.get("/console/program").await;
+    assert_eq!(program.status, 200, "{}", program.body);
+    assert!(program.body.contains("All decided deals"));
+    let page = owner.get("/console/program/segments/all").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains("These rules catch <strong>4</strong> of 4 deals"),
+        "{}",
+        page.body
+    );
+    let rule = |attribute: &'static str, values: &'static str, min: &'static str| {
+        vec![
+            ("name", "Lost deals"),
+            ("method", "survey"),
+            ("rule_attribute", attribute),
+            ("rule_currency", ""),
+            ("rule_min", min),
+            ("rule_max", ""),
+            ("rule_values", values),
+            ("rule_days", ""),
+            ("rule_is", ""),
+        ]
+    };
+    let preview = owner
+        .post(
+            &page,
+            "/console/program/segments/all/preview",
+            &rule("outcome", "lost", ""),
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert!(
+        preview
+            .body
+            .contains("These rules catch <strong>3</strong> of 4 deals"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains("Rule 0: 3 deals"));
+    assert!(preview.body.contains("Who would be invited"));
+    assert!(preview.body.contains("buyer-0@seg.example"));
+    assert!(
+        !preview.body.contains("buyer-2@seg.example"),
+        "the won deal is out"
+    );
+    assert_eq!(
+        app.count("program_versions").await,
+        0,
+        "a preview stores nothing"
+    );
+    // A bound that is not a number is named, and nothing is stored.
+    let bad = owner
+        .post(
+            &page,
+            "/console/program/segments/all/preview",
+            &rule("sales_cycle_days", "", "ninety"),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.body.contains("<code>segments[0].rules[0].min</code>"),
+        "{}",
+        bad.body
+    );
+    let bad = owner
+        .post(
+            &page,
+            "/console/program/segments/all/preview",
+            &rule("colour", "red", ""),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.body
+            .contains("<code>segments[0].rules[0].attribute</code>"),
+        "{}",
+        bad.body
+    );
+    // Saved, it is the program's next version.
+    let saved = owner
+        .post(
+            &page,
+            "/console/program/segments/all",
+            &rule("outcome", "lost", ""),
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = app.get_as(&app.api_key, "/api/v1/program").await;
+    assert_eq!(stored.body["version"], 1);
+    assert_eq!(
+        stored.body["definition"]["segments"][0]["name"],
+        "Lost deals"
+    );
+    assert_eq!(
+        stored.body["definition"]["segments"][0]["rules"][0]["any_of"],
+        json!(["lost"])
+    );
+    // An analyst may not.
+    let mut analyst = signed_in(&app, Role::Analyst, "Ana Lyst", "ana@acme.example").await;
+    assert_eq!(
+        analyst.get("/console/program/segments/all").await.status,
+        403
+    );
+}
+
 both_backends!(
+    a_program_owner_edits_a_segment_against_last_quarter,
     an_account_manager_invites_their_buyer_and_nobody_elses,
     the_dashboard_reads_losses_to_one_competitor_as_the_buyers_scored_them,
     a_member_signs_in_through_the_emailed_link_once,

@@ -202,6 +202,56 @@ async fn a_program_owner_signs_in_by_email_and_reads_losses_to_one_competitor() 
     assert_eq!(url.path(), "/console/dashboard");
     accessible(&browser, "dashboard").await;
 
+    // She narrows the segment to lost deals, and the count of last quarter's deals it
+    // catches follows as she types, before she saves anything.
+    c.goto(&format!("{}/console/program/segments/all", app.address))
+        .await
+        .expect("segment editor");
+    c.wait()
+        .for_element(Locator::XPath(
+            "//p[@data-segment-count]/strong[text()='5']",
+        ))
+        .await
+        .expect("all five deals caught");
+    accessible(&browser, "segment editor").await;
+    c.find(Locator::Css("#attr-0 option[value='outcome']"))
+        .await
+        .expect("the outcome attribute")
+        .click()
+        .await
+        .expect("pick");
+    c.find(Locator::Id("val-0"))
+        .await
+        .expect("values")
+        .send_keys("lost")
+        .await
+        .expect("type");
+    c.wait()
+        .for_element(Locator::XPath(
+            "//p[@data-segment-count]/strong[text()='4']",
+        ))
+        .await
+        .expect("the count follows the rule: four lost deals");
+    assert!(text(&browser).await.contains("Who would be invited"));
+    let (versions,): (i64,) = sqlx::query_as("select count(*) from program_versions")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("versions");
+    assert_eq!(versions, 0, "nothing saved by a preview");
+    c.find(Locator::Css("button.primary"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save");
+    c.wait()
+        .for_element(Locator::Css("h1"))
+        .await
+        .expect("the program page");
+    c.goto(&format!("{}/console/dashboard", app.address))
+        .await
+        .expect("dashboard");
+
     // Filtered to lost deals against Northwind, through the form.
     c.find(Locator::Id("f-from"))
         .await

@@ -8,6 +8,7 @@ pub mod coding;
 pub mod dashboard;
 pub mod deals;
 pub mod page;
+pub mod program;
 pub mod sign_in;
 pub mod team;
 
@@ -19,5 +20,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(team::configure)
         .configure(dashboard::configure)
         .configure(deals::configure)
-        .configure(coding::configure);
+        .configure(coding::configure)
+        .configure(program::configure);
 }

@@ -41,7 +41,7 @@ pub const PRE_SESSION_COOKIE: &str = "debrief_csrf";
 const FORM_LIMIT: usize = 256 * 1024;
 
 /// `(name, source)` of every console template.
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("layout", include_str!("../../templates/console/layout.hbs")),
     (
         "sign_in",
@@ -64,6 +64,14 @@ const TEMPLATES: [(&str, &str); 10] = [
         include_str!("../../templates/console/invitations.hbs"),
     ),
     ("coding", include_str!("../../templates/console/coding.hbs")),
+    (
+        "program",
+        include_str!("../../templates/console/program.hbs"),
+    ),
+    (
+        "segment",
+        include_str!("../../templates/console/segment.hbs"),
+    ),
 ];
 
 const CATALOGUES: [(Locale, &str); 2] = [
@@ -154,10 +162,7 @@ impl Section {
 
     /// Whether its pages exist in this build: the navigation offers no dead end.
     fn built(self) -> bool {
-        !matches!(
-            self,
-            Section::Program | Section::Search | Section::Operations
-        )
+        !matches!(self, Section::Search | Section::Operations)
     }
 
     /// Where a member lands after signing in: the first page of their work.
@@ -376,6 +381,11 @@ impl Form {
     /// Every value of a field that may repeat (checkboxes, multiple selects).
     pub fn take_all(&mut self, name: &str) -> Vec<String> {
         self.fields.remove(name).unwrap_or_default()
+    }
+
+    /// The language its errors are shown in.
+    pub fn locale(&self) -> Locale {
+        self.locale
     }
 
     /// Refuses any field not taken.

@@ -657,7 +657,7 @@ fn parse_segment(
 }
 
 /// The fields each attribute takes; any other field set on the rule is a fault.
-fn allowed_fields(attribute: &str) -> Option<&'static [&'static str]> {
+pub fn allowed_fields(attribute: &str) -> Option<&'static [&'static str]> {
     Some(match attribute {
         "amount" => &["currency", "min", "max"],
         "sales_cycle_days" => &["min", "max"],
@@ -670,7 +670,7 @@ fn allowed_fields(attribute: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-const ATTRIBUTES: &str = "amount, sales_cycle_days, competitor, outcome, region, persona, \
+pub const ATTRIBUTES: &str = "amount, sales_cycle_days, competitor, outcome, region, persona, \
     product_line, company_type, request_kind, icp_fit, declined_reason, renewal_within_days, strategic";
 
 fn parse_rule(path: &str, r: &RuleRequest, f: &mut Faults) -> Option<Rule> {

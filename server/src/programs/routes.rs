@@ -261,11 +261,47 @@ async fn preview(
         }
     };
 
+    let preview = run(&db, &planner, &program, version, &deals, replay, now).await?;
+    Ok(HttpResponse::Ok().json(preview))
+}
+
+/// What `program` would do with `deals`: replayed at their decision (stored deals), or
+/// as if they came in now.
+async fn run(
+    db: &Db,
+    planner: &Planner,
+    program: &Program,
+    version: Option<i64>,
+    deals: &[Decision],
+    replay: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Preview> {
     let mut conn = db.pool().acquire().await?;
-    let history = history::load(&mut conn, &deals, &program, !replay, None).await?;
+    let history = history::load(&mut conn, deals, program, !replay, None).await?;
     drop(conn);
-    let plans = simulate(&deals, &program, history, &planner, replay, now);
-    Ok(HttpResponse::Ok().json(summarise(&program, version, &deals, plans)))
+    let plans = simulate(deals, program, history, planner, replay, now);
+    Ok(summarise(program, version, deals, plans))
+}
+
+/// The deals decided in `start..end` and what `program` would have done with them (the
+/// console's segment editor): at most [`MAX_PREVIEW_DEALS`] deals, else a 422 naming
+/// `period`.
+pub async fn replay_period(
+    db: &Db,
+    planner: &Planner,
+    program: &Program,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    now: DateTime<Utc>,
+) -> ApiResult<(Vec<Decision>, Preview)> {
+    let deals = history::decided_between(db, start, end, MAX_PREVIEW_DEALS + 1).await?;
+    if deals.len() > MAX_PREVIEW_DEALS {
+        return Err(ApiError::field(
+            "period",
+            format!("holds more than {MAX_PREVIEW_DEALS} deals; preview a shorter period"),
+        ));
+    }
+    let preview = run(db, planner, program, None, &deals, true, now).await?;
+    Ok((deals, preview))
 }
 
 /// Plans deals in decision order, each seeing the ones before it, as if they had come
@@ -345,7 +381,7 @@ fn summarise(
     }
 }
 
-fn prefix(at: &str, faults: Vec<FieldError>) -> Vec<FieldError> {
+pub fn prefix(at: &str, faults: Vec<FieldError>) -> Vec<FieldError> {
     faults
         .into_iter()
         .map(|f| FieldError::new(format!("{at}.{}", f.field), f.message))
