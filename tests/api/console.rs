@@ -949,7 +949,96 @@ async fn a_program_owner_edits_a_segment_against_last_quarter(mut app: TestApp) 
     );
 }
 
+/// A program owner keeps the operations: a relay refused an email, which they replay from
+/// the dead letters once it is fixed; an address they mark do-not-contact loses what was
+/// queued for it, and is found, and lifted, with a reason.
+async fn a_program_owner_replays_a_dead_email_and_keeps_the_suppression_list(mut app: TestApp) {
+    app.smtp
+        .reject_recipients(Some("554 5.7.1 relay access denied"));
+    assert_eq!(app.post_decision(&lost_deal("D-1")).await.status, 201);
+    assert_eq!(app.deliver().await.dead, 1);
+    let mut owner = signed_in(&app, Role::ProgramOwner, "Olga Owner", "olga@acme.example").await;
+    let page = owner.get("/console/operations").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("relay access denied"),
+        "the last error, to act on"
+    );
+    let dead = app.dead_jobs().await;
+    let id = dead[0]["id"].as_str().expect("id");
+    app.smtp.reject_recipients(None);
+    let replayed = owner
+        .post(&page, &format!("/console/operations/jobs/{id}/replay"), &[])
+        .await;
+    assert_eq!(replayed.status, 200, "{}", replayed.body);
+    assert!(replayed.body.contains("Queued again"));
+    assert!(!replayed.body.contains("relay access denied"));
+    assert_eq!(app.deliver().await.sent, 1);
+    assert_eq!(app.next_invitation().await.to, ["camille@globex.example"]);
+    // Replaying twice finds nothing to replay.
+    let again = owner
+        .post(&page, &format!("/console/operations/jobs/{id}/replay"), &[])
+        .await;
+    assert_eq!(again.status, 404);
+
+    // A second deal's buyer is queued; marked do-not-contact, their invitation goes.
+    let mut second = lost_deal("D-2");
+    second["contacts"][0]["email"] = json!("lee@globex.example");
+    assert_eq!(app.post_decision(&second).await.status, 201);
+    let bad = owner
+        .post(
+            &page,
+            "/console/operations/suppressions",
+            &[("email", "not an address"), ("note", "")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("<code>email</code>"));
+    let added = owner
+        .post(
+            &page,
+            "/console/operations/suppressions",
+            &[
+                ("email", "Lee@Globex.example"),
+                ("note", "asked us <b>by phone</b>"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303);
+    assert_eq!(
+        app.deliver().await.sent,
+        0,
+        "the queued invitation is cancelled"
+    );
+    let found = owner
+        .get("/console/operations?email=lee@globex.example")
+        .await;
+    assert!(found.body.contains("lee@globex.example"));
+    assert!(found.body.contains("asked us &lt;b&gt;by phone&lt;/b&gt;"));
+    let (entry,): (String,) =
+        sqlx::query_as("select id from suppressions where email = 'lee@globex.example'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("entry");
+    let lifted = owner
+        .post(
+            &page,
+            &format!("/console/operations/suppressions/{entry}/lift"),
+            &[("reason", "agreed again")],
+        )
+        .await;
+    assert_eq!(lifted.status, 303);
+    let after = owner
+        .get("/console/operations?email=lee@globex.example")
+        .await;
+    assert!(after.body.contains("No address is suppressed"));
+    // An analyst may not.
+    let mut analyst = signed_in(&app, Role::Analyst, "Ana Lyst", "ana@acme.example").await;
+    assert_eq!(analyst.get("/console/operations").await.status, 403);
+}
+
 both_backends!(
+    a_program_owner_replays_a_dead_email_and_keeps_the_suppression_list,
     a_program_owner_edits_a_segment_against_last_quarter,
     an_account_manager_invites_their_buyer_and_nobody_elses,
     the_dashboard_reads_losses_to_one_competitor_as_the_buyers_scored_them,

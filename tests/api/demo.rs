@@ -84,6 +84,8 @@ async fn the_demo_seeds_a_program_and_a_quarter_and_shows_an_email_at_once(mut a
             "/console/invitations",
             "/console/coding",
             "/console/team",
+            "/console/program",
+            "/console/operations",
             "/console/account",
         ],
         vec!["/console/deals", "/console/invitations", "/console/account"],

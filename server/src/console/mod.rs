@@ -7,6 +7,7 @@ pub mod assets;
 pub mod coding;
 pub mod dashboard;
 pub mod deals;
+pub mod operations;
 pub mod page;
 pub mod program;
 pub mod sign_in;
@@ -21,5 +22,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(dashboard::configure)
         .configure(deals::configure)
         .configure(coding::configure)
-        .configure(program::configure);
+        .configure(program::configure)
+        .configure(operations::configure);
 }

@@ -41,7 +41,7 @@ pub const PRE_SESSION_COOKIE: &str = "debrief_csrf";
 const FORM_LIMIT: usize = 256 * 1024;
 
 /// `(name, source)` of every console template.
-const TEMPLATES: [(&str, &str); 12] = [
+const TEMPLATES: [(&str, &str); 13] = [
     ("layout", include_str!("../../templates/console/layout.hbs")),
     (
         "sign_in",
@@ -71,6 +71,10 @@ const TEMPLATES: [(&str, &str); 12] = [
     (
         "segment",
         include_str!("../../templates/console/segment.hbs"),
+    ),
+    (
+        "operations",
+        include_str!("../../templates/console/operations.hbs"),
     ),
 ];
 
@@ -234,6 +238,14 @@ impl PageError {
 
     pub fn field(locale: Locale, field: &str, message: impl Into<String>) -> PageError {
         PageError::Invalid(locale, vec![FieldError::new(field, message)])
+    }
+}
+
+/// Adds `extra`'s keys to a page's `data`, replacing those it has: a page shown again
+/// with what went wrong, or what was just done.
+pub fn merge(data: &mut Map<String, Value>, extra: Value) {
+    for (k, v) in object(extra) {
+        data.insert(k, v);
     }
 }
 

@@ -160,9 +160,7 @@ async fn team_with(
     extra: Value,
 ) -> Result<HttpResponse, PageError> {
     let mut data = team_data(db, signed).await?;
-    for (k, v) in crate::web::pages::object(extra) {
-        data.insert(k, v);
-    }
+    super::page::merge(&mut data, extra);
     Ok(render_with_status(
         signed,
         Section::Team,
@@ -429,9 +427,7 @@ async fn account_page(
         "notice": null,
         "min_len": passwords::MIN_LEN,
     }));
-    for (k, v) in crate::web::pages::object(extra) {
-        data.insert(k, v);
-    }
+    super::page::merge(&mut data, extra);
     Ok(render_with_status(
         signed,
         Section::Account,

@@ -101,9 +101,23 @@ async fn add(
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::ManageSuppressions)?;
-    let email = parse_email(&body.0.email).map_err(|m| ApiError::field("email", m))?;
-    let note = note("note", &body.0.note)?;
-    let now = clock.now();
+    let entry = add_by_staff(&db, &body.0.email, &body.0.note, &staff.name, clock.now()).await?;
+    Ok(HttpResponse::Created().json(entry))
+}
+
+/// Marks `email` do-not-contact on a staff member's word (`by`), with an optional `note`:
+/// what is queued for the address is cancelled, and the offers it can no longer earn
+/// lapse. The API and the console's operations page both add through here.
+pub async fn add_by_staff(
+    db: &Db,
+    email: &str,
+    note_text: &Option<String>,
+    by: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<SuppressionView> {
+    let email = parse_email(email).map_err(|m| ApiError::field("email", m))?;
+    let note = note("note", note_text)?;
+    let staff_name = by;
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;
     suppressions::suppress(
@@ -111,7 +125,7 @@ async fn add(
         &email,
         SuppressionSource::Staff,
         note.as_deref(),
-        Some(&staff.name),
+        Some(staff_name),
         now,
     )
     .await?;
@@ -126,12 +140,12 @@ async fn add(
     .await?;
     incentives::cancel_lapsed_of(&mut tx, &email, "suppressed", now).await?;
     tx.commit().await?;
-    let entry = suppressions::list(&db, Some(&email), false, 1)
+    let entry = suppressions::list(db, Some(&email), false, 1)
         .await?
         .into_iter()
         .next()
         .ok_or_else(|| anyhow::anyhow!("the suppression just written is missing"))?;
-    Ok(HttpResponse::Created().json(entry))
+    Ok(entry)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -149,9 +163,21 @@ async fn lift(
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::ManageSuppressions)?;
-    let reason = note("reason", &body.0.reason)?;
-    match suppressions::lift(&db, &id, &staff.name, reason.as_deref(), clock.now()).await? {
-        Some(entry) => Ok(HttpResponse::Ok().json(entry)),
+    let entry = lift_by_staff(&db, &id, &body.0.reason, &staff.name, clock.now()).await?;
+    Ok(HttpResponse::Ok().json(entry))
+}
+
+/// Lifts suppression `id` on a staff member's word, with their reason checked.
+pub async fn lift_by_staff(
+    db: &Db,
+    id: &str,
+    reason: &Option<String>,
+    by: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<SuppressionView> {
+    let reason = note("reason", reason)?;
+    match suppressions::lift(db, id, by, reason.as_deref(), now).await? {
+        Some(entry) => Ok(entry),
         None => Err(ApiError::NotFound("no active suppression has this id")),
     }
 }
