@@ -5,7 +5,7 @@
 use crate::analytics::{decide_and_rate, expected_nps, Answer};
 use chrono::Duration;
 use debrief_server::auth::Role;
-use debrief_tests::console::{member, signed_in, Page, Visitor};
+use debrief_tests::console::{ana_and_bobs_deals, member, signed_in, Page, Visitor};
 use debrief_tests::{both_backends, lost_deal, TestApp};
 use mail_parser::MessageParser;
 use serde_json::json;
@@ -714,27 +714,7 @@ async fn the_dashboard_reads_losses_to_one_competitor_as_the_buyers_scored_them(
 /// first, and finds it among their invitations; another manager's deal stays closed to
 /// them, even by editing the URL or posting to it.
 async fn an_account_manager_invites_their_buyer_and_nobody_elses(mut app: TestApp) {
-    app.set_clock("2026-11-29T17:00:00Z");
-    app.put_program(&json!({
-        "name": "Win-loss",
-        "contact_policy": { "person_cooldown_days": 90, "account_max_per_decision": 3 },
-        "incentives": [
-            { "key": "eur_100", "kind": "money", "amount": { "minor_units": 10000, "currency": "EUR" } }
-        ],
-        "segments": [{ "key": "all", "name": "All", "method": "survey" }]
-    }))
-    .await;
-    let mut ours = lost_deal("S-1");
-    ours["decided_at"] = json!("2026-11-29T15:00:00Z");
-    ours["contacts"] = debrief_tests::camille_and_lee();
-    assert_eq!(app.post_decision(&ours).await.status, 201);
-    let mut theirs = lost_deal("O-1");
-    theirs["decided_at"] = json!("2026-11-29T14:00:00Z");
-    theirs["account"] = json!({ "name": "Initech", "manager": { "name": "Bob Stone", "email": "bob@acme.example" } });
-    theirs["contacts"][0]["email"] = json!("peter@initech.example");
-    assert_eq!(app.post_decision(&theirs).await.status, 201);
-    app.deliver().await;
-    while app.smtp.try_next_mail().is_some() {}
+    ana_and_bobs_deals(&mut app).await;
 
     let mut ana = signed_in(&app, Role::AccountManager, "Ana Duarte", "ana@acme.example").await;
     let deals = ana.get("/console/deals").await;

@@ -7,7 +7,7 @@
 
 use debrief_server::auth::Role;
 use debrief_tests::browser::Browser;
-use debrief_tests::console::{member, signed_in_with};
+use debrief_tests::console::{ana_and_bobs_deals, member, signed_in_with};
 use debrief_tests::{lost_deal, spawn_app, Backend, TestApp};
 use fantoccini::key::Key;
 use fantoccini::Locator;
@@ -314,24 +314,7 @@ async fn a_program_owner_signs_in_by_email_and_reads_losses_to_one_competitor() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_manager_invites_a_buyer_with_a_note_and_no_one_elses() {
     let mut app = spawn_app(Backend::Sqlite).await;
-    app.set_clock("2026-11-29T17:00:00Z");
-    app.put_program(&json!({
-        "name": "Win-loss",
-        "contact_policy": { "person_cooldown_days": 90, "account_max_per_decision": 3 },
-        "segments": [{ "key": "all", "name": "All", "method": "survey" }]
-    }))
-    .await;
-    let mut ours = lost_deal("S-1");
-    ours["decided_at"] = json!("2026-11-29T15:00:00Z");
-    ours["contacts"] = debrief_tests::camille_and_lee();
-    assert_eq!(app.post_decision(&ours).await.status, 201);
-    let mut theirs = lost_deal("O-1");
-    theirs["decided_at"] = json!("2026-11-29T14:00:00Z");
-    theirs["account"] = json!({ "name": "Initech", "manager": { "name": "Bob Stone", "email": "bob@acme.example" } });
-    theirs["contacts"][0]["email"] = json!("peter@initech.example");
-    assert_eq!(app.post_decision(&theirs).await.status, 201);
-    app.deliver().await;
-    while app.smtp.try_next_mail().is_some() {}
+    ana_and_bobs_deals(&mut app).await;
 
     for (width, locale) in [
         (1280, debrief_common::Locale::En),

@@ -2,9 +2,10 @@
 //! cookies the server set, forms posted with the CSRF secret the page carried, redirects
 //! followed by hand so a test can read each step.
 
-use crate::TestApp;
+use crate::{camille_and_lee, lost_deal, TestApp};
 use debrief_common::Locale;
 use debrief_server::auth::{self, links, members, Role};
+use serde_json::json;
 use std::collections::BTreeMap;
 
 /// A page or a redirect.
@@ -195,4 +196,30 @@ pub async fn signed_in_with(
     assert_eq!(signed.status, 303, "{}", signed.body);
     assert!(visitor.cookies.contains_key("debrief_session"));
     visitor
+}
+
+/// Two lost deals of 29 November 2026 under a program with a catalogue: Ana's (Globex,
+/// S-1, Camille and Lee) and Bob's (Initech, O-1); their survey emails already out.
+pub async fn ana_and_bobs_deals(app: &mut TestApp) {
+    app.set_clock("2026-11-29T17:00:00Z");
+    app.put_program(&json!({
+        "name": "Win-loss",
+        "contact_policy": { "person_cooldown_days": 90, "account_max_per_decision": 3 },
+        "incentives": [
+            { "key": "eur_100", "kind": "money", "amount": { "minor_units": 10000, "currency": "EUR" } }
+        ],
+        "segments": [{ "key": "all", "name": "All", "method": "survey" }]
+    }))
+    .await;
+    let mut ours = lost_deal("S-1");
+    ours["decided_at"] = json!("2026-11-29T15:00:00Z");
+    ours["contacts"] = camille_and_lee();
+    assert_eq!(app.post_decision(&ours).await.status, 201);
+    let mut theirs = lost_deal("O-1");
+    theirs["decided_at"] = json!("2026-11-29T14:00:00Z");
+    theirs["account"] = json!({ "name": "Initech", "manager": { "name": "Bob Stone", "email": "bob@acme.example" } });
+    theirs["contacts"][0]["email"] = json!("peter@initech.example");
+    assert_eq!(app.post_decision(&theirs).await.status, 201);
+    app.deliver().await;
+    while app.smtp.try_next_mail().is_some() {}
 }

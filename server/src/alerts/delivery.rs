@@ -38,6 +38,18 @@ pub struct Firing {
 pub const FIRING_COLUMNS: &str = "id, rule_id, group_key, window_key, value, baseline, sample,
     message, status, snoozed_until, acknowledged_by, fired_at";
 
+/// The firings still to act on (open or acknowledged), newest first, at most `limit`:
+/// what the digests, the quarterly report and the dashboard show.
+pub async fn open_firings(db: &crate::platform::db::Db, limit: i64) -> anyhow::Result<Vec<Firing>> {
+    Ok(sqlx::query_as(&format!(
+        "select {FIRING_COLUMNS} from alert_firings
+         where status in ('open', 'acknowledged') order by fired_at desc, id limit $1"
+    ))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
 /// The generic receiver's body: a Standard Webhooks envelope.
 fn envelope(rule: &StoredRule, firing: &Firing, console: &str) -> serde_json::Value {
     serde_json::json!({

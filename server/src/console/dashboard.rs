@@ -5,7 +5,7 @@
 //! same functions as `/api/v1/analytics/*`, so a page never says what the API does not.
 
 use super::page::{render, OrPage, PageError, Section, Signed};
-use crate::alerts::delivery::{Firing, FIRING_COLUMNS};
+use crate::alerts::delivery::open_firings;
 use crate::alerts::message::{describe, Figures};
 use crate::alerts::rules;
 use crate::analytics::drivers::{self, DriverFigure, OutcomeDrivers};
@@ -16,8 +16,7 @@ use crate::app::clock::Clock;
 use crate::auth::Permission;
 use crate::outreach::Outcome;
 use crate::platform::db::Db;
-use crate::programs::store::Programs;
-use crate::reports::facts::Words;
+use crate::reports::facts::{in_force, Words};
 use crate::surveys::definitions::Definitions;
 use crate::web::charts::{self, Bar, Point, Split};
 use actix_web::{get, web, HttpRequest, HttpResponse};
@@ -124,13 +123,8 @@ async fn dashboard(
         filter.from = filter.to.map(|to| to.plus(1 - DEFAULT_MONTHS));
     }
 
-    crate::insights::coding::catch_up(&db, &definitions, now).await?;
+    let (taxonomy, program) = in_force(&db, &definitions, &programs.programs, now).await?;
     funnel::catch_up(&db).await?;
-    let (_, taxonomy) = crate::insights::taxonomy::VERSIONS.current(&db).await?;
-    let programs: &Programs = &programs.programs;
-    let mut conn = db.pool().acquire().await?;
-    let program = programs.in_force_at(&mut conn, now).await?;
-    drop(conn);
     let targets = (program.survey_target, program.interview_target);
 
     // Participation: invitations have no single competitor, so that part ignores it and
@@ -251,12 +245,7 @@ async fn dashboard(
         .collect();
 
     // Alerts still open, each with what to do.
-    let firings: Vec<Firing> = sqlx::query_as(&format!(
-        "select {FIRING_COLUMNS} from alert_firings
-         where status in ('open', 'acknowledged') order by fired_at desc, id limit 20"
-    ))
-    .fetch_all(db.pool())
-    .await?;
+    let firings = open_firings(&db, 20).await?;
     let mut alerts = Vec::new();
     for firing in &firings {
         if let Some(rule) = rules::get(&db, &firing.rule_id).await? {

@@ -57,21 +57,22 @@ fn scope(accounts: &Accounts) -> (&'static str, Option<String>) {
     }
 }
 
-/// `?page=` (1 by default), or a 422 naming it.
-fn page_number(req: &HttpRequest, locale: Locale) -> Result<i64, PageError> {
+/// `?page=` (1 by default), or a 422 naming it; and `?sent=`, the invitation just sent
+/// (the invitations page marks it).
+fn page_number(req: &HttpRequest, locale: Locale) -> Result<(i64, Option<String>), PageError> {
     let mut params = crate::analytics::filter::Params::of(req).page(locale)?;
     let page = params.take("page");
     let sent = params.take("sent");
     params.finish().page(locale)?;
-    let _ = sent;
-    match page {
-        None => Ok(1),
+    let page = match page {
+        None => 1,
         Some(p) => p
             .parse::<i64>()
             .ok()
             .filter(|p| (1..=100_000).contains(p))
-            .ok_or_else(|| PageError::field(locale, "page", "must be a page number")),
-    }
+            .ok_or_else(|| PageError::field(locale, "page", "must be a page number"))?,
+    };
+    Ok((page, sent))
 }
 
 #[derive(sqlx::FromRow)]
@@ -117,7 +118,7 @@ async fn deals(
     signed.may(Permission::InviteToInterview)?;
     let locale = signed.locale();
     let words = Words(locale);
-    let page = page_number(&req, locale)?;
+    let (page, _) = page_number(&req, locale)?;
     let accounts = signed.0.staff.accounts();
     let (condition, bind) = scope(&accounts);
     let sql = format!(
@@ -427,10 +428,7 @@ async fn invitations(
     let locale = signed.locale();
     let words = Words(locale);
     let t = super::page::pages().sentences(locale);
-    let page = page_number(&req, locale)?;
-    let sent = url::form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(k, _)| k == "sent")
-        .map(|(_, v)| v.into_owned());
+    let (page, sent) = page_number(&req, locale)?;
     let accounts = signed.0.staff.accounts();
     let (condition, bind) = scope(&accounts);
     let sql = format!(

@@ -11,7 +11,7 @@ use crate::app::clock::Clock;
 use crate::auth::links::{self, LinkJob};
 use crate::auth::{hash_secret, passwords, random_secret, sessions};
 use crate::channels::email::staff;
-use crate::jobs::runner::{Failure, Handler, JobResult, Outcome};
+use crate::jobs::runner::{one_by_one, Failure, Handler, JobResult, Outcome};
 use crate::jobs::{Job, JobKind};
 use crate::outreach::invitation_email::{message_id, EmailContext};
 use crate::platform::db::{time::to_db, Db};
@@ -407,14 +407,10 @@ impl Handler for SignInEmails {
     }
 
     fn perform<'a>(&'a self, jobs: Vec<Job>, now: DateTime<Utc>) -> BoxFuture<'a, Vec<JobResult>> {
-        Box::pin(async move {
-            let mut results = Vec::with_capacity(jobs.len());
-            for job in jobs {
-                let result = self.send(&job, now).await;
-                results.push((job, result));
-            }
-            results
-        })
+        Box::pin(one_by_one(jobs, move |job| async move {
+            let result = self.send(&job, now).await;
+            (job, result)
+        }))
     }
 }
 

@@ -11,7 +11,7 @@ use super::lifecycle::InterviewStatus;
 use super::page::calendar;
 use crate::channels::email::mailer::{alternatives, body};
 use crate::channels::icalendar::{self, Method};
-use crate::jobs::runner::{Failure, Handler, JobResult, Outcome};
+use crate::jobs::runner::{one_by_one, Failure, Handler, JobResult, Outcome};
 use crate::jobs::Job;
 use crate::jobs::{JobKind, NewJob};
 use crate::outreach::invitation_email::{message_id, EmailContext};
@@ -128,17 +128,13 @@ impl Handler for InterviewEmails {
     }
 
     fn perform<'a>(&'a self, jobs: Vec<Job>, now: DateTime<Utc>) -> BoxFuture<'a, Vec<JobResult>> {
-        Box::pin(async move {
-            let mut results = Vec::with_capacity(jobs.len());
-            for job in jobs {
-                let result = match self.kind {
-                    JobKind::InterviewCalendar => self.calendar(&job, now).await,
-                    _ => self.reminder(&job, now).await,
-                };
-                results.push((job, result));
-            }
-            results
-        })
+        Box::pin(one_by_one(jobs, move |job| async move {
+            let result = match self.kind {
+                JobKind::InterviewCalendar => self.calendar(&job, now).await,
+                _ => self.reminder(&job, now).await,
+            };
+            (job, result)
+        }))
     }
 }
 

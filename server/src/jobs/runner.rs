@@ -117,6 +117,20 @@ pub trait Handler: Send + Sync + 'static {
     fn perform<'a>(&'a self, jobs: Vec<Job>, now: DateTime<Utc>) -> BoxFuture<'a, Vec<JobResult>>;
 }
 
+/// Performs `jobs` one after another, each by `each`: for handlers whose jobs gain
+/// nothing from running side by side (one email each, from figures the next reuses).
+pub async fn one_by_one<F, Fut>(jobs: Vec<Job>, mut each: F) -> Vec<JobResult>
+where
+    F: FnMut(Job) -> Fut,
+    Fut: std::future::Future<Output = JobResult>,
+{
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        results.push(each(job).await);
+    }
+    results
+}
+
 /// How the runner claims and retries.
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {

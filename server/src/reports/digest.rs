@@ -16,7 +16,7 @@ use crate::analytics::filter::Month;
 use crate::channels::email::staff;
 use crate::channels::email::templates::Rendered;
 use crate::insights::taxonomy::Taxonomy;
-use crate::jobs::runner::{Failure, Handler, JobResult, Outcome};
+use crate::jobs::runner::{one_by_one, Failure, Handler, JobResult, Outcome};
 use crate::jobs::{self, Job, JobKind, NewJob, Next};
 use crate::outreach::invitation_email::EmailContext;
 use crate::platform::db::Db;
@@ -489,16 +489,12 @@ impl Handler for Digests {
     }
 
     fn perform<'a>(&'a self, jobs: Vec<Job>, now: DateTime<Utc>) -> BoxFuture<'a, Vec<JobResult>> {
-        Box::pin(async move {
-            let mut results = Vec::with_capacity(jobs.len());
-            // One at a time: each gathers a month of figures, which the next reuses from
-            // the database's cache.
-            for job in jobs {
-                let result = self.send(&job, now).await;
-                results.push((job, result));
-            }
-            results
-        })
+        // One at a time: each gathers a month of figures, which the next reuses from the
+        // database's cache.
+        Box::pin(one_by_one(jobs, move |job| async move {
+            let result = self.send(&job, now).await;
+            (job, result)
+        }))
     }
 }
 

@@ -4,7 +4,7 @@
 //! needs and the alerts still open. Both read the same functions as the staff API, so an
 //! email never says something the dashboards do not.
 
-use crate::alerts::delivery::{Firing, FIRING_COLUMNS};
+use crate::alerts::delivery::{open_firings, Firing};
 use crate::analytics::drivers::{
     self, CompetitorReport, DeclinedReport, DriverFigure, DriverReport, OutcomeDrivers, Verbatim,
 };
@@ -86,6 +86,21 @@ pub struct Facts {
     pub alerts: Vec<Firing>,
 }
 
+/// What figures are read against at `now`: the answers stored before it coded, and the
+/// taxonomy and the program in force (its segments and participation targets).
+pub async fn in_force(
+    db: &Db,
+    definitions: &crate::surveys::definitions::Definitions,
+    programs: &crate::programs::store::Programs,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<(Taxonomy, std::sync::Arc<crate::programs::Program>)> {
+    crate::insights::coding::catch_up(db, definitions, now).await?;
+    let (_, taxonomy) = crate::insights::taxonomy::VERSIONS.current(db).await?;
+    let mut conn = db.pool().acquire().await?;
+    let program = programs.in_force_at(&mut conn, now).await?;
+    Ok((taxonomy, program))
+}
+
 impl Facts {
     /// The figures of `period`, with an NPS trend over `trend` months; `targets` are the
     /// program's survey and interview participation targets.
@@ -104,12 +119,7 @@ impl Facts {
             to: Some(period.last),
             ..Filter::default()
         };
-        let alerts: Vec<Firing> = sqlx::query_as(&format!(
-            "select {FIRING_COLUMNS} from alert_firings
-             where status in ('open', 'acknowledged') order by fired_at desc, id limit 10"
-        ))
-        .fetch_all(db.pool())
-        .await?;
+        let alerts = open_firings(db, 10).await?;
         let by_segment = nps::nps(db, &filter, NpsBy::Segment).await?;
         let by_segment_before = nps::nps(db, &before, NpsBy::Segment).await?;
         Ok(Facts {
@@ -142,11 +152,7 @@ impl Facts {
         trend: i32,
         now: chrono::DateTime<chrono::Utc>,
     ) -> anyhow::Result<(Facts, Taxonomy)> {
-        crate::insights::coding::catch_up(db, definitions, now).await?;
-        let (_, taxonomy) = crate::insights::taxonomy::VERSIONS.current(db).await?;
-        let mut conn = db.pool().acquire().await?;
-        let program = programs.in_force_at(&mut conn, now).await?;
-        drop(conn);
+        let (taxonomy, program) = in_force(db, definitions, programs, now).await?;
         let targets = (program.survey_target, program.interview_target);
         let facts = Facts::gather(db, &taxonomy, period, trend, targets).await?;
         Ok((facts, taxonomy))
