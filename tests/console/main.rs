@@ -178,6 +178,10 @@ async fn a_program_owner_signs_in_by_email_and_reads_losses_to_one_competitor() 
         .click()
         .await
         .expect("click");
+    c.wait()
+        .for_element(Locator::Css("p.notice[role='status']"))
+        .await
+        .expect("the answer to the form");
     assert!(text(&browser)
         .await
         .contains("a sign-in link is on its way"));
@@ -278,6 +282,11 @@ async fn a_program_owner_signs_in_by_email_and_reads_losses_to_one_competitor() 
         .click()
         .await
         .expect("apply");
+    // The filtered page, not the one the click left: its form holds the choice.
+    c.wait()
+        .for_element(Locator::Css("#f-outcome option[selected][value='lost']"))
+        .await
+        .expect("the filtered dashboard");
     let page = text(&browser).await;
     // (1 promoter − 2 detractors) of 3: −33.3.
     assert!(page.contains("NPS: -33.3"), "{page}");
@@ -369,6 +378,10 @@ async fn an_account_manager_invites_a_buyer_with_a_note_and_no_one_elses() {
                 .click()
                 .await
                 .expect("preview");
+            c.wait()
+                .for_element(Locator::Id("preview-title"))
+                .await
+                .expect("the preview");
             let page = text(&browser).await;
             assert!(
                 page.contains("The email, as the buyer will read it"),
@@ -385,6 +398,10 @@ async fn an_account_manager_invites_a_buyer_with_a_note_and_no_one_elses() {
                 .click()
                 .await
                 .expect("send");
+            c.wait()
+                .for_element(Locator::Css("p.notice"))
+                .await
+                .expect("the invitations page");
             let page = text(&browser).await;
             assert!(page.contains("Your invitation is queued"), "{page}");
             assert!(page.contains("Camille Martin"));
