@@ -30,6 +30,8 @@ pub struct Answered {
     pub segment: String,
     pub outcome: String,
     pub competitor: Option<String>,
+    pub region: &'static str,
+    pub product_line: &'static str,
     pub month: String,
     pub score: i64,
     /// Drivers rated, with their influence code.
@@ -97,6 +99,11 @@ pub async fn a_season(
             deal["amount"]["minor_units"] = json!(if enterprise { 9_000_000 } else { 1_500_000 });
             deal["competitors"] = json!(competitor.into_iter().collect::<Vec<_>>());
             deal["account"]["name"] = json!(format!("Account {n}"));
+            // Every region with every product line, apart from the draws.
+            let region = ["EMEA", "NA", "APAC"][usize::try_from(n % 3).unwrap_or(0)];
+            let product_line = ["Forecasting", "Planning"][usize::try_from(n / 3 % 2).unwrap_or(0)];
+            deal["region"] = json!(region);
+            deal["product_line"] = json!(product_line);
             let email = format!("buyer{n}@account{n}.example");
             deal["contacts"][0]["email"] = json!(email);
             let reply = app.post_decision(&deal).await;
@@ -117,6 +124,8 @@ pub async fn a_season(
                     segment: reply.body["segment"].as_str().unwrap_or("").to_owned(),
                     outcome: outcome.to_owned(),
                     competitor: competitor.map(str::to_owned),
+                    region,
+                    product_line,
                     month: monday.format("%Y-%m").to_string(),
                     score: score(outcome, competitor, week, &mut draws),
                     ratings: vec![("price", price), ("demo", demo)],
@@ -150,6 +159,10 @@ pub async fn a_season(
         }
     }
     answered
+}
+
+fn count_lost(answered: &[Answered]) -> usize {
+    answered.iter().filter(|a| a.outcome == "lost").count()
 }
 
 fn group<'a>(report: &'a Value, key: &str) -> &'a Value {
@@ -263,6 +276,73 @@ async fn a_quarter_of_answers_reads_the_same_on_every_dashboard(mut app: TestApp
         expected_nps(&northwind_losses)
     );
 
+    // By region and product line: each slice, and each region grouped, as computed here.
+    let nps_of = |keep: &dyn Fn(&Answered) -> bool| {
+        expected_nps(
+            &answered
+                .iter()
+                .filter(|a| keep(a))
+                .map(|a| a.score)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let na_planning = app
+        .get_as(
+            &analyst,
+            "/api/v1/analytics/nps?by=segment&region=NA&product_line=Planning",
+        )
+        .await;
+    assert_eq!(na_planning.status, 200, "{}", na_planning.body);
+    for segment in ["enterprise", "mid_market"] {
+        assert_eq!(
+            group(&na_planning.body, segment)["score"].as_f64(),
+            nps_of(&|a| a.segment == segment && a.region == "NA" && a.product_line == "Planning"),
+            "{segment}"
+        );
+    }
+    let by_region = app
+        .get_as(&analyst, "/api/v1/analytics/nps?by=region&outcome=lost")
+        .await;
+    let regions: Vec<&str> = by_region.body["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(|g| g["key"].as_str())
+        .collect();
+    assert_eq!(regions, ["APAC", "EMEA", "NA"]);
+    for region in regions {
+        assert_eq!(
+            group(&by_region.body, region)["score"].as_f64(),
+            nps_of(&|a| a.region == region && a.outcome == "lost"),
+            "{region}"
+        );
+    }
+    let emea_drivers = app
+        .get_as(&analyst, "/api/v1/analytics/drivers?region=EMEA")
+        .await;
+    let emea_lost = answered
+        .iter()
+        .filter(|a| a.outcome == "lost" && a.region == "EMEA")
+        .count();
+    assert!(emea_lost > 0 && emea_lost < count_lost(&answered));
+    assert_eq!(
+        emea_drivers.body["by_outcome"]["lost"]["responses"],
+        emea_lost
+    );
+    let forecasting = app
+        .get_as(
+            &analyst,
+            "/api/v1/analytics/funnel?by=segment&product_line=Forecasting",
+        )
+        .await;
+    for segment in ["enterprise", "mid_market"] {
+        let invited = answered
+            .iter()
+            .filter(|a| a.segment == segment && a.product_line == "Forecasting")
+            .count();
+        assert_eq!(group(&forecasting.body, segment)["invited"], invited);
+    }
+
     // Drivers: lost buyers rated price against us, won buyers the demo for us.
     let drivers = app.get_as(&analyst, "/api/v1/analytics/drivers").await;
     assert_eq!(drivers.status, 200, "{}", drivers.body);
@@ -355,6 +435,9 @@ async fn a_quarter_of_answers_reads_the_same_on_every_dashboard(mut app: TestApp
             "competitor",
         ),
         ("/api/v1/analytics/funnel?by=colour", "by"),
+        ("/api/v1/analytics/nps?region=*", "region"),
+        ("/api/v1/analytics/drivers?product_line=", "product_line"),
+        ("/api/v1/analytics/declined?region=EMEA", "region"),
     ] {
         let refused = app.get_as(&analyst, path).await;
         assert_eq!(refused.status, 422, "{path}: {}", refused.body);
@@ -546,7 +629,8 @@ async fn the_aggregates_equal_a_recount_after_concurrent_coding(mut app: TestApp
     );
     assert_eq!(folds.0.expect("fold") + folds.1.expect("fold"), 24);
     let (invited, completed): (i64, i64) = sqlx::query_as(
-        "select cast(sum(invited) as bigint), cast(sum(completed) as bigint) from funnel_rollup",
+        "select cast(sum(invited) as bigint), cast(sum(completed) as bigint) from funnel_rollup
+         where segment_key = '*' and region = '*' and product_line = '*'",
     )
     .fetch_one(app.db.pool())
     .await
@@ -569,8 +653,9 @@ pub struct Answer<'a> {
     pub score: i64,
 }
 
-/// Posts the deals decided on `day`, delivers their invitations the next morning, and has
-/// every buyer answer; `tag` keeps CRM ids and addresses apart between calls.
+/// Posts the deals decided on `day` (in EMEA and NA alternately, the first in EMEA),
+/// delivers their invitations the next morning, and has every buyer answer; `tag` keeps
+/// CRM ids and addresses apart between calls.
 pub async fn decide_and_answer(
     app: &mut TestApp,
     day: chrono::NaiveDate,
@@ -599,6 +684,9 @@ pub async fn decide_and_rate(
         posted["amount"]["minor_units"] = json!(1_500_000);
         posted["competitors"] = json!(deal.competitor.into_iter().collect::<Vec<_>>());
         posted["account"]["name"] = json!(format!("Account {tag}-{n}"));
+        // Two regions, alternately; one product line.
+        posted["region"] = json!(if n % 2 == 0 { "EMEA" } else { "NA" });
+        posted["product_line"] = json!("Forecasting");
         let email = format!("buyer-{n}@{tag}.example").to_lowercase();
         posted["contacts"][0]["email"] = json!(email);
         let reply = app.post_decision(&posted).await;

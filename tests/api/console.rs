@@ -644,6 +644,24 @@ async fn the_dashboard_reads_losses_to_one_competitor_as_the_buyers_scored_them(
     assert!(page.body.contains("n = 3"));
     assert!(page.body.contains("Why we lose") && !page.body.contains("Why we win"));
     assert!(page.body.contains("ignores the competitor filter"));
+    // Narrowed to EMEA (the first, third and fifth deals): the losses scored 2 and 4.
+    let emea = owner
+        .get(&format!(
+            "/console/dashboard?{filter}&region=EMEA&product_line=Forecasting"
+        ))
+        .await;
+    assert_eq!(emea.status, 200, "{}", emea.body);
+    let emea_nps = expected_nps(&[2, 4]).expect("an NPS");
+    assert!(
+        emea.body.contains(&format!("NPS: {emea_nps:.1}")),
+        "{}",
+        emea.body
+    );
+    assert!(emea.body.contains("n = 2"));
+    assert!(emea
+        .body
+        .contains(r#"<option value="EMEA" selected>EMEA</option>"#));
+    assert!(emea.body.contains(r#"<option value="NA">NA</option>"#));
     // Every competitor the API lists, with the same counts.
     let api = app
         .get_as(

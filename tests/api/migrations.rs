@@ -264,3 +264,153 @@ async fn sqlite_interviews_noted_before_the_upgrade_read_the_same_after_it() {
 async fn postgres_interviews_noted_before_the_upgrade_read_the_same_after_it() {
     interviews_noted_before_the_upgrade_read_the_same_after_it(Backend::Postgres).await
 }
+
+/// The last schema before the aggregates were sliced by region and product line.
+const BEFORE_SLICES: i64 = 20261130000001;
+
+/// Rebuilt from what they count, the sliced aggregates hold what the coder and the
+/// folder would have written: the same as a full recount, and every invitation's steps
+/// under its region and product line.
+async fn answers_coded_before_the_upgrade_are_counted_by_region_and_product_line(backend: Backend) {
+    use debrief_server::analytics::rollups;
+    let (url, _dir) = fresh_database(backend).await;
+    let old = Db::connect(&url).await.expect("connect");
+    old.migrate_up_to(BEFORE_SLICES).await.expect("old schema");
+    let t = OLD_DECISION;
+    let mut statements = globex_lost_deal();
+    statements.push("update deals set product_line = 'Planning'".to_owned());
+    statements.push(format!(
+        "insert into deals (id, crm_id, account_id, outcome, decided_at, amount_minor, currency,
+             sales_cycle_days, account_name, account_manager_name, account_manager_email,
+             region, product_line, created_at, updated_at)
+         values ('deal-2', 'OLD-2', 'acct-1', 'won', '{t}', 100000, 'EUR', 30, 'Globex', 'Ana',
+                 'ana@acme.example', 'NA', 'Forecasting', '{t}', '{t}')"
+    ));
+    // Five buyers: (deal, outcome, region, product line, NPS, coded, the steps counted
+    // as bits: 64 invited, 1 sent, 2 opened, 4 started, 8 completed).
+    let buyers = [
+        ("deal-1", "lost", "EMEA", "Planning", 3, true, 79),
+        ("deal-2", "won", "NA", "Forecasting", 10, true, 79),
+        ("deal-1", "lost", "EMEA", "Planning", 7, true, 79),
+        ("deal-2", "won", "NA", "Forecasting", 8, true, 67),
+        ("deal-2", "won", "NA", "Forecasting", 9, false, 65),
+    ];
+    for (i, (deal, outcome, region, line, nps, coded, steps)) in buyers.into_iter().enumerate() {
+        let coded_at = if coded {
+            format!("'{t}'")
+        } else {
+            "null".into()
+        };
+        statements.extend([
+            format!("insert into persons (id, email, name, created_at, updated_at)
+                     values ('p{i}', 'b{i}@globex.example', 'B', '{t}', '{t}')"),
+            format!("insert into contacts (id, deal_id, person_id, name, locale, time_zone, created_at, updated_at)
+                     values ('c{i}', '{deal}', 'p{i}', 'B', 'en', 'Europe/Paris', '{t}', '{t}')"),
+            format!("insert into invitations (id, deal_id, contact_id, person_id, account_id, kind,
+                         status, segment_key, scheduled_for, created_at, funnel_dirty,
+                         funnel_counted, frozen_outcome, frozen_month, frozen_manager)
+                     values ('i{i}', '{deal}', 'c{i}', 'p{i}', 'acct-1', 'survey', 'completed',
+                             'enterprise', '{t}', '{t}', 0, {steps}, '{outcome}', '2026-11',
+                             'ana@acme.example')"),
+            format!("insert into responses (id, invitation_id, locale, submitted_at, outcome,
+                         segment_key, competitor, region, persona, product_line, amount_band,
+                         period, month, survey_key, survey_version, status, updated_at, coded_at)
+                     values ('r{i}', 'i{i}', 'en', '{t}', '{outcome}', 'enterprise', 'Northwind',
+                             '{region}', 'CIO', '{line}', '10k_to_50k', '2026-Q4', '2026-11',
+                             'win_loss', 1, 'complete', '{t}', {coded_at})"),
+            format!("insert into response_items (response_id, question_id, item, number, text)
+                     values ('r{i}', 'nps', '', {nps}, null)"),
+        ]);
+    }
+    // Price alone against us in the first loss; price and the demo in the second.
+    for (id, response, driver, influence) in [
+        ("n1", "r0", "price", -2),
+        ("n2", "r0", "support", 1),
+        ("n3", "r2", "price", -1),
+        ("n4", "r2", "demo", -2),
+        ("n5", "r1", "demo", 2),
+    ] {
+        statements.push(format!(
+            "insert into insights (id, response_id, question_id, item, driver, taxonomy_version,
+                 influence, source, suggested, coded_by, coded_at, outcome, month, method)
+             values ('{id}', '{response}', 'drivers', '{driver}', '{driver}', 0, {influence},
+                     'matrix', 0, 'coder', '{t}', 'lost', '2026-11', 'survey')"
+        ));
+    }
+    for sql in statements {
+        sqlx::query(&sql)
+            .execute(old.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    }
+    old.migrate().await.expect("upgrade");
+    // The server as it starts after the upgrade: connections opened on the new schema
+    // (SQLite connections that read the old one keep its column counts for `select *`).
+    let old = Db::connect(&url).await.expect("reconnect");
+
+    let stored = rollups::stored(&old).await.expect("stored");
+    assert_ne!(stored, rollups::Deltas::default());
+    assert_eq!(stored, rollups::recount(&old).await.expect("recount"));
+    let read = |sql: &'static str| {
+        let db = old.clone();
+        async move {
+            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(db.pool()).await.expect(sql);
+            n
+        }
+    };
+    // Five buyers invited; two of the three who completed in EMEA, Planning; two in NA
+    // opened.
+    assert_eq!(
+        read(
+            "select cast(sum(invited) as bigint) from funnel_rollup
+              where segment_key = '*' and region = '*' and product_line = '*'"
+        )
+        .await,
+        5
+    );
+    assert_eq!(
+        read(
+            "select cast(sum(completed) as bigint) from funnel_rollup
+              where segment_key = '*' and region = 'EMEA' and product_line = 'Planning'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        read(
+            "select cast(sum(opened) as bigint) from funnel_rollup
+              where segment_key = 'enterprise' and region = 'NA' and product_line = '*'"
+        )
+        .await,
+        2
+    );
+    let values: Vec<(String, String)> =
+        sqlx::query_as("select dimension, value from slice_values order by dimension, value")
+            .fetch_all(old.pool())
+            .await
+            .expect("values");
+    let values: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(d, v)| (d.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("product_line", "Forecasting"),
+            ("product_line", "Planning"),
+            ("region", "EMEA"),
+            ("region", "NA"),
+            ("segment_key", "enterprise"),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_answers_coded_before_the_upgrade_are_counted_by_region_and_product_line() {
+    answers_coded_before_the_upgrade_are_counted_by_region_and_product_line(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_answers_coded_before_the_upgrade_are_counted_by_region_and_product_line() {
+    answers_coded_before_the_upgrade_are_counted_by_region_and_product_line(Backend::Postgres).await
+}

@@ -6,7 +6,8 @@
 //!     DEBRIEF_BENCH_BACKENDS=postgres scripts/bench.sh dashboards
 //!
 //! Each size is a fresh database filled by SQL (deals, buyers, invitations and complete
-//! responses over 24 months, 5 segments, 4 outcomes, 6 competitors and none, 4 regions;
+//! responses over 24 months, 5 segments, 4 outcomes, 6 competitors and none, 4 regions,
+//! 3 product lines;
 //! an NPS and 8 driver ratings each; one in a hundred with words an analyst coded), then
 //! coded by the real coder, which builds the aggregates. Each query then runs 30 times
 //! after a warm-up; the table gives its median and 95th percentile.
@@ -47,8 +48,8 @@ async fn fill(db: &Db, n: usize) -> (f64, f64, f64) {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(30)).await;
                 let _ = sqlx::query(
-                    "vacuum driver_rollup, driver_totals, coded_rollup, nps_rollup,
-                            declined_rollup, unmet_need_rollup, responses",
+                    "vacuum driver_rollup, coded_rollup, nps_rollup, declined_rollup,
+                            unmet_need_rollup, slice_values, responses",
                 )
                 .execute(db.pool())
                 .await;
@@ -151,6 +152,15 @@ async fn main() {
         competitor: Some("Northwind".into()),
         ..Filter::default()
     };
+    let emea = Filter {
+        region: Some("EMEA".into()),
+        ..Filter::default()
+    };
+    let emea_planning = Filter {
+        region: Some("EMEA".into()),
+        product_line: Some("Planning".into()),
+        ..Filter::default()
+    };
     println!("| backend | responses | query | p50 ms | p95 ms |");
     println!("|---|---:|---|---:|---:|");
     for backend in &backends {
@@ -207,6 +217,18 @@ async fn main() {
             rows.push((
                 "drivers, wins vs losses",
                 time(|| drivers::drivers(&db, &none, &taxonomy)).await,
+            ));
+            rows.push((
+                "NPS by segment, EMEA, Planning",
+                time(|| nps::nps(&db, &emea_planning, NpsBy::Segment)).await,
+            ));
+            rows.push((
+                "drivers, EMEA, Planning",
+                time(|| drivers::drivers(&db, &emea_planning, &taxonomy)).await,
+            ));
+            rows.push((
+                "funnel by segment, EMEA",
+                time(|| funnel::funnel(&db, &emea, FunnelBy::Segment, (0.25, 0.41))).await,
             ));
             rows.push((
                 "drivers, 2026",

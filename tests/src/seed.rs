@@ -1,6 +1,6 @@
 //! A store filled by SQL in seconds, for the benchmarks and the tests that need volume:
 //! `n` decided deals over 24 months, 5 segments, 4 outcomes, 6 competitors and none, 4
-//! regions and 40 account managers, every combination in every month; each with a buyer,
+//! regions, 3 product lines and 40 account managers, every combination in every month; each with a buyer,
 //! an invitation and a complete response (an NPS and 8 driver ratings); one in a hundred
 //! with words an analyst coded. The responses are not coded yet: the real coder does it.
 
@@ -77,6 +77,11 @@ pub fn statements(n: usize) -> Vec<String> {
     );
     let region = pick("i % 4", &["'EMEA'", "'NA'", "'APAC'", "'LATAM'"]);
     let segment = "'segment_' || cast(i % 5 as text)";
+    // Independent of the region (i % 4): (i % 4, (i / 4) % 3) runs through i % 12.
+    let line = pick(
+        "(i / 4) % 3",
+        &["'Forecasting'", "'Planning'", "'Analytics'"],
+    );
     let decided = format!("{month} || '-15T10:00:00.000000Z'");
     let accounts = n.div_ceil(20);
     let mut statements = vec![
@@ -103,7 +108,6 @@ pub fn statements(n: usize) -> Vec<String> {
             id("d"),
             id("CRM-"),
             persona = pick("i % 3", &["'CIO'", "'VP Sales'", "'CFO'"]),
-            line = pick("i % 2", &["'Forecasting'", "'Planning'"]),
         ),
         format!(
             "{series} insert into persons (id, email, name, created_at, updated_at)
@@ -136,7 +140,7 @@ pub fn statements(n: usize) -> Vec<String> {
                  segment_key, competitor, region, persona, product_line, amount_band, period,
                  month, survey_key, survey_version, status, updated_at)
              select {}, {}, 'en', {t}, {outcome}, {segment}, {competitor}, {region}, 'CIO',
-                 'Forecasting', '10k_to_50k', 'Q', {month},
+                 {line}, '10k_to_50k', 'Q', {month},
                  case when i % 20 = 0 then 'interview' else 'win_loss' end,
                  case when i % 20 = 0 then 0 else 1 end, 'complete', {t}
              from s",
@@ -175,7 +179,7 @@ pub fn statements(n: usize) -> Vec<String> {
              amount_band, period, month, method)
          select {}, {}, 'anything_else', '', {}, 0, (i % 5) - 2,
              'Verbatim ' || cast(i as text), null, 'analyst', 0, 'bench', {t}, {outcome},
-             {segment}, {competitor}, {region}, 'CIO', 'Forecasting', '10k_to_50k', 'Q',
+             {segment}, {competitor}, {region}, 'CIO', {line}, '10k_to_50k', 'Q',
              {month}, 'survey'
          from s where i % 100 = 1",
         id("n"),

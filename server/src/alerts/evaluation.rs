@@ -78,15 +78,18 @@ pub async fn measure(
         segment: rule.segment.clone(),
         outcome: rule.outcome,
         competitor: rule.competitor.clone(),
+        ..Filter::default()
     };
-    let mut binds = Binds::default();
-    let conditions = filter.sql("r", &mut |v| binds.bind(v));
-    let column = match rule.per {
-        Some(Per::Segment) => Some("r.segment_key"),
-        Some(Per::Competitor) => Some("r.competitor"),
-        Some(Per::Outcome) => Some("r.outcome"),
+    let per = match rule.per {
+        Some(Per::Segment) => Some("segment_key"),
+        Some(Per::Competitor) => Some("competitor"),
+        Some(Per::Outcome) => Some("outcome"),
         None => None,
     };
+    let mut binds = Binds::default();
+    let conditions = filter.sliced("r", per, &mut |v| binds.bind(v));
+    let column = per.map(|c| format!("r.{c}"));
+    let column = column.as_deref();
     // Without groups, one row for the whole slice: PostgreSQL refuses `group by ''`, and
     // sums over no rows are null.
     let group = column.unwrap_or("''");
@@ -143,12 +146,9 @@ pub async fn measure(
             if drivers.is_empty() {
                 return Ok(out);
             }
-            let table = crate::analytics::rollups::driver_table(
-                filter.segment.is_some() || rule.per == Some(Per::Segment),
-            );
             let sql = format!(
                 "select {group}, cast(coalesce(sum(r.negative), 0) as bigint), cast(coalesce(sum(r.mentions), 0) as bigint)
-                 from {table} r where {conditions} and r.driver in ({})
+                 from driver_rollup r where {conditions} and r.driver in ({})
                  {grouped}",
                 drivers.join(", ")
             );

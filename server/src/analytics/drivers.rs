@@ -129,14 +129,13 @@ async fn driver_sums(
     taxonomy: &Taxonomy,
 ) -> anyhow::Result<BTreeMap<String, BTreeMap<String, Mentions>>> {
     let mut binds = Binds::default();
-    let conditions = filter.sql("r", &mut |v| binds.bind(v));
+    let conditions = filter.sliced("r", None, &mut |v| binds.bind(v));
     let columns = group.join(", ");
-    let table = super::rollups::driver_table(filter.segment.is_some());
     let sql = format!(
         "select {columns}, r.driver, cast(sum(r.mentions) as bigint),
                 cast(sum(r.positive) as bigint), cast(sum(r.negative) as bigint),
                 cast(sum(r.sole_negative) as bigint)
-         from {table} r where {conditions} and {extra}
+         from driver_rollup r where {conditions} and {extra}
          group by {columns}, r.driver"
     );
     // The key is one column or two (competitor and outcome).
@@ -178,7 +177,7 @@ async fn coded_sums(
     (group, extra): (&[&str], &str),
 ) -> anyhow::Result<BTreeMap<String, u64>> {
     let mut binds = Binds::default();
-    let conditions = filter.sql("r", &mut |v| binds.bind(v));
+    let conditions = filter.sliced("r", None, &mut |v| binds.bind(v));
     let key = group.join(" || '|' || ");
     let columns = group.join(", ");
     let sql = format!(
@@ -613,6 +612,7 @@ pub async fn declined(
 
 #[utoipa::path(get, path = "/api/v1/analytics/declined", tag = "analytics", params(FilterQuery), responses((status = 200, body = DeclinedReport, description = "The unmet needs behind declined requests, largest first, by request type, requester and period"), (status = 422, description = "A parameter, named", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("api_key" = [])))]
 pub async fn get_declined(d: Dashboard) -> ApiResult<HttpResponse> {
+    d.filter.without_slices("declined requests")?;
     d.params.finish()?;
     Ok(HttpResponse::Ok().json(declined(&d.db, &d.filter, &d.taxonomy).await?))
 }

@@ -22,6 +22,10 @@ pub struct FilterQuery {
     pub outcome: Option<String>,
     /// The competitor the deal met.
     pub competitor: Option<String>,
+    /// The deal's region.
+    pub region: Option<String>,
+    /// The deal's product line.
+    pub product_line: Option<String>,
 }
 
 /// A checked [`FilterQuery`].
@@ -32,6 +36,8 @@ pub struct Filter {
     pub segment: Option<String>,
     pub outcome: Option<Outcome>,
     pub competitor: Option<String>,
+    pub region: Option<String>,
+    pub product_line: Option<String>,
 }
 
 /// A calendar month.
@@ -83,9 +89,27 @@ fn text(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
         Some(v) if v.is_empty() || v.chars().count() > 200 => {
             Err(ApiError::field(field, "must be 1 to 200 characters"))
         }
+        // The aggregates' "every value" (see `rollups::ALL`), which no deal holds.
+        Some(v) if v == crate::analytics::rollups::ALL => {
+            Err(ApiError::field(field, "must name one value, not *"))
+        }
         v => Ok(v),
     }
 }
+
+/// How [`Filter::sql`]'s conditions read the dimensions a cube is sliced by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slicing<'a> {
+    /// A table of plain rows (responses, insights, invitations): a dimension not filtered
+    /// on is not named.
+    Plain,
+    /// A cube (`20261201000001_slices.sql`) grouped by `by`: a dimension filtered on
+    /// holds its value, the one grouped by any stored value, every other '*'.
+    Cube { by: Option<&'a str> },
+}
+
+/// The dimensions the cubes are sliced by, as their columns are named.
+pub const SLICED: [&str; 3] = ["segment_key", "region", "product_line"];
 
 impl Filter {
     /// Takes the filter's parameters out of `params`.
@@ -96,6 +120,8 @@ impl Filter {
             segment: params.take("segment"),
             outcome: params.take("outcome"),
             competitor: params.take("competitor"),
+            region: params.take("region"),
+            product_line: params.take("product_line"),
         })
     }
 
@@ -126,7 +152,26 @@ impl Filter {
             segment: text("segment", q.segment)?,
             outcome,
             competitor: text("competitor", q.competitor)?,
+            region: text("region", q.region)?,
+            product_line: text("product_line", q.product_line)?,
         })
+    }
+
+    /// Refuses a region or product line where the aggregate read (`what`) is not sliced
+    /// by them.
+    pub fn without_slices(&self, what: &str) -> ApiResult<()> {
+        for (field, value) in [
+            ("region", &self.region),
+            ("product_line", &self.product_line),
+        ] {
+            if value.is_some() {
+                return Err(ApiError::field(
+                    field,
+                    format!("is not a dimension of {what}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Refuses a competitor where invitations are read (`what`: the funnel,
@@ -141,22 +186,34 @@ impl Filter {
         }
     }
 
-    /// The conditions over an aggregate's key columns (aliased `alias`), binding values
-    /// through `bind`, joined by `and`; `1 = 1` when the filter is empty.
+    /// The conditions over the key columns of plain rows (aliased `alias`), binding
+    /// values through `bind`, joined by `and`; `1 = 1` when the filter is empty.
     pub fn sql(&self, alias: &str, bind: &mut impl FnMut(String) -> String) -> String {
-        self.sql_with(alias, "competitor", bind)
+        self.sql_with(alias, "competitor", Slicing::Plain, bind)
+    }
+
+    /// The conditions over a cube aliased `alias`, grouped by column `by`: exactly one
+    /// slice of it (see [`Slicing::Cube`]).
+    pub fn sliced(
+        &self,
+        alias: &str,
+        by: Option<&str>,
+        bind: &mut impl FnMut(String) -> String,
+    ) -> String {
+        self.sql_with(alias, "competitor", Slicing::Cube { by }, bind)
     }
 
     /// [`Filter::sql`] over `insights n`, whose deal's competitor is `deal_competitor`
     /// (its `competitor` is the one the buyer's words name).
     pub fn sql_insights(&self, bind: &mut impl FnMut(String) -> String) -> String {
-        self.sql_with("n", "deal_competitor", bind)
+        self.sql_with("n", "deal_competitor", Slicing::Plain, bind)
     }
 
     fn sql_with(
         &self,
         alias: &str,
         competitor: &str,
+        slicing: Slicing,
         bind: &mut impl FnMut(String) -> String,
     ) -> String {
         let mut conditions = Vec::new();
@@ -166,12 +223,22 @@ impl Filter {
         if let Some(to) = self.to {
             conditions.push(format!("{alias}.month <= {}", bind(to.label())));
         }
-        for (column, value) in [
-            ("segment_key", &self.segment),
-            (competitor, &self.competitor),
-        ] {
-            if let Some(v) = value {
-                conditions.push(format!("{alias}.{column} = {}", bind(v.clone())));
+        if let Some(v) = &self.competitor {
+            conditions.push(format!("{alias}.{competitor} = {}", bind(v.clone())));
+        }
+        let sliced = [&self.segment, &self.region, &self.product_line];
+        for (column, value) in SLICED.into_iter().zip(sliced) {
+            match (value, slicing) {
+                (Some(v), _) => {
+                    conditions.push(format!("{alias}.{column} = {}", bind(v.clone())));
+                }
+                (None, Slicing::Plain) => {}
+                // One index seek per value: `<> '*'` would read the cube.
+                (None, Slicing::Cube { by }) if by == Some(column) => conditions.push(format!(
+                    "{alias}.{column} in
+                         (select value from slice_values where dimension = '{column}')"
+                )),
+                (None, Slicing::Cube { .. }) => conditions.push(format!("{alias}.{column} = '*'")),
             }
         }
         if let Some(outcome) = self.outcome {
@@ -343,5 +410,23 @@ mod tests {
         );
         assert_eq!(field(q(&|q| q.outcome = Some("maybe".into()))), "outcome");
         assert_eq!(field(q(&|q| q.segment = Some(String::new()))), "segment");
+        assert_eq!(field(q(&|q| q.region = Some("*".into()))), "region");
+    }
+
+    #[test]
+    fn a_cube_is_read_one_slice_at_a_time() {
+        let filter = Filter {
+            region: Some("EMEA".into()),
+            ..Filter::default()
+        };
+        let mut binds = Binds::default();
+        let sql = filter.sliced("r", Some("segment_key"), &mut |v| binds.bind(v));
+        assert!(sql.contains("r.region = $1"), "{sql}");
+        assert!(sql.contains("r.product_line = '*'"), "{sql}");
+        assert!(sql.contains("r.segment_key in"), "{sql}");
+        assert_eq!(binds.0, ["EMEA"]);
+        // Plain rows name only what is filtered.
+        let plain = filter.sql("r", &mut |v| v);
+        assert_eq!(plain, "r.region = EMEA");
     }
 }

@@ -45,14 +45,60 @@ fn reached() -> String {
     )
 }
 
+/// An invitation's key in the aggregate: its method and segment, and its deal as frozen
+/// when first counted.
 #[derive(sqlx::FromRow)]
-struct Folded {
+struct Filed {
     kind: String,
     segment_key: String,
     frozen_outcome: Option<String>,
     frozen_month: Option<String>,
     frozen_manager: Option<String>,
-    funnel_added: i64,
+    frozen_region: Option<String>,
+    frozen_product_line: Option<String>,
+    /// The steps to add: those a fold added, or those counted before (to take back).
+    steps: i64,
+}
+
+impl Filed {
+    fn key(self) -> (Key, i64) {
+        let key = Key {
+            month: self.frozen_month.unwrap_or_default(),
+            segment_key: self.segment_key,
+            region: self.frozen_region.unwrap_or_default(),
+            product_line: self.frozen_product_line.unwrap_or_default(),
+            method: self.kind,
+            outcome: self.frozen_outcome.unwrap_or_default(),
+            manager: self.frozen_manager.unwrap_or_default(),
+        };
+        (key, self.steps)
+    }
+}
+
+/// A row of `funnel_rollup`, sliced as the migration that makes it a cube says.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    month: String,
+    segment_key: String,
+    region: String,
+    product_line: String,
+    method: String,
+    outcome: String,
+    manager: String,
+}
+
+impl Key {
+    /// The eight rows it adds to: segment, region and product line each kept or '*'.
+    fn slices(&self) -> impl Iterator<Item = Key> + '_ {
+        super::rollups::slices([&self.segment_key, &self.region, &self.product_line]).map(
+            |[segment_key, region, product_line]| Key {
+                segment_key,
+                region,
+                product_line,
+                ..self.clone()
+            },
+        )
+    }
 }
 
 /// Counts the steps up to `limit` changed invitations reached since they were last
@@ -65,7 +111,7 @@ pub async fn fold(db: &Db, limit: i64) -> anyhow::Result<usize> {
     let reached = reached();
     // Every right-hand side reads the row as it was: `funnel_added` is what this fold
     // counts, against what was counted before.
-    let folded: Vec<Folded> = sqlx::query_as(&format!(
+    let folded: Vec<Filed> = sqlx::query_as(&format!(
         "update invitations set
              funnel_dirty = 0,
              funnel_added = {reached} & ~funnel_counted,
@@ -76,11 +122,17 @@ pub async fn fold(db: &Db, limit: i64) -> anyhow::Result<usize> {
                  (select substr(d.decided_at, 1, 7) from deals d where d.id = invitations.deal_id)),
              frozen_manager = coalesce(frozen_manager,
                  (select coalesce(a.manager_email, '') from accounts a
-                  where a.id = invitations.account_id))
+                  where a.id = invitations.account_id)),
+             frozen_region = coalesce(frozen_region,
+                 (select coalesce(d.region, '') from deals d where d.id = invitations.deal_id)),
+             frozen_product_line = coalesce(frozen_product_line,
+                 (select coalesce(d.product_line, '') from deals d
+                  where d.id = invitations.deal_id))
          where funnel_dirty = 1 and id in (
              select id from invitations where funnel_dirty = 1 limit $1 {lock})
          returning kind, coalesce(segment_key, '') as segment_key, frozen_outcome,
-             frozen_month, frozen_manager, funnel_added",
+             frozen_month, frozen_manager, frozen_region, frozen_product_line,
+             funnel_added as steps",
         lock = dialect::skip_locked(db.backend()),
     ))
     .bind(limit)
@@ -91,65 +143,64 @@ pub async fn fold(db: &Db, limit: i64) -> anyhow::Result<usize> {
     }
     // Sorted keys (in `add_counts`): concurrent folds update shared rows in one order,
     // never deadlocking.
-    add_counts(
-        &mut tx,
-        folded.iter().map(|f| {
-            let key = [
-                f.frozen_month.clone().unwrap_or_default(),
-                f.segment_key.clone(),
-                f.kind.clone(),
-                f.frozen_outcome.clone().unwrap_or_default(),
-                f.frozen_manager.clone().unwrap_or_default(),
-            ];
-            (key, f.funnel_added)
-        }),
-        1,
-    )
-    .await?;
+    let count = folded.len();
+    add_counts(&mut tx, folded.into_iter().map(Filed::key), 1).await?;
     tx.commit().await?;
-    Ok(folded.len())
+    Ok(count)
 }
 
-#[derive(sqlx::FromRow)]
-struct Counted {
-    kind: String,
-    segment_key: String,
-    frozen_outcome: Option<String>,
-    frozen_month: Option<String>,
-    frozen_manager: Option<String>,
-    funnel_counted: i64,
-}
-
-/// Adds `sign` times each invitation's counted steps to the aggregate, keys sorted.
+/// Adds `sign` times each invitation's steps to the aggregate, keys sorted.
 async fn add_counts(
     conn: &mut sqlx::AnyConnection,
-    rows: impl Iterator<Item = ([String; 5], i64)>,
+    rows: impl Iterator<Item = (Key, i64)>,
     sign: i64,
 ) -> anyhow::Result<()> {
-    let mut sums: BTreeMap<[String; 5], [i64; 7]> = BTreeMap::new();
+    let mut sums: BTreeMap<Key, [i64; 7]> = BTreeMap::new();
     for (key, bits) in rows {
         if bits == 0 {
             continue;
         }
-        let counts = sums.entry(key).or_default();
-        for (i, (_, bit)) in STEPS.iter().enumerate() {
-            counts[i] += sign * i64::from(bits & bit != 0);
+        for slice in key.slices() {
+            let counts = sums.entry(slice).or_default();
+            for (i, (_, bit)) in STEPS.iter().enumerate() {
+                counts[i] += sign * i64::from(bits & bit != 0);
+            }
         }
     }
+    let values: Vec<(&'static str, String)> = sums
+        .keys()
+        .flat_map(|k| {
+            [
+                ("segment_key", k.segment_key.clone()),
+                ("region", k.region.clone()),
+                ("product_line", k.product_line.clone()),
+            ]
+        })
+        .collect();
     let rows: Vec<Vec<Param>> = sums
         .into_iter()
         .map(|(key, counts)| {
-            key.into_iter()
-                .map(Param::from)
-                .chain(counts.into_iter().map(Param::from))
-                .collect()
+            [
+                key.month,
+                key.segment_key,
+                key.region,
+                key.product_line,
+                key.method,
+                key.outcome,
+                key.manager,
+            ]
+            .into_iter()
+            .map(Param::from)
+            .chain(counts.into_iter().map(Param::from))
+            .collect()
         })
         .collect();
     execute_many(
         conn,
-        "insert into funnel_rollup (month, segment_key, method, outcome, manager_email, sent,
-             opened, started, completed, opted_out, bounced, invited)",
-        "on conflict (month, segment_key, method, outcome, manager_email) do update set
+        "insert into funnel_rollup (month, segment_key, region, product_line, method, outcome,
+             manager_email, sent, opened, started, completed, opted_out, bounced, invited)",
+        "on conflict (segment_key, region, product_line, month, method, outcome, manager_email)
+         do update set
              sent = funnel_rollup.sent + excluded.sent,
              opened = funnel_rollup.opened + excluded.opened,
              started = funnel_rollup.started + excluded.started,
@@ -160,7 +211,7 @@ async fn add_counts(
         rows,
     )
     .await?;
-    Ok(())
+    super::rollups::add_values(conn, values.iter().map(|(d, v)| (*d, v.as_str()))).await
 }
 
 /// A deal the CRM corrected (its outcome, decision date or manager): its invitations'
@@ -175,34 +226,21 @@ pub async fn refile(conn: &mut sqlx::AnyConnection, deal_ids: &[&str]) -> anyhow
     let lock = dialect::lock_rows(crate::platform::db::rows::backend(conn));
     let sql = format!(
         "select kind, coalesce(segment_key, '') as segment_key, frozen_outcome, frozen_month,
-             frozen_manager, funnel_counted
+             frozen_manager, frozen_region, frozen_product_line, funnel_counted as steps
          from invitations where deal_id in ({marks}) {lock}"
     );
-    let mut query = sqlx::query_as::<_, Counted>(&sql);
+    let mut query = sqlx::query_as::<_, Filed>(&sql);
     for id in deal_ids {
         query = query.bind(*id);
     }
     // Every invitation of the deals is locked, counted or not: a fold under way on one of
     // them commits first, and what it counted is read here and taken back.
     let counted = query.fetch_all(&mut *conn).await?;
-    add_counts(
-        conn,
-        counted.into_iter().map(|c| {
-            let key = [
-                c.frozen_month.unwrap_or_default(),
-                c.segment_key,
-                c.kind,
-                c.frozen_outcome.unwrap_or_default(),
-                c.frozen_manager.unwrap_or_default(),
-            ];
-            (key, c.funnel_counted)
-        }),
-        -1,
-    )
-    .await?;
+    add_counts(conn, counted.into_iter().map(Filed::key), -1).await?;
     let sql = format!(
         "update invitations set funnel_counted = 0, funnel_dirty = 1, frozen_outcome = null,
-             frozen_month = null, frozen_manager = null
+             frozen_month = null, frozen_manager = null, frozen_region = null,
+             frozen_product_line = null
          where deal_id in ({marks})"
     );
     let mut query = sqlx::query(&sql);
@@ -341,8 +379,8 @@ pub async fn funnel(
     targets: (f64, f64),
 ) -> anyhow::Result<FunnelReport> {
     let mut binds = Binds::default();
-    let conditions = filter.sql("r", &mut |v| binds.bind(v));
     let column = by.column();
+    let conditions = filter.sliced("r", Some(column), &mut |v| binds.bind(v));
     let sums: String = STEPS
         .iter()
         .map(|(step, _)| format!(", cast(sum(r.{step}) as bigint)"))

@@ -111,8 +111,8 @@ pub struct NpsQuery {
 /// NPS of the responses in `filter`, by `by`.
 pub async fn nps(db: &Db, filter: &Filter, by: NpsBy) -> anyhow::Result<NpsReport> {
     let mut binds = Binds::default();
-    let conditions = filter.sql("r", &mut |v| binds.bind(v));
     let column = by.column();
+    let conditions = filter.sliced("r", Some(column), &mut |v| binds.bind(v));
     let sql = format!(
         "select r.{column}, cast(sum(r.promoters) as bigint), cast(sum(r.passives) as bigint), cast(sum(r.detractors) as bigint)
          from nps_rollup r where {conditions}

@@ -116,21 +116,22 @@ fn count(n: i64) -> u64 {
 /// had the folders catch up.
 pub async fn participation(db: &Db) -> anyhow::Result<Participation> {
     // A failed invitation never reached the buyer: it counts as invited but not sent.
-    let funnels: Vec<FunnelRow> = sqlx::query_as(
+    let every = super::rollups::every_slice("r");
+    let funnels: Vec<FunnelRow> = sqlx::query_as(&format!(
         "select outcome, cast(sum(invited) as bigint), cast(sum(sent) as bigint),
                 cast(sum(opened) as bigint), cast(sum(started) as bigint),
                 cast(sum(completed) as bigint), cast(sum(opted_out) as bigint),
                 cast(sum(bounced) as bigint)
-         from funnel_rollup group by outcome",
-    )
+         from funnel_rollup r where {every} group by outcome"
+    ))
     .fetch_all(db.pool())
     .await?;
     // Complete answers, as the coder counted them.
-    let scores: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+    let scores: Vec<(String, i64, i64, i64)> = sqlx::query_as(&format!(
         "select outcome, cast(sum(promoters) as bigint), cast(sum(passives) as bigint),
                 cast(sum(detractors) as bigint)
-         from nps_rollup group by outcome",
-    )
+         from nps_rollup r where {every} group by outcome"
+    ))
     .fetch_all(db.pool())
     .await?;
     // Buyers who gave a score and have not finished (or left): their score counts here,

@@ -1,9 +1,11 @@
-//! The dashboard aggregates (`nps_rollup`, `driver_rollup`, `driver_totals`,
-//! `coded_rollup`, `declined_rollup`, `unmet_need_rollup`): each coded
-//! response's contribution, summed. See the migration that adds them for how they stay
-//! equal to a full recount under concurrent writes: a response contributes once the coder
-//! claims it, and any later change to it retracts its old contribution and adds its new
-//! one in the same transaction, with the response row locked.
+//! The dashboard aggregates (`nps_rollup`, `driver_rollup`, `coded_rollup`,
+//! `declined_rollup`, `unmet_need_rollup`): each coded response's contribution, summed.
+//! See the migration that adds them for how they stay equal to a full recount under
+//! concurrent writes: a response contributes once the coder claims it, and any later
+//! change to it retracts its old contribution and adds its new one in the same
+//! transaction, with the response row locked. The first three are cubes over segment,
+//! region and product line (see `20261201000001_slices.sql`): a contribution is added to
+//! each of its eight [`Deal::slices`].
 
 use crate::interviews::notes::SURVEY_KEY as INTERVIEW;
 use crate::outreach::Outcome;
@@ -12,13 +14,66 @@ use debrief_common::{NpsCategory, NpsScore};
 use sqlx::AnyConnection;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// The frozen deal a response's contribution is filed under.
+/// The frozen deal a response's contribution is filed under. The declined-request
+/// aggregates are not sliced: their deals hold '' for region and product line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Deal {
     month: String,
     segment_key: String,
+    region: String,
+    product_line: String,
     outcome: String,
     competitor: String,
+}
+
+impl Deal {
+    /// The eight rows of a cube the deal adds to: each of segment, region and product
+    /// line kept or read as every value ([`ALL`]).
+    fn slices(&self) -> impl Iterator<Item = Deal> + '_ {
+        slices([&self.segment_key, &self.region, &self.product_line]).map(
+            |[segment_key, region, product_line]| Deal {
+                segment_key,
+                region,
+                product_line,
+                ..self.clone()
+            },
+        )
+    }
+
+    /// The values it holds per sliced dimension, for `slice_values`.
+    fn values(&self) -> [(&'static str, &str); 3] {
+        [
+            ("segment_key", &self.segment_key),
+            ("region", &self.region),
+            ("product_line", &self.product_line),
+        ]
+    }
+}
+
+/// The value of a sliced dimension that stands for every value.
+pub const ALL: &str = "*";
+
+/// The eight cube rows a contribution with these segment, region and product line adds
+/// to: each dimension kept or read as [`ALL`].
+pub fn slices(values: [&str; 3]) -> impl Iterator<Item = [String; 3]> + '_ {
+    (0..8u8).map(move |mask| {
+        let mut bit = 1;
+        values.map(|v| {
+            let kept = mask & bit != 0;
+            bit <<= 1;
+            if kept {
+                v.to_owned()
+            } else {
+                ALL.to_owned()
+            }
+        })
+    })
+}
+
+/// The condition that reads a cube's rows over every segment, region and product line,
+/// for readers that slice by none of them.
+pub fn every_slice(alias: &str) -> String {
+    format!("{alias}.segment_key = '*' and {alias}.region = '*' and {alias}.product_line = '*'")
 }
 
 /// Sums to add to the aggregates; a retraction adds negative ones. Kept sorted by key, so
@@ -26,13 +81,11 @@ struct Deal {
 /// deadlock.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Deltas {
-    /// (deal, region, method) → promoters, passives, detractors.
-    nps: BTreeMap<(Deal, String, String), [i64; 3]>,
-    /// (deal, driver) → mentions, positive, negative, sole negative.
+    /// (deal slice, method) → promoters, passives, detractors.
+    nps: BTreeMap<(Deal, String), [i64; 3]>,
+    /// (deal slice, driver) → mentions, positive, negative, sole negative.
     drivers: BTreeMap<(Deal, String), [i64; 4]>,
-    /// The same over every segment: (deal with no segment, driver) → the same sums.
-    totals: BTreeMap<(Deal, String), [i64; 4]>,
-    /// deal → responses with a driver coded.
+    /// deal slice → responses with a driver coded.
     coded: BTreeMap<Deal, i64>,
     /// (deal, what the buyer did instead) → declined requests answered, and coded.
     declined: BTreeMap<(Deal, String), [i64; 2]>,
@@ -156,6 +209,8 @@ impl Deltas {
         let deal = Deal {
             month: text(&response.month),
             segment_key: text(&response.segment_key),
+            region: text(&response.region),
+            product_line: text(&response.product_line),
             outcome: text(&response.outcome),
             competitor: text(&response.competitor),
         };
@@ -165,16 +220,22 @@ impl Deltas {
             } else {
                 "survey"
             };
-            let key = (deal.clone(), text(&response.region), method.to_owned());
-            let counts = self.nps.entry(key).or_default();
             let at = match score.category() {
                 NpsCategory::Promoter => 0,
                 NpsCategory::Passive => 1,
                 NpsCategory::Detractor => 2,
             };
-            counts[at] += sign;
+            for slice in deal.slices() {
+                self.nps.entry((slice, method.to_owned())).or_default()[at] += sign;
+            }
         }
         if response.outcome.as_deref() == Some(Outcome::Declined.as_str()) {
+            // Not sliced: filed under the deal without region and product line.
+            let deal = Deal {
+                region: String::new(),
+                product_line: String::new(),
+                ..deal.clone()
+            };
             let key = (deal.clone(), c.instead.clone().unwrap_or_default());
             let counts = self.declined.entry(key).or_default();
             counts[0] += sign;
@@ -192,29 +253,25 @@ impl Deltas {
         if c.drivers.is_empty() {
             return;
         }
-        *self.coded.entry(deal.clone()).or_default() += sign;
         let against: Vec<&String> = c
             .drivers
             .iter()
             .filter(|(_, sum)| **sum < 0)
             .map(|(d, _)| d)
             .collect();
-        let every_segment = Deal {
-            segment_key: String::new(),
-            ..deal.clone()
-        };
-        for (driver, sum) in &c.drivers {
-            let delta = [
-                sign,
-                sign * i64::from(*sum > 0),
-                sign * i64::from(*sum < 0),
-                sign * i64::from(against == [driver]),
-            ];
-            for (sums, deal) in [
-                (&mut self.drivers, &deal),
-                (&mut self.totals, &every_segment),
-            ] {
-                let counts = sums.entry((deal.clone(), driver.clone())).or_default();
+        for slice in deal.slices() {
+            *self.coded.entry(slice.clone()).or_default() += sign;
+            for (driver, sum) in &c.drivers {
+                let delta = [
+                    sign,
+                    sign * i64::from(*sum > 0),
+                    sign * i64::from(*sum < 0),
+                    sign * i64::from(against == [driver]),
+                ];
+                let counts = self
+                    .drivers
+                    .entry((slice.clone(), driver.clone()))
+                    .or_default();
                 (0..4).for_each(|i| counts[i] += delta[i]);
             }
         }
@@ -228,10 +285,6 @@ impl Deltas {
         }
         for (k, v) in other.drivers {
             let e = self.drivers.entry(k).or_default();
-            (0..4).for_each(|i| e[i] += v[i]);
-        }
-        for (k, v) in other.totals {
-            let e = self.totals.entry(k).or_default();
             (0..4).for_each(|i| e[i] += v[i]);
         }
         for (k, v) in other.coded {
@@ -250,6 +303,7 @@ impl Deltas {
     /// Adds the sums to the aggregates, in the caller's transaction; keys whose sums
     /// cancel out are left alone.
     pub async fn apply(self, conn: &mut AnyConnection) -> anyhow::Result<()> {
+        // The declined-request aggregates' key, then a cube's.
         let deal = |d: &Deal| {
             vec![
                 Param::from(d.month.as_str()),
@@ -258,22 +312,33 @@ impl Deltas {
                 Param::from(d.competitor.as_str()),
             ]
         };
+        let slice = |d: &Deal| {
+            let mut row = deal(d);
+            row.extend([
+                Param::from(d.region.as_str()),
+                Param::from(d.product_line.as_str()),
+            ]);
+            row
+        };
+        let mut values = std::collections::BTreeSet::new();
         let nps: Vec<Vec<Param>> = self
             .nps
             .iter()
             .filter(|(_, v)| v.iter().any(|n| *n != 0))
-            .map(|((d, region, method), v)| {
-                let mut row = deal(d);
-                row.extend([Param::from(region.as_str()), Param::from(method.as_str())]);
+            .map(|((d, method), v)| {
+                values.extend(d.values());
+                let mut row = slice(d);
+                row.push(Param::from(method.as_str()));
                 row.extend(v.iter().map(|n| Param::from(*n)));
                 row
             })
             .collect();
         execute_many(
             conn,
-            "insert into nps_rollup (month, segment_key, outcome, competitor, region, method,
-                 promoters, passives, detractors)",
-            "on conflict (month, segment_key, outcome, competitor, region, method) do update set
+            "insert into nps_rollup (month, segment_key, outcome, competitor, region,
+                 product_line, method, promoters, passives, detractors)",
+            "on conflict (segment_key, region, product_line, month, outcome, competitor, method)
+             do update set
                  promoters = nps_rollup.promoters + excluded.promoters,
                  passives = nps_rollup.passives + excluded.passives,
                  detractors = nps_rollup.detractors + excluded.detractors",
@@ -285,7 +350,8 @@ impl Deltas {
             .iter()
             .filter(|(_, v)| v.iter().any(|n| *n != 0))
             .map(|((d, driver), v)| {
-                let mut row = deal(d);
+                values.extend(d.values());
+                let mut row = slice(d);
                 row.push(Param::from(driver.as_str()));
                 row.extend(v.iter().map(|n| Param::from(*n)));
                 row
@@ -293,9 +359,10 @@ impl Deltas {
             .collect();
         execute_many(
             conn,
-            "insert into driver_rollup (month, segment_key, outcome, competitor, driver,
-                 mentions, positive, negative, sole_negative)",
-            "on conflict (month, segment_key, outcome, competitor, driver) do update set
+            "insert into driver_rollup (month, segment_key, outcome, competitor, region,
+                 product_line, driver, mentions, positive, negative, sole_negative)",
+            "on conflict (segment_key, region, product_line, month, outcome, competitor, driver)
+             do update set
                  mentions = driver_rollup.mentions + excluded.mentions,
                  positive = driver_rollup.positive + excluded.positive,
                  negative = driver_rollup.negative + excluded.negative,
@@ -303,47 +370,23 @@ impl Deltas {
             drivers,
         )
         .await?;
-        let totals: Vec<Vec<Param>> = self
-            .totals
-            .iter()
-            .filter(|(_, v)| v.iter().any(|n| *n != 0))
-            .map(|((d, driver), v)| {
-                let mut row = vec![
-                    Param::from(d.month.as_str()),
-                    Param::from(d.outcome.as_str()),
-                    Param::from(d.competitor.as_str()),
-                    Param::from(driver.as_str()),
-                ];
-                row.extend(v.iter().map(|n| Param::from(*n)));
-                row
-            })
-            .collect();
-        execute_many(
-            conn,
-            "insert into driver_totals (month, outcome, competitor, driver,
-                 mentions, positive, negative, sole_negative)",
-            "on conflict (month, outcome, competitor, driver) do update set
-                 mentions = driver_totals.mentions + excluded.mentions,
-                 positive = driver_totals.positive + excluded.positive,
-                 negative = driver_totals.negative + excluded.negative,
-                 sole_negative = driver_totals.sole_negative + excluded.sole_negative",
-            totals,
-        )
-        .await?;
         let coded: Vec<Vec<Param>> = self
             .coded
             .iter()
             .filter(|(_, n)| **n != 0)
             .map(|(d, n)| {
-                let mut row = deal(d);
+                values.extend(d.values());
+                let mut row = slice(d);
                 row.push(Param::from(*n));
                 row
             })
             .collect();
         execute_many(
             conn,
-            "insert into coded_rollup (month, segment_key, outcome, competitor, responses)",
-            "on conflict (month, segment_key, outcome, competitor) do update set
+            "insert into coded_rollup (month, segment_key, outcome, competitor, region,
+                 product_line, responses)",
+            "on conflict (segment_key, region, product_line, month, outcome, competitor)
+             do update set
                  responses = coded_rollup.responses + excluded.responses",
             coded,
         )
@@ -395,8 +438,42 @@ impl Deltas {
             needs,
         )
         .await?;
-        Ok(())
+        // Last, after every aggregate: all writers take their locks in one order.
+        add_values(conn, values).await
     }
+}
+
+/// The values of sliced dimension `dimension` the aggregates hold, "none" left out, in
+/// order: the choices a filter offers.
+pub async fn values(db: &crate::platform::db::Db, dimension: &str) -> anyhow::Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "select value from slice_values where dimension = $1 and value <> '' order by value",
+    )
+    .bind(dimension)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(|(v,)| v).collect())
+}
+
+/// Records the values of sliced dimensions the aggregates now hold (none is ever
+/// removed: a value retracted to nothing reads as an empty group).
+pub async fn add_values<'a>(
+    conn: &mut AnyConnection,
+    values: impl IntoIterator<Item = (&'static str, &'a str)>,
+) -> anyhow::Result<()> {
+    let rows: BTreeSet<(&str, &str)> = values.into_iter().filter(|(_, v)| *v != ALL).collect();
+    let rows = rows
+        .into_iter()
+        .map(|(dimension, value)| vec![Param::from(dimension), Param::from(value)])
+        .collect();
+    execute_many(
+        conn,
+        "insert into slice_values (dimension, value)",
+        "on conflict (dimension, value) do nothing",
+        rows,
+    )
+    .await?;
+    Ok(())
 }
 
 fn bind_all<'q, O>(
@@ -456,7 +533,6 @@ impl Deltas {
     fn without_zeros(mut self) -> Deltas {
         self.nps.retain(|_, v| v.iter().any(|n| *n != 0));
         self.drivers.retain(|_, v| v.iter().any(|n| *n != 0));
-        self.totals.retain(|_, v| v.iter().any(|n| *n != 0));
         self.coded.retain(|_, n| *n != 0);
         self.declined.retain(|_, v| v.iter().any(|n| *n != 0));
         self.needs.retain(|_, n| *n != 0);
@@ -464,42 +540,24 @@ impl Deltas {
     }
 }
 
-/// The aggregate of driver shares to read: `driver_totals` (five times fewer rows) unless
-/// the reader filters or groups by segment.
-pub fn driver_table(by_segment: bool) -> &'static str {
-    if by_segment {
-        "driver_rollup"
-    } else {
-        "driver_totals"
-    }
-}
-
 /// The aggregates as stored.
 pub async fn stored(db: &crate::platform::db::Db) -> anyhow::Result<Deltas> {
     let mut out = Deltas::default();
-    for (deal, keys, n) in rows(db, "nps_rollup", &["region", "method"], 3).await? {
-        let [region, method] = <[String; 2]>::try_from(keys).expect("two keys");
-        out.nps.insert((deal, region, method), [n[0], n[1], n[2]]);
+    for (deal, mut keys, n) in rows(db, "nps_rollup", true, &["method"], 3).await? {
+        out.nps.insert((deal, keys.remove(0)), [n[0], n[1], n[2]]);
     }
-    for (deal, mut keys, n) in rows(db, "driver_rollup", &["driver"], 4).await? {
+    for (deal, mut keys, n) in rows(db, "driver_rollup", true, &["driver"], 4).await? {
         out.drivers
             .insert((deal, keys.remove(0)), [n[0], n[1], n[2], n[3]]);
     }
-    // No segment column: read as the segment ''.
-    let totals = "(select month, '' as segment_key, outcome, competitor, driver, mentions,
-                          positive, negative, sole_negative from driver_totals) t";
-    for (deal, mut keys, n) in rows(db, totals, &["driver"], 4).await? {
-        out.totals
-            .insert((deal, keys.remove(0)), [n[0], n[1], n[2], n[3]]);
-    }
-    for (deal, _, n) in rows(db, "coded_rollup", &[], 1).await? {
+    for (deal, _, n) in rows(db, "coded_rollup", true, &[], 1).await? {
         out.coded.insert(deal, n[0]);
     }
-    for (deal, mut keys, n) in rows(db, "declined_rollup", &["instead"], 2).await? {
+    for (deal, mut keys, n) in rows(db, "declined_rollup", false, &["instead"], 2).await? {
         out.declined.insert((deal, keys.remove(0)), [n[0], n[1]]);
     }
     let need = ["driver", "product_line", "persona", "period"];
-    for (deal, keys, n) in rows(db, "unmet_need_rollup", &need, 1).await? {
+    for (deal, keys, n) in rows(db, "unmet_need_rollup", false, &need, 1).await? {
         let [driver, product_line, persona, period] =
             <[String; 4]>::try_from(keys).expect("four keys");
         let need = Need {
@@ -513,41 +571,59 @@ pub async fn stored(db: &crate::platform::db::Db) -> anyhow::Result<Deltas> {
     Ok(out.without_zeros())
 }
 
-/// Every row of aggregate `table` (or a subquery that reads like one): its deal, its
-/// other key columns `keys`, and the `counts` count columns that follow them.
+/// Every row of aggregate `table`: its deal (with region and product line when
+/// `sliced`), its other key columns `keys`, and the `counts` count columns that follow
+/// them.
 async fn rows(
     db: &crate::platform::db::Db,
     table: &str,
+    sliced: bool,
     keys: &[&str],
     counts: usize,
 ) -> anyhow::Result<Vec<(Deal, Vec<String>, Vec<i64>)>> {
     use sqlx::Row;
-    let columns: Vec<&str> = ["month", "segment_key", "outcome", "competitor"]
-        .into_iter()
-        .chain(keys.iter().copied())
-        .collect();
+    let deal: &[&str] = if sliced {
+        &[
+            "month",
+            "segment_key",
+            "region",
+            "product_line",
+            "outcome",
+            "competitor",
+        ]
+    } else {
+        &["month", "segment_key", "outcome", "competitor"]
+    };
+    // `select *` reads the columns in table order: the deal, the keys, then the counts.
+    let first_count = deal.len() + keys.len();
     let stored = sqlx::query(&format!("select * from {table}"))
         .fetch_all(db.pool())
         .await?;
     stored
         .iter()
         .map(|row| {
-            let text: Vec<String> = columns
-                .iter()
-                .map(|c| row.try_get::<String, _>(*c))
+            let text = |c: &str| row.try_get::<String, _>(c);
+            let n: Vec<i64> = (0..counts)
+                .map(|i| row.try_get::<i64, _>(first_count + i))
                 .collect::<Result<_, _>>()?;
-            let n: Vec<i64> = (columns.len()..columns.len() + counts)
-                .map(|i| row.try_get::<i64, _>(i))
-                .collect::<Result<_, _>>()?;
-            let mut text = text.into_iter();
-            let mut next = || text.next().unwrap_or_default();
             let deal = Deal {
-                month: next(),
-                segment_key: next(),
-                outcome: next(),
-                competitor: next(),
+                month: text("month")?,
+                segment_key: text("segment_key")?,
+                region: if sliced {
+                    text("region")?
+                } else {
+                    String::new()
+                },
+                product_line: if sliced {
+                    text("product_line")?
+                } else {
+                    String::new()
+                },
+                outcome: text("outcome")?,
+                competitor: text("competitor")?,
             };
-            Ok((deal, text.collect(), n))
+            let keys = keys.iter().map(|k| text(k)).collect::<Result<_, _>>()?;
+            Ok((deal, keys, n))
         })
         .collect()
 }

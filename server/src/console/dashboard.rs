@@ -12,6 +12,7 @@ use crate::analytics::drivers::{self, DriverFigure, OutcomeDrivers};
 use crate::analytics::filter::{Filter, Month, Params};
 use crate::analytics::funnel::{self, FunnelBy, FunnelFigure};
 use crate::analytics::nps::{self, NpsBy};
+use crate::analytics::rollups;
 use crate::app::clock::Clock;
 use crate::auth::Permission;
 use crate::outreach::Outcome;
@@ -269,15 +270,31 @@ async fn dashboard(
         .iter()
         .map(|o| json!({ "value": o.as_str(), "label": words.outcome(o.as_str()), "selected": filter.outcome == Some(*o) }))
         .collect();
-    let known: Vec<(String,)> = sqlx::query_as(
-        "select distinct competitor from coded_rollup where competitor <> '' order by competitor",
-    )
+    let known: Vec<(String,)> = sqlx::query_as(&format!(
+        "select distinct competitor from coded_rollup r
+             where competitor <> '' and {} order by competitor",
+        rollups::every_slice("r")
+    ))
     .fetch_all(db.pool())
     .await?;
     let competitor_options: Vec<Value> = known
         .into_iter()
         .map(|(c,)| json!({ "selected": filter.competitor.as_deref() == Some(c.as_str()), "value": c }))
         .collect();
+    let mut sliced = Vec::new();
+    for (dimension, chosen) in [
+        ("region", &filter.region),
+        ("product_line", &filter.product_line),
+    ] {
+        let options: Vec<Value> = rollups::values(&db, dimension)
+            .await?
+            .into_iter()
+            .map(|v| json!({ "selected": chosen.as_deref() == Some(v.as_str()), "value": v }))
+            .collect();
+        sliced.push(options);
+    }
+    let [region_options, product_line_options] =
+        <[Vec<Value>; 2]>::try_from(sliced).unwrap_or_default();
 
     let data = crate::web::pages::object(json!({
         "filter": {
@@ -287,6 +304,8 @@ async fn dashboard(
             "outcomes": outcome_options,
             "competitors": competitor_options,
             "competitor": filter.competitor,
+            "regions": region_options,
+            "product_lines": product_line_options,
         },
         "period": format!(
             "{} – {}",

@@ -481,7 +481,9 @@ async fn invitations(
     };
     let sql = format!(
         "select method, cast(sum(invited) as bigint), cast(sum(completed) as bigint)
-         from funnel_rollup where {who} group by method order by method"
+         from funnel_rollup r where {who} and {every}
+         group by method order by method",
+        every = crate::analytics::rollups::every_slice("r"),
     );
     crate::analytics::funnel::catch_up(&db).await?;
     let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql);

@@ -354,7 +354,8 @@ pub async fn export_participation(
         "select r.* from (
              select i.id, d.crm_id, i.kind as method, i.status, i.segment_key,
                     i.frozen_outcome as outcome, i.frozen_month as month,
-                    i.frozen_manager as manager_email, i.scheduled_for, i.sent_at,
+                    i.frozen_manager as manager_email, i.frozen_region as region,
+                    i.frozen_product_line as product_line, i.scheduled_for, i.sent_at,
                     i.opened_at, i.started_at, i.completed_at
              from invitations i join deals d on d.id = i.deal_id) r
          where {conditions}
