@@ -38,7 +38,7 @@ fn rule(receiver: &str) -> Value {
 
 /// Standard Webhooks verification, written here from the specification: the signature
 /// is the base64 HMAC-SHA256 of `id.timestamp.body` under the secret's decoded key.
-fn verifies(secret: &str, id: &str, timestamp: &str, body: &str, signature: &str) -> bool {
+pub fn verifies(secret: &str, id: &str, timestamp: &str, body: &str, signature: &str) -> bool {
     use base64::Engine;
     use hmac::Mac;
     let engine = base64::engine::general_purpose::STANDARD;

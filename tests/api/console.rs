@@ -292,6 +292,9 @@ async fn each_role_opens_only_its_own_pages(app: TestApp) {
         (Role::Analyst, "/console/dashboard", 200),
         (Role::Admin, "/console/team", 200),
         (Role::AccountManager, "/console/account", 200),
+        (Role::AccountManager, "/console/insights", 200),
+        (Role::Analyst, "/console/operations", 403),
+        (Role::ProgramOwner, "/console/operations", 200),
     ];
     for (i, (role, path, status)) in cases.into_iter().enumerate() {
         let email = format!("member{i}@acme.example");
@@ -303,6 +306,15 @@ async fn each_role_opens_only_its_own_pages(app: TestApp) {
         assert_eq!(
             menu.body.contains(r#"href="/console/team""#),
             role == Role::Admin,
+            "{role:?}"
+        );
+        assert!(
+            menu.body.contains(r#"href="/console/insights""#),
+            "{role:?}"
+        );
+        assert_eq!(
+            menu.body.contains(r#"href="/console/operations""#),
+            matches!(role, Role::Admin | Role::ProgramOwner),
             "{role:?}"
         );
     }
@@ -1035,11 +1047,140 @@ async fn a_program_owner_replays_a_dead_email_and_keeps_the_suppression_list(mut
     assert_eq!(analyst.get("/console/operations").await.status, 403);
 }
 
+/// An analyst searches what buyers said by words, driver and competitor, buyer markup
+/// shown as text; an account manager finds only their own buyers' words.
+async fn an_analyst_searches_the_buyers_words(mut app: TestApp) {
+    app.set_clock("2026-11-29T17:00:00Z");
+    let program = app
+        .put_program(&json!({
+            "name": "Win-loss",
+            "contact_policy": { "person_cooldown_days": 90, "account_max_per_decision": 3 },
+            "segments": [{ "key": "all", "name": "All", "method": "survey" }]
+        }))
+        .await;
+    assert!(program.status < 300, "{}", program.text);
+    // Ana's loss to Northwind (Globex) and Bob's loss to Initech's rival Contoso.
+    let said = [
+        (
+            "S-1",
+            "Globex",
+            "ana@acme.example",
+            "Northwind",
+            "camille@globex.example",
+            "Le prix était trop élevé <b>pour nous</b>.",
+        ),
+        (
+            "O-1",
+            "Initech",
+            "bob@acme.example",
+            "Contoso",
+            "peter@initech.example",
+            "The PRICE was fine; the demo was weak.",
+        ),
+    ];
+    for (crm, account, manager, rival, buyer, _) in said {
+        let mut deal = lost_deal(crm);
+        deal["decided_at"] = json!("2026-11-29T15:00:00Z");
+        deal["strategic"] = json!(false);
+        deal["competitors"] = json!([rival]);
+        deal["account"] =
+            json!({ "name": account, "manager": { "name": manager, "email": manager } });
+        deal["contacts"][0]["email"] = json!(buyer);
+        assert_eq!(app.post_decision(&deal).await.status, 201);
+    }
+    app.set_clock("2026-11-30T10:00:00Z");
+    app.deliver().await;
+    for _ in said {
+        let mail = app.next_invitation().await;
+        let words = said.iter().find(|s| s.4 == mail.to[0]).expect("a buyer").5;
+        let answers = json!([
+            { "question": "nps", "value": 5 },
+            { "question": "reasons", "value": ["product_fit"] },
+            { "question": "anything_else", "value": words },
+            { "question": "consent", "value": true },
+        ]);
+        let done = app.complete_survey(&mail.token(), answers).await;
+        assert_eq!(done.status, 201, "{}", done.text);
+    }
+    let analyst_key = app.key_with_role(Role::Analyst).await;
+    let queue = app.get_as(&analyst_key, "/api/v1/insights/queue").await;
+    for text in queue.body["texts"].as_array().expect("texts") {
+        let words = text["text"].as_str().expect("text");
+        let (driver, influence, excerpt) = if words.starts_with("Le prix") {
+            ("price", -2, "Le prix était trop élevé <b>pour nous</b>")
+        } else {
+            ("demo", -1, "the demo was weak")
+        };
+        let coded = app
+            .post_as(
+                &analyst_key,
+                "/api/v1/insights",
+                &json!({ "response_id": text["response_id"], "question_id": text["question_id"],
+                         "item": text["item"], "driver": driver, "influence": influence,
+                         "excerpt": excerpt }),
+            )
+            .await;
+        assert_eq!(coded.status, 201, "{}", coded.body);
+    }
+
+    let mut analyst = signed_in(&app, Role::Analyst, "Ann Lyst", "ann@acme.example").await;
+    // "prix" finds Camille's words, whatever the case; not Peter's.
+    let found = analyst.get("/console/insights?text=PRIX").await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert!(found
+        .body
+        .contains("Le prix était trop élevé &lt;b&gt;pour nous&lt;/b&gt;"));
+    assert!(!found.body.contains("<b>pour nous</b>"));
+    assert!(!found.body.contains("the demo was weak"));
+    assert!(
+        found.body.contains("− Very negative"),
+        "the sign, not colour alone"
+    );
+    // By driver and by competitor: the demo against Contoso.
+    let demo = analyst.get("/console/insights?driver=demo").await;
+    assert!(demo.body.contains("the demo was weak") && !demo.body.contains("Le prix"));
+    let contoso = analyst
+        .get("/console/insights?competitor=Contoso&outcome=lost")
+        .await;
+    assert!(contoso.body.contains("the demo was weak") && !contoso.body.contains("Le prix"));
+    let nothing = analyst.get("/console/insights?text=100%25_off").await;
+    assert!(nothing.body.contains("No coded words match this search."));
+    // The API finds the same words.
+    let api = app.get_as(&analyst_key, "/api/v1/insights?text=prix").await;
+    assert_eq!(
+        api.body["insights"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        api.text
+    );
+    // Bad parameters are named, on the page and by the API.
+    for (query, field) in [
+        ("driver=weather", "driver"),
+        (&format!("text={}", "a".repeat(201)) as &str, "text"),
+        ("from=2026-13", "from"),
+        ("colour=red", "colour"),
+    ] {
+        let refused = analyst.get(&format!("/console/insights?{query}")).await;
+        assert_eq!(refused.status, 422, "{query}");
+        assert!(
+            refused.body.contains(&format!("<code>{field}</code>")),
+            "{query}: {}",
+            refused.body
+        );
+    }
+    // Ana, Globex's manager, finds Camille's words and not Peter's.
+    let mut ana = signed_in(&app, Role::AccountManager, "Ana Duarte", "ana@acme.example").await;
+    let hers = ana.get("/console/insights").await;
+    assert_eq!(hers.status, 200, "{}", hers.body);
+    assert!(hers.body.contains("Le prix") && !hers.body.contains("the demo was weak"));
+}
+
 both_backends!(
     a_program_owner_replays_a_dead_email_and_keeps_the_suppression_list,
     a_program_owner_edits_a_segment_against_last_quarter,
     an_account_manager_invites_their_buyer_and_nobody_elses,
     the_dashboard_reads_losses_to_one_competitor_as_the_buyers_scored_them,
+    an_analyst_searches_the_buyers_words,
     a_member_signs_in_through_the_emailed_link_once,
     a_form_posted_without_its_csrf_secret_is_refused,
     a_session_ends_after_half_a_day_unused_and_after_a_week_whatever,
@@ -1048,3 +1189,227 @@ both_backends!(
     an_admin_keeps_the_team_and_the_keys,
     console_forms_refuse_hostile_input_by_name,
 );
+
+/// The fields of the alert editor for a rule on lost deals per competitor, told to
+/// `receiver`; `overrides` replace fields by name.
+fn alert_form<'a>(receiver: &'a str, overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("name", "Losses getting worse against a competitor"),
+        ("metric", "nps"),
+        ("driver", ""),
+        ("segment", ""),
+        ("outcome", "lost"),
+        ("competitor", ""),
+        ("per", "competitor"),
+        ("window_months", "1"),
+        ("against", "previous_window"),
+        ("change", "-10"),
+        ("unit", "points"),
+        ("below", ""),
+        ("above", ""),
+        ("min_sample", "4"),
+        ("action", "Call the buyers who left for them this month."),
+        ("owners", "owner@acme.example"),
+        ("locale", "en"),
+        ("receiver_kind_0", "webhook"),
+        ("receiver_url_0", receiver),
+        ("receiver_kind_1", ""),
+        ("receiver_url_1", ""),
+        ("receiver_kind_2", ""),
+        ("receiver_url_2", ""),
+        ("enabled", "on"),
+    ];
+    for (name, value) in overrides {
+        if let Some(field) = fields.iter_mut().find(|(n, _)| n == name) {
+            field.1 = value;
+        }
+    }
+    fields
+}
+
+/// A program owner writes an alert rule in the console, is refused impossible values by
+/// name, keeps the signing secret shown once, and acts on the alert when the NPS of
+/// losses to Northwind drops: acknowledged, then snoozed, each told where it went.
+async fn a_program_owner_keeps_the_alert_rules(backend: debrief_tests::Backend) {
+    use crate::alerts::verifies;
+    use crate::analytics::{decide_and_answer, Answer};
+    use debrief_tests::receiver::Receiver;
+    let mut app =
+        debrief_tests::spawn_app_with(backend, &[("DEBRIEF_WEBHOOKS_ALLOW_PRIVATE", "true")]).await;
+    app.put_program(&crate::analytics::quarter_program()).await;
+    let receiver = Receiver::start(0).await;
+    let mut olga = signed_in(&app, Role::ProgramOwner, "Olga Owner", "olga@acme.example").await;
+    let defaults = olga.get("/console/operations/alerts").await;
+    assert_eq!(defaults.status, 200, "{}", defaults.body);
+    // The program's default rules, with their corrective action.
+    assert!(defaults.body.contains("Has not fired yet."));
+    assert!(!defaults
+        .body
+        .contains("Losses getting worse against a competitor"));
+
+    // Impossible values are named, and what was typed stays.
+    let editor = olga.get("/console/operations/alerts/new").await;
+    assert_eq!(editor.status, 200, "{}", editor.body);
+    let path = "/console/operations/alerts/new";
+    for (field, value) in [
+        ("change", "a lot"),
+        ("window_months", "13"),
+        ("min_sample", "0"),
+    ] {
+        let refused = olga
+            .post(&editor, path, &alert_form(&receiver.url, &[(field, value)]))
+            .await;
+        assert_eq!(refused.status, 422, "{field}: {}", refused.body);
+        assert!(
+            refused.body.contains(&format!("<code>{field}</code>")),
+            "{field}"
+        );
+        assert!(refused
+            .body
+            .contains("value=\"Losses getting worse against a competitor\""));
+    }
+    // The receiver's signing secret, shown this once.
+    let created = olga
+        .post(&editor, path, &alert_form(&receiver.url, &[]))
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let secret = created
+        .body
+        .split("<code>")
+        .nth(1)
+        .and_then(|s| s.split("</code>").next())
+        .filter(|s| s.starts_with("whsec_"))
+        .expect("the secret")
+        // As the browser shows it: handlebars escapes base64's `=`.
+        .replace("&#x3D;", "=");
+    let list = olga.get("/console/operations/alerts").await;
+    assert!(list
+        .body
+        .contains("Losses getting worse against a competitor"));
+    assert!(list.body.contains("Has not fired yet."));
+    assert!(!list.body.contains(&secret), "shown once");
+    // Saved again as read back: the receiver keeps its secret.
+    let id = rule_id(&app, "Losses getting worse against a competitor")
+        .await
+        .expect("stored");
+    let edit = olga.get(&format!("/console/operations/alerts/{id}")).await;
+    assert_eq!(edit.status, 200);
+    assert!(!edit.body.contains(&secret));
+    let saved = olga
+        .post(
+            &edit,
+            &format!("/console/operations/alerts/{id}"),
+            &alert_form(&receiver.url, &[("min_sample", "3")]),
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+
+    // October: four losses to Northwind at NPS 75; November: four at −25.
+    let loss = |score| Answer {
+        outcome: "lost",
+        competitor: Some("Northwind"),
+        score,
+    };
+    let october = chrono::NaiveDate::from_ymd_opt(2026, 10, 5).expect("day");
+    decide_and_answer(&mut app, october, "oct", &[9, 9, 9, 7].map(loss)).await;
+    let november = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).expect("day");
+    decide_and_answer(&mut app, november, "nov", &[9, 7, 3, 3].map(loss)).await;
+    app.set_clock("2026-11-20T12:00:00Z");
+    let owner = app.key_with_role(Role::ProgramOwner).await;
+    let evaluated = app
+        .post_as(&owner, "/api/v1/alerts/evaluate", &serde_json::Value::Null)
+        .await;
+    assert_eq!(evaluated.status, 200, "{}", evaluated.body);
+    app.deliver().await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "told once");
+    let header = |name: &str| received[0].headers.get(name).cloned().unwrap_or_default();
+    assert!(verifies(
+        &secret,
+        &header("webhook-id"),
+        &header("webhook-timestamp"),
+        &received[0].body,
+        &header("webhook-signature")
+    ));
+
+    // The alert waits on the page with its delivery; acknowledged, then snoozed.
+    let page = olga.get("/console/operations/alerts").await;
+    assert!(page.body.contains("Northwind"), "{}", page.body);
+    assert!(page.body.contains("Signed webhook: "));
+    assert!(page.body.contains("<strong>delivered</strong>"));
+    let (firing,): (String,) = sqlx::query_as("select id from alert_firings where rule_id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .expect("a firing");
+    let ack = olga
+        .post(
+            &page,
+            &format!("/console/operations/alerts/firings/{firing}/acknowledge"),
+            &[],
+        )
+        .await;
+    assert_eq!(ack.status, 303, "{}", ack.body);
+    let page = olga.get("/console/operations/alerts").await;
+    assert!(
+        page.body.contains("acknowledged</span> · Olga Owner"),
+        "{}",
+        page.body
+    );
+    let snooze = format!("/console/operations/alerts/firings/{firing}/snooze");
+    let refused = olga.post(&page, &snooze, &[("days", "0")]).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("<code>days</code>"));
+    let snoozed = olga.post(&page, &snooze, &[("days", "7")]).await;
+    assert_eq!(snoozed.status, 303, "{}", snoozed.body);
+    let page = olga.get("/console/operations/alerts").await;
+    assert!(
+        !page.body.contains(&format!("firings/{firing}/")),
+        "no longer waiting"
+    );
+
+    // Analysts read alerts but do not write rules; account managers see neither.
+    let mut ann = signed_in(&app, Role::Analyst, "Ann Lyst", "ann@acme.example").await;
+    assert_eq!(ann.get("/console/operations/alerts").await.status, 200);
+    assert_eq!(ann.get("/console/operations/alerts/new").await.status, 403);
+    let mut ana = signed_in(&app, Role::AccountManager, "Ana Duarte", "ana@acme.example").await;
+    assert_eq!(ana.get("/console/operations/alerts").await.status, 403);
+
+    // Deleted, with its alerts.
+    let edit = olga.get(&format!("/console/operations/alerts/{id}")).await;
+    let deleted = olga
+        .post(
+            &edit,
+            &format!("/console/operations/alerts/{id}/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(deleted.status, 303);
+    assert_eq!(
+        rule_id(&app, "Losses getting worse against a competitor").await,
+        None
+    );
+}
+
+/// The id of the stored rule named `name`.
+async fn rule_id(app: &TestApp, name: &str) -> Option<String> {
+    let rows: Vec<(String, String)> = sqlx::query_as("select id, definition from alert_rules")
+        .fetch_all(app.db.pool())
+        .await
+        .expect("rules");
+    rows.into_iter()
+        .find(|(_, d)| {
+            serde_json::from_str::<serde_json::Value>(d).is_ok_and(|d| d["name"] == name)
+        })
+        .map(|(id, _)| id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_program_owner_keeps_the_alert_rules() {
+    a_program_owner_keeps_the_alert_rules(debrief_tests::Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_program_owner_keeps_the_alert_rules() {
+    a_program_owner_keeps_the_alert_rules(debrief_tests::Backend::Postgres).await
+}

@@ -246,9 +246,93 @@ async fn main() {
                 "declined requests",
                 time(|| drivers::declined(&db, &none, &taxonomy)).await,
             ));
+            rows.extend(pages(*backend, &url).await);
             for (query, (p50, p95)) in rows {
                 println!("| {backend:?} | {n} | {query} | {p50:.2} | {p95:.2} |");
             }
         }
     }
+}
+
+/// The console's pages over the filled store, each asked 30 times after a warm-up by a
+/// signed-in member, as a browser would over loopback: the time includes HTTP and the
+/// rendering, an upper bound of the server's.
+async fn pages(backend: Backend, url: &str) -> Vec<(&'static str, (f64, f64))> {
+    use debrief_server::auth::Role;
+    use debrief_tests::console::{signed_in, Visitor};
+    let app = debrief_tests::spawn_app_with(backend, &[("DEBRIEF_DATABASE_URL", url)]).await;
+    // The seed's five segments, so that the program pages have something to show.
+    let segments: Vec<serde_json::Value> = (0..5)
+        .map(|i| serde_json::json!({ "key": format!("segment_{i}"), "name": format!("Segment {i}"), "method": "survey" }))
+        .collect();
+    let program = app
+        .put_program(&serde_json::json!({ "name": "Win-loss", "segments": segments }))
+        .await;
+    assert!(program.status < 300, "{}", program.text);
+    let mut owner = signed_in(&app, Role::ProgramOwner, "Olga", "olga@acme.example").await;
+    let mut analyst = signed_in(&app, Role::Analyst, "Ann", "ann@acme.example").await;
+    // One of the seed's forty managers: a fortieth of the accounts.
+    let mut manager = signed_in(
+        &app,
+        Role::AccountManager,
+        "Manager",
+        "manager0@acme.example",
+    )
+    .await;
+    let mut admin = signed_in(&app, Role::Admin, "Ada", "ada@acme.example").await;
+    // As `time`, which cannot lend the visitor (and its cookies) to each run.
+    async fn page(visitor: &mut Visitor, path: &str) -> (f64, f64) {
+        let mut times = Vec::with_capacity(30);
+        for run in 0..31 {
+            let start = Instant::now();
+            let page = visitor.get(path).await;
+            assert_eq!(page.status, 200, "{path}");
+            if run > 0 {
+                times.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        (times[14], times[28])
+    }
+    vec![
+        (
+            "page: dashboard",
+            page(&mut owner, "/console/dashboard").await,
+        ),
+        (
+            "page: dashboard, EMEA, Planning",
+            page(
+                &mut owner,
+                "/console/dashboard?region=EMEA&product_line=Planning",
+            )
+            .await,
+        ),
+        (
+            "page: dashboard, losses to Northwind",
+            page(
+                &mut owner,
+                "/console/dashboard?outcome=lost&competitor=Northwind",
+            )
+            .await,
+        ),
+        ("page: program", page(&mut owner, "/console/program").await),
+        (
+            "page: segment editor",
+            page(&mut owner, "/console/program/segments/segment_1").await,
+        ),
+        (
+            "page: operations",
+            page(&mut owner, "/console/operations").await,
+        ),
+        (
+            "page: coding queue",
+            page(&mut analyst, "/console/coding").await,
+        ),
+        ("page: my deals", page(&mut manager, "/console/deals").await),
+        (
+            "page: my invitations",
+            page(&mut manager, "/console/invitations").await,
+        ),
+        ("page: team", page(&mut admin, "/console/team").await),
+    ]
 }

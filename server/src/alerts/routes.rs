@@ -70,16 +70,52 @@ pub async fn create_rule(
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::ManageAlerts)?;
-    let rule = body.0;
-    checked(&rule, &db, &settings).await?;
+    let stored = create(&db, &settings, &staff.name, body.0, clock.now()).await?;
+    Ok(HttpResponse::Created().json(stored))
+}
+
+/// Checks and stores a new rule by `author`; as shown this once (new secrets included).
+pub async fn create(
+    db: &Db,
+    settings: &Settings,
+    author: &str,
+    rule: Rule,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<StoredRule> {
+    checked(&rule, db, settings).await?;
     let rule = rule.with_secrets();
-    let now = clock.now();
-    let id = rules::create(&db, &rule, &staff.name, now).await?;
-    Ok(HttpResponse::Created().json(StoredRule {
+    let id = rules::create(db, &rule, author, now).await?;
+    Ok(StoredRule {
         id,
         rule: rule.masked(),
         updated_at: to_db(now),
-    }))
+    })
+}
+
+/// Replaces rule `id` with `rule` as an editor sent it back (masked URLs and withheld
+/// secrets stand for the stored ones); as shown this once.
+pub async fn replace(
+    db: &Db,
+    settings: &Settings,
+    id: &str,
+    rule: Rule,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<StoredRule> {
+    let stored = rules::get(db, id)
+        .await?
+        .ok_or(ApiError::NotFound("alert rule"))?;
+    let rule = rule
+        .unmasked(&stored.rule)
+        .map_err(|(field, message)| ApiError::field(&field, message))?;
+    checked(&rule, db, settings).await?;
+    let rule = rules::replace(db, id, rule, now)
+        .await?
+        .ok_or(ApiError::NotFound("alert rule"))?;
+    Ok(StoredRule {
+        id: id.to_owned(),
+        rule: rule.masked(),
+        updated_at: to_db(now),
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts/rules/{id}", tag = "alerts", params(("id" = String, Path)), responses((status = 200, body = StoredRule), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("api_key" = [])))]
@@ -108,23 +144,8 @@ pub async fn put_rule(
     clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::ManageAlerts)?;
-    let stored = rules::get(&db, &id)
-        .await?
-        .ok_or(ApiError::NotFound("alert rule"))?;
-    let rule = body
-        .0
-        .unmasked(&stored.rule)
-        .map_err(|(field, message)| ApiError::field(&field, message))?;
-    checked(&rule, &db, &settings).await?;
-    let now = clock.now();
-    let rule = rules::replace(&db, &id, rule, now)
-        .await?
-        .ok_or(ApiError::NotFound("alert rule"))?;
-    Ok(HttpResponse::Ok().json(StoredRule {
-        id: id.into_inner(),
-        rule: rule.masked(),
-        updated_at: to_db(now),
-    }))
+    let stored = replace(&db, &settings, &id, body.0, clock.now()).await?;
+    Ok(HttpResponse::Ok().json(stored))
 }
 
 #[utoipa::path(delete, path = "/api/v1/alerts/rules/{id}", tag = "alerts", params(("id" = String, Path)), responses((status = 204, description = "Deleted, with its firings"), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("api_key" = [])))]
@@ -202,18 +223,53 @@ pub async fn acknowledge(
 ) -> ApiResult<HttpResponse> {
     crate::web::extract::read_body(&mut payload, 1024).await?;
     staff.require(Permission::ReadAlerts)?;
-    firing(&db, &id).await?;
+    Ok(HttpResponse::Ok().json(acknowledge_firing(&db, &id, &staff.name, clock.now()).await?))
+}
+
+/// Firing `id` acknowledged by `who`: someone is on it.
+pub async fn acknowledge_firing(
+    db: &Db,
+    id: &str,
+    who: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Firing> {
+    firing(db, id).await?;
     sqlx::query(
         "update alert_firings set status = 'acknowledged', acknowledged_by = $1,
              acknowledged_at = $2, snoozed_until = null
          where id = $3 and status in ('open', 'snoozed')",
     )
-    .bind(&staff.name)
-    .bind(to_db(clock.now()))
-    .bind(id.as_str())
+    .bind(who)
+    .bind(to_db(now))
+    .bind(id)
     .execute(db.pool())
     .await?;
-    Ok(HttpResponse::Ok().json(firing(&db, &id).await?))
+    firing(db, id).await
+}
+
+/// Firing `id`'s group kept quiet until `until` (after now, within a year).
+pub async fn snooze_firing(
+    db: &Db,
+    id: &str,
+    until: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Firing> {
+    if until <= now || until > now + chrono::Duration::days(366) {
+        return Err(ApiError::field(
+            "until",
+            "must be after now and within a year",
+        ));
+    }
+    firing(db, id).await?;
+    sqlx::query(
+        "update alert_firings set status = 'snoozed', snoozed_until = $1
+         where id = $2 and status <> 'resolved'",
+    )
+    .bind(to_db(until))
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    firing(db, id).await
 }
 
 /// Until when a firing's group stays quiet.
@@ -234,23 +290,7 @@ pub async fn snooze(
 ) -> ApiResult<HttpResponse> {
     // Snoozing silences a group for up to a year: the rules' owners decide that.
     staff.require(Permission::ManageAlerts)?;
-    let now = clock.now();
-    if body.0.until <= now || body.0.until > now + chrono::Duration::days(366) {
-        return Err(ApiError::field(
-            "until",
-            "must be after now and within a year",
-        ));
-    }
-    firing(&db, &id).await?;
-    sqlx::query(
-        "update alert_firings set status = 'snoozed', snoozed_until = $1
-         where id = $2 and status <> 'resolved'",
-    )
-    .bind(to_db(body.0.until))
-    .bind(id.as_str())
-    .execute(db.pool())
-    .await?;
-    Ok(HttpResponse::Ok().json(firing(&db, &id).await?))
+    Ok(HttpResponse::Ok().json(snooze_firing(&db, &id, body.0.until, clock.now()).await?))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

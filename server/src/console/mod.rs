@@ -3,6 +3,7 @@
 //! functions and role rules as the API. A little script (`assets/console.js`) adds
 //! keyboard shortcuts and live previews; every page works without it.
 
+pub mod alerts;
 pub mod assets;
 pub mod coding;
 pub mod dashboard;
@@ -10,6 +11,7 @@ pub mod deals;
 pub mod operations;
 pub mod page;
 pub mod program;
+pub mod search;
 pub mod sign_in;
 pub mod team;
 
@@ -23,5 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(deals::configure)
         .configure(coding::configure)
         .configure(program::configure)
-        .configure(operations::configure);
+        .configure(search::configure)
+        .configure(operations::configure)
+        .configure(alerts::configure);
 }

@@ -41,7 +41,7 @@ pub const PRE_SESSION_COOKIE: &str = "debrief_csrf";
 const FORM_LIMIT: usize = 256 * 1024;
 
 /// `(name, source)` of every console template.
-const TEMPLATES: [(&str, &str); 13] = [
+const TEMPLATES: [(&str, &str); 16] = [
     ("layout", include_str!("../../templates/console/layout.hbs")),
     (
         "sign_in",
@@ -64,6 +64,12 @@ const TEMPLATES: [(&str, &str); 13] = [
         include_str!("../../templates/console/invitations.hbs"),
     ),
     ("coding", include_str!("../../templates/console/coding.hbs")),
+    ("search", include_str!("../../templates/console/search.hbs")),
+    ("alerts", include_str!("../../templates/console/alerts.hbs")),
+    (
+        "alert_rule",
+        include_str!("../../templates/console/alert_rule.hbs"),
+    ),
     (
         "program",
         include_str!("../../templates/console/program.hbs"),
@@ -162,11 +168,6 @@ impl Section {
             Section::Team => role == Role::Admin,
             Section::Account => true,
         }
-    }
-
-    /// Whether its pages exist in this build: the navigation offers no dead end.
-    fn built(self) -> bool {
-        !matches!(self, Section::Search | Section::Operations)
     }
 
     /// Where a member lands after signing in: the first page of their work.
@@ -586,7 +587,7 @@ pub fn render_with_status(
     data.insert("csrf".into(), Value::String(session.csrf.clone()));
     let nav: Vec<Value> = Section::ALL
         .into_iter()
-        .filter(|s| *s != Section::Account && s.built() && s.open_to(session.staff.role))
+        .filter(|s| *s != Section::Account && s.open_to(session.staff.role))
         .map(|s| {
             json!({
                 "href": s.path(),

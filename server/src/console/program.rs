@@ -95,9 +95,10 @@ async fn program_page(
     let parsed = definition
         .parse(version.unwrap_or(0))
         .map_err(|f| PageError::Invalid(locale, f))?;
-    let (deals, preview) = replay_period(&db, &planner, &parsed, quarter(clock.now()), clock.now())
-        .await
-        .page(locale)?;
+    let (deals, preview, total) =
+        replay_period(&db, &planner, &parsed, quarter(clock.now()), clock.now())
+            .await
+            .page(locale)?;
     let segments: Vec<Value> = definition
         .segments
         .iter()
@@ -118,7 +119,8 @@ async fn program_page(
         "name": definition.name,
         "version": version,
         "segments": segments,
-        "deals": deals.len(),
+        "deals": total,
+        "sample": sample(deals.len(), total),
         "invitations": preview.invitations,
     }));
     Ok(render(&signed, Section::Program, "program", data))
@@ -220,6 +222,14 @@ struct Figures {
     alone: usize,
     preview: Preview,
     deals: usize,
+    /// Deals the window holds, replayed or not.
+    total: usize,
+}
+
+/// "The latest N deals": the note a preview carries when it replayed only part of its
+/// window (see [`crate::programs::routes::PREVIEW_SAMPLE`]).
+fn sample(replayed: usize, total: usize) -> Option<usize> {
+    (replayed < total).then_some(replayed)
 }
 
 async fn figures(
@@ -229,7 +239,7 @@ async fn figures(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<Figures, crate::web::error::ApiError> {
-    let (deals, preview) = replay_period(db, planner, program, quarter(now), now).await?;
+    let (deals, preview, total) = replay_period(db, planner, program, quarter(now), now).await?;
     let segment = program.segments.iter().find(|s| s.key == key);
     let count = |f: &dyn Fn(&Decision) -> bool| deals.iter().filter(|d| f(d)).count();
     let per_rule = segment
@@ -241,6 +251,7 @@ async fn figures(
         alone,
         preview,
         deals: deals.len(),
+        total,
     })
 }
 
@@ -340,6 +351,8 @@ async fn editor(
         "errors": field_errors(&faults),
         "figures": shown.as_ref().map(|f| json!({
             "deals": f.deals,
+            "sample": sample(f.deals, f.total),
+            "total": f.total,
             "alone": f.alone,
             "taken": mine.map_or(0, |s| s.deals_matched),
             "invited_deals": mine.map_or(0, |s| s.deals_invited),

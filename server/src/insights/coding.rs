@@ -580,6 +580,28 @@ pub async fn uncode(db: &Db, id: &str) -> ApiResult<bool> {
     }
 }
 
+/// The drivers an insight may be coded with to count as `driver` (itself and those
+/// merged into it), for a list narrowed to it; none when no driver is asked.
+pub fn counted_as(
+    taxonomy: &super::taxonomy::Taxonomy,
+    driver: Option<&str>,
+) -> Result<Option<Vec<String>>, crate::web::error::ApiError> {
+    match driver {
+        None => Ok(None),
+        Some(d) if taxonomy.driver(d).is_none() => Err(crate::web::error::ApiError::field(
+            "driver",
+            "is not a driver of the taxonomy",
+        )),
+        Some(d) => Ok(Some(
+            taxonomy
+                .counted_under(d)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        )),
+    }
+}
+
 /// Which insights to list.
 #[derive(Debug)]
 pub struct ListFilter {
@@ -589,6 +611,11 @@ pub struct ListFilter {
     pub drivers: Option<Vec<String>>,
     pub source: Option<String>,
     pub tag: Option<String>,
+    /// Only insights with the buyer's words (an excerpt) that contain this, whatever the
+    /// case.
+    pub text: Option<String>,
+    /// Only insights with the buyer's words.
+    pub worded: bool,
     /// The page starts after this id (ids sort by creation).
     pub after: Option<String>,
     pub accounts: Accounts,
@@ -630,6 +657,24 @@ pub async fn list(db: &Db, filter: &ListFilter, limit: i64) -> anyhow::Result<Ve
         filters.push(format!(
             "exists (select 1 from insight_tags g where g.insight_id = n.id and g.tag = {})",
             bind(tag.clone())
+        ));
+    }
+    if filter.worded || filter.text.is_some() {
+        filters.push("n.excerpt is not null".to_owned());
+    }
+    if let Some(text) = &filter.text {
+        // Typed text, not a pattern: its wildcards are escaped.
+        let escaped: String = text
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        filters.push(format!(
+            "lower(n.excerpt) like {} escape '\\'",
+            bind(format!("%{escaped}%"))
         ));
     }
     if let Some(after) = &filter.after {

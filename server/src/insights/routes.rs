@@ -191,6 +191,13 @@ pub struct InsightQuery {
     pub source: Option<String>,
     /// A tag.
     pub tag: Option<String>,
+    /// Words the buyer's excerpt contains, whatever the case (1 to 200 characters): only
+    /// insights with the buyer's words.
+    pub text: Option<String>,
+    /// The deal's region.
+    pub region: Option<String>,
+    /// The deal's product line.
+    pub product_line: Option<String>,
     /// The first month of decisions (YYYY-MM), included.
     pub from: Option<String>,
     /// The last month (YYYY-MM), included.
@@ -232,6 +239,7 @@ pub async fn list_insights(
     let driver = params.take("driver");
     let source = params.take("source");
     let tag = params.take("tag");
+    let text = params.take("text");
     let after = params.take("after");
     let limit = limit(params.take("limit").as_deref(), 100, 500)?;
     params.finish()?;
@@ -240,26 +248,22 @@ pub async fn list_insights(
             .parse::<coding::InsightSource>()
             .map_err(|e| ApiError::field("source", e))?;
     }
+    if text
+        .as_ref()
+        .is_some_and(|t| t.trim().is_empty() || t.chars().count() > 200)
+    {
+        return Err(ApiError::field("text", "must be 1 to 200 characters"));
+    }
     let (_, taxonomy) = taxonomy::VERSIONS.current(&db).await?;
-    let drivers = match &driver {
-        None => None,
-        Some(d) if taxonomy.driver(d).is_none() => {
-            return Err(ApiError::field("driver", "is not a driver of the taxonomy"));
-        }
-        Some(d) => Some(
-            taxonomy
-                .counted_under(d)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-        ),
-    };
+    let drivers = coding::counted_as(&taxonomy, driver.as_deref())?;
     coding::catch_up(&db, &definitions, clock.now()).await?;
     let filter = coding::ListFilter {
         deal,
         drivers,
         source,
         tag,
+        text,
+        worded: false,
         after,
         accounts: staff.accounts(),
     };

@@ -332,6 +332,34 @@ pub async fn decided_between(
     end: DateTime<Utc>,
     limit: usize,
 ) -> anyhow::Result<Vec<Decision>> {
+    decisions(db, (start, end), limit, false).await
+}
+
+/// The `limit` deals decided last in `start..end`, in decision order, and how many the
+/// window holds: what a live preview replays, whatever the store holds.
+pub async fn latest_decided(
+    db: &Db,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    limit: usize,
+) -> anyhow::Result<(Vec<Decision>, usize)> {
+    let (total,): (i64,) =
+        sqlx::query_as("select count(*) from deals where decided_at >= $1 and decided_at < $2")
+            .bind(to_db(start))
+            .bind(to_db(end))
+            .fetch_one(db.pool())
+            .await?;
+    let deals = decisions(db, (start, end), limit, true).await?;
+    Ok((deals, usize::try_from(total).unwrap_or(0)))
+}
+
+/// Deals decided in `start..end` with their buyers, in decision order: the first `limit`,
+/// or the last when `latest`.
+async fn decisions(
+    db: &Db,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    limit: usize,
+    latest: bool,
+) -> anyhow::Result<Vec<Decision>> {
     #[derive(sqlx::FromRow)]
     struct Deal {
         id: String,
@@ -366,7 +394,7 @@ pub async fn decided_between(
         locale: String,
         time_zone: String,
     }
-    let deals: Vec<Deal> = sqlx::query_as(
+    let deals: Vec<Deal> = sqlx::query_as(&format!(
         "select d.id, d.crm_id, d.outcome, d.decided_at, d.amount_minor, d.currency,
                 d.sales_cycle_days, d.competitors, d.region, d.persona, d.product_line,
                 d.company_type, d.icp_fit, d.renewal_date, d.strategic, d.declined_reason,
@@ -374,24 +402,36 @@ pub async fn decided_between(
                 d.account_manager_name, d.account_manager_email
          from deals d join accounts a on a.id = d.account_id
          where d.decided_at >= $1 and d.decided_at < $2
-         order by d.decided_at, d.id
+         order by d.decided_at {order}, d.id {order}
          limit $3",
-    )
+        order = if latest { "desc" } else { "asc" }
+    ))
     .bind(to_db(start))
     .bind(to_db(end))
     .bind(i64::try_from(limit)?)
     .fetch_all(db.pool())
     .await?;
+    let mut deals = deals;
+    if latest {
+        deals.reverse();
+    }
+    // The buyers of the deals read, not of the whole window.
+    let first = deals
+        .first()
+        .map_or_else(|| to_db(end), |d| d.decided_at.clone());
+    let last = deals
+        .last()
+        .map_or_else(|| to_db(start), |d| d.decided_at.clone());
     let buyers: Vec<Buyer> = sqlx::query_as(
         "select c.deal_id, c.name, p.email, c.role, c.locale, c.time_zone
          from contacts c
          join persons p on p.id = c.person_id
          join deals d on d.id = c.deal_id
-         where d.decided_at >= $1 and d.decided_at < $2
+         where d.decided_at >= $1 and d.decided_at <= $2
          order by c.created_at, c.id",
     )
-    .bind(to_db(start))
-    .bind(to_db(end))
+    .bind(first)
+    .bind(last)
     .fetch_all(db.pool())
     .await?;
     let mut by_deal: HashMap<String, Vec<Contact>> = HashMap::new();

@@ -283,25 +283,23 @@ async fn run(
     Ok(summarise(program, version, deals, plans))
 }
 
-/// The deals decided in `start..end` and what `program` would have done with them (the
-/// console's segment editor): at most [`MAX_PREVIEW_DEALS`] deals, else a 422 naming
-/// `period`.
+/// Deals a live preview replays at most: the most recent of its window. A program that
+/// decides more in a quarter is previewed on its latest deals, and says so, so that the
+/// editor answers as fast with a million deals stored as with a thousand.
+pub const PREVIEW_SAMPLE: usize = 2_000;
+
+/// The latest [`PREVIEW_SAMPLE`] deals decided in `window`, what `program` would have
+/// done with them (the console's segment editor), and how many deals the window holds.
 pub async fn replay_period(
     db: &Db,
     planner: &Planner,
     program: &Program,
-    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    window: (DateTime<Utc>, DateTime<Utc>),
     now: DateTime<Utc>,
-) -> ApiResult<(Vec<Decision>, Preview)> {
-    let deals = history::decided_between(db, start, end, MAX_PREVIEW_DEALS + 1).await?;
-    if deals.len() > MAX_PREVIEW_DEALS {
-        return Err(ApiError::field(
-            "period",
-            format!("holds more than {MAX_PREVIEW_DEALS} deals; preview a shorter period"),
-        ));
-    }
+) -> ApiResult<(Vec<Decision>, Preview, usize)> {
+    let (deals, total) = history::latest_decided(db, window, PREVIEW_SAMPLE).await?;
     let preview = run(db, planner, program, None, &deals, true, now).await?;
-    Ok((deals, preview))
+    Ok((deals, preview, total))
 }
 
 /// Plans deals in decision order, each seeing the ones before it, as if they had come

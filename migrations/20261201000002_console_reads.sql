@@ -1,0 +1,9 @@
+-- What the console's pages read, found without a scan at a million deals and responses.
+
+-- Deals by decision: the segment editor replays the latest of last quarter, and the
+-- deals pages list the newest first.
+create index deals_decided on deals (decided_at, id);
+
+-- The buyers' words coded so far, newest first: the analyst's search of the coded store
+-- walks them in order, about one insight in a hundred.
+create index insights_worded on insights (id) where excerpt is not null;
