@@ -7,3 +7,7 @@ create index deals_decided on deals (decided_at, id);
 -- The buyers' words coded so far, newest first: the analyst's search of the coded store
 -- walks them in order, about one insight in a hundred.
 create index insights_worded on insights (id) where excerpt is not null;
+
+-- Invitations newest first: the invitations page lists them so, an account manager's
+-- among everyone's.
+create index invitations_scheduled on invitations (scheduled_for, id);

@@ -566,13 +566,17 @@ async fn the_aggregates_equal_a_recount_after_concurrent_coding(mut app: TestApp
     let start = chrono::NaiveDate::from_ymd_opt(2026, 7, 6).expect("a Monday");
     a_season(&mut app, start, 4, 6, &usual_score).await;
     let analyst = app.key_with_role(Role::Analyst).await;
-    let queue = app.get_as(&analyst, "/api/v1/insights/queue").await;
-    let texts: Vec<String> = queue.body["texts"]
-        .as_array()
-        .expect("texts")
-        .iter()
-        .filter_map(|t| t["response_id"].as_str().map(str::to_owned))
-        .collect();
+    // Read here rather than from the queue, whose reading would have the coder claim
+    // every response first.
+    let texts: Vec<String> = sqlx::query_as::<_, (String,)>(
+        "select id from responses where coded_at is null order by id",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .expect("responses")
+    .into_iter()
+    .map(|(id,)| id)
+    .collect();
     assert_eq!(
         texts.len(),
         24,
@@ -621,6 +625,22 @@ async fn the_aggregates_equal_a_recount_after_concurrent_coding(mut app: TestApp
             .await
             .expect("coding");
     assert_eq!(coded, 24, "each response coded once");
+    // The queue holds the words whose coding was taken back (every other one), and none
+    // of those coded, whichever of the coder and the analyst went first.
+    let waiting = app
+        .get_as(&analyst, "/api/v1/insights/queue?limit=200")
+        .await;
+    let mut waiting: Vec<&str> = waiting.body["texts"]
+        .as_array()
+        .expect("texts")
+        .iter()
+        .filter_map(|t| t["response_id"].as_str())
+        .collect();
+    waiting.sort_unstable();
+    let taken_back: Vec<&str> = texts.iter().step_by(2).map(String::as_str).collect();
+    let mut expected = taken_back.clone();
+    expected.sort_unstable();
+    assert_eq!(waiting, expected);
     let stored = rollups::stored(&app.db).await.expect("stored");
     // The funnel too counts each invitation once, whoever folded it.
     let folds = tokio::join!(

@@ -270,7 +270,8 @@ const BEFORE_SLICES: i64 = 20261130000001;
 
 /// Rebuilt from what they count, the sliced aggregates hold what the coder and the
 /// folder would have written: the same as a full recount, and every invitation's steps
-/// under its region and product line.
+/// under its region and product line. The words of coded responses wait in the
+/// analysts' queue.
 async fn answers_coded_before_the_upgrade_are_counted_by_region_and_product_line(backend: Backend) {
     use debrief_server::analytics::rollups;
     let (url, _dir) = fresh_database(backend).await;
@@ -321,6 +322,14 @@ async fn answers_coded_before_the_upgrade_are_counted_by_region_and_product_line
             format!("insert into response_items (response_id, question_id, item, number, text)
                      values ('r{i}', 'nps', '', {nps}, null)"),
         ]);
+    }
+    // Words from a coded response wait for an analyst; those of the one not coded yet
+    // will when the coder claims it.
+    for response in ["r1", "r4"] {
+        statements.push(format!(
+            "insert into response_items (response_id, question_id, item, number, text)
+             values ('{response}', 'anything_else', '', null, 'The demo won us over.')"
+        ));
     }
     // Price alone against us in the first loss; price and the demo in the second.
     for (id, response, driver, influence) in [
@@ -384,6 +393,11 @@ async fn answers_coded_before_the_upgrade_are_counted_by_region_and_product_line
         .await,
         2
     );
+    let queued: Vec<(String,)> = sqlx::query_as("select response_id from coding_queue")
+        .fetch_all(old.pool())
+        .await
+        .expect("queue");
+    assert_eq!(queued, [("r1".to_owned(),)]);
     let values: Vec<(String, String)> =
         sqlx::query_as("select dimension, value from slice_values order by dimension, value")
             .fetch_all(old.pool())

@@ -334,5 +334,17 @@ async fn pages(backend: Backend, url: &str) -> Vec<(&'static str, (f64, f64))> {
             page(&mut manager, "/console/invitations").await,
         ),
         ("page: team", page(&mut admin, "/console/team").await),
+        (
+            "page: alerts",
+            page(&mut owner, "/console/operations/alerts").await,
+        ),
+        (
+            "page: coded store search",
+            page(&mut analyst, "/console/insights").await,
+        ),
+        (
+            "page: coded store search, words and driver",
+            page(&mut analyst, "/console/insights?text=pricing&driver=price").await,
+        ),
     ]
 }

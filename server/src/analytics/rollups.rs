@@ -517,11 +517,13 @@ impl Change {
         })
     }
 
-    /// Swaps the response's old contribution for its new one.
+    /// Swaps the response's old contribution for its new one, and puts its texts in the
+    /// analysts' queue as they now stand (coded ones out, new notes in).
     pub async fn finish(self, tx: &mut AnyConnection) -> anyhow::Result<()> {
         if let Some(before) = self.before {
             let after = Deltas::of(tx, &[self.id.as_str()], 1).await?;
             before.plus(after).apply(tx).await?;
+            crate::insights::queue::refresh(tx, &[self.id.as_str()]).await?;
         }
         Ok(())
     }

@@ -263,6 +263,8 @@ pub async fn code_ratings(
     // whatever analysts coded in it before it was claimed.
     let ids: Vec<&str> = claimed.iter().map(|r| r.id.as_str()).collect();
     Deltas::of(&mut tx, &ids, 1).await?.apply(&mut tx).await?;
+    // Their words wait for an analyst from now on.
+    super::queue::refresh(&mut tx, &ids).await?;
     tx.commit().await?;
     Ok(claimed.len())
 }

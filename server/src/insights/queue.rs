@@ -52,24 +52,57 @@ const TEXT_COLUMNS: &str = "t.response_id, t.question_id, t.item, t.text, r.loca
     r.submitted_at, r.outcome, r.segment_key, r.competitor as deal_competitor, r.region,
     r.persona, r.product_line, r.amount_band, r.period, r.month";
 
-/// Up to `limit` texts to code, newest first.
+/// Up to `limit` texts to code, newest first, from `coding_queue` (the coder has claimed
+/// their responses: readers catch it up first).
 pub async fn uncoded(db: &Db, taxonomy: &Taxonomy, limit: i64) -> anyhow::Result<Vec<Uncoded>> {
     let rows: Vec<TextRow> = sqlx::query_as(&format!(
         "select {TEXT_COLUMNS}
-         from response_items t join responses r on r.id = t.response_id
-         where r.status = 'complete' and {FREE_TEXT}
-           and not exists (select 1 from insights n where n.response_id = t.response_id
-                           and n.question_id = t.question_id and n.item = t.item
-                           and n.source = 'analyst')
-           and not exists (select 1 from coding_reviews v where v.response_id = t.response_id
-                           and v.question_id = t.question_id and v.item = t.item)
-         order by r.submitted_at desc, t.response_id, t.question_id, t.item
-         limit $1"
+         from (select response_id, question_id, item from coding_queue
+               order by submitted_at desc, response_id, question_id, item
+               limit $1) q
+         join response_items t on t.response_id = q.response_id
+             and t.question_id = q.question_id and t.item = q.item
+         join responses r on r.id = t.response_id
+         order by r.submitted_at desc, t.response_id, t.question_id, t.item"
     ))
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
     with_suggestions(db, taxonomy, rows).await
+}
+
+/// Puts the texts of responses `ids` in the queue as they now stand: those of a claimed,
+/// complete response that hold no analyst insight and were not set aside. In the
+/// caller's transaction, which changed them (see `20261201000003_coding_queue.sql`).
+pub async fn refresh(conn: &mut sqlx::AnyConnection, ids: &[&str]) -> anyhow::Result<()> {
+    for chunk in ids.chunks(500) {
+        let list = crate::platform::db::rows::list(&*conn, chunk.len());
+        let sql = format!("delete from coding_queue where response_id in ({list})");
+        let mut delete = sqlx::query(&sql);
+        for id in chunk {
+            delete = delete.bind(*id);
+        }
+        delete.execute(&mut *conn).await?;
+        let sql = format!(
+            "insert into coding_queue (response_id, question_id, item, submitted_at)
+             select t.response_id, t.question_id, t.item, r.submitted_at
+             from response_items t join responses r on r.id = t.response_id
+             where t.response_id in ({list})
+               and r.status = 'complete' and r.coded_at is not null and {FREE_TEXT}
+               and not exists (select 1 from insights n where n.response_id = t.response_id
+                               and n.question_id = t.question_id and n.item = t.item
+                               and n.source = 'analyst')
+               and not exists (select 1 from coding_reviews v
+                               where v.response_id = t.response_id
+                                 and v.question_id = t.question_id and v.item = t.item)"
+        );
+        let mut insert = sqlx::query(&sql);
+        for id in chunk {
+            insert = insert.bind(*id);
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// One text to code, by its place, whether or not it is coded already: an analyst adds
@@ -95,18 +128,9 @@ pub async fn text(
 
 /// How many texts wait for an analyst.
 pub async fn waiting(db: &Db) -> anyhow::Result<i64> {
-    let (n,): (i64,) = sqlx::query_as(&format!(
-        "select count(*)
-         from response_items t join responses r on r.id = t.response_id
-         where r.status = 'complete' and {FREE_TEXT}
-           and not exists (select 1 from insights n where n.response_id = t.response_id
-                           and n.question_id = t.question_id and n.item = t.item
-                           and n.source = 'analyst')
-           and not exists (select 1 from coding_reviews v where v.response_id = t.response_id
-                           and v.question_id = t.question_id and v.item = t.item)"
-    ))
-    .fetch_one(db.pool())
-    .await?;
+    let (n,): (i64,) = sqlx::query_as("select count(*) from coding_queue")
+        .fetch_one(db.pool())
+        .await?;
     Ok(n)
 }
 
@@ -190,6 +214,8 @@ pub async fn review(db: &Db, review: &Review, by: &str, now: DateTime<Utc>) -> A
             "names no free text of this response (with response_id and item)",
         ));
     }
+    let mut conn = db.pool().acquire().await?;
+    let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
     sqlx::query(
         "insert into coding_reviews (response_id, question_id, item, reviewed_by, reviewed_at)
          values ($1, $2, $3, $4, $5)
@@ -200,8 +226,10 @@ pub async fn review(db: &Db, review: &Review, by: &str, now: DateTime<Utc>) -> A
     .bind(&review.item)
     .bind(by)
     .bind(to_db(now))
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
+    refresh(&mut tx, &[review.response_id.as_str()]).await?;
+    tx.commit().await?;
     Ok(())
 }
 

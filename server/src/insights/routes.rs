@@ -127,10 +127,14 @@ pub async fn get_queue(
     staff: Staff,
     req: HttpRequest,
     db: web::Data<Db>,
+    definitions: web::Data<Definitions>,
+    clock: web::Data<Clock>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Permission::CodeInsights)?;
     let q: QueueQuery = query(&req)?;
     let limit = limit(q.limit.as_deref(), 50, 200)?;
+    // Texts enter the queue as the coder claims their responses.
+    coding::catch_up(&db, &definitions, clock.now()).await?;
     let (_, taxonomy) = taxonomy::VERSIONS.current(&db).await?;
     let texts = queue::uncoded(&db, &taxonomy, limit).await?;
     Ok(HttpResponse::Ok().json(Queue { texts }))
