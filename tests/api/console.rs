@@ -23,6 +23,14 @@ async fn olga(app: &TestApp) {
     .await;
 }
 
+/// Asks for a sign-in link for `email` from the sign-in page, as a visitor would.
+async fn ask_for_link(visitor: &mut Visitor, email: &str) -> Page {
+    let form = visitor.get("/console/sign-in").await;
+    visitor
+        .post(&form, "/console/sign-in/link", &[("email", email)])
+        .await
+}
+
 /// The link in the sign-in email, its Message-ID checked.
 async fn link_from_email(app: &mut TestApp) -> String {
     app.deliver().await;
@@ -111,32 +119,40 @@ async fn a_member_signs_in_through_the_emailed_link_once(mut app: TestApp) {
     assert!(used.body.contains("expired or was used already"));
 
     // An unknown address gets the same answer, and no email.
-    let form = again.get("/console/sign-in").await;
-    let unknown = again
-        .post(
-            &form,
-            "/console/sign-in/link",
-            &[("email", "nobody@acme.example")],
-        )
-        .await;
+    let unknown = ask_for_link(&mut again, "nobody@acme.example").await;
     assert_eq!(unknown.status, 200);
     assert!(unknown.body.contains("a sign-in link is on its way"));
     app.deliver().await;
     assert!(app.smtp.try_next_mail().is_none());
 
     // A link not used within fifteen minutes no longer works.
-    let form = again.get("/console/sign-in").await;
-    again
-        .post(
-            &form,
-            "/console/sign-in/link",
-            &[("email", "olga@acme.example")],
-        )
-        .await;
+    ask_for_link(&mut again, "olga@acme.example").await;
     let late = link_from_email(&mut app).await;
     app.clock.advance(Duration::minutes(16));
     let page = again.get(&late).await;
     assert_eq!(page.status, 410);
+
+    // One network asks for Olga's links five times an hour at most (two were asked
+    // above): a stranger cannot spend her whole quota, and is told to wait.
+    for n in 0..3 {
+        let asked = ask_for_link(&mut again, "olga@acme.example").await;
+        assert_eq!(asked.status, 200, "request {n}");
+    }
+    let refused = ask_for_link(&mut again, "olga@acme.example").await;
+    assert_eq!(refused.status, 429);
+    assert!(refused
+        .body
+        .contains("Too many links were asked for from your network"));
+    app.deliver().await;
+    let mut sent = 0;
+    while app.smtp.try_next_mail().is_some() {
+        sent += 1;
+    }
+    assert_eq!(sent, 3, "only what was allowed went out");
+    // An hour on, the network may ask again.
+    app.clock.advance(Duration::minutes(61));
+    let asked = ask_for_link(&mut again, "olga@acme.example").await;
+    assert_eq!(asked.status, 200);
 }
 
 async fn a_form_posted_without_its_csrf_secret_is_refused(app: TestApp) {
@@ -1175,12 +1191,153 @@ async fn an_analyst_searches_the_buyers_words(mut app: TestApp) {
     assert!(hers.body.contains("Le prix") && !hers.body.contains("the demo was weak"));
 }
 
+/// The settings form with one incentive row (the 50 EUR card), `overrides` replacing
+/// fields by name.
+fn settings_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("rows", "2"),
+        ("name", "Win-loss, EMEA"),
+        ("period", "quarter"),
+        ("survey_target", "30"),
+        ("interview_target", "45"),
+        ("person_cooldown_days", "60"),
+        ("account_max_per_decision", "2"),
+        ("account_cooldown_days", "30"),
+        ("budget_currency", "eur"),
+        ("budget_per_period", "1000"),
+        ("budget_per_account", "100"),
+        ("budget_when_spent", "hold"),
+        ("embed_origins", "https://portal.example.com"),
+        ("incentive_key_0", "card_50"),
+        ("incentive_kind_0", "money"),
+        ("incentive_amount_0", "50"),
+        ("incentive_currency_0", ""),
+        ("incentive_quantity_0", ""),
+        ("incentive_name_0", ""),
+        ("incentive_key_1", ""),
+        ("incentive_kind_1", ""),
+        ("incentive_amount_1", ""),
+        ("incentive_currency_1", ""),
+        ("incentive_quantity_1", ""),
+        ("incentive_name_1", ""),
+    ];
+    for (name, value) in overrides {
+        match fields.iter_mut().find(|(n, _)| n == name) {
+            Some(field) => field.1 = value,
+            None => fields.push((name, value)),
+        }
+    }
+    fields
+}
+
+/// A program owner sets the incentives, the budget, the caps and the targets, then a
+/// segment's incentive and reminders; impossible values are named and store nothing.
+async fn a_program_owner_sets_incentives_budget_and_reminders(app: TestApp) {
+    app.put_program(&json!({
+        "name": "Win-loss",
+        "segments": [{ "key": "all", "name": "All", "method": "survey" }]
+    }))
+    .await;
+    let mut olga = signed_in(&app, Role::ProgramOwner, "Olga Owner", "olga@acme.example").await;
+    let page = olga.get("/console/program/settings").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(r#"value="Win-loss""#));
+    let path = "/console/program/settings";
+    for (overrides, field) in [
+        (vec![("incentive_amount_0", "lots")], "incentives[0].amount"),
+        (vec![("incentive_amount_0", "")], "incentives[0].amount"),
+        (vec![("survey_target", "often")], "survey_target"),
+        (vec![("budget_currency", "EURO")], "budget.currency"),
+        (vec![("incentive_kind_0", "cash")], "incentives[0].kind"),
+        (vec![("rows", "999")], "rows"),
+    ] {
+        let refused = olga.post(&page, path, &settings_form(&overrides)).await;
+        assert_eq!(refused.status, 422, "{field}: {}", refused.body);
+        assert!(
+            refused.body.contains(&format!("<code>{field}</code>")),
+            "{field}: {}",
+            refused.body
+        );
+    }
+    assert_eq!(app.count("program_versions").await, 1, "nothing stored");
+    let saved = olga.post(&page, path, &settings_form(&[])).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = app.get_as(&app.api_key, "/api/v1/program").await;
+    let definition = &stored.body["definition"];
+    assert_eq!(stored.body["version"], 2);
+    assert_eq!(definition["name"], "Win-loss, EMEA");
+    assert_eq!(
+        definition["incentives"],
+        json!([{ "key": "card_50", "kind": "money", "amount": { "minor_units": 5000, "currency": "EUR" } }])
+    );
+    assert_eq!(definition["budget"]["per_period_minor"], 100_000);
+    assert_eq!(definition["budget"]["when_spent"], "hold");
+    assert_eq!(definition["survey_target"], 0.3);
+    assert_eq!(definition["contact_policy"]["person_cooldown_days"], 60);
+    assert_eq!(definition["segments"][0]["key"], "all", "segments kept");
+    // Shown back as typed.
+    let again = olga.get(path).await;
+    assert!(
+        again
+            .body
+            .contains(r#"name="incentive_amount_0" type="text" inputmode="decimal" value="50""#),
+        "{}",
+        again.body
+    );
+    // The segment offers the card and reminds after 2 and 5 days.
+    let segment = olga.get("/console/program/segments/all").await;
+    assert!(
+        segment
+            .body
+            .contains(r#"<option value="card_50">card_50</option>"#),
+        "{}",
+        segment.body
+    );
+    let form = |reminders: &'static str| {
+        vec![
+            ("name", "All"),
+            ("method", "survey"),
+            ("incentive", "card_50"),
+            ("reminder_days", reminders),
+            ("expires_after_days", "14"),
+            ("target_per_period", ""),
+            ("rule_attribute", ""),
+            ("rule_currency", ""),
+            ("rule_min", ""),
+            ("rule_max", ""),
+            ("rule_values", ""),
+            ("rule_days", ""),
+            ("rule_is", ""),
+        ]
+    };
+    let refused = olga
+        .post(&segment, "/console/program/segments/all", &form("soon"))
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused
+        .body
+        .contains("<code>segments[0].reminder_days</code>"));
+    let saved = olga
+        .post(&segment, "/console/program/segments/all", &form("2, 5"))
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = app.get_as(&app.api_key, "/api/v1/program").await;
+    let all = &stored.body["definition"]["segments"][0];
+    assert_eq!(all["incentive"], "card_50");
+    assert_eq!(all["reminder_days"], json!([2, 5]));
+    assert_eq!(all["expires_after_days"], 14);
+    // Not for an analyst.
+    let mut ann = signed_in(&app, Role::Analyst, "Ann Lyst", "ann@acme.example").await;
+    assert_eq!(ann.get(path).await.status, 403);
+}
+
 both_backends!(
     a_program_owner_replays_a_dead_email_and_keeps_the_suppression_list,
     a_program_owner_edits_a_segment_against_last_quarter,
     an_account_manager_invites_their_buyer_and_nobody_elses,
     the_dashboard_reads_losses_to_one_competitor_as_the_buyers_scored_them,
     an_analyst_searches_the_buyers_words,
+    a_program_owner_sets_incentives_budget_and_reminders,
     a_member_signs_in_through_the_emailed_link_once,
     a_form_posted_without_its_csrf_secret_is_refused,
     a_session_ends_after_half_a_day_unused_and_after_a_week_whatever,

@@ -128,6 +128,7 @@ impl Application {
         let data_metrics = web::Data::from(metrics.clone());
         let data_public_url = web::Data::new(PublicUrl(public_url.clone()));
         let data_digests = web::Data::from(digests);
+        let data_throttle = web::Data::new(crate::auth::links::Throttle::default());
         let widget_dir = settings.widget_dir.clone();
         let widget_built = widget_dir.join("embed.js").exists();
         if !widget_built {
@@ -155,6 +156,7 @@ impl Application {
                 .app_data(data_metrics.clone())
                 .app_data(data_public_url.clone())
                 .app_data(data_digests.clone())
+                .app_data(data_throttle.clone())
                 // Routes are tried in the order they are registered, and each request is
                 // matched twice (to route it, then for its metrics and log line): the
                 // buyers' answers, saved after every question, come first.

@@ -13,9 +13,66 @@ use serde::{Deserialize, Serialize};
 /// How long a link works once sent.
 pub const VALID_FOR: Duration = Duration::minutes(15);
 
-/// At most this many links per member per hour: asking again and again fills nobody's
-/// inbox.
-const PER_HOUR: i64 = 5;
+/// At most this many links per member per hour, whoever asks: asking again and again
+/// fills nobody's inbox. Each network asks for at most [`Throttle::PER_ADDRESS`] of them,
+/// so one stranger cannot spend a member's whole quota.
+const PER_HOUR: i64 = 20;
+
+/// Link requests per client network and hour, counted in memory by each instance: for an
+/// address ([`Throttle::PER_ADDRESS`]) and for any ([`Throttle::PER_NETWORK`]). Counted
+/// whether or not the address has an account, so that a refusal tells nothing.
+#[derive(Debug, Default)]
+pub struct Throttle(std::sync::Mutex<std::collections::HashMap<String, Vec<DateTime<Utc>>>>);
+
+impl Throttle {
+    pub const PER_ADDRESS: usize = 5;
+    pub const PER_NETWORK: usize = 30;
+
+    /// Whether `network` may ask for a link for `email` now; counts the request if so.
+    pub fn allow(&self, network: &str, email: &str, now: DateTime<Utc>) -> bool {
+        let Ok(mut seen) = self.0.lock() else {
+            return false;
+        };
+        let since = now - Duration::hours(1);
+        // Forget what is more than an hour old, now and then: memory stays bounded by
+        // the last hour's requests.
+        if seen.len() > 10_000 {
+            seen.retain(|_, times| times.iter().any(|t| *t > since));
+        }
+        let keys = [
+            (format!("net:{network}"), Self::PER_NETWORK),
+            (format!("addr:{network}:{email}"), Self::PER_ADDRESS),
+        ];
+        let full = keys.iter().any(|(key, limit)| {
+            seen.get(key)
+                .is_some_and(|times| times.iter().filter(|t| **t > since).count() >= *limit)
+        });
+        if full {
+            return false;
+        }
+        for (key, _) in keys {
+            let times = seen.entry(key).or_default();
+            times.retain(|t| *t > since);
+            times.push(now);
+        }
+        true
+    }
+}
+
+/// The client's network, as requests are throttled: an IPv4 address's /24, an IPv6
+/// address's /64 (a home or an office, not one device).
+pub fn network(addr: std::net::IpAddr) -> String {
+    match addr {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
 
 /// The payload of a `sign_in_email` job.
 #[derive(Debug, Serialize, Deserialize)]
@@ -163,4 +220,48 @@ pub async fn mint(db: &Db, staff_id: &str, now: DateTime<Utc>) -> anyhow::Result
     .await
     .context("recording the sign-in link")?;
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_network_asks_for_a_few_links_an_hour() {
+        let throttle = Throttle::default();
+        let now = Utc::now();
+        let asks = |net: &str, email: &str, at| throttle.allow(net, email, at);
+        for _ in 0..Throttle::PER_ADDRESS {
+            assert!(asks("203.0.113.0/24", "olga@acme.example", now));
+        }
+        assert!(!asks("203.0.113.0/24", "olga@acme.example", now));
+        // Another network still may: one stranger does not lock Olga out.
+        assert!(asks("198.51.100.0/24", "olga@acme.example", now));
+        // Any address counts towards the network's own cap.
+        let mut allowed = Throttle::PER_ADDRESS + 1;
+        for n in 0..40 {
+            if asks("192.0.2.0/24", &format!("m{n}@acme.example"), now) {
+                allowed += 1;
+            }
+        }
+        assert_eq!(allowed - Throttle::PER_ADDRESS - 1, Throttle::PER_NETWORK);
+        // An hour later, it starts afresh.
+        assert!(asks(
+            "203.0.113.0/24",
+            "olga@acme.example",
+            now + Duration::minutes(61)
+        ));
+    }
+
+    #[test]
+    fn networks_are_a_home_or_an_office() {
+        assert_eq!(
+            network("203.0.113.77".parse().expect("ip")),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            network("2001:db8:1:2:3:4:5:6".parse().expect("ip")),
+            "2001:db8:1:2::/64"
+        );
+    }
 }

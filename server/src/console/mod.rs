@@ -12,6 +12,7 @@ pub mod operations;
 pub mod page;
 pub mod program;
 pub mod search;
+pub mod settings;
 pub mod sign_in;
 pub mod team;
 
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(coding::configure)
         .configure(program::configure)
         .configure(search::configure)
+        .configure(settings::configure)
         .configure(operations::configure)
         .configure(alerts::configure);
 }

@@ -41,7 +41,7 @@ pub const PRE_SESSION_COOKIE: &str = "debrief_csrf";
 const FORM_LIMIT: usize = 256 * 1024;
 
 /// `(name, source)` of every console template.
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 17] = [
     ("layout", include_str!("../../templates/console/layout.hbs")),
     (
         "sign_in",
@@ -66,6 +66,10 @@ const TEMPLATES: [(&str, &str); 16] = [
     ("coding", include_str!("../../templates/console/coding.hbs")),
     ("search", include_str!("../../templates/console/search.hbs")),
     ("alerts", include_str!("../../templates/console/alerts.hbs")),
+    (
+        "settings",
+        include_str!("../../templates/console/settings.hbs"),
+    ),
     (
         "alert_rule",
         include_str!("../../templates/console/alert_rule.hbs"),

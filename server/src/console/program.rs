@@ -131,6 +131,56 @@ struct Draft {
     segment: SegmentRequest,
     /// Each row as typed, kept to show the form again.
     rows: Vec<[String; 7]>,
+    /// How its buyers are asked, as typed: [`DELIVERY`]'s fields.
+    delivery: [String; 4],
+}
+
+/// The segment's delivery fields: the incentive offered, the reminders' days after the
+/// invitation, the days before it expires, and the completed answers aimed for per period.
+const DELIVERY: [&str; 4] = [
+    "incentive",
+    "reminder_days",
+    "expires_after_days",
+    "target_per_period",
+];
+
+/// A segment's delivery fields as the form shows them.
+fn delivery_of(s: &SegmentRequest) -> [String; 4] {
+    let number = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    [
+        s.incentive.clone().unwrap_or_default(),
+        s.reminder_days
+            .as_ref()
+            .map(|d| d.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default(),
+        number(s.expires_after_days),
+        number(s.target_per_period),
+    ]
+}
+
+/// The delivery fields that did not read: named, since the parsed segment drops them.
+fn unreadable_delivery(delivery: &[String; 4], at: usize) -> Vec<FieldError> {
+    let mut faults = Vec::new();
+    let reminders_read = delivery[1]
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .all(|d| d.parse::<i64>().is_ok());
+    if !reminders_read {
+        faults.push(FieldError::new(
+            format!("segments[{at}].reminder_days"),
+            "must be days after the invitation, like 3, 7",
+        ));
+    }
+    for (i, field) in [(2, "expires_after_days"), (3, "target_per_period")] {
+        if !delivery[i].is_empty() && delivery[i].parse::<i64>().is_err() {
+            faults.push(FieldError::new(
+                format!("segments[{at}].{field}"),
+                "must be a whole number",
+            ));
+        }
+    }
+    faults
 }
 
 /// Reads the segment form. Rows without an attribute are blank and left out.
@@ -195,7 +245,28 @@ fn draft_of(form: &mut super::page::Form, base: &SegmentRequest) -> Result<Draft
     segment.name = name;
     segment.method = method.or_else(|| base.method.clone());
     segment.rules = rules;
-    Ok(Draft { segment, rows })
+    // A field the form did not send keeps the segment's value; one sent empty clears it
+    // (back to the program's default).
+    let mut delivery = delivery_of(base);
+    for (i, field) in DELIVERY.iter().enumerate() {
+        if let Some(v) = form.take(field)? {
+            delivery[i] = v.trim().to_owned();
+        }
+    }
+    let given = |v: &String| (!v.is_empty()).then(|| v.clone());
+    segment.incentive = given(&delivery[0]);
+    segment.reminder_days = given(&delivery[1]).map(|d| {
+        d.split(',')
+            .filter_map(|d| d.trim().parse::<i64>().ok())
+            .collect()
+    });
+    segment.expires_after_days = delivery[2].parse().ok();
+    segment.target_per_period = delivery[3].parse().ok();
+    Ok(Draft {
+        segment,
+        rows,
+        delivery,
+    })
 }
 
 /// Numbers that did not read as numbers: named, since the parsed rule drops them.
@@ -271,6 +342,15 @@ async fn editor(
     let Some(at) = definition.segments.iter().position(|s| s.key == key) else {
         return Err(PageError::NotFound(locale));
     };
+    let delivery = match &draft {
+        Some(d) => d.delivery.clone(),
+        None => delivery_of(&definition.segments[at]),
+    };
+    let incentives: Vec<Value> = definition
+        .incentives
+        .iter()
+        .map(|i| json!({ "value": i.key, "selected": delivery[0] == i.key }))
+        .collect();
     let rows: Vec<[String; 7]> = match &draft {
         Some(d) => d.rows.clone(),
         None => definition.segments[at]
@@ -348,6 +428,10 @@ async fn editor(
         "method_survey": segment.method.as_deref() != Some("interview"),
         "method_interview": segment.method.as_deref() == Some("interview"),
         "rules": rules,
+        "incentives": incentives,
+        "reminder_days": delivery[1],
+        "expires_after_days": delivery[2],
+        "target_per_period": delivery[3],
         "errors": field_errors(&faults),
         "figures": shown.as_ref().map(|f| json!({
             "deals": f.deals,
@@ -410,7 +494,8 @@ async fn posted_draft(
         return Err(PageError::NotFound(locale));
     };
     let draft = draft_of(form, &definition.segments[at])?;
-    let faults = unreadable(&draft.rows, at);
+    let mut faults = unreadable(&draft.rows, at);
+    faults.extend(unreadable_delivery(&draft.delivery, at));
     Ok((draft, faults))
 }
 
@@ -468,36 +553,47 @@ async fn segment_save(
         return Err(PageError::NotFound(locale));
     };
     definition.segments[at] = draft.segment.clone();
+    let author = &signed.0.staff.name;
+    match save_next(&db, &planner, &definition, expected, author, now).await? {
+        Ok(()) => Ok(see_other("/console/program")),
+        Err((status, faults)) => {
+            editor(
+                (&signed, &db, &planner, now),
+                &key,
+                Some(draft),
+                faults,
+                status,
+            )
+            .await
+        }
+    }
+}
+
+/// Saves `definition` as the program's next version, checked as the API checks it; else
+/// the status and the faults to show the form again with (a 422, or a 409 when someone
+/// saved another version since `expected` was read).
+pub(super) async fn save_next(
+    db: &Db,
+    planner: &Planner,
+    definition: &ProgramRequest,
+    expected: Option<i64>,
+    author: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), (StatusCode, Vec<FieldError>)>, PageError> {
     match planner
         .programs
-        .save(&db, &definition, expected, &signed.0.staff.name, now)
+        .save(db, definition, expected, author, now)
         .await
     {
-        Ok(_) => Ok(see_other("/console/program")),
-        Err(SaveError::Invalid(faults)) => {
-            editor(
-                (&signed, &db, &planner, now),
-                &key,
-                Some(draft),
-                faults,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(SaveError::Stale { .. }) => {
-            let faults = vec![FieldError::new(
+        Ok(_) => Ok(Ok(())),
+        Err(SaveError::Invalid(faults)) => Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, faults))),
+        Err(SaveError::Stale { .. }) => Ok(Err((
+            StatusCode::CONFLICT,
+            vec![FieldError::new(
                 "version",
                 "the program changed meanwhile: reload the page",
-            )];
-            editor(
-                (&signed, &db, &planner, now),
-                &key,
-                Some(draft),
-                faults,
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
+            )],
+        ))),
         Err(SaveError::Database(e)) => Err(PageError::Unexpected(e)),
     }
 }

@@ -177,6 +177,7 @@ async fn ask_for_link(
     form: PreSessionForm,
     db: web::Data<Db>,
     clock: web::Data<Clock>,
+    throttle: web::Data<links::Throttle>,
 ) -> Result<HttpResponse, PageError> {
     let PreSessionForm(mut form) = form;
     let locale = request_locale(&req);
@@ -187,6 +188,14 @@ async fn ask_for_link(
     if email.parse::<lettre::Address>().is_err() || email.len() > 320 {
         view.error = Some(t(locale, "sign_in_bad_email"));
         return view.show(&req, &db, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    // The peer, not a forwarded-for header anyone can write.
+    let network = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| links::network(a.ip()));
+    if !throttle.allow(&network, &email, clock.now()) {
+        view.error = Some(t(locale, "sign_in_too_many"));
+        return view.show(&req, &db, StatusCode::TOO_MANY_REQUESTS).await;
     }
     links::request(&db, &email, clock.now()).await?;
     view.email = email;

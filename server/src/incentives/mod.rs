@@ -172,6 +172,42 @@ const ZERO_DECIMALS: &[&str] = &[
     "XAF", "XOF", "XPF",
 ];
 
+/// Minor units of an amount typed in major units (`25`, `12.50`, `12,5`): cents for EUR,
+/// yen for JPY. A form's money, read as people write it.
+pub fn minor_units(typed: &str, currency: &str) -> Result<i64, String> {
+    let typed = typed.trim().replace(',', ".");
+    let (major, fraction) = typed.split_once('.').unwrap_or((typed.as_str(), ""));
+    let digits = if ZERO_DECIMALS.contains(&currency) {
+        0
+    } else {
+        2
+    };
+    let valid = !major.is_empty()
+        && major.len() <= 12
+        && major.chars().all(|c| c.is_ascii_digit())
+        && fraction.len() <= digits
+        && fraction.chars().all(|c| c.is_ascii_digit());
+    if !valid {
+        return Err(format!("must be an amount like 25 or 12.50 {currency}"));
+    }
+    let major: i64 = major.parse().map_err(|_| "is too large".to_owned())?;
+    let fraction: i64 = format!("{fraction:0<digits$}").parse().unwrap_or(0);
+    Ok(major * 10_i64.pow(u32::try_from(digits).unwrap_or(0)) + fraction)
+}
+
+/// Minor units as a form shows them back: `25`, `12.50`.
+pub fn major_text(minor_units: i64, currency: &str) -> String {
+    if ZERO_DECIMALS.contains(&currency) || minor_units % 100 == 0 {
+        let major = if ZERO_DECIMALS.contains(&currency) {
+            minor_units
+        } else {
+            minor_units / 100
+        };
+        return major.to_string();
+    }
+    format!("{}.{:02}", minor_units / 100, minor_units % 100)
+}
+
 /// `100 EUR`, `12.50 EUR` (`12,50 EUR` in French).
 pub fn format_money(money: &Money, locale: Locale) -> String {
     if ZERO_DECIMALS.contains(&money.currency.as_str()) {
@@ -221,6 +257,21 @@ pub fn describe(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_amounts_read_as_people_write_them() {
+        assert_eq!(minor_units("25", "EUR"), Ok(2500));
+        assert_eq!(minor_units("12,5", "EUR"), Ok(1250));
+        assert_eq!(minor_units(" 12.50 ", "EUR"), Ok(1250));
+        assert_eq!(minor_units("3000", "JPY"), Ok(3000));
+        for bad in ["", "12.505", "-5", "1e3", "12.5.0", "30.5"] {
+            let currency = if bad == "30.5" { "JPY" } else { "EUR" };
+            assert!(minor_units(bad, currency).is_err(), "{bad}");
+        }
+        assert_eq!(major_text(2500, "EUR"), "25");
+        assert_eq!(major_text(1250, "EUR"), "12.50");
+        assert_eq!(major_text(3000, "JPY"), "3000");
+    }
 
     fn eur(minor_units: i64) -> Money {
         Money {
