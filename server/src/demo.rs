@@ -17,10 +17,12 @@ use crate::outreach::store::{record_decision, Planner};
 use crate::platform::db::Db;
 use crate::programs::definition::ProgramRequest;
 use crate::programs::store::Programs;
-use crate::surveys::answers::record_answer;
+use crate::surveys::definitions::Definitions;
+use crate::surveys::routes::complete;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use debrief_common::{AnswerRequest, Locale};
+use debrief_common::survey::AnswerItem;
+use debrief_common::Locale;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
@@ -211,6 +213,7 @@ pub async fn seed(
 /// forward: sent, and about half answered; their reminders count as done.
 async fn seed_quarter(db: &Db, planner: &Planner, now: DateTime<Utc>) -> anyhow::Result<()> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(27);
+    let mut answered = 0;
     for n in 0..DEALS {
         let age = Duration::minutes(rng.random_range(0..90 * 24 * 60));
         let decided_at = now - age;
@@ -241,22 +244,187 @@ async fn seed_quarter(db: &Db, planner: &Planner, now: DateTime<Utc>) -> anyhow:
             .execute(db.pool())
             .await?;
             if invitation.kind == InvitationKind::Survey && rng.random_bool(0.5) {
-                let nps = match decision.outcome {
-                    crate::outreach::Outcome::Won => rng.random_range(6..=10),
-                    _ => rng.random_range(0..=8),
-                };
-                let answer = AnswerRequest {
-                    nps: Some(nps),
-                    reason: REASONS[rng.random_range(0..REASONS.len())].into(),
-                    interview: false,
-                }
-                .validate()
-                .map_err(|e| anyhow::anyhow!("demo answer is invalid: {e:?}"))?;
+                // The buyer answers the whole survey in the widget, a few hours on.
                 let answered_at = at + Duration::hours(5);
-                let programs = &planner.programs;
-                record_answer(db, programs, id, Locale::En, &answer, None, answered_at).await?;
+                let (segment,): (Option<String>,) =
+                    sqlx::query_as("select segment_key from invitations where id = $1")
+                        .bind(id)
+                        .fetch_one(db.pool())
+                        .await?;
+                let items = if segment.as_deref() == Some("declined") {
+                    declined_answers(&mut rng)
+                } else {
+                    win_loss_answers(decision.outcome, &mut rng)
+                };
+                let items: Vec<AnswerItem> = serde_json::from_value(items)?;
+                let token = planner.tokens.for_invitation(id);
+                let definitions = Definitions::default();
+                complete(
+                    db,
+                    planner,
+                    &definitions,
+                    COMPANY,
+                    &token,
+                    &items,
+                    answered_at,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("the demo answer is refused: {e:?}"))?;
+                answered += 1;
             }
         }
+    }
+    tracing::debug!(answered, "demo buyers answered");
+    code_some_words(db, now).await
+}
+
+/// The company the demo's surveys name.
+const COMPANY: &str = "Debrief Demo Co";
+
+/// A buyer's answers to the win-loss survey, as their deal's outcome makes likely: an
+/// NPS, the reasons, the drivers that weighed (for a win, mostly for us; for a loss,
+/// price and a rival's integration against us), and a sentence of their own.
+fn win_loss_answers(outcome: crate::outreach::Outcome, rng: &mut impl Rng) -> serde_json::Value {
+    use crate::outreach::Outcome;
+    let won = outcome == Outcome::Won;
+    let nps = match outcome {
+        Outcome::Won => rng.random_range(6..=10),
+        Outcome::Lost => rng.random_range(2..=9),
+        _ => rng.random_range(4..=9),
+    };
+    let weigh = |rng: &mut dyn rand::RngCore, good: f64| {
+        let r: f64 = rand::Rng::random(rng);
+        if r < good * 0.5 {
+            "very_positive"
+        } else if r < good {
+            "positive"
+        } else if r < good + 0.15 {
+            "neutral"
+        } else if r < good + 0.5 {
+            "negative"
+        } else {
+            "very_negative"
+        }
+    };
+    let mut drivers = serde_json::Map::new();
+    let picks: &[(&str, f64, f64)] = &[
+        // (driver, likelihood of a good word when won, when not)
+        ("product_fit", 0.85, 0.45),
+        ("price", 0.5, 0.15),
+        ("integration", 0.6, 0.3),
+        ("demo", 0.8, 0.5),
+        ("responsiveness", 0.75, 0.55),
+        ("security", 0.6, 0.35),
+        ("implementation", 0.55, 0.3),
+    ];
+    for (driver, if_won, if_not) in picks {
+        if rng.random_bool(0.7) {
+            let good = if won { *if_won } else { *if_not };
+            drivers.insert((*driver).to_owned(), json!(weigh(rng, good)));
+        }
+    }
+    let reasons = if won {
+        ["product_fit", "implementation"]
+    } else {
+        ["price", "vendor"]
+    };
+    json!([
+        { "question": "nps", "value": nps },
+        { "question": "reasons", "value": [reasons[rng.random_range(0..2)]] },
+        { "question": "drivers", "value": drivers },
+        { "question": "anything_else", "value": REASONS[rng.random_range(0..REASONS.len())] },
+        { "question": "consent", "value": true },
+    ])
+}
+
+/// A buyer whose request we declined: what they needed and what they did instead.
+fn declined_answers(rng: &mut impl Rng) -> serde_json::Value {
+    const NEEDED: [&str; 3] = [
+        "We needed an on-premise version for our bank.",
+        "A Salesforce integration that syncs both ways.",
+        "Monthly billing instead of an annual contract.",
+    ];
+    const INSTEAD: [&str; 4] = ["other_vendor", "in_house", "postponed", "dropped"];
+    json!([
+        { "question": "needed", "value": NEEDED[rng.random_range(0..NEEDED.len())] },
+        { "question": "instead", "value": INSTEAD[rng.random_range(0..INSTEAD.len())] },
+    ])
+}
+
+/// An analyst coded the first texts of the quarter: the coded store has the buyers' own
+/// words to search and the dashboards their strongest verbatims, and the rest waits in
+/// the queue.
+async fn code_some_words(db: &Db, now: DateTime<Utc>) -> anyhow::Result<()> {
+    use crate::insights::coding::{self, Coding};
+    // What each of the demo's sentences says, as an analyst would code it.
+    const CODES: [(&str, &str, i64, &str); 6] = [
+        (
+            "Setup took a day",
+            "implementation",
+            2,
+            "Setup took a day, not a quarter",
+        ),
+        (
+            "Pricing per seat",
+            "pricing_model",
+            -2,
+            "Pricing per seat did not fit our team",
+        ),
+        (
+            "Your competitor",
+            "integration",
+            -2,
+            "Your competitor already integrated with our CRM",
+        ),
+        (
+            "The forecasting",
+            "functionality",
+            2,
+            "The forecasting was noticeably more accurate",
+        ),
+        (
+            "We could not get",
+            "security",
+            -1,
+            "We could not get a security review done in time",
+        ),
+        (
+            "Support answered",
+            "responsiveness",
+            2,
+            "Support answered within the hour",
+        ),
+    ];
+    let texts: Vec<(String, String)> = sqlx::query_as(
+        "select t.response_id, t.text from response_items t
+         join responses r on r.id = t.response_id
+         where t.question_id = 'anything_else' and t.item = '' and t.text is not null
+         order by r.submitted_at, t.response_id
+         limit 24",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let (version, taxonomy) = crate::insights::taxonomy::VERSIONS.current(db).await?;
+    for (response_id, text) in texts {
+        let Some((_, driver, influence, excerpt)) =
+            CODES.iter().find(|(start, ..)| text.starts_with(start))
+        else {
+            continue;
+        };
+        let coding = Coding {
+            response_id,
+            question_id: "anything_else".into(),
+            item: String::new(),
+            driver: (*driver).into(),
+            influence: *influence,
+            excerpt: (*excerpt).into(),
+            tags: Vec::new(),
+            competitor: None,
+            suggested: false,
+        };
+        coding::code(db, (version, &taxonomy), &coding, "Alex Roy", now)
+            .await
+            .map_err(|e| anyhow::anyhow!("the demo coding is refused: {e:?}"))?;
     }
     Ok(())
 }

@@ -1232,7 +1232,7 @@ fn settings_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)
 
 /// A program owner sets the incentives, the budget, the caps and the targets, then a
 /// segment's incentive and reminders; impossible values are named and store nothing.
-async fn a_program_owner_sets_incentives_budget_and_reminders(app: TestApp) {
+async fn a_program_owner_sets_incentives_budget_and_reminders(mut app: TestApp) {
     app.put_program(&json!({
         "name": "Win-loss",
         "segments": [{ "key": "all", "name": "All", "method": "survey" }]
@@ -1326,6 +1326,63 @@ async fn a_program_owner_sets_incentives_budget_and_reminders(app: TestApp) {
     assert_eq!(all["incentive"], "card_50");
     assert_eq!(all["reminder_days"], json!([2, 5]));
     assert_eq!(all["expires_after_days"], 14);
+    // Quiet hours and a sender of its own: emails go out on Tuesdays from 10 to 11 in the
+    // buyer's time zone, from "Acme Customer Insights" at the server's address.
+    let settings = olga.get(path).await;
+    let refused = olga
+        .post(
+            &settings,
+            path,
+            &settings_form(&[("sending_hours", "10-11")]),
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains("<code>sending.hours</code>"),
+        "{}",
+        refused.body
+    );
+    let refused = olga
+        .post(
+            &settings,
+            path,
+            &settings_form(&[("sender_name", "Acme <ops@evil.example>")]),
+        )
+        .await;
+    assert!(refused.body.contains("<code>sending.sender_name</code>"));
+    let quiet = [
+        ("sending_hours", "10:00-11:00"),
+        ("sending_days", "tue"),
+        ("sender_name", "Acme Customer Insights"),
+    ];
+    let saved = olga.post(&settings, path, &settings_form(&quiet)).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    // Decided on a Wednesday evening: the survey waits for Tuesday 10:00 in Paris.
+    app.set_clock("2026-12-02T18:00:00Z");
+    let mut deal = debrief_tests::lost_deal("Q-1");
+    deal["decided_at"] = json!("2026-12-02T17:00:00Z");
+    deal["strategic"] = json!(false);
+    assert_eq!(app.post_decision(&deal).await.status, 201);
+    let (scheduled,): (String,) =
+        sqlx::query_as("select scheduled_for from invitations i join deals d on d.id = i.deal_id where d.crm_id = 'Q-1'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("invitation");
+    assert!(
+        scheduled.starts_with("2026-12-08T09:00:00"),
+        "Tuesday 10:00 in Paris: {scheduled}"
+    );
+    app.deliver().await;
+    assert!(app.smtp.try_next_mail().is_none(), "nothing before Tuesday");
+    app.set_clock("2026-12-08T09:30:00Z");
+    app.deliver().await;
+    let mail = app.smtp.next_mail().await;
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&mail.data)
+        .expect("MIME");
+    let from = parsed.from().and_then(|f| f.first()).expect("From");
+    assert_eq!(from.name(), Some("Acme Customer Insights"));
+    assert!(from.address().is_some_and(|a| !a.contains("evil")));
     // Not for an analyst.
     let mut ann = signed_in(&app, Role::Analyst, "Ann Lyst", "ann@acme.example").await;
     assert_eq!(ann.get(path).await.status, 403);

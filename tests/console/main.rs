@@ -20,16 +20,7 @@ async fn follow_link(browser: &Browser, link: &str) {
     let c = &browser.client;
     c.goto(link).await.expect("link");
     accessible(browser, "the link's page").await;
-    c.find(Locator::Css("button.primary"))
-        .await
-        .expect("continue")
-        .click()
-        .await
-        .expect("click");
-    c.wait()
-        .for_element(Locator::Css("nav[aria-label]"))
-        .await
-        .expect("signed in, the console's menu shows");
+    browser.confirm_sign_in().await;
 }
 
 /// A member with `role`, signed in in `browser` through a link the command line would
@@ -527,5 +518,112 @@ async fn an_analyst_codes_three_texts_by_keyboard_and_the_dashboard_follows() {
         .await
         .expect("count");
     assert_eq!(coded, 3);
+    browser.close().await;
+}
+
+/// Every page of the console, in English and in French, at 1280 and at 375 pixels:
+/// axe-core finds nothing wrong, and nothing is wider than a phone's screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_console_page_reads_in_both_languages_at_both_widths() {
+    let mut app = spawn_app(Backend::Sqlite).await;
+    app.put_program(&json!({
+        "name": "Win-loss",
+        "incentives": [
+            { "key": "card_50", "kind": "money", "amount": { "minor_units": 5000, "currency": "EUR" } }
+        ],
+        "segments": [{ "key": "all", "name": "All", "method": "survey", "incentive": "card_50" }]
+    }))
+    .await;
+    a_month_of_answers(&mut app).await;
+    let pages = [
+        "/console/dashboard",
+        "/console/dashboard?outcome=lost&region=EMEA&product_line=Forecasting",
+        "/console/program",
+        "/console/program/settings",
+        "/console/program/segments/all",
+        "/console/deals",
+        "/console/deals/C-0",
+        "/console/invitations",
+        "/console/coding",
+        "/console/insights?text=decided",
+        "/console/operations",
+        "/console/operations/alerts",
+        "/console/operations/alerts/new",
+        "/console/team",
+        "/console/account",
+    ];
+    for (locale, name, email) in [
+        (debrief_common::Locale::En, "Ada Admin", "ada@acme.example"),
+        (
+            debrief_common::Locale::Fr,
+            "Adèle Admin",
+            "adele@acme.example",
+        ),
+    ] {
+        let browser = Browser::start(1280, 900).await;
+        sign_in_as(
+            &browser,
+            &app,
+            (Role::Admin, name, email, locale),
+            "/console/dashboard",
+        )
+        .await;
+        for (width, height) in [(1280, 900), (375, 800)] {
+            browser
+                .client
+                .set_window_size(width, height)
+                .await
+                .expect("size");
+            for path in pages {
+                let c = &browser.client;
+                c.goto(&format!("{}{path}", app.address))
+                    .await
+                    .expect("page");
+                let lang: String = serde_json::from_value(
+                    c.execute("return document.documentElement.lang;", vec![])
+                        .await
+                        .expect("lang"),
+                )
+                .expect("text");
+                assert_eq!(lang, locale.code(), "{path}");
+                let status = text(&browser).await;
+                assert!(
+                    !status.contains("There is nothing here.")
+                        && !status.contains("Il n'y a rien ici."),
+                    "{path}: {status}"
+                );
+                accessible(&browser, &format!("{path} at {width} px in {locale:?}")).await;
+                // The elements that stick out, named, when any does.
+                let wide: Vec<String> = serde_json::from_value(
+                    c.execute(
+                        "if (document.documentElement.scrollWidth <= window.innerWidth + 1) return [];
+                         const out = [...document.querySelectorAll('body *')]
+                           .filter(e => !e.closest('.table-wrap') || e.matches('.table-wrap'))
+                           .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                           .slice(0, 5)
+                           .map(e => e.tagName + '.' + e.className + '#' + e.id);
+                         return out.length ? out : ['the page itself'];",
+                        vec![],
+                    )
+                    .await
+                    .expect("width"),
+                )
+                .expect("names");
+                assert!(
+                    wide.is_empty(),
+                    "{path} is wider than {width} px in {locale:?}: {wide:?}"
+                );
+            }
+        }
+        browser.close().await;
+    }
+    // Signed out, the sign-in page too.
+    let browser = Browser::start(375, 800).await;
+    browser
+        .client
+        .goto(&format!("{}/console/sign-in", app.address))
+        .await
+        .expect("sign-in");
+    accessible(&browser, "sign-in at 375 px").await;
     browser.close().await;
 }

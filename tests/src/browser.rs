@@ -21,6 +21,22 @@ fn free_port() -> u16 {
 }
 
 impl Browser {
+    /// On a console sign-in link's page: presses its button, and waits until the console
+    /// shows its menu.
+    pub async fn confirm_sign_in(&self) {
+        let c = &self.client;
+        c.find(fantoccini::Locator::Css("button.primary"))
+            .await
+            .expect("continue")
+            .click()
+            .await
+            .expect("click");
+        c.wait()
+            .for_element(fantoccini::Locator::Css("nav[aria-label]"))
+            .await
+            .expect("signed in, the console's menu shows");
+    }
+
     /// Starts chromedriver and a headless Chromium window `width` CSS pixels wide.
     pub async fn start(width: u32, height: u32) -> Browser {
         Self::start_with(width, height, true).await

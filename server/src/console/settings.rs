@@ -14,7 +14,7 @@ use crate::outreach::decision::AmountRequest;
 use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::programs::definition::{
-    BudgetRequest, ContactPolicyRequest, IncentiveRequest, ProgramRequest,
+    BudgetRequest, ContactPolicyRequest, IncentiveRequest, ProgramRequest, SendingRequest,
 };
 use crate::programs::store::{built_in_request, Programs};
 use crate::programs::IncentiveKind;
@@ -59,6 +59,9 @@ struct Draft {
     budget_when_spent: String,
     incentives: Vec<IncentiveRow>,
     embed_origins: String,
+    sending_hours: String,
+    sending_days: String,
+    sender_name: String,
 }
 
 fn text<T: ToString>(v: Option<T>) -> String {
@@ -76,6 +79,7 @@ fn percent(share: Option<f64>) -> String {
 impl Draft {
     fn of(p: &ProgramRequest) -> Draft {
         let policy = p.contact_policy.clone().unwrap_or_default();
+        let sending = p.sending.clone().unwrap_or_default();
         let budget = p.budget.as_ref();
         let currency = budget.map(|b| b.currency.clone()).unwrap_or_default();
         let money = |m: Option<i64>| m.map_or_else(String::new, |m| major_text(m, &currency));
@@ -118,6 +122,9 @@ impl Draft {
                 .unwrap_or_else(|| "send_without".into()),
             incentives,
             embed_origins: p.embed_origins.join("\n"),
+            sending_hours: sending.hours.clone().unwrap_or_default(),
+            sending_days: sending.days.clone().unwrap_or_default(),
+            sender_name: sending.sender_name.clone().unwrap_or_default(),
         }
     }
 
@@ -138,6 +145,9 @@ impl Draft {
             budget_per_account: take("budget_per_account")?,
             budget_when_spent: take("budget_when_spent")?,
             embed_origins: take("embed_origins")?,
+            sending_hours: take("sending_hours")?,
+            sending_days: take("sending_days")?.to_ascii_lowercase(),
+            sender_name: take("sender_name")?,
             incentives: Vec::new(),
         };
         for i in 0..rows {
@@ -223,6 +233,15 @@ impl Draft {
         base.contact_policy = Some(policy);
         base.budget = budget;
         base.incentives = incentives;
+        let given = |v: &String| (!v.is_empty()).then(|| v.clone());
+        let sending = SendingRequest {
+            hours: given(&self.sending_hours),
+            days: given(&self.sending_days),
+            sender_name: given(&self.sender_name),
+        };
+        base.sending =
+            (sending.hours.is_some() || sending.days.is_some() || sending.sender_name.is_some())
+                .then_some(sending);
         base.embed_origins = self
             .embed_origins
             .lines()
@@ -322,6 +341,9 @@ fn page(
             "budget_per_account": draft.budget_per_account,
             "hold": draft.budget_when_spent == "hold",
             "embed_origins": draft.embed_origins,
+            "sending_hours": draft.sending_hours,
+            "sending_days": draft.sending_days,
+            "sender_name": draft.sender_name,
         },
         "incentives": incentives,
         "rows": draft.incentives.len(),

@@ -68,7 +68,10 @@ pub async fn release(
     else {
         return Err(anyhow::anyhow!("program version {} has no segment", program.version).into());
     };
-    let (send_at, expires_at) = planner.timing.schedule(now, tz, segment);
+    let (send_at, expires_at) = planner
+        .timing
+        .for_program(&program)
+        .schedule(now, tz, segment);
 
     let mut conn = db.pool().acquire().await?;
     let mut tx = conn.begin().await?;

@@ -414,7 +414,11 @@ impl InvitationEmails {
                 return Ok(Outcome::Skipped(vec![cancel(id, "account_cooldown")]));
             }
         }
-        let hours = &self.ctx.business_hours;
+        // The program's quiet hours where it sets them, else the operator's.
+        let hours = program
+            .business_hours
+            .as_ref()
+            .unwrap_or(&self.ctx.business_hours);
         if !payload.any_hour && !hours.is_open(now, invitation.time_zone) {
             // A retry or a late runner must not wake a buyer at night.
             return Ok(Outcome::Later(hours.next_slot(now, invitation.time_zone)));
@@ -428,15 +432,13 @@ impl InvitationEmails {
             .eight_bit()
             .await
             .map_err(|e| self.failed(e, id, payload, &invitation))?;
-        let message = self.build(job, id, payload.reminder, &invitation, eight_bit)?;
+        let sender = match &program.sender_name {
+            Some(name) => Mailbox::new(Some(name.clone()), self.ctx.from.email.clone()),
+            None => self.ctx.from.clone(),
+        };
+        let message = self.build(job, id, payload.reminder, &invitation, (&sender, eight_bit))?;
         let next = if payload.chained {
-            next_step(
-                payload,
-                &invitation,
-                &program,
-                &self.ctx.business_hours,
-                now,
-            )?
+            next_step(payload, &invitation, &program, hours, now)?
         } else {
             None
         };
@@ -509,7 +511,7 @@ impl InvitationEmails {
         invitation_id: &str,
         reminder: Option<u32>,
         invitation: &ToSend,
-        eight_bit: bool,
+        (from, eight_bit): (&Mailbox, bool),
     ) -> anyhow::Result<Message> {
         let ctx = &self.ctx;
         let token = ctx.tokens.for_invitation(invitation_id);
@@ -562,7 +564,7 @@ impl InvitationEmails {
             // Stable per job: every attempt of one email carries the same id, so a
             // receiving server or a test can tell a retry from a second email.
             .message_id(Some(message_id(&job.id, reminder, &ctx.from)))
-            .from(ctx.from.clone())
+            .from(from.clone())
             .to(to)
             .subject(rendered.subject)
             // RFC 8058 one-click opt-out: mail clients show their own "unsubscribe" button.

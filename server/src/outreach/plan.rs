@@ -108,6 +108,17 @@ pub struct Timing {
 }
 
 impl Timing {
+    /// This timing under `program`'s own quiet hours, where it sets them.
+    pub fn for_program(&self, program: &Program) -> Timing {
+        Timing {
+            business_hours: program
+                .business_hours
+                .clone()
+                .unwrap_or_else(|| self.business_hours.clone()),
+            delay_after_decision: self.delay_after_decision,
+        }
+    }
+
     /// When an invitation to a buyer in `tz` goes out (the first business hour from
     /// `earliest`), and when it expires.
     pub fn schedule(
@@ -220,6 +231,7 @@ pub fn plan(
     timing: &Timing,
     at: DateTime<Utc>,
 ) -> Plan {
+    let timing = &timing.for_program(program);
     let period = program.period.label(deal.decided_at);
     let mut out = Plan {
         crm_id: deal.crm_id.clone(),

@@ -39,6 +39,28 @@ pub struct ProgramRequest {
     /// (0.25 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub survey_target: Option<f64>,
+    /// When buyers are emailed and whom the emails say they are from; the operator's
+    /// settings (`DEBRIEF_BUSINESS_HOURS`, `DEBRIEF_BUSINESS_DAYS`, the sending address's
+    /// name) where left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sending: Option<SendingRequest>,
+}
+
+/// The program's quiet hours and sender.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendingRequest {
+    /// The hours emails go out in the buyer's time zone, like `09:00-17:00`; quiet
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<String>,
+    /// The days they go out, like `mon-fri` or `mon,tue,thu`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<String>,
+    /// The name buyers see the emails come from, like `Acme Customer Insights` (the
+    /// address stays the operator's, which its domain's SPF and DKIM vouch for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -392,6 +414,35 @@ impl ProgramRequest {
             f.push("survey_target", "must be from 0.01 to 1");
         }
 
+        let sending = self.sending.clone().unwrap_or_default();
+        let business_hours = if sending.hours.is_some() || sending.days.is_some() {
+            let hours = sending.hours.as_deref().unwrap_or("09:00-17:00");
+            let days = sending.days.as_deref().unwrap_or("mon-fri");
+            let path = if sending.hours.is_some() {
+                "sending.hours"
+            } else {
+                "sending.days"
+            };
+            f.check(
+                path,
+                crate::outreach::schedule::BusinessHours::parse(hours, days),
+            )
+        } else {
+            None
+        };
+        let sender_name = sending.sender_name.as_deref().and_then(|n| {
+            // A display name, not an address: angle brackets and quotes would make
+            // mail clients read it as one.
+            let checked = label(n).and_then(|n| {
+                if n.chars().count() > 100 || n.contains(['<', '>', '"', '@']) {
+                    Err("must be a name of at most 100 characters, without <, >, \" or @".into())
+                } else {
+                    Ok(n)
+                }
+            });
+            f.check("sending.sender_name", checked)
+        });
+
         match (name, period) {
             (Some(name), Some(period)) if f.0.is_empty() => Ok(Program {
                 version,
@@ -404,6 +455,8 @@ impl ProgramRequest {
                 embed_origins,
                 interview_target,
                 survey_target,
+                business_hours,
+                sender_name,
             }),
             _ => Err(f.0),
         }

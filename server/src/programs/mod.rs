@@ -108,6 +108,11 @@ pub struct Program {
     pub interview_target: f64,
     /// The share of buyers sent a survey the program aims to hear from.
     pub survey_target: f64,
+    /// When its emails go out, in each buyer's time zone; the operator's setting if none.
+    #[serde(skip)]
+    pub business_hours: Option<crate::outreach::schedule::BusinessHours>,
+    /// The name its emails come from; the sending address's own if none.
+    pub sender_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -236,11 +236,34 @@ async fn get_definition(
 /// asked for, in one transaction. Rarer than saves as the buyer goes (one per buyer), it
 /// is written on its own rather than in a group (see `ingest`).
 async fn complete_answers(s: &Surveying, token: &str, items: &[AnswerItem]) -> ApiResult<Saved> {
-    let (db, planner) = (&s.db, &s.planner);
-    let now = s.clock.now();
+    let company = &s.settings.company_name;
+    complete(
+        &s.db,
+        &s.planner,
+        &s.definitions,
+        company,
+        token,
+        items,
+        s.clock.now(),
+    )
+    .await
+}
+
+/// Completes the survey of `token` with the last `items`, as the widget's completion
+/// does: checked against the version the buyer answers, the interview offered when asked
+/// for. The demo's buyers answer through it too.
+pub async fn complete(
+    db: &Db,
+    planner: &Planner,
+    definitions: &Definitions,
+    company: &str,
+    token: &str,
+    items: &[AnswerItem],
+    now: DateTime<Utc>,
+) -> ApiResult<Saved> {
     let invitation = open(db, token, now).await?;
-    let (progress, deal) = progress_of(db, &s.definitions, &invitation).await?;
-    let context = deal.context(&s.settings.company_name);
+    let (progress, deal) = progress_of(db, definitions, &invitation).await?;
+    let context = deal.context(company);
     if progress.complete {
         return Err(already_answered());
     }
@@ -261,10 +284,7 @@ async fn complete_answers(s: &Surveying, token: &str, items: &[AnswerItem]) -> A
     } else {
         None
     };
-    let follow_up = segment.map(|segment| FollowUp {
-        segment,
-        planner: planner.get_ref(),
-    });
+    let follow_up = segment.map(|segment| FollowUp { segment, planner });
     let frozen = deal.frozen(db, &planner.programs).await?;
     Ok(progress::save(
         db,

@@ -118,10 +118,12 @@ pub fn diverging(
     legend: (&str, &str),
     rows: &[Split],
 ) -> String {
-    let (label_w, half, row_h) = (220.0, 170.0, 28.0);
-    let width = label_w + 2.0 * half + 60.0;
+    // A gutter each side of the bars for their values ("−100%"), so that a full bar's
+    // value touches neither the label nor the edge.
+    let (label_w, gutter, half, row_h) = (250.0, 52.0, 160.0, 28.0);
+    let width = label_w + 2.0 * (gutter + half);
     let height = row_h * rows.len().max(1) as f64 + 40.0;
-    let centre = label_w + half + 30.0;
+    let centre = label_w + gutter + half;
     let mut svg = String::new();
     open(
         &mut svg,
@@ -153,7 +155,7 @@ pub fn diverging(
             y + 15.0,
             "end",
             INK,
-            &format!("{} {}", row.label, row.note),
+            &format!("{} {}", short(&row.label, 26), row.note),
         );
         let neg = half * row.negative.clamp(0.0, 100.0) / 100.0;
         let pos = half * row.positive.clamp(0.0, 100.0) / 100.0;
@@ -169,7 +171,7 @@ pub fn diverging(
             y + 15.0,
             "end",
             BAD,
-            &format!("−{:.0}%", row.negative),
+            &signed_percent('−', row.negative),
         );
         text(
             &mut svg,
@@ -177,7 +179,7 @@ pub fn diverging(
             y + 15.0,
             "start",
             GOOD,
-            &format!("+{:.0}%", row.positive),
+            &signed_percent('+', row.positive),
         );
     }
     let _ = write!(
@@ -187,6 +189,24 @@ pub fn diverging(
     );
     svg.push_str("</svg>");
     svg
+}
+
+/// `label` cut to `max` characters, with an ellipsis: the chart's table gives it whole.
+fn short(label: &str, max: usize) -> String {
+    if label.chars().count() <= max {
+        return label.to_owned();
+    }
+    let cut: String = label.chars().take(max - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// A share as its bar's side reads it: `−25%`, `+40%`, and a plain `0%` for none.
+fn signed_percent(sign: char, value: f64) -> String {
+    if value.round() == 0.0 {
+        "0%".to_owned()
+    } else {
+        format!("{sign}{value:.0}%")
+    }
 }
 
 /// One point of [`trend`].
@@ -299,7 +319,9 @@ pub fn trend(id: &str, title: &str, description: &str, points: &[Point]) -> Stri
             r#"<path d="{line}" fill="none" stroke="{ACCENT}" stroke-width="2.5"/>"#
         );
     }
-    let every = (points.len() / 12).max(1);
+    // At most seven labels under the axis: a month's label is as wide as its slot at
+    // twelve, and they ran together.
+    let every = points.len().div_ceil(7).max(1);
     for (i, p) in points.iter().enumerate() {
         if let Some(v) = p.value {
             let (x, y) = (x_of(i), y_of(v));
