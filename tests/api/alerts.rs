@@ -23,7 +23,7 @@ fn losses<'a>(competitor: &'a str, scores: &[(i64, usize)]) -> Vec<Answer<'a>> {
         .collect()
 }
 
-fn rule(receiver: &str) -> Value {
+pub fn rule(receiver: &str) -> Value {
     json!({
         "name": "Losses getting worse against a competitor",
         "metric": "nps", "outcome": "lost", "per": "competitor",

@@ -18,6 +18,14 @@ async fn each_bad_field_is_named_and_nothing_is_stored(app: TestApp) {
         ["outcome", "contacts[0].email", "contacts[0].locale"]
     );
 
+    // "*" stands for every region and product line on the dashboards.
+    let mut everywhere = lost_deal("BAD-5");
+    everywhere["region"] = json!("*");
+    everywhere["product_line"] = json!(" * ");
+    let reply = app.post_decision(&everywhere).await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert_eq!(reply.error_fields(), ["region", "product_line"]);
+
     let mut no_contacts = lost_deal("BAD-2");
     no_contacts["contacts"] = json!([]);
     let reply = app.post_decision(&no_contacts).await;

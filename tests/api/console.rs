@@ -1152,6 +1152,14 @@ async fn an_analyst_searches_the_buyers_words(mut app: TestApp) {
         found.body.contains("− Very negative"),
         "the sign, not colour alone"
     );
+    // Whatever the accents and their case: "ÉLEVÉ" and "eleve" find "élevé".
+    for typed in ["%C3%89LEV%C3%89", "eleve"] {
+        let found = analyst
+            .get(&format!("/console/insights?text={typed}"))
+            .await;
+        assert!(found.body.contains("Le prix était trop élevé"), "{typed}");
+        assert!(!found.body.contains("the demo was weak"), "{typed}");
+    }
     // By driver and by competitor: the demo against Contoso.
     let demo = analyst.get("/console/insights?driver=demo").await;
     assert!(demo.body.contains("the demo was weak") && !demo.body.contains("Le prix"));
@@ -1326,6 +1334,32 @@ async fn a_program_owner_sets_incentives_budget_and_reminders(mut app: TestApp) 
     assert_eq!(all["incentive"], "card_50");
     assert_eq!(all["reminder_days"], json!([2, 5]));
     assert_eq!(all["expires_after_days"], 14);
+    // A segment that sends no reminders says so, and keeps saying so when saved again.
+    let saved = olga
+        .post(&segment, "/console/program/segments/all", &form("aucune"))
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let segment = olga.get("/console/program/segments/all").await;
+    assert!(segment
+        .body
+        .contains(r#"name="reminder_days" type="text" value="none""#));
+    let mut untouched = form("none");
+    untouched.retain(|(name, _)| *name != "incentive");
+    let saved = olga
+        .post(&segment, "/console/program/segments/all", &untouched)
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = app.get_as(&app.api_key, "/api/v1/program").await;
+    let all = &stored.body["definition"]["segments"][0];
+    assert_eq!(
+        all["reminder_days"],
+        json!([]),
+        "no reminders, not the default"
+    );
+    assert_eq!(
+        all["incentive"], "card_50",
+        "a field not sent keeps its value"
+    );
     // Quiet hours and a sender of its own: emails go out on Tuesdays from 10 to 11 in the
     // buyer's time zone, from "Acme Customer Insights" at the server's address.
     let settings = olga.get(path).await;
@@ -1605,6 +1639,80 @@ async fn a_program_owner_keeps_the_alert_rules(backend: debrief_tests::Backend) 
     );
 }
 
+/// A rule told to four channels, two of them in one Slack workspace: the editor shows
+/// every one (the channels' URLs masked), and dropping the first keeps each other
+/// channel's own URL rather than the one that used to be at its place.
+async fn an_owner_drops_one_of_a_rules_channels_and_the_others_keep_their_urls(
+    backend: debrief_tests::Backend,
+) {
+    let app =
+        debrief_tests::spawn_app_with(backend, &[("DEBRIEF_WEBHOOKS_ALLOW_PRIVATE", "true")]).await;
+    app.put_program(&crate::analytics::quarter_program()).await;
+    let owner = app.key_with_role(Role::ProgramOwner).await;
+    let sales = "http://127.0.0.1:9/services/T1/B1/SALESSECRET";
+    let product = "http://127.0.0.1:9/services/T1/B2/PRODUCTSECRET";
+    let teams = "http://127.0.0.1:9/webhookb2/TEAMSSECRET";
+    let hook = "http://127.0.0.1:9/hook";
+    let mut rule = crate::alerts::rule(hook);
+    rule["receivers"] = serde_json::json!([
+        { "kind": "slack", "url": sales },
+        { "kind": "slack", "url": product },
+        { "kind": "teams", "url": teams },
+        { "kind": "webhook", "url": hook },
+    ]);
+    let created = app.post_as(&owner, "/api/v1/alerts/rules", &rule).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().expect("id").to_owned();
+
+    let mut olga = signed_in(&app, Role::ProgramOwner, "Olga Owner", "olga@acme.example").await;
+    let path = format!("/console/operations/alerts/{id}");
+    let edit = olga.get(&path).await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    assert!(!edit.body.contains("SECRET"), "channel URLs are masked");
+    // Every stored receiver, and room for two more.
+    let value_of = |name: &str| {
+        edit.body
+            .split(&format!("name=\"{name}\" type=\"url\" value=\""))
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .map(|v| v.replace("&#x3D;", "="))
+    };
+    let shown: Vec<String> = (0..6)
+        .map(|i| value_of(&format!("receiver_url_{i}")).expect("a slot"))
+        .collect();
+    assert!(value_of("receiver_url_6").is_none());
+    assert_eq!(shown[3], hook);
+    assert!(shown[4].is_empty() && shown[5].is_empty());
+
+    // The sales channel is dropped; the rest is sent back as read.
+    let mut form = alert_form("", &[]);
+    form.retain(|(name, _)| !name.starts_with("receiver_"));
+    let kinds = ["", "slack", "teams", "webhook", "", ""];
+    let names: Vec<(String, String)> = (0..6)
+        .map(|i| (format!("receiver_kind_{i}"), format!("receiver_url_{i}")))
+        .collect();
+    for (i, (kind, url)) in names.iter().enumerate() {
+        form.push((kind, kinds[i]));
+        form.push((url, if i == 0 { "" } else { &shown[i] }));
+    }
+    let saved = olga.post(&edit, &path, &form).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let (definition,): (String,) =
+        sqlx::query_as("select definition from alert_rules where id = $1")
+            .bind(&id)
+            .fetch_one(app.db.pool())
+            .await
+            .expect("the rule");
+    let definition: serde_json::Value = serde_json::from_str(&definition).expect("json");
+    let urls: Vec<&str> = definition["receivers"]
+        .as_array()
+        .expect("receivers")
+        .iter()
+        .map(|r| r["url"].as_str().expect("url"))
+        .collect();
+    assert_eq!(urls, [product, teams, hook]);
+}
+
 /// The id of the stored rule named `name`.
 async fn rule_id(app: &TestApp, name: &str) -> Option<String> {
     let rows: Vec<(String, String)> = sqlx::query_as("select id, definition from alert_rules")
@@ -1626,4 +1734,20 @@ async fn sqlite_a_program_owner_keeps_the_alert_rules() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_program_owner_keeps_the_alert_rules() {
     a_program_owner_keeps_the_alert_rules(debrief_tests::Backend::Postgres).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_owner_drops_one_of_a_rules_channels_and_the_others_keep_their_urls() {
+    an_owner_drops_one_of_a_rules_channels_and_the_others_keep_their_urls(
+        debrief_tests::Backend::Sqlite,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_owner_drops_one_of_a_rules_channels_and_the_others_keep_their_urls() {
+    an_owner_drops_one_of_a_rules_channels_and_the_others_keep_their_urls(
+        debrief_tests::Backend::Postgres,
+    )
+    .await
 }

@@ -312,41 +312,52 @@ impl Rule {
     }
 
     /// `self` as sent back by an editor who read it [`Rule::redacted`]: each masked URL
-    /// is the one `stored` holds under that mask.
-    /// is the one `stored` holds at the same place, of the same kind. A mask that matches
-    /// none is a refusal naming the receiver's URL.
+    /// is the stored receiver of the same kind it masks, wherever the editor moved it
+    /// (the mask carries a fingerprint of the URL, so two Slack channels never swap). A
+    /// mask that matches none is a refusal naming the receiver's URL.
     pub fn unmasked(mut self, stored: &Rule) -> Result<Rule, Refusal> {
         for (i, receiver) in self.receivers.iter_mut().enumerate() {
-            let was = stored.receivers.get(i);
-            let full = match (&mut *receiver, was) {
-                (Receiver::Slack { url }, Some(Receiver::Slack { url: full }))
-                | (Receiver::Teams { url }, Some(Receiver::Teams { url: full })) => {
-                    (masked(full) == *url).then(|| (url, full.clone()))
-                }
-                _ => None,
+            let full = match &*receiver {
+                Receiver::Slack { url } => stored.receivers.iter().find_map(|r| match r {
+                    Receiver::Slack { url: full } if masked(full) == *url => Some(full.clone()),
+                    _ => None,
+                }),
+                Receiver::Teams { url } => stored.receivers.iter().find_map(|r| match r {
+                    Receiver::Teams { url: full } if masked(full) == *url => Some(full.clone()),
+                    _ => None,
+                }),
+                Receiver::Webhook { .. } => None,
             };
-            if let Some((url, full)) = full {
-                *url = full;
-            } else if receiver.url().ends_with("/…") {
-                return Err((
-                    format!("receivers[{i}].url"),
-                    "is masked and matches no receiver at its place: send the full URL".into(),
-                ));
+            match (receiver, full) {
+                (Receiver::Slack { url } | Receiver::Teams { url }, Some(full)) => *url = full,
+                (receiver, _) if receiver.url().contains("/…") => {
+                    return Err((
+                        format!("receivers[{i}].url"),
+                        "is masked and matches no stored receiver of its kind: send the full URL"
+                            .into(),
+                    ));
+                }
+                _ => {}
             }
         }
         Ok(self)
     }
 }
 
-/// A URL with only its origin shown: `https://hooks.slack.com/…`.
+/// A URL with only its origin shown, and a fingerprint that tells two apart without
+/// revealing them: `https://hooks.slack.com/…3fa2c01b`.
 fn masked(url: &str) -> String {
-    match webhooks::Url::parse(url) {
-        Ok(u) => match reqwest::Url::parse(&u.url) {
-            Ok(parsed) => format!("{}/…", parsed.origin().ascii_serialization()),
-            Err(_) => "…".to_owned(),
-        },
-        Err(_) => "…".to_owned(),
-    }
+    use sha2::{Digest, Sha256};
+    let fingerprint: String = Sha256::digest(url.as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let origin = webhooks::Url::parse(url)
+        .ok()
+        .and_then(|u| reqwest::Url::parse(&u.url).ok())
+        .map(|parsed| parsed.origin().ascii_serialization())
+        .unwrap_or_default();
+    format!("{origin}/…{fingerprint}")
 }
 
 /// A stored rule.
@@ -474,24 +485,42 @@ mod tests {
             },
         ];
         let shown = rule.clone().redacted();
-        assert_eq!(shown.receivers[0].url(), "https://hooks.slack.com/…");
-        assert_eq!(
-            shown.receivers[1].url(),
-            "https://acme.webhook.office.com/…"
-        );
+        assert!(shown.receivers[0]
+            .url()
+            .starts_with("https://hooks.slack.com/…"));
+        assert!(shown.receivers[1]
+            .url()
+            .starts_with("https://acme.webhook.office.com/…"));
         assert!(!serde_json::to_string(&shown)
             .expect("json")
             .contains("SECRET"));
-        // Sent back as read: the stored URLs stay, each at its place.
+        // Sent back as read: the stored URLs stay.
         let edited = shown.clone().unmasked(&rule).expect("unmasked");
         assert_eq!(edited.receivers, rule.receivers);
-        let mut swapped = shown.clone();
-        swapped.receivers.reverse();
+        // Two channels of one workspace, reordered and one dropped: each mask still
+        // finds its own URL, not the one that used to be at its place.
+        let other = "https://hooks.slack.com/services/T000/B000/OTHERSECRET";
+        rule.receivers.push(Receiver::Slack { url: other.into() });
+        let mut moved = rule.clone().redacted();
+        moved.receivers.remove(0);
+        moved.receivers.reverse();
+        let edited = moved.unmasked(&rule).expect("unmasked");
+        assert_eq!(edited.receivers[0].url(), other);
         assert_eq!(
-            swapped.unmasked(&rule).map(|_| ()),
+            edited.receivers[1].url(),
+            "https://acme.webhook.office.com/webhookb2/SECRET"
+        );
+        // A Slack mask sent as a Teams receiver matches nothing.
+        let mut crossed = rule.clone().redacted();
+        crossed.receivers[1] = Receiver::Teams {
+            url: crossed.receivers[0].url().to_owned(),
+        };
+        assert_eq!(
+            crossed.unmasked(&rule).map(|_| ()),
             Err((
-                "receivers[0].url".to_owned(),
-                "is masked and matches no receiver at its place: send the full URL".to_owned()
+                "receivers[1].url".to_owned(),
+                "is masked and matches no stored receiver of its kind: send the full URL"
+                    .to_owned()
             ))
         );
         // A new URL is taken as sent.

@@ -31,6 +31,9 @@ pub struct Settings {
     /// = `true`): off by default, so that a receiver URL cannot probe the network the
     /// server runs in.
     pub webhooks_allow_private: bool,
+    /// Reverse proxies in front of the service (`DEBRIEF_TRUSTED_PROXIES`, comma-separated
+    /// addresses), whose `X-Forwarded-For` names the client for the sign-in throttle.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +239,17 @@ impl Settings {
                     bail!("DEBRIEF_WEBHOOKS_ALLOW_PRIVATE must be true or false, got {other:?}")
                 }
             },
+            trusted_proxies: get("TRUSTED_PROXIES")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse().with_context(|| {
+                        format!("DEBRIEF_TRUSTED_PROXIES must list IP addresses, got {s:?}")
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
             data_dir,
             database_url,
         })

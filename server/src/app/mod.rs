@@ -60,6 +60,10 @@ impl Application {
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         let db = Db::connect(&settings.database_url).await?;
         db.migrate().await?;
+        let folded = crate::insights::coding::fold_excerpts(&db).await?;
+        if folded > 0 {
+            tracing::info!(folded, "coded excerpts folded for search");
+        }
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr()?;
@@ -128,7 +132,9 @@ impl Application {
         let data_metrics = web::Data::from(metrics.clone());
         let data_public_url = web::Data::new(PublicUrl(public_url.clone()));
         let data_digests = web::Data::from(digests);
-        let data_throttle = web::Data::new(crate::auth::links::Throttle::default());
+        let data_throttle = web::Data::new(crate::auth::links::Throttle::behind(
+            settings.trusted_proxies.clone(),
+        ));
         let widget_dir = settings.widget_dir.clone();
         let widget_built = widget_dir.join("embed.js").exists();
         if !widget_built {

@@ -22,15 +22,61 @@ const PER_HOUR: i64 = 20;
 /// address ([`Throttle::PER_ADDRESS`]) and for any ([`Throttle::PER_NETWORK`]). Counted
 /// whether or not the address has an account, so that a refusal tells nothing.
 #[derive(Debug, Default)]
-pub struct Throttle(std::sync::Mutex<std::collections::HashMap<String, Vec<DateTime<Utc>>>>);
+pub struct Throttle {
+    seen: std::sync::Mutex<std::collections::HashMap<String, Vec<DateTime<Utc>>>>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`DEBRIEF_TRUSTED_PROXIES`).
+    /// Behind one, every request's peer is the proxy: without this, all clients would
+    /// share one network's count.
+    trusted_proxies: Vec<std::net::IpAddr>,
+}
 
 impl Throttle {
     pub const PER_ADDRESS: usize = 5;
     pub const PER_NETWORK: usize = 30;
 
+    pub fn behind(trusted_proxies: Vec<std::net::IpAddr>) -> Self {
+        Self {
+            seen: Default::default(),
+            trusted_proxies: trusted_proxies
+                .into_iter()
+                .map(|ip| ip.to_canonical())
+                .collect(),
+        }
+    }
+
+    /// The network a request comes from: its peer's, unless the peer is a trusted proxy;
+    /// then the nearest address in `X-Forwarded-For` that is not one of ours (the entries
+    /// left of it were written by the client, who can write anything).
+    pub fn client_network(&self, peer: Option<std::net::IpAddr>, forwarded_for: &[&str]) -> String {
+        let Some(mut client) = peer.map(|ip| ip.to_canonical()) else {
+            return "unknown".to_owned();
+        };
+        let hops = forwarded_for
+            .iter()
+            .flat_map(|header| header.split(','))
+            .rev()
+            .map(|hop| {
+                hop.trim()
+                    .parse::<std::net::IpAddr>()
+                    .map(|ip| ip.to_canonical())
+            });
+        for hop in hops {
+            if !self.trusted_proxies.contains(&client) {
+                break;
+            }
+            match hop {
+                Ok(ip) => client = ip,
+                // A hop that is not an address: count the request against the proxy's
+                // own network rather than trust what lies beyond it.
+                Err(_) => break,
+            }
+        }
+        network(client)
+    }
+
     /// Whether `network` may ask for a link for `email` now; counts the request if so.
     pub fn allow(&self, network: &str, email: &str, now: DateTime<Utc>) -> bool {
-        let Ok(mut seen) = self.0.lock() else {
+        let Ok(mut seen) = self.seen.lock() else {
             return false;
         };
         let since = now - Duration::hours(1);
@@ -62,7 +108,8 @@ impl Throttle {
 /// The client's network, as requests are throttled: an IPv4 address's /24, an IPv6
 /// address's /64 (a home or an office, not one device).
 pub fn network(addr: std::net::IpAddr) -> String {
-    match addr {
+    // An IPv4 client seen on a dual-stack socket (::ffff:a.b.c.d) is an IPv4 client.
+    match addr.to_canonical() {
         std::net::IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
             format!("{a}.{b}.{c}.0/24")
@@ -262,6 +309,43 @@ mod tests {
         assert_eq!(
             network("2001:db8:1:2:3:4:5:6".parse().expect("ip")),
             "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            network("::ffff:203.0.113.77".parse().expect("ip")),
+            "203.0.113.0/24"
+        );
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_client_is_the_forwarded_address() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
+        let direct = Throttle::default();
+        // Not behind a proxy: the header is anyone's to write and is ignored.
+        assert_eq!(
+            direct.client_network(Some(ip("198.51.100.9")), &["203.0.113.5"]),
+            "198.51.100.0/24"
+        );
+        let proxied = Throttle::behind(vec![ip("10.0.0.2"), ip("10.0.0.3")]);
+        assert_eq!(
+            proxied.client_network(Some(ip("10.0.0.2")), &["203.0.113.5"]),
+            "203.0.113.0/24"
+        );
+        // Two proxies of ours; what the client wrote before them is not believed.
+        assert_eq!(
+            proxied.client_network(
+                Some(ip("::ffff:10.0.0.2")),
+                &["192.0.2.1, 203.0.113.5", "10.0.0.3"]
+            ),
+            "203.0.113.0/24"
+        );
+        // A request that reaches a proxy's address without the header counts as the proxy.
+        assert_eq!(
+            proxied.client_network(Some(ip("10.0.0.2")), &[]),
+            "10.0.0.0/24"
+        );
+        assert_eq!(
+            proxied.client_network(Some(ip("10.0.0.2")), &["not-an-address"]),
+            "10.0.0.0/24"
         );
     }
 }

@@ -36,8 +36,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 const BASE: &str = "/console/operations/alerts";
 
-/// Receivers a rule may have on the page (the API takes more).
-const RECEIVERS: usize = 3;
+/// Receivers a rule may have, as the API checks it.
+const MAX_RECEIVERS: usize = 10;
+
+/// Empty receiver slots the editor offers after the stored ones.
+const EMPTY_SLOTS: usize = 2;
 
 /// The rule as the editor's fields hold it: text, as typed.
 #[derive(Debug, Clone, Default)]
@@ -59,7 +62,8 @@ struct Draft {
     action: String,
     owners: String,
     locale: String,
-    receivers: [(String, String); RECEIVERS],
+    /// (kind, URL) per slot: the stored receivers, then empty slots to add more.
+    receivers: Vec<(String, String)>,
     enabled: bool,
 }
 
@@ -79,6 +83,7 @@ impl Draft {
             min_sample: "30".into(),
             locale: Locale::En.code().into(),
             enabled: true,
+            receivers: vec![Default::default(); EMPTY_SLOTS],
             ..Draft::default()
         }
     }
@@ -101,15 +106,22 @@ impl Draft {
                 number(*above),
             ),
         };
-        let mut receivers: [(String, String); RECEIVERS] = Default::default();
-        for (slot, r) in receivers.iter_mut().zip(&rule.receivers) {
-            let kind = match r {
-                Receiver::Slack { .. } => "slack",
-                Receiver::Teams { .. } => "teams",
-                Receiver::Webhook { .. } => "webhook",
-            };
-            *slot = (kind.to_owned(), r.url().to_owned());
-        }
+        let mut receivers: Vec<(String, String)> = rule
+            .receivers
+            .iter()
+            .map(|r| {
+                let kind = match r {
+                    Receiver::Slack { .. } => "slack",
+                    Receiver::Teams { .. } => "teams",
+                    Receiver::Webhook { .. } => "webhook",
+                };
+                (kind.to_owned(), r.url().to_owned())
+            })
+            .collect();
+        let room = MAX_RECEIVERS
+            .saturating_sub(receivers.len())
+            .min(EMPTY_SLOTS);
+        receivers.extend(std::iter::repeat_n(Default::default(), room));
         Draft {
             name: rule.name.clone(),
             metric: rule.metric.as_str().into(),
@@ -161,13 +173,39 @@ impl Draft {
             enabled: take("enabled")? == "on",
             ..Draft::default()
         };
-        for (i, slot) in draft.receivers.iter_mut().enumerate() {
-            *slot = (
-                take(&format!("receiver_kind_{i}"))?,
-                take(&format!("receiver_url_{i}"))?,
-            );
+        // As many slots as the page showed: each stored receiver and a few empty ones.
+        for i in 0..MAX_RECEIVERS {
+            let kind = form.take(&format!("receiver_kind_{i}"))?;
+            let url = form.take(&format!("receiver_url_{i}"))?;
+            if kind.is_none() && url.is_none() {
+                break;
+            }
+            draft.receivers.push((
+                kind.unwrap_or_default().trim().to_owned(),
+                url.unwrap_or_default().trim().to_owned(),
+            ));
         }
         Ok(draft)
+    }
+
+    /// The API names a receiver by its place among those kept (`receivers[1].url`); the
+    /// page names the slot it was typed in (`receiver_url_2`), empty slots skipped.
+    fn name_slots(&self, fields: &mut [FieldError]) {
+        let filled: Vec<usize> = (0..self.receivers.len())
+            .filter(|&i| self.receivers[i] != Default::default())
+            .collect();
+        for f in fields {
+            let Some(rest) = f.field.strip_prefix("receivers[") else {
+                continue;
+            };
+            let Some((k, tail)) = rest.split_once(']') else {
+                continue;
+            };
+            if let Some(slot) = k.parse::<usize>().ok().and_then(|k| filled.get(k)) {
+                let field = if tail == ".url" { "url" } else { "kind" };
+                f.field = format!("receiver_{field}_{slot}");
+            }
+        }
     }
 
     /// The rule the fields describe; each field that does not read is named.
@@ -678,7 +716,8 @@ async fn save(
             )
             .await
         }
-        Err(ApiError::Validation(fields)) => {
+        Err(ApiError::Validation(mut fields)) => {
+            draft.name_slots(&mut fields);
             editor(
                 &signed,
                 db,

@@ -144,15 +144,31 @@ const DELIVERY: [&str; 4] = [
     "target_per_period",
 ];
 
+/// What the reminders field holds for a segment that sends none (empty is the program's
+/// default reminders, which is not the same).
+const NO_REMINDERS: &str = "none";
+
+/// Whether the reminders field says "no reminders", in either language.
+fn says_none(field: &str) -> bool {
+    ["none", "aucune", "aucun"]
+        .iter()
+        .any(|w| field.trim().eq_ignore_ascii_case(w))
+}
+
 /// A segment's delivery fields as the form shows them.
 fn delivery_of(s: &SegmentRequest) -> [String; 4] {
     let number = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     [
         s.incentive.clone().unwrap_or_default(),
-        s.reminder_days
-            .as_ref()
-            .map(|d| d.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))
-            .unwrap_or_default(),
+        match s.reminder_days.as_deref() {
+            None => String::new(),
+            Some([]) => NO_REMINDERS.to_owned(),
+            Some(days) => days
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        },
         number(s.expires_after_days),
         number(s.target_per_period),
     ]
@@ -161,11 +177,12 @@ fn delivery_of(s: &SegmentRequest) -> [String; 4] {
 /// The delivery fields that did not read: named, since the parsed segment drops them.
 fn unreadable_delivery(delivery: &[String; 4], at: usize) -> Vec<FieldError> {
     let mut faults = Vec::new();
-    let reminders_read = delivery[1]
-        .split(',')
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .all(|d| d.parse::<i64>().is_ok());
+    let reminders_read = says_none(&delivery[1])
+        || delivery[1]
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .all(|d| d.parse::<i64>().is_ok());
     if !reminders_read {
         faults.push(FieldError::new(
             format!("segments[{at}].reminder_days"),
@@ -256,6 +273,9 @@ fn draft_of(form: &mut super::page::Form, base: &SegmentRequest) -> Result<Draft
     let given = |v: &String| (!v.is_empty()).then(|| v.clone());
     segment.incentive = given(&delivery[0]);
     segment.reminder_days = given(&delivery[1]).map(|d| {
+        if says_none(&d) {
+            return Vec::new();
+        }
         d.split(',')
             .filter_map(|d| d.trim().parse::<i64>().ok())
             .collect()

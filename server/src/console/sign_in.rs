@@ -189,10 +189,13 @@ async fn ask_for_link(
         view.error = Some(t(locale, "sign_in_bad_email"));
         return view.show(&req, &db, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    // The peer, not a forwarded-for header anyone can write.
-    let network = req
-        .peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| links::network(a.ip()));
+    // The peer, or what a trusted proxy says it forwarded: not a header anyone can write.
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let network = throttle.client_network(req.peer_addr().map(|a| a.ip()), &forwarded);
     if !throttle.allow(&network, &email, clock.now()) {
         view.error = Some(t(locale, "sign_in_too_many"));
         return view.show(&req, &db, StatusCode::TOO_MANY_REQUESTS).await;

@@ -79,7 +79,7 @@ struct NewInsight<'a> {
 const INSIGHT_COLUMNS: &str = "insert into insights (id, response_id, question_id, item, driver,
     taxonomy_version, influence, excerpt, competitor, source, suggested, coded_by, coded_at,
     outcome, segment_key, deal_competitor, region, persona, product_line, amount_band, period,
-    month, method)";
+    month, method, excerpt_folded)";
 
 impl NewInsight<'_> {
     fn row(&self, id: &str, stamp: &str) -> Vec<Param> {
@@ -108,7 +108,44 @@ impl NewInsight<'_> {
             Param::from(f.period.as_deref()),
             Param::from(f.month.as_deref()),
             Param::from(self.method.as_str()),
+            Param::from(self.excerpt.map(fold)),
         ]
+    }
+}
+
+/// Text as the coded store's search compares it: lower case, without accents.
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+    text.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Folds the excerpts written before the store kept them folded
+/// (`20261202000001_folded_excerpts.sql`), a batch at a time; how many it folded.
+pub async fn fold_excerpts(db: &Db) -> anyhow::Result<u64> {
+    let mut folded = 0;
+    loop {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "select id, excerpt from insights
+             where excerpt is not null and excerpt_folded is null limit 500",
+        )
+        .fetch_all(db.pool())
+        .await?;
+        if rows.is_empty() {
+            return Ok(folded);
+        }
+        let mut tx = db.pool().begin().await?;
+        for (id, excerpt) in rows {
+            sqlx::query("update insights set excerpt_folded = $1 where id = $2")
+                .bind(fold(&excerpt))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            folded += 1;
+        }
+        tx.commit().await?;
     }
 }
 
@@ -666,8 +703,7 @@ pub async fn list(db: &Db, filter: &ListFilter, limit: i64) -> anyhow::Result<Ve
     }
     if let Some(text) = &filter.text {
         // Typed text, not a pattern: its wildcards are escaped.
-        let escaped: String = text
-            .to_lowercase()
+        let escaped: String = fold(text)
             .chars()
             .flat_map(|c| match c {
                 '%' | '_' | '\\' => vec!['\\', c],
@@ -675,7 +711,7 @@ pub async fn list(db: &Db, filter: &ListFilter, limit: i64) -> anyhow::Result<Ve
             })
             .collect();
         filters.push(format!(
-            "lower(n.excerpt) like {} escape '\\'",
+            "n.excerpt_folded like {} escape '\\'",
             bind(format!("%{escaped}%"))
         ));
     }
@@ -715,4 +751,17 @@ pub async fn list(db: &Db, filter: &ListFilter, limit: i64) -> anyhow::Result<Ve
         insight.tags = by_id.remove(&insight.id).unwrap_or_default();
     }
     Ok(insights)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn search_text_is_folded_to_lower_case_without_accents() {
+        assert_eq!(fold("Le prix était ÉLEVÉ"), "le prix etait eleve");
+        assert_eq!(fold("Équipe Ça"), fold("equipe ca"));
+        // Wildcards are the caller's to escape; folding keeps them.
+        assert_eq!(fold("100%_off"), "100%_off");
+    }
 }

@@ -216,6 +216,13 @@ pub async fn review(db: &Db, review: &Review, by: &str, now: DateTime<Utc>) -> A
     }
     let mut conn = db.pool().acquire().await?;
     let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+    // The response row first, as every change to a response takes it: an analyst's
+    // insight committed meanwhile would otherwise be refreshed away by this transaction's
+    // older view (PostgreSQL's read committed).
+    sqlx::query("update responses set coded_at = coded_at where id = $1")
+        .bind(&review.response_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "insert into coding_reviews (response_id, question_id, item, reviewed_by, reviewed_at)
          values ($1, $2, $3, $4, $5)

@@ -281,8 +281,10 @@ pub async fn send(
     now: DateTime<Utc>,
 ) -> ApiResult<Queued> {
     let id = db::new_id();
+    // The program's quiet hours hold for a personal invitation too.
     let scheduled_for = planner
         .timing
+        .for_program(&checked.program)
         .business_hours
         .next_slot(now, checked.time_zone);
     let expires_at = scheduled_for + Duration::days(OPEN_DAYS);

@@ -203,6 +203,15 @@ fn optional_text(value: &Option<String>) -> Result<Option<String>, String> {
     }
 }
 
+/// A region or product line: dashboards count every value under `*` (see
+/// `analytics::rollups`), so no deal may be of that one.
+fn sliced_text(value: &Option<String>) -> Result<Option<String>, String> {
+    match optional_text(value)? {
+        Some(v) if v == "*" => Err("must not be \"*\", which stands for every value".into()),
+        v => Ok(v),
+    }
+}
+
 pub fn parse_email(value: &str) -> Result<String, String> {
     let value = value.trim();
     if value.len() > 254 {
@@ -295,9 +304,9 @@ impl DecisionRequest {
                     .collect()
             })
             .unwrap_or_default();
-        let region = r.check("region", optional_text(&self.region));
+        let region = r.check("region", sliced_text(&self.region));
         let persona = r.check("persona", optional_text(&self.persona));
-        let product_line = r.check("product_line", optional_text(&self.product_line));
+        let product_line = r.check("product_line", sliced_text(&self.product_line));
         let company_type = r.check("company_type", optional_text(&self.company_type));
         let icp_fit = r.check(
             "icp_fit",

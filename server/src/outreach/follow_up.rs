@@ -9,16 +9,17 @@ use crate::invitations::tokens::Invitation;
 use crate::invitations::{InvitationKind, InvitationStatus};
 use crate::platform::db::rows::insert_many;
 use crate::platform::db::{self, Db};
-use crate::programs::{Method, Segment};
+use crate::programs::{Method, Program, Segment};
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
-/// The segment of a survey invitation that asks for an interview at its end, if it does.
-pub async fn offered(
+/// The follow-up a survey invitation offers at its end (its segment asks for an
+/// interview), if it does.
+pub async fn offered<'a>(
     db: &Db,
-    planner: &Planner,
+    planner: &'a Planner,
     invitation: &Invitation,
-) -> anyhow::Result<Option<Segment>> {
+) -> anyhow::Result<Option<FollowUp<'a>>> {
     // Invitations from before programs existed have neither version nor segment.
     let (Some(version), Some(segment_key)) = (invitation.program_version, &invitation.segment_key)
     else {
@@ -34,12 +35,19 @@ pub async fn offered(
         .segments
         .iter()
         .find(|s| &s.key == segment_key && s.method == Method::SurveyThenInterview)
-        .cloned())
+        .cloned()
+        .map(|segment| FollowUp {
+            segment,
+            program: program.clone(),
+            planner,
+        }))
 }
 
 /// What answering needs to invite the buyer to an interview.
 pub struct FollowUp<'a> {
     pub segment: Segment,
+    /// The program the survey was sent under: its quiet hours time the interview's email.
+    pub program: std::sync::Arc<Program>,
     pub planner: &'a Planner,
 }
 
@@ -71,6 +79,7 @@ pub async fn invite(
     let (send_at, expires_at) = follow_up
         .planner
         .timing
+        .for_program(&follow_up.program)
         .schedule(now, tz, &follow_up.segment);
     let row = NewInvitation {
         id: &db::new_id(),

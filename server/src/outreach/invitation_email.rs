@@ -415,10 +415,7 @@ impl InvitationEmails {
             }
         }
         // The program's quiet hours where it sets them, else the operator's.
-        let hours = program
-            .business_hours
-            .as_ref()
-            .unwrap_or(&self.ctx.business_hours);
+        let hours = self.ctx.business_hours.under(&program.sending_window);
         if !payload.any_hour && !hours.is_open(now, invitation.time_zone) {
             // A retry or a late runner must not wake a buyer at night.
             return Ok(Outcome::Later(hours.next_slot(now, invitation.time_zone)));
@@ -438,7 +435,7 @@ impl InvitationEmails {
         };
         let message = self.build(job, id, payload.reminder, &invitation, (&sender, eight_bit))?;
         let next = if payload.chained {
-            next_step(payload, &invitation, &program, hours, now)?
+            next_step(payload, &invitation, &program, &hours, now)?
         } else {
             None
         };

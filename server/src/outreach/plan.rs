@@ -111,10 +111,7 @@ impl Timing {
     /// This timing under `program`'s own quiet hours, where it sets them.
     pub fn for_program(&self, program: &Program) -> Timing {
         Timing {
-            business_hours: program
-                .business_hours
-                .clone()
-                .unwrap_or_else(|| self.business_hours.clone()),
+            business_hours: self.business_hours.under(&program.sending_window),
             delay_after_decision: self.delay_after_decision,
         }
     }

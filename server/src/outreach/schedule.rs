@@ -17,33 +17,23 @@ impl BusinessHours {
     /// `hours` like `09:00-17:00` (`00:00-24:00` for all day); `days` like `mon-fri`,
     /// `mon,wed,fri` or `mon-sun`.
     pub fn parse(hours: &str, days: &str) -> Result<Self, String> {
-        let (start, end) = hours
-            .split_once('-')
-            .ok_or_else(|| format!("hours must look like 09:00-17:00, got {hours:?}"))?;
-        let start_minute = parse_clock(start)?;
-        let end_minute = parse_clock(end)?;
-        if start_minute >= end_minute {
-            return Err(format!("hours must end after they start, got {hours:?}"));
-        }
-        let mut open_days = [false; 7];
-        for part in days.split(',').map(str::trim) {
-            let (from, to) = part.split_once('-').unwrap_or((part, part));
-            let from = parse_weekday(from)?.num_days_from_monday();
-            let to = parse_weekday(to)?.num_days_from_monday();
-            let mut d = from;
-            loop {
-                open_days[d as usize] = true;
-                if d == to {
-                    break;
-                }
-                d = (d + 1) % 7;
-            }
-        }
+        let (start_minute, end_minute) = parse_hours(hours)?;
         Ok(Self {
             start_minute,
             end_minute,
-            open_days,
+            open_days: parse_days(days)?,
         })
+    }
+
+    /// These hours with `window`'s own hours and days where it sets them.
+    pub fn under(&self, window: &SendingWindow) -> BusinessHours {
+        let (start_minute, end_minute) =
+            window.hours.unwrap_or((self.start_minute, self.end_minute));
+        BusinessHours {
+            start_minute,
+            end_minute,
+            open_days: window.days.unwrap_or(self.open_days),
+        }
     }
 
     /// The first instant at or after `earliest` inside these hours in `tz`.
@@ -76,6 +66,60 @@ impl BusinessHours {
     pub fn is_open(&self, t: DateTime<Utc>, tz: Tz) -> bool {
         self.next_slot(t, tz) == t
     }
+}
+
+/// A program's own sending hours and days, each optional: what it leaves unset stays the
+/// operator's ([`BusinessHours::under`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendingWindow {
+    hours: Option<(u32, u32)>,
+    days: Option<[bool; 7]>,
+}
+
+impl SendingWindow {
+    /// `hours` as `09:00-17:00` and `days` as `mon-fri`; each error names its part.
+    pub fn parse(
+        hours: Option<&str>,
+        days: Option<&str>,
+    ) -> Result<SendingWindow, (&'static str, String)> {
+        Ok(SendingWindow {
+            hours: hours
+                .map(parse_hours)
+                .transpose()
+                .map_err(|e| ("hours", e))?,
+            days: days.map(parse_days).transpose().map_err(|e| ("days", e))?,
+        })
+    }
+}
+
+fn parse_hours(hours: &str) -> Result<(u32, u32), String> {
+    let (start, end) = hours
+        .split_once('-')
+        .ok_or_else(|| format!("hours must look like 09:00-17:00, got {hours:?}"))?;
+    let start_minute = parse_clock(start)?;
+    let end_minute = parse_clock(end)?;
+    if start_minute >= end_minute {
+        return Err(format!("hours must end after they start, got {hours:?}"));
+    }
+    Ok((start_minute, end_minute))
+}
+
+fn parse_days(days: &str) -> Result<[bool; 7], String> {
+    let mut open_days = [false; 7];
+    for part in days.split(',').map(str::trim) {
+        let (from, to) = part.split_once('-').unwrap_or((part, part));
+        let from = parse_weekday(from)?.num_days_from_monday();
+        let to = parse_weekday(to)?.num_days_from_monday();
+        let mut d = from;
+        loop {
+            open_days[d as usize] = true;
+            if d == to {
+                break;
+            }
+            d = (d + 1) % 7;
+        }
+    }
+    Ok(open_days)
 }
 
 fn parse_clock(s: &str) -> Result<u32, String> {
@@ -118,6 +162,30 @@ fn resolve(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
 mod tests {
     use super::*;
     use chrono_tz::{America::New_York, Europe::Paris};
+
+    #[test]
+    fn a_program_that_sets_only_its_days_keeps_the_operators_hours() {
+        let operator = BusinessHours::parse("08:00-12:00", "mon-sat").expect("valid");
+        let days = SendingWindow::parse(None, Some("tue")).expect("valid");
+        assert_eq!(
+            operator.under(&days),
+            BusinessHours::parse("08:00-12:00", "tue").expect("valid")
+        );
+        let hours = SendingWindow::parse(Some("10:00-11:00"), None).expect("valid");
+        assert_eq!(
+            operator.under(&hours),
+            BusinessHours::parse("10:00-11:00", "mon-sat").expect("valid")
+        );
+        assert_eq!(operator.under(&SendingWindow::default()), operator);
+        assert_eq!(
+            SendingWindow::parse(Some("10-11"), Some("tue")).map(|_| ()),
+            Err(("hours", "time must look like 09:30, got \"10\"".to_owned()))
+        );
+        assert!(matches!(
+            SendingWindow::parse(None, Some("someday")),
+            Err(("days", _))
+        ));
+    }
 
     fn office() -> BusinessHours {
         BusinessHours::parse("09:00-17:00", "mon-fri").expect("valid")

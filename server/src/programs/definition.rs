@@ -415,20 +415,15 @@ impl ProgramRequest {
         }
 
         let sending = self.sending.clone().unwrap_or_default();
-        let business_hours = if sending.hours.is_some() || sending.days.is_some() {
-            let hours = sending.hours.as_deref().unwrap_or("09:00-17:00");
-            let days = sending.days.as_deref().unwrap_or("mon-fri");
-            let path = if sending.hours.is_some() {
-                "sending.hours"
-            } else {
-                "sending.days"
-            };
-            f.check(
-                path,
-                crate::outreach::schedule::BusinessHours::parse(hours, days),
-            )
-        } else {
-            None
+        let sending_window = match crate::outreach::schedule::SendingWindow::parse(
+            sending.hours.as_deref(),
+            sending.days.as_deref(),
+        ) {
+            Ok(window) => window,
+            Err((part, message)) => {
+                f.push(format!("sending.{part}"), message);
+                Default::default()
+            }
         };
         let sender_name = sending.sender_name.as_deref().and_then(|n| {
             // A display name, not an address: angle brackets and quotes would make
@@ -455,7 +450,7 @@ impl ProgramRequest {
                 embed_origins,
                 interview_target,
                 survey_target,
-                business_hours,
+                sending_window,
                 sender_name,
             }),
             _ => Err(f.0),

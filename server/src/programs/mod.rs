@@ -110,7 +110,7 @@ pub struct Program {
     pub survey_target: f64,
     /// When its emails go out, in each buyer's time zone; the operator's setting if none.
     #[serde(skip)]
-    pub business_hours: Option<crate::outreach::schedule::BusinessHours>,
+    pub sending_window: crate::outreach::schedule::SendingWindow,
     /// The name its emails come from; the sending address's own if none.
     pub sender_name: Option<String>,
 }

@@ -11,7 +11,7 @@ use super::progress::{self, Progress, Saved};
 use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Invitation, Lookup};
 use crate::invitations::InvitationStatus;
-use crate::outreach::follow_up::{self, FollowUp};
+use crate::outreach::follow_up;
 use crate::platform::db::Db;
 use crate::surveys::answers::SurveyedDeal;
 use crate::surveys::definitions::Definitions;
@@ -295,8 +295,7 @@ async fn post(token: web::Path<String>, mut payload: web::Payload, s: Surveying)
     let complete = completeness == Completeness::Complete && !revealed;
     let follow_up = if complete && said_yes(&answers) {
         match follow_up::offered(db, planner, &open.invitation).await {
-            Ok(Some(segment)) => Some(segment),
-            Ok(None) => None,
+            Ok(follow_up) => follow_up,
             Err(e) => {
                 tracing::error!(error = ?e, "survey form: reading the follow-up failed");
                 return pages().message(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error");
@@ -305,10 +304,6 @@ async fn post(token: web::Path<String>, mut payload: web::Payload, s: Surveying)
     } else {
         None
     };
-    let follow_up = follow_up.map(|segment| FollowUp {
-        segment,
-        planner: planner.get_ref(),
-    });
     let frozen = match open.deal.frozen(db, &planner.programs).await {
         Ok(frozen) => frozen,
         Err(e) => {

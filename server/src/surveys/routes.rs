@@ -14,7 +14,7 @@ use crate::app::config::Settings;
 use crate::invitations::tokens::{resolve, Invitation};
 use crate::invitations::InvitationStatus;
 use crate::jobs::runner::Waker;
-use crate::outreach::follow_up::{self, FollowUp};
+use crate::outreach::follow_up;
 use crate::outreach::store::Planner;
 use crate::platform::db::Db;
 use crate::web::error::{ApiError, ApiResult};
@@ -24,10 +24,11 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use debrief_common::survey::{
-    validate_answers, Answer, AnswerItem, Answers, AnswersRequest, Completeness, Hidden,
-    SurveyContext, SurveyDocument, SENTENCES,
+    validate_answers, Answer, AnswerItem, Answers, AnswersRequest, Completeness, Definition,
+    Hidden, SurveyContext, SurveyDocument, SENTENCES,
 };
 use debrief_common::ErrorBody;
+use debrief_common::Locale;
 use debrief_common::{AnswerRequest, SurveyStatus, SurveyView};
 
 /// The buyer API. Its resources are tried in this order: the answers first, as the
@@ -134,16 +135,13 @@ async fn post_response(
     let answer = body.0.validate().map_err(ApiError::Validation)?;
     // Only a "yes" needs the program: a plain answer costs no extra read.
     let follow_up = if answer.interview {
-        let Some(segment) = follow_up::offered(&db, &planner, &invitation).await? else {
+        let Some(follow_up) = follow_up::offered(&db, &planner, &invitation).await? else {
             return Err(ApiError::field(
                 "interview",
                 "this survey does not offer a follow-up conversation",
             ));
         };
-        Some(FollowUp {
-            segment,
-            planner: &planner,
-        })
+        Some(follow_up)
     } else {
         None
     };
@@ -192,7 +190,6 @@ fn document(
     answers: &Answers,
 ) -> SurveyDocument {
     let locale = progress.definition.locale_for(invitation.locale);
-    let sentence = pages().sentences(locale);
     SurveyDocument {
         survey_key: progress.survey_key.clone(),
         version: progress.version,
@@ -201,10 +198,38 @@ fn document(
         context,
         answers: answers.iter().map(|(q, a)| a.to_item(q)).collect(),
         complete: progress.complete,
-        sentences: SENTENCES
-            .iter()
-            .map(|key| ((*key).to_owned(), sentence(key)))
-            .collect(),
+        sentences: sentences(locale),
+    }
+}
+
+/// The words around the questions, in `locale`, as the widget and the no-JS form say them.
+fn sentences(locale: Locale) -> debrief_common::map::Map<String, String> {
+    let sentence = pages().sentences(locale);
+    SENTENCES
+        .iter()
+        .map(|key| ((*key).to_owned(), sentence(key)))
+        .collect()
+}
+
+/// A draft survey as a buyer reading it in `locale` would get it, with nothing answered:
+/// what the console's survey editor shows in the widget.
+pub fn preview_document(
+    survey_key: &str,
+    version: i64,
+    definition: &Definition,
+    locale: Locale,
+    context: SurveyContext,
+) -> SurveyDocument {
+    let locale = definition.locale_for(locale);
+    SurveyDocument {
+        survey_key: survey_key.to_owned(),
+        version,
+        locale,
+        definition: definition.clone(),
+        context,
+        answers: Vec::new(),
+        complete: false,
+        sentences: sentences(locale),
     }
 }
 
@@ -279,12 +304,11 @@ pub async fn complete(
     let wants_interview = answers
         .values()
         .any(|a| matches!(a, Answer::InterviewOptIn { yes: true, .. }));
-    let segment = if wants_interview {
+    let follow_up = if wants_interview {
         follow_up::offered(db, planner, &invitation).await?
     } else {
         None
     };
-    let follow_up = segment.map(|segment| FollowUp { segment, planner });
     let frozen = deal.frozen(db, &planner.programs).await?;
     Ok(progress::save(
         db,
