@@ -6,6 +6,7 @@ mod bad_input;
 mod booking;
 mod concurrency;
 mod console;
+mod console_setup;
 mod decisions;
 mod delivery;
 mod demo;

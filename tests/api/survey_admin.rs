@@ -180,8 +180,10 @@ async fn the_survey_goes_out_to_surveyjs_and_comes_back_the_same(app: TestApp) {
     assert_eq!(read(&back.body), read(&first.body));
 }
 
-async fn a_surveyjs_import_reports_what_it_cannot_map_and_stores_only_when_accepted(app: TestApp) {
-    let survey = json!({
+/// A SurveyJS survey of three questions, the second of a type Debrief does not map
+/// (`pages[0].elements[1].type`).
+pub fn surveyjs_with_a_dropdown() -> Value {
+    json!({
         "pages": [{ "name": "p1", "elements": [
             { "type": "rating", "name": "nps", "rateMin": 0, "rateMax": 10, "isRequired": true,
               "title": { "default": "Would you recommend us?", "fr": "Nous recommanderiez-vous ?" } },
@@ -189,7 +191,11 @@ async fn a_surveyjs_import_reports_what_it_cannot_map_and_stores_only_when_accep
             { "type": "comment", "name": "why", "visibleIf": "{nps} <= 6",
               "title": { "default": "Why?", "fr": "Pourquoi ?" } }
         ] }]
-    });
+    })
+}
+
+async fn a_surveyjs_import_reports_what_it_cannot_map_and_stores_only_when_accepted(app: TestApp) {
+    let survey = surveyjs_with_a_dropdown();
     let path = format!("{WIN_LOSS}?format=surveyjs");
     let refused = app.put_as(&app.api_key, &path, &survey, None).await;
     assert_eq!(refused.status, 422, "{}", refused.text);

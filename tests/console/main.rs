@@ -541,6 +541,8 @@ async fn every_console_page_reads_in_both_languages_at_both_widths() {
         "/console/program",
         "/console/program/settings",
         "/console/program/segments/all",
+        "/console/program/surveys/win_loss",
+        "/console/program/guide",
         "/console/deals",
         "/console/deals/C-0",
         "/console/invitations",
@@ -625,5 +627,141 @@ async fn every_console_page_reads_in_both_languages_at_both_widths() {
         .await
         .expect("sign-in");
     accessible(&browser, "sign-in at 375 px").await;
+    browser.close().await;
+}
+
+/// Runs `script` (a JS expression) in the frame of `lang` beside the survey editor until
+/// it is true, checking at each animation frame for up to ten seconds.
+async fn in_preview(browser: &Browser, lang: &str, script: &str) -> bool {
+    let js = format!(
+        "const done = arguments[arguments.length - 1];
+         const until = performance.now() + 10000;
+         const check = () => {{
+           try {{
+             const frame = document.querySelector('iframe[data-lang={lang}]');
+             const host = frame.contentDocument.querySelector('[data-debrief-preview]');
+             const root = host.shadowRoot;
+             if (root && ({script})) return done(true);
+           }} catch (e) {{}}
+           if (performance.now() > until) return done(false);
+           requestAnimationFrame(check);
+         }};
+         check();"
+    );
+    serde_json::from_value(
+        browser
+            .client
+            .execute_async(&js, vec![])
+            .await
+            .expect("script"),
+    )
+    .unwrap_or(false)
+}
+
+/// A program owner rewords the survey's first question in French: the real widget beside
+/// the editor, at a phone's width, shows the new words as she types, in French only, and
+/// nothing is saved until she saves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_owner_rewords_the_survey_and_the_widget_preview_follows() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = Browser::start(1280, 900).await;
+    sign_in_as(
+        &browser,
+        &app,
+        (
+            Role::ProgramOwner,
+            "Olga Owner",
+            "olga@acme.example",
+            debrief_common::Locale::En,
+        ),
+        "/console/program/surveys/win_loss",
+    )
+    .await;
+    let c = &browser.client;
+    let english = "How likely are you to recommend";
+    assert!(
+        in_preview(
+            &browser,
+            "en",
+            &format!("root.textContent.includes('{english}')")
+        )
+        .await,
+        "the English widget shows the survey"
+    );
+    assert!(
+        in_preview(
+            &browser,
+            "fr",
+            "root.textContent.includes('Quelle est la probabilité')"
+        )
+        .await,
+        "the French widget shows the survey"
+    );
+    accessible(&browser, "survey editor").await;
+    let field = c
+        .find(Locator::Css("[name='text:pages[0].questions[0].title.fr']"))
+        .await
+        .expect("the French title");
+    field.clear().await.expect("clear");
+    field
+        .send_keys("Nous conseilleriez-vous à un confrère ?")
+        .await
+        .expect("type");
+    assert!(
+        in_preview(
+            &browser,
+            "fr",
+            "root.textContent.includes('Nous conseilleriez-vous')"
+        )
+        .await,
+        "the French preview follows the typing"
+    );
+    assert!(
+        in_preview(
+            &browser,
+            "en",
+            &format!("root.textContent.includes('{english}')")
+        )
+        .await,
+        "the English one is unchanged"
+    );
+    // Nothing is saved until she saves.
+    let (versions,): (i64,) = sqlx::query_as("select count(*) from survey_versions")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("versions");
+    let (typed,): (i64,) = sqlx::query_as(
+        "select count(*) from survey_versions where definition like '%Nous conseilleriez%'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .expect("versions");
+    assert_eq!(typed, 0, "a preview saves nothing");
+    c.find(Locator::Css(
+        "form[data-preview-part='wording'] button[type='submit']",
+    ))
+    .await
+    .expect("save")
+    .click()
+    .await
+    .expect("save");
+    c.wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .expect("saved");
+    let (after,): (i64,) = sqlx::query_as("select count(*) from survey_versions")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("versions");
+    assert_eq!(after, versions + 1, "saved once, by the button");
+    assert!(
+        in_preview(
+            &browser,
+            "fr",
+            "root.textContent.includes('Nous conseilleriez-vous')"
+        )
+        .await,
+        "the saved words, after the page reloads"
+    );
     browser.close().await;
 }

@@ -10,7 +10,7 @@ use debrief_tests::{spawn_app, workspace_root, Backend};
 use fantoccini::Locator;
 
 /// Each member's pages: (member's role as the demo names it, page, file).
-const SHOTS: [(&str, &str, &str); 8] = [
+const SHOTS: [(&str, &str, &str); 9] = [
     ("program owner", "/console/dashboard", "dashboard"),
     (
         "program owner",
@@ -21,6 +21,11 @@ const SHOTS: [(&str, &str, &str); 8] = [
         "program owner",
         "/console/program/settings",
         "program-settings",
+    ),
+    (
+        "program owner",
+        "/console/program/surveys/win_loss",
+        "survey-editor",
     ),
     ("program owner", "/console/operations/alerts", "alerts"),
     ("account manager", "/console/deals", "deals"),
@@ -54,6 +59,20 @@ async fn main() {
                 .for_element(Locator::Css("main h1"))
                 .await
                 .expect("the page's title");
+            // The survey editor's widgets draw once the page has sent them the draft.
+            c.execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const until = performance.now() + 10000;
+                 const drawn = () => [...document.querySelectorAll('iframe[data-lang]')]
+                   .every(f => f.contentDocument?.querySelector('[data-debrief-preview]')
+                     ?.shadowRoot?.querySelector('h2, legend'));
+                 const check = () => drawn() || performance.now() > until
+                   ? done(true) : requestAnimationFrame(check);
+                 check();",
+                vec![],
+            )
+            .await
+            .expect("the previews");
             let png = c.screenshot().await.expect("screenshot");
             let to = out.join(format!("{file}.png"));
             std::fs::write(&to, png).expect("write");

@@ -58,7 +58,8 @@ fn number_text(n: f64) -> String {
 
 /// Mounts the survey into `target`: an element, or the first one matching a CSS selector.
 /// `options`: `token` (required), `score` (clicked in the email), `apiBase` (the Debrief
-/// server; the page's own origin by default), `locale` (shown while loading).
+/// server; the page's own origin by default), `locale` (shown while loading); or, in
+/// place of a token, `preview`: a survey document as JSON, shown and never saved.
 #[wasm_bindgen]
 pub fn mount(target: JsValue, options: JsValue) -> Result<(), JsValue> {
     let document = web_sys::window()
@@ -72,8 +73,13 @@ pub fn mount(target: JsValue, options: JsValue) -> Result<(), JsValue> {
             .dyn_into()
             .map_err(|_| JsValue::from_str("debrief: mount needs an element or a selector"))?,
     };
-    let token = option(&options, "token")
-        .ok_or_else(|| JsValue::from_str("debrief: the token option is required"))?;
+    // A preview (the console's survey editor) brings its document and saves nothing.
+    let preview = option(&options, "preview");
+    let token = match (option(&options, "token"), &preview) {
+        (Some(token), _) => token,
+        (None, Some(_)) => String::new(),
+        (None, None) => return Err(JsValue::from_str("debrief: the token option is required")),
+    };
     let n = MOUNTED.fetch_add(1, Ordering::Relaxed) + 1;
     let props = SurveyProps {
         token: token.into(),
@@ -84,6 +90,7 @@ pub fn mount(target: JsValue, options: JsValue) -> Result<(), JsValue> {
             .unwrap_or_default(),
         prefix: format!("debrief{n}").into(),
         host: Some(host.clone()),
+        preview: preview.map(Into::into),
     };
     let root = shadow_root(&document, &host)?;
     yew::Renderer::<Survey>::with_root_and_props(root, props).render();

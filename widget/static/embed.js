@@ -5,6 +5,9 @@
 //
 // Optional: data-debrief-score (clicked in an email), data-debrief-api (the Debrief
 // server; by default the one this script came from). The page needs no inline script.
+//
+// The console's survey editor frames a page with a data-debrief-preview element: it
+// draws each document the editor (its parent, on Debrief's own origin) sends it.
 import init, { mount } from "./debrief_widget.js";
 
 const api = new URL(import.meta.url).origin;
@@ -25,4 +28,28 @@ if (hosts.length > 0) {
       console.error(e);
     }
   }
+}
+
+const previews = document.querySelectorAll("[data-debrief-preview]");
+if (previews.length > 0 && window.parent !== window) {
+  await init();
+  // One survey per page: a newer draft reloads the frame (the widget's files are cached),
+  // which asks the editor again and draws the newest from scratch.
+  let shown = false;
+  window.addEventListener("message", (e) => {
+    if (e.origin !== api || e.source !== window.parent || typeof e.data !== "string") return;
+    if (shown) {
+      window.location.reload();
+      return;
+    }
+    shown = true;
+    for (const host of previews) {
+      try {
+        mount(host, { preview: e.data, locale: host.dataset.debriefLocale });
+      } catch (err) {
+        console.error(err);
+      }
+    }
+  });
+  window.parent.postMessage("debrief-preview-ready", api);
 }

@@ -8,13 +8,16 @@ pub mod assets;
 pub mod coding;
 pub mod dashboard;
 pub mod deals;
+pub mod guide;
 pub mod operations;
 pub mod page;
 pub mod program;
 pub mod search;
 pub mod settings;
 pub mod sign_in;
+pub mod surveys;
 pub mod team;
+pub mod texts;
 
 use actix_web::web;
 
@@ -28,6 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(program::configure)
         .configure(search::configure)
         .configure(settings::configure)
+        .configure(surveys::configure)
+        .configure(guide::configure)
         .configure(operations::configure)
         .configure(alerts::configure);
 }

@@ -23,10 +23,12 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 /// Scripts and styles from Debrief's own files, nothing inline; charts are inline SVG
-/// (markup, not script). Forms post to Debrief only, and no site may frame a page.
+/// (markup, not script). Forms post to Debrief only, and no site may frame a page; a page
+/// may frame Debrief's own (the survey editor's widget preview).
 pub const CONTENT_SECURITY_POLICY: &str = concat!(
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; ",
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; ",
+    "base-uri 'none'"
 );
 
 /// Where the console lives; its cookies are sent nowhere else.
@@ -41,7 +43,9 @@ pub const PRE_SESSION_COOKIE: &str = "debrief_csrf";
 const FORM_LIMIT: usize = 256 * 1024;
 
 /// `(name, source)` of every console template.
-const TEMPLATES: [(&str, &str); 17] = [
+const TEMPLATES: [(&str, &str); 19] = [
+    ("guide", include_str!("../../templates/console/guide.hbs")),
+    ("survey", include_str!("../../templates/console/survey.hbs")),
     ("layout", include_str!("../../templates/console/layout.hbs")),
     (
         "sign_in",
@@ -398,6 +402,23 @@ impl Form {
     /// Every value of a field that may repeat (checkboxes, multiple selects).
     pub fn take_all(&mut self, name: &str) -> Vec<String> {
         self.fields.remove(name).unwrap_or_default()
+    }
+
+    /// Every field whose name starts with `prefix` (given once each), the prefix cut:
+    /// forms whose fields are named after what they edit (`text:pages[0].title.fr`).
+    pub fn take_prefixed(&mut self, prefix: &str) -> Result<Vec<(String, String)>, PageError> {
+        let names: Vec<String> = self
+            .fields
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        let mut taken = Vec::with_capacity(names.len());
+        for name in names {
+            let value = self.take(&name)?.unwrap_or_default();
+            taken.push((name[prefix.len()..].to_owned(), value));
+        }
+        Ok(taken)
     }
 
     /// The language its errors are shown in.

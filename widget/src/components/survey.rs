@@ -25,6 +25,9 @@ pub struct SurveyProps {
     /// The element the widget is mounted on: answers given in the form it held before
     /// (the server-rendered page) are taken over.
     pub host: Option<web_sys::Element>,
+    /// A survey document (JSON) to show instead of loading one: the console's preview,
+    /// whose answers go nowhere.
+    pub preview: Option<AttrValue>,
 }
 
 /// The fields of the form the host element held before the widget took over, as a
@@ -65,6 +68,14 @@ fn run(command: &Command, props: &SurveyProps, dispatch: Callback<Action>, refs:
     };
     match command {
         // One future for both: each kind of future is its own code in the download.
+        Command::Save(_) | Command::Complete(_) if props.preview.is_some() => {
+            let last = matches!(command, Command::Complete(_));
+            dispatch.emit(if last {
+                Action::Completed
+            } else {
+                Action::Saved
+            });
+        }
         Command::Save(items) | Command::Complete(items) => {
             let last = matches!(command, Command::Complete(_));
             let (base, token, items) = (props.api_base.clone(), props.token.clone(), items.clone());
@@ -137,7 +148,14 @@ pub fn survey(props: &SurveyProps) -> Html {
         use_effect_with(attempt, move |attempt| {
             if *attempt {
                 wasm_bindgen_futures::spawn_local(async move {
-                    let action = match api::load(&props.api_base, &props.token).await {
+                    let loaded = match &props.preview {
+                        Some(json) => js_sys::JSON::parse(json)
+                            .ok()
+                            .and_then(|v| crate::wire::document(&v))
+                            .ok_or(ApiError::Network),
+                        None => api::load(&props.api_base, &props.token).await,
+                    };
+                    let action = match loaded {
                         Ok(document) => Action::Loaded {
                             document,
                             preselect: props.preselect,

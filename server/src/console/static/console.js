@@ -5,6 +5,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-preview]").forEach(livePreview);
     document.querySelectorAll("[data-coding]").forEach(codingKeys);
+    document.querySelectorAll("[data-widget-preview]").forEach(widgetPreview);
     document.querySelectorAll("[data-confirm]").forEach(function (form) {
       form.addEventListener("submit", function (e) {
         if (!window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();
@@ -38,6 +39,66 @@
       clearTimeout(timer);
       timer = setTimeout(refresh, 250);
     });
+  }
+
+  // The survey editor: each form's draft is read by the server into the documents the
+  // widget draws (one per language), and handed to the frames beside the editor, which
+  // draw them without saving anything. Faults are read out instead.
+  function widgetPreview(root) {
+    var frames = Array.from(root.querySelectorAll("iframe[data-lang]"));
+    var status = root.querySelector("[data-preview-status]");
+    var context = root.querySelector("[data-preview-context]");
+    var url = root.getAttribute("data-preview-url");
+    var last = document.querySelector("form[data-preview-part='wording']");
+    var timer = null, seq = 0, documents = null, drawn = new Map();
+    // A frame draws the first draft it is sent; a later one reloads it, and it asks again.
+    function show(only) {
+      if (!documents) return;
+      frames.forEach(function (frame) {
+        var doc = documents[frame.getAttribute("data-lang")];
+        if (!doc || !frame.contentWindow) return;
+        var text = JSON.stringify(doc);
+        // Asked by the frame itself, or a draft it has not drawn yet.
+        if (only ? frame.contentWindow === only : drawn.get(frame) !== text) {
+          drawn.set(frame, text);
+          frame.contentWindow.postMessage(text, window.location.origin);
+        }
+      });
+    }
+    function refresh() {
+      if (!last) return;
+      var mine = ++seq;
+      var body = new URLSearchParams(new FormData(last));
+      if (context) new FormData(context).forEach(function (v, k) { body.set(k, v); });
+      var part = last.getAttribute("data-preview-part");
+      fetch(url + "?part=" + part, { method: "POST", body: body, credentials: "same-origin",
+                   headers: { "Content-Type": "application/x-www-form-urlencoded" } })
+        .then(function (r) { return r.ok || r.status === 422 ? r.json() : null; })
+        .then(function (answer) {
+          if (answer === null || mine !== seq) return;
+          if (answer.documents) {
+            documents = answer.documents;
+            status.textContent = "";
+            show();
+          } else if (answer.errors) {
+            status.textContent = answer.errors.map(function (e) {
+              return e.field + ": " + e.message;
+            }).join(" · ");
+          }
+        })
+        .catch(function () {});
+    }
+    function later() { clearTimeout(timer); timer = setTimeout(refresh, 300); }
+    document.querySelectorAll("form[data-preview-part]").forEach(function (form) {
+      form.addEventListener("input", function () { last = form; later(); });
+    });
+    if (context) context.addEventListener("input", later);
+    if (context) context.addEventListener("change", later);
+    // A frame that (re)loads asks for what it should show: that frame alone is answered.
+    window.addEventListener("message", function (e) {
+      if (e.origin === window.location.origin && e.data === "debrief-preview-ready") show(e.source);
+    });
+    refresh();
   }
 
   // The coding queue: select words in the buyer's text, press a driver's key, then an
