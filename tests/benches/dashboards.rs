@@ -321,6 +321,14 @@ async fn pages(backend: Backend, url: &str) -> Vec<(&'static str, (f64, f64))> {
             page(&mut owner, "/console/program/segments/segment_1").await,
         ),
         (
+            "page: survey editor",
+            page(&mut owner, "/console/program/surveys/win_loss").await,
+        ),
+        (
+            "page: interview guide",
+            page(&mut owner, "/console/program/guide").await,
+        ),
+        (
             "page: operations",
             page(&mut owner, "/console/operations").await,
         ),
