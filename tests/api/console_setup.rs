@@ -110,6 +110,14 @@ async fn a_program_owner_rewords_the_survey_in_french(app: TestApp) {
     assert!(refused.body.contains(&format!("<code>{made_up}</code>")));
     assert_eq!(stored(&app).await["version"], version);
 
+    // A form without the version it was read at is refused: it would land on any version.
+    let refused = olga
+        .post(&editor, &format!("{EDITOR}/wording"), &[(field, reworded)])
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("<code>version</code>"));
+    assert_eq!(stored(&app).await["version"], version);
+
     // Saved: the next version, with the buyer's words escaped on the page.
     let saved = olga
         .post(

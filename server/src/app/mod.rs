@@ -60,10 +60,16 @@ impl Application {
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         let db = Db::connect(&settings.database_url).await?;
         db.migrate().await?;
-        let folded = crate::insights::coding::fold_excerpts(&db).await?;
-        if folded > 0 {
-            tracing::info!(folded, "coded excerpts folded for search");
-        }
+        // In the background: an instance serves while it folds, and a failure (another
+        // instance folding the same rows) is logged, not fatal.
+        let folding = db.clone();
+        tokio::spawn(async move {
+            match crate::insights::coding::fold_excerpts(&folding).await {
+                Ok(0) => {}
+                Ok(folded) => tracing::info!(folded, "coded excerpts folded for search"),
+                Err(e) => tracing::warn!(error = %e, "folding coded excerpts for search"),
+            }
+        });
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr()?;

@@ -55,20 +55,16 @@ impl Throttle {
             .iter()
             .flat_map(|header| header.split(','))
             .rev()
-            .map(|hop| {
-                hop.trim()
-                    .parse::<std::net::IpAddr>()
-                    .map(|ip| ip.to_canonical())
-            });
+            .map(|hop| hop_address(hop.trim()));
         for hop in hops {
             if !self.trusted_proxies.contains(&client) {
                 break;
             }
             match hop {
-                Ok(ip) => client = ip,
+                Some(ip) => client = ip,
                 // A hop that is not an address: count the request against the proxy's
                 // own network rather than trust what lies beyond it.
-                Err(_) => break,
+                None => break,
             }
         }
         network(client)
@@ -103,6 +99,17 @@ impl Throttle {
         }
         true
     }
+}
+
+/// An address as proxies write it in `X-Forwarded-For`: bare, or with a port
+/// (`203.0.113.5:41234`, `[2001:db8::1]:443`), as some load balancers do.
+fn hop_address(hop: &str) -> Option<std::net::IpAddr> {
+    let ip = hop
+        .parse::<std::net::IpAddr>()
+        .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|a| a.ip()))
+        .or_else(|_| hop.trim_start_matches('[').trim_end_matches(']').parse())
+        .ok()?;
+    Some(ip.to_canonical())
 }
 
 /// The client's network, as requests are throttled: an IPv4 address's /24, an IPv6
@@ -337,6 +344,15 @@ mod tests {
                 &["192.0.2.1, 203.0.113.5", "10.0.0.3"]
             ),
             "203.0.113.0/24"
+        );
+        // Load balancers that add the client's port.
+        assert_eq!(
+            proxied.client_network(Some(ip("10.0.0.2")), &["203.0.113.5:41234"]),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            proxied.client_network(Some(ip("10.0.0.2")), &["[2001:db8:1:2::9]:443"]),
+            "2001:db8:1:2::/64"
         );
         // A request that reaches a proxy's address without the header counts as the proxy.
         assert_eq!(

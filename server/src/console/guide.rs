@@ -101,15 +101,16 @@ async fn save(
 ) -> Result<HttpResponse, PageError> {
     let Posted { signed, mut form } = posted;
     signed.may(Permission::ManageProgram)?;
-    let expected = form.take("version")?.and_then(|v| v.parse::<i64>().ok());
-    let current = guide::current(db).await?;
+    let shown = super::page::read_version(&mut form)?;
     // The words apply to the version the owner read.
-    let read = match expected {
-        Some(v) if v != current.version => guide::version(db, v).await?.unwrap_or(current.guide),
-        _ => current.guide,
+    let Some(read) = guide::version(db, shown).await? else {
+        return Err(PageError::field(
+            signed.locale(),
+            "version",
+            "names no version of the guide",
+        ));
     };
     let read = serde_json::to_value(&read).map_err(anyhow::Error::from)?;
-    let shown = expected.unwrap_or(current.version);
     let refuse = |document: &Value, structure: Option<String>, status, faults: &[FieldError]| {
         editor(
             &signed,
@@ -173,18 +174,17 @@ async fn save(
             ));
         }
     };
-    if current.version != shown {
+    if guide::store_after(db, &guide, shown, &signed.0.staff.name, now)
+        .await?
+        .is_none()
+    {
         let fault = FieldError::new(
             "version",
-            format!(
-                "the guide changed meanwhile: version {} is the newest; your changes are below, \
-                 read the new version and apply them again",
-                current.version
-            ),
+            "the guide changed meanwhile: your changes are below, read the new version and \
+             apply them again",
         );
         return Ok(refuse(&document, structure, StatusCode::CONFLICT, &[fault]));
     }
-    guide::store(db, &guide, &signed.0.staff.name, now).await?;
     Ok(see_other(&format!("{PATH}?saved=1")))
 }
 

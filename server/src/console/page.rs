@@ -439,6 +439,21 @@ impl Form {
     }
 }
 
+/// The `version` an editor's form was read at: required, so that a save never lands on a
+/// version its author did not see.
+pub fn read_version(form: &mut Form) -> Result<i64, PageError> {
+    form.take("version")?
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|v| *v >= 0)
+        .ok_or_else(|| {
+            PageError::field(
+                form.locale(),
+                "version",
+                "must be the version the page showed",
+            )
+        })
+}
+
 /// A form posted by a signed-in member, its CSRF secret checked.
 pub struct Posted {
     pub signed: Signed,

@@ -58,6 +58,29 @@ async fn newest(
     Ok((stored.version, stored.definition, stored.responses))
 }
 
+/// Version `version` of survey `key` as JSON, from the parsed cache; a version that was
+/// never stored is a fault of the form's `version`.
+async fn definition_at(
+    db: &Db,
+    definitions: &Definitions,
+    key: SurveyKey,
+    version: i64,
+    locale: Locale,
+) -> Result<Value, PageError> {
+    let mut conn = db.pool().acquire().await.map_err(anyhow::Error::from)?;
+    let Some(definition) = definitions
+        .version(&mut *conn, key.as_str(), version)
+        .await?
+    else {
+        return Err(PageError::field(
+            locale,
+            "version",
+            "names no version of this survey",
+        ));
+    };
+    Ok(serde_json::to_value(&*definition).map_err(anyhow::Error::from)?)
+}
+
 /// Which of the two forms was posted, read to a definition; the faults to show with it.
 enum Part {
     Wording,
@@ -130,7 +153,7 @@ fn editor(
     signed: &Signed,
     key: SurveyKey,
     version: i64,
-    responses: i64,
+    responses: Option<i64>,
     document: &Value,
     structure: Option<String>,
     status: StatusCode,
@@ -162,6 +185,7 @@ fn editor(
         })).collect::<Vec<_>>(),
         "version": version,
         "responses": responses,
+        "counted": responses.is_some(),
         "action_wording": format!("{}/wording", path(key)),
         "action_structure": format!("{}/structure", path(key)),
         "preview_url": format!("{}/preview", path(key)),
@@ -194,7 +218,7 @@ async fn editor_page(
         &signed,
         key,
         version,
-        responses,
+        Some(responses),
         &document,
         None,
         StatusCode::OK,
@@ -213,16 +237,9 @@ async fn save(
     let Posted { signed, mut form } = posted;
     signed.may(Permission::ManageProgram)?;
     let key = known(key, signed.locale())?;
-    let expected = form.take("version")?.and_then(|v| v.parse::<i64>().ok());
-    let (version, stored, responses) = newest(db, definitions, key).await?;
+    let shown = super::page::read_version(&mut form)?;
     // The words apply to the version the owner read, not one saved since.
-    let read = match expected {
-        Some(v) if v != version => definitions
-            .stored(db, key.as_str(), Some(v))
-            .await?
-            .map_or(stored.clone(), |s| s.definition),
-        _ => stored.clone(),
-    };
+    let read = definition_at(db, definitions, key, shown, signed.locale()).await?;
     let posted = posted_definition(&part, &mut form, &read)?;
     // The preview's own fields ride along with the wording; they are not the survey's.
     form.take("preview_outcome")?;
@@ -232,8 +249,8 @@ async fn save(
         editor(
             &signed,
             key,
-            expected.unwrap_or(version),
-            responses,
+            shown,
+            None,
             document,
             structure,
             status,
@@ -263,7 +280,7 @@ async fn save(
     }
     let by = &signed.0.staff.name;
     match definitions
-        .store(db, key.as_str(), &definition, expected, by, now)
+        .store(db, key.as_str(), &definition, Some(shown), by, now)
         .await
     {
         Ok(_) => Ok(see_other(&format!("{}?saved=1", path(key)))),
@@ -328,13 +345,9 @@ async fn preview(
         "part=structure" => Part::Structure,
         _ => Part::Wording,
     };
-    let expected = form.take("version")?.and_then(|v| v.parse::<i64>().ok());
-    let base = match expected {
-        Some(v) => definitions.stored(&db, key.as_str(), Some(v)).await?,
-        None => definitions.stored(&db, key.as_str(), None).await?,
-    }
-    .ok_or(PageError::NotFound(signed.locale()))?
-    .definition;
+    let shown = super::page::read_version(&mut form)?;
+    // The definition alone, parsed once and cached: this runs as the owner types.
+    let base = definition_at(&db, &definitions, key, shown, signed.locale()).await?;
     let posted = posted_definition(&part, &mut form, &base)?;
     let outcome = form.take("preview_outcome")?.unwrap_or_default();
     let competitor = form.take("preview_competitor")?.unwrap_or_default();
@@ -372,7 +385,7 @@ async fn preview(
         .map(|l| {
             let document = crate::surveys::routes::preview_document(
                 key.as_str(),
-                expected.unwrap_or_default(),
+                shown,
                 &definition,
                 *l,
                 context.clone(),

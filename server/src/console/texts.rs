@@ -21,7 +21,7 @@ pub struct TextField {
 
 /// Every translated text of `document` as the editors' templates show it: a fieldset
 /// per text (`label`), an input per language (`name` is `prefix` + path + language; a
-/// textarea when the words are long).
+/// textarea when the words are long or span lines).
 pub fn form_fields(document: &Value, locales: &[Locale], prefix: &str) -> Vec<Value> {
     fields(document, locales)
         .into_iter()
@@ -35,7 +35,9 @@ pub fn form_fields(document: &Value, locales: &[Locale], prefix: &str) -> Vec<Va
                         "id": format!("t-{}-{}", f.path.replace(['[', ']', '.'], "-"), l.code()),
                         "lang": l.code(),
                         "words": w,
-                        "long": w.chars().count() > 80,
+                        // An input would drop line breaks: a text that has them, or is
+                        // long, is edited in a box.
+                        "long": w.contains('\n') || w.chars().count() > 80,
                     })
                 })
                 .collect();
@@ -219,6 +221,18 @@ mod tests {
             found[3].words,
             [(Locale::En, "Why?".to_owned()), (Locale::Fr, String::new())]
         );
+    }
+
+    #[test]
+    fn words_that_span_lines_are_edited_in_a_box_that_keeps_them() {
+        let doc = json!({ "help": { "en": "Why?\nTell us", "fr": "Pourquoi ?" } });
+        let shown = form_fields(&doc, &[Locale::En, Locale::Fr], "text:");
+        assert_eq!(
+            shown[0]["words"][0]["long"], true,
+            "an input would drop the line break"
+        );
+        assert_eq!(shown[0]["words"][1]["long"], false);
+        assert_eq!(shown[0]["words"][0]["name"], "text:help.en");
     }
 
     #[test]

@@ -123,27 +123,35 @@ pub fn fold(text: &str) -> String {
 }
 
 /// Folds the excerpts written before the store kept them folded
-/// (`20261202000001_folded_excerpts.sql`), a batch at a time; how many it folded.
+/// (`20261202000001_folded_excerpts.sql`), in id order a batch at a time; how many it
+/// folded. Several instances may run it at once: each row is updated only while still
+/// unfolded, and every instance takes the rows in the same order.
 pub async fn fold_excerpts(db: &Db) -> anyhow::Result<u64> {
     let mut folded = 0;
+    let mut after = String::new();
     loop {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "select id, excerpt from insights
-             where excerpt is not null and excerpt_folded is null limit 500",
+             where excerpt is not null and excerpt_folded is null and id > $1
+             order by id limit 200",
         )
+        .bind(&after)
         .fetch_all(db.pool())
         .await?;
-        if rows.is_empty() {
+        let Some((last, _)) = rows.last() else {
             return Ok(folded);
-        }
+        };
+        after = last.clone();
         let mut tx = db.pool().begin().await?;
         for (id, excerpt) in rows {
-            sqlx::query("update insights set excerpt_folded = $1 where id = $2")
-                .bind(fold(&excerpt))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            folded += 1;
+            folded += sqlx::query(
+                "update insights set excerpt_folded = $1 where id = $2 and excerpt_folded is null",
+            )
+            .bind(fold(&excerpt))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         }
         tx.commit().await?;
     }
@@ -711,7 +719,8 @@ pub async fn list(db: &Db, filter: &ListFilter, limit: i64) -> anyhow::Result<Ve
             })
             .collect();
         filters.push(format!(
-            "n.excerpt_folded like {} escape '\\'",
+            // Rows not folded yet (an older instance wrote them) are read by lower().
+            "coalesce(n.excerpt_folded, lower(n.excerpt)) like {} escape '\\'",
             bind(format!("%{escaped}%"))
         ));
     }

@@ -248,6 +248,18 @@ pub async fn current(db: &Db) -> anyhow::Result<Versioned> {
     Ok(Versioned { version, guide })
 }
 
+/// Stores `guide` as the version after `read` if that is still the newest; `None` when
+/// another was stored since.
+pub async fn store_after(
+    db: &Db,
+    guide: &Guide,
+    read: i64,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<i64>> {
+    VERSIONS.store_after(db, guide, read, by, now).await
+}
+
 /// Stores `guide` as the next version; its number.
 pub async fn store(db: &Db, guide: &Guide, by: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
     VERSIONS.store(db, guide, by, now).await

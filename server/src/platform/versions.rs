@@ -49,6 +49,40 @@ impl<T: Serialize + DeserializeOwned> Versions<T> {
         })
     }
 
+    /// Stores `definition` as version `read + 1` if `read` is still the newest (0: none
+    /// stored yet); `None` when someone stored another since, which an editor who read
+    /// `read` must see rather than overwrite.
+    pub async fn store_after(
+        &self,
+        db: &Db,
+        definition: &T,
+        read: i64,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<i64>> {
+        let json = serde_json::to_string(definition)?;
+        let sql = format!(
+            "insert into {table} (version, definition, created_at, created_by)
+             select cast($4 as bigint) + 1, $1, $2, $3
+             where (select coalesce(max(version), 0) from {table}) = cast($4 as bigint)
+             returning version",
+            table = self.table
+        );
+        let inserted: Result<Option<(i64,)>, sqlx::Error> = sqlx::query_as(&sql)
+            .bind(&json)
+            .bind(to_db(now))
+            .bind(by)
+            .bind(read)
+            .fetch_optional(db.pool())
+            .await;
+        match inserted {
+            Ok(stored) => Ok(stored.map(|(version,)| version)),
+            // Two editors of the same version at once: the primary key keeps one.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Stores `definition` as the next version; its number. Two edits at once: the second
     /// gets the next number, or, should both pick one, the primary key refuses it and it is
     /// retried.
