@@ -206,27 +206,40 @@ pub async fn load(
         .iter()
         .map(|d| program.period.label(d.decided_at))
         .collect();
+    // An account's invitations matter only within its cooldown of a deal planned here
+    // (`plan::within`), each deal planned at or after its decision: older ones are not
+    // read. Without this, an account's whole history was read for every preview, and
+    // the console's program page grew with the store.
+    let cooldown = program.policy.account_cooldown_days;
+    let since = deals
+        .iter()
+        .map(|d| d.decided_at)
+        .min()
+        .map(|first| first - chrono::Duration::days(cooldown.max(0)));
     for chunk in accounts.chunks(CHUNK) {
-        let sql = format!(
-            "select a.key, d.crm_id, i.created_at
-             from invitations i
-             join accounts a on a.id = i.account_id
-             join deals d on d.id = i.deal_id
-             where i.status <> '{cancelled}' and a.key in ({})",
-            list(conn, chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
-        for a in chunk {
-            q = q.bind(*a);
-        }
-        for (key, crm_id, created_at) in q.fetch_all(&mut *conn).await? {
-            if !own && previewed.contains(crm_id.as_str()) {
-                continue;
+        if let Some(since) = since.filter(|_| cooldown > 0) {
+            let sql = format!(
+                "select a.key, d.crm_id, i.created_at
+                 from invitations i
+                 join accounts a on a.id = i.account_id
+                 join deals d on d.id = i.deal_id
+                 where i.status <> '{cancelled}' and i.created_at >= {} and a.key in ({})",
+                placeholder(conn, 1),
+                list_from(conn, 2, chunk.len())
+            );
+            let mut q = sqlx::query_as::<_, (String, String, String)>(&sql).bind(to_db(since));
+            for a in chunk {
+                q = q.bind(*a);
             }
-            h.account_last
-                .entry(key)
-                .or_default()
-                .note(&crm_id, from_db(&created_at)?);
+            for (key, crm_id, created_at) in q.fetch_all(&mut *conn).await? {
+                if !own && previewed.contains(crm_id.as_str()) {
+                    continue;
+                }
+                h.account_last
+                    .entry(key)
+                    .or_default()
+                    .note(&crm_id, from_db(&created_at)?);
+            }
         }
 
         if account_budget {
